@@ -1,0 +1,131 @@
+"""Does the suspect credit the registered article? Credit lines, datelines, links, with offsets.
+
+A credit counts only when it names *this* article's publisher or domain ("Sumber: ANTARA" on a copy of
+Lingkar.co's story credits the wire agency, not Lingkar.co), lies outside quotation marks (a name
+inside a quote is speech, not credit), and was added by the copier: a mention that the registered
+article itself carries (its own dateline "JAKARTA, Lingkar.co –", a caption "(ANTARA/LINGKAR.CO)") was
+copied along with the text and credits nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+import regex
+
+from checker.quotes import quoted_ranges
+from checker.records import ArticleRef, Credit
+
+# Phrases that introduce a credited source, Indonesian and English. The credited name follows.
+_CREDIT_LEAD = (
+    r"sumber|source|sources|dikutip\s+dari|mengutip|dilansir\s+dari|dilansir|melansir|disadur\s+dari|"
+    r"artikel\s+ini\s+telah\s+tayang\s+di|artikel\s+ini\s+sudah\s+tayang\s+di|telah\s+tayang\s+di|"
+    r"courtesy\s+of|via|according\s+to|originally\s+published\s+(?:in|on|at|by)|"
+    r"this\s+article\s+(?:first\s+)?appeared\s+(?:in|on)|republished\s+from|reprinted\s+from|"
+    r"credit|kredit|foto|photo"
+)
+CREDIT_PHRASE_RE = regex.compile(rf"\b(?:{_CREDIT_LEAD})\b\s*[:\-–—]?\s*(?P<name>[^\n]{{1,120}})", regex.IGNORECASE)
+# "Reuters reported", "dilaporkan Kompas", "X melaporkan".
+REPORTED_RE = regex.compile(
+    r"(?P<name>[\p{Lu}][\w.\-]*(?:\s+[\p{Lu}][\w.\-]*){0,3})\s+(?:reported|reports|melaporkan|memberitakan)\b"
+    r"|\b(?:dilaporkan|diberitakan)\s+(?:oleh\s+)?(?P<name>[\w.\-]+(?:\s+[\w.\-]+){0,3})",
+)
+# Agency datelines and bylines in brackets: "(ANTARA)", "(Lingkar.co)", "- Lingkar.co -".
+BRACKET_RE = regex.compile(r"\((?P<name>[^()\n]{2,60})\)")
+URL_RE = regex.compile(
+    r"(?:https?://|www\.)[^\s<>\"'()\[\]]+|\b(?:[a-z0-9-]+\.)+[a-z]{2,24}(?:/[^\s<>\"'()\[\]]*)?", regex.IGNORECASE
+)
+
+
+def compact(name: str) -> str:
+    """Letters and digits only, case-folded: "Lingkar.co" and "LINGKAR CO" both give "lingkarco"."""
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
+
+
+def host_of(url: str | None) -> str | None:
+    """The lower-case host of ``url`` without a leading ``www.``, or None."""
+    if not url:
+        return None
+    if "://" not in url:
+        url = "http://" + url
+    try:
+        host = urlsplit(url.strip()).hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    host = host.rstrip(".").lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def host_within(host: str | None, domain: str | None) -> bool:
+    """True when ``host`` is ``domain`` or one of its subdomains (label-wise, so that
+    ``partner.example.evil.test`` is not within ``partner.example``)."""
+    if not host or not domain:
+        return False
+    domain = domain.lower().strip().rstrip(".")
+    domain = domain[4:] if domain.startswith("www.") else domain
+    return host == domain or host.endswith("." + domain)
+
+
+def aliases(article: ArticleRef) -> set[str]:
+    """Compact names that identify the article's publisher: its name and its site's domain."""
+    names = set()
+    if article.publisher and len(compact(article.publisher)) >= 3:
+        names.add(compact(article.publisher))
+    host = host_of(article.url)
+    if host:
+        names.add(compact(host))
+    return names
+
+
+def _inside(ranges: list[tuple[int, int]], start: int, end: int) -> bool:
+    return any(a <= start and end <= b for a, b in ranges)
+
+
+def _normal(s: str) -> str:
+    return " ".join(s.casefold().split())
+
+
+def find_credits(
+    suspect_text: str, article: ArticleRef, source_text: str, links: Iterable[str] = ()
+) -> list[Credit]:
+    """Evidence in ``suspect_text`` (and its page's ``links``) that it credits ``article``."""
+    names = aliases(article)
+    if not names:
+        return []
+    quotes = quoted_ranges(suspect_text)
+    source_normal = _normal(source_text)
+    article_host = host_of(article.url)
+    credits: list[Credit] = []
+
+    def consider(start: int, end: int, name: str, reason: str) -> None:
+        if _inside(quotes, start, end):
+            return
+        if not any(alias in compact(name) for alias in names):
+            return
+        if _normal(suspect_text[start:end]) in source_normal:
+            return  # copied together with the article, not added by the copier
+        credits.append(Credit(suspect_text[start:end], start, end, reason))
+
+    for m in CREDIT_PHRASE_RE.finditer(suspect_text):
+        consider(m.start(), m.end(), m.group("name"), "credit line")
+    for m in REPORTED_RE.finditer(suspect_text):
+        consider(m.start(), m.end(), m.group("name"), "reported by")
+    for m in BRACKET_RE.finditer(suspect_text):
+        consider(m.start(), m.end(), m.group("name"), "dateline")
+    for m in URL_RE.finditer(suspect_text):
+        if article_host and host_within(host_of(m.group()), article_host):
+            consider(m.start(), m.end(), compact(article_host), "link in text")
+    for link in links:
+        if article_host and host_within(host_of(link), article_host):
+            credits.append(Credit(link, -1, -1, "hyperlink"))
+    # One piece of evidence per place: a URL inside a credit line is reported once, as the line.
+    def nested(c: Credit) -> bool:
+        return c.start >= 0 and any(
+            o.start <= c.start and c.end <= o.end and (o.start, o.end) != (c.start, c.end) for o in credits
+        )
+
+    unique = {(c.start, c.end, c.text): c for c in credits if not nested(c)}
+    return sorted(unique.values(), key=lambda c: (c.start, c.end))

@@ -1,0 +1,259 @@
+"""In-process passage index: sorted numpy segments, optionally persisted as memory-mapped ``.npy`` files.
+
+Layout: a list of immutable *segments*, each two parallel arrays sorted by key, ``keys`` (uint64 band
+keys) and ``ids`` (uint32 article ids), plus the segment's distinct article ids. Adding articles
+writes a new small segment; when there are more than :data:`MAX_SEGMENTS`, the two smallest are merged
+(a log-structured merge, so the total merge work stays O(N log N) however articles arrive). Removing
+articles records tombstones that queries filter out and merges purge.
+
+A query is one ``searchsorted`` per segment for all of the suspect's band keys at once.
+
+On disk (``directory``): ``index.json`` (scheme, segment names, tombstones) and three ``.npy`` files
+per segment. Segments are written before the ``index.json`` that names them, and ``index.json`` is
+replaced atomically under an exclusive file lock, so a crash leaves the previous state and readers
+never see half a segment. A process that saves applies its own additions and removals on top of what
+is on disk at that moment, so two processes registering at once both keep their articles.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import uuid
+from collections.abc import Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from checker.fingerprint import FingerprintScheme
+from checker.index import MAX_POSTINGS_PER_KEY, Hits, SchemeMismatch, expand_ranges
+
+LOGGER = logging.getLogger(__name__)
+
+# More segments make each query do more binary searches; fewer make adds merge more often. With 8,
+# a query at 100k articles costs 8 searchsorted calls over at most a few million keys each.
+MAX_SEGMENTS = 8
+FORMAT_VERSION = 1
+META_FILE = "index.json"
+MAX_ARTICLE_ID = np.iinfo(np.uint32).max
+
+
+@dataclass(slots=True)
+class Segment:
+    name: str
+    keys: np.ndarray  # uint64, sorted
+    ids: np.ndarray  # uint32, article id per key
+    articles: np.ndarray  # uint32, sorted distinct article ids
+
+    @classmethod
+    def build(cls, keys: np.ndarray, ids: np.ndarray) -> Segment:
+        order = np.argsort(keys, kind="stable")
+        return cls(uuid.uuid4().hex, keys[order], ids[order], np.unique(ids))
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def without(self, tombstones: np.ndarray) -> Segment:
+        if not len(tombstones):
+            return self
+        keep = ~np.isin(self.ids, tombstones)
+        return Segment(self.name, self.keys[keep], self.ids[keep], np.setdiff1d(self.articles, tombstones))
+
+
+def _filtered(seg: Segment, drop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    keep = ~np.isin(seg.ids, drop)
+    return np.asarray(seg.keys[keep]), np.asarray(seg.ids[keep])
+
+
+def _merge(a: Segment, b: Segment, tombstones: np.ndarray) -> Segment:
+    merged = Segment.build(np.concatenate([a.keys, b.keys]), np.concatenate([a.ids, b.ids]))
+    return merged.without(tombstones)
+
+
+class MemoryIndex:
+    """Passage index in numpy arrays; persisted under ``directory`` when one is given."""
+
+    def __init__(self, scheme: FingerprintScheme, directory: str | os.PathLike | None = None) -> None:
+        self.scheme = scheme
+        self.directory = Path(directory) if directory else None
+        self.segments: list[Segment] = []
+        self.tombstones = np.empty(0, dtype=np.uint32)
+        # Changes not yet saved, replayed on top of the on-disk state if another process saved first.
+        self._pending: list[tuple[str, object]] = []
+        self._disk_names: set[str] = set()
+        if self.directory and (self.directory / META_FILE).exists():
+            self._load()
+
+    # -- persistence -------------------------------------------------------------------------------
+    @contextmanager
+    def _locked(self):
+        assert self.directory is not None
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with open(self.directory / "index.lock", "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _read_meta(self) -> dict | None:
+        assert self.directory is not None
+        path = self.directory / META_FILE
+        if not path.exists():
+            return None
+        meta = json.loads(path.read_text("utf-8"))
+        if meta.get("format") != FORMAT_VERSION or meta.get("scheme") != self.scheme.to_dict():
+            raise SchemeMismatch(
+                f"the index in {self.directory} was built with fingerprint scheme {meta.get('scheme')}, "
+                f"not {self.scheme.to_dict()}; rebuild it with `checker index rebuild`"
+            )
+        return meta
+
+    def _load_segment(self, name: str) -> Segment:
+        assert self.directory is not None
+        load = lambda part: np.load(self.directory / f"seg-{name}-{part}.npy", mmap_mode="r")  # noqa: E731
+        return Segment(name, load("keys"), load("ids"), np.asarray(load("articles")))
+
+    def _load(self) -> None:
+        meta = self._read_meta()
+        if meta is None:
+            self.segments, self._disk_names = [], set()
+            self.tombstones = np.empty(0, dtype=np.uint32)
+            return
+        self.segments = [self._load_segment(name) for name in meta["segments"]]
+        self._disk_names = set(meta["segments"])
+        self.tombstones = np.asarray(sorted(meta["tombstones"]), dtype=np.uint32)
+
+    def _write_segment(self, seg: Segment) -> None:
+        assert self.directory is not None
+        for part in ("keys", "ids", "articles"):
+            np.save(self.directory / f"seg-{seg.name}-{part}.npy", np.ascontiguousarray(getattr(seg, part)))
+
+    def _delete_segment_files(self, name: str) -> None:
+        assert self.directory is not None
+        for part in ("keys", "ids", "articles"):
+            (self.directory / f"seg-{name}-{part}.npy").unlink(missing_ok=True)
+
+    def save(self) -> None:
+        """Write pending changes on top of the current on-disk state (no-op without a directory)."""
+        if self.directory is None:
+            self._compact()
+            self._pending = []
+            return
+        with self._locked():
+            meta = self._read_meta()
+            disk_names = set(meta["segments"]) if meta else set()
+            if disk_names != self._disk_names:
+                # Another process saved since we loaded: start from its state, replay our changes.
+                pending, self._pending = self._pending, []
+                self._load()
+                for op, arg in pending:
+                    self._apply(op, arg)
+                self._pending = pending
+            written = {s.name for s in self.segments} - disk_names
+            for seg in self.segments:
+                if seg.name in written:
+                    self._write_segment(seg)
+            self._compact(write=True)
+            meta = {
+                "format": FORMAT_VERSION,
+                "scheme": self.scheme.to_dict(),
+                "segments": [s.name for s in self.segments],
+                "tombstones": [int(t) for t in self.tombstones],
+            }
+            tmp = self.directory / f"{META_FILE}.{os.getpid()}.tmp"
+            tmp.write_text(json.dumps(meta), "utf-8")
+            os.replace(tmp, self.directory / META_FILE)
+            live = {s.name for s in self.segments}
+            for name in (disk_names | written) - live:
+                self._delete_segment_files(name)
+            self._disk_names = live
+            self._pending = []
+
+    def _compact(self, write: bool = False) -> None:
+        """Merge the two smallest segments until at most MAX_SEGMENTS remain."""
+        while len(self.segments) > MAX_SEGMENTS:
+            self.segments.sort(key=len)
+            a, b, *rest = self.segments
+            merged = _merge(a, b, self.tombstones)
+            if write:
+                self._write_segment(merged)
+                merged = self._load_segment(merged.name)
+            self.segments = [merged, *rest]
+
+    # -- index operations --------------------------------------------------------------------------
+    def add(self, items: Iterable[tuple[int, np.ndarray]]) -> None:
+        keys, ids = [], []
+        for article_id, band_keys in items:
+            if not 0 < article_id <= MAX_ARTICLE_ID:
+                raise ValueError(f"article id {article_id} outside 1..{MAX_ARTICLE_ID}")
+            if band_keys.shape[1:] != (self.scheme.bands,):
+                raise SchemeMismatch(f"expected {self.scheme.bands} band keys per window, got {band_keys.shape}")
+            flat = band_keys.reshape(-1)
+            keys.append(flat)
+            ids.append(np.full(len(flat), article_id, dtype=np.uint32))
+        if keys:
+            self._apply("add", Segment.build(np.concatenate(keys), np.concatenate(ids)))
+
+    def remove(self, article_ids: Iterable[int]) -> None:
+        ids = np.asarray(sorted(set(int(i) for i in article_ids)), dtype=np.uint32)
+        if len(ids):
+            self._apply("remove", ids)
+
+    def _apply(self, op: str, arg) -> None:
+        self._pending.append((op, arg))
+        if op == "remove":
+            self.tombstones = np.union1d(self.tombstones, arg).astype(np.uint32)
+            return
+        seg: Segment = arg
+        revived = np.intersect1d(seg.articles, self.tombstones)
+        if len(revived):
+            # Re-adding a removed id: purge its old postings (segments that held it are rewritten
+            # under new names) before lifting the tombstone.
+            self.segments = [
+                s if not np.isin(s.articles, revived).any() else Segment.build(*_filtered(s, revived))
+                for s in self.segments
+            ]
+            self.tombstones = np.setdiff1d(self.tombstones, revived).astype(np.uint32)
+        self.segments.append(seg)
+
+    def clear(self) -> None:
+        if self.directory is not None:
+            with self._locked():
+                for path in self.directory.glob("seg-*.npy"):
+                    path.unlink()
+                (self.directory / META_FILE).unlink(missing_ok=True)
+        self.segments, self._pending, self._disk_names = [], [], set()
+        self.tombstones = np.empty(0, dtype=np.uint32)
+
+    def article_ids(self) -> np.ndarray:
+        if not self.segments:
+            return np.empty(0, dtype=np.int64)
+        ids = np.unique(np.concatenate([s.articles for s in self.segments]))
+        return np.setdiff1d(ids, self.tombstones).astype(np.int64)
+
+    def query(self, keys: np.ndarray) -> Hits:
+        if not len(keys) or not self.segments:
+            return Hits.empty()
+        flat = np.ascontiguousarray(keys.reshape(-1))
+        bands = keys.shape[1]
+        found_ids, found_rows = [], []
+        for seg in self.segments:
+            lo = np.searchsorted(seg.keys, flat, side="left")
+            hi = np.searchsorted(seg.keys, flat, side="right")
+            hi = np.where(hi - lo > MAX_POSTINGS_PER_KEY, lo, hi)
+            pos, owner = expand_ranges(lo, hi)
+            if len(pos):
+                found_ids.append(np.asarray(seg.ids[pos], dtype=np.int64))
+                found_rows.append(owner // bands)
+        if not found_ids:
+            return Hits.empty()
+        ids, rows = np.concatenate(found_ids), np.concatenate(found_rows)
+        if len(self.tombstones):
+            keep = ~np.isin(ids, self.tombstones)
+            ids, rows = ids[keep], rows[keep]
+        return Hits(ids, rows)

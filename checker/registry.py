@@ -1,0 +1,325 @@
+"""The registry: articles in the database, their windows in the passage index, scans recorded.
+
+This is the edge where the pure engine meets storage. Writes go to the database first and to the
+index second; on opening, :meth:`Registry.sync_index` reconciles the two (indexing articles that a
+crash left out, dropping entries of deleted ones), so the database stays the single source of truth.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import numpy as np
+from sqlalchemy import delete, func, insert, or_, select
+
+from checker.errors import InputError, NotFound
+from checker.fingerprint import fingerprint
+from checker.index import PassageIndex, SchemeMismatch, open_index
+from checker.matcher import IndexedArticle, scan_text
+from checker.models import Article, MatchRow, PassageRow, Scan
+from checker.normalize import normalize
+from checker.records import ArticleIn, ArticleRef, ScanResult
+from checker.settings import Settings
+from checker.store import init_db, make_engine, session_factory
+from checker.textio import check_text
+from checker.verdict import normalize_license
+
+LOGGER = logging.getLogger(__name__)
+
+# Registered articles kept normalised and fingerprinted in memory for alignment. A related suspect
+# needs one or two; 4096 covers a busy publisher's recent output in a few tens of MB.
+ARTICLE_CACHE_SIZE = 4096
+# Articles per database round trip and index segment when registering in bulk.
+REGISTER_BATCH = 500
+
+
+def text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """Outcome of registering one article: its id, and whether it was already there."""
+
+    id: int
+    existing: bool = False
+
+
+def _ref(row) -> ArticleRef:
+    return ArticleRef(
+        id=row.id,
+        title=row.title,
+        url=row.url,
+        publisher=row.publisher,
+        license=row.license,
+        partners=tuple(row.partners or ()),
+        published_at=row.published_at,
+    )
+
+
+class Registry:
+    """Register articles, scan texts, record scans. One per process; not thread-safe for writes."""
+
+    def __init__(self, settings: Settings, index: PassageIndex | None = None, *, sync: bool = True) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings.database_url)
+        init_db(self.engine)
+        self.Session = session_factory(self.engine)
+        if index is None:
+            try:
+                index = open_index({"type": "memory", "directory": settings.index_dir}, settings.scheme)
+            except SchemeMismatch as exc:
+                # Never mix schemes: drop the old index; sync_index below rebuilds it from the database.
+                LOGGER.warning("%s; rebuilding it from the database", exc)
+                shutil.rmtree(settings.index_dir)
+                index = open_index({"type": "memory", "directory": settings.index_dir}, settings.scheme)
+        self.index = index
+        self._cache: OrderedDict[int, IndexedArticle] = OrderedDict()
+        if sync:
+            self.sync_index()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- articles ----------------------------------------------------------------------------------
+    def _validate(self, article: ArticleIn) -> dict:
+        text = check_text(article.text, self.settings.max_text_chars, "article text")
+        title = (article.title or "").strip()
+        if not title:
+            raise InputError("article title is empty")
+        try:
+            license_id = normalize_license(article.license)
+        except ValueError as exc:
+            raise InputError(str(exc)) from exc
+        partners = sorted({p.strip().lower() for p in article.partners if p and p.strip()})
+        published = article.published_at
+        if published is not None and published.tzinfo is None:
+            published = published.replace(tzinfo=timezone.utc)
+        return {
+            "title": title[:500],
+            "url": (article.url or "").strip() or None,
+            "publisher": (article.publisher or "").strip() or None,
+            "license": license_id,
+            "partners": partners,
+            "published_at": published,
+            "text": text,
+            "text_sha256": text_digest(text),
+            "fingerprint_version": self.settings.scheme.version,
+        }
+
+    def register(self, article: ArticleIn) -> int:
+        """Register one article; returns its id."""
+        return self.register_many([article])[0].id
+
+    def _existing(self, session, rows: list[dict]) -> dict[str, int]:
+        """Already registered articles among ``rows``, keyed by url (or text hash when there is no url)."""
+        urls = [r["url"] for r in rows if r["url"]]
+        digests = [r["text_sha256"] for r in rows if not r["url"]]
+        found: dict[str, int] = {}
+        if urls:
+            for id_, url in session.execute(select(Article.id, Article.url).where(Article.url.in_(urls))):
+                found[url] = id_
+        if digests:
+            stmt = select(Article.id, Article.text_sha256).where(Article.url.is_(None), Article.text_sha256.in_(digests))
+            for id_, digest in session.execute(stmt):
+                found[digest] = id_
+        return found
+
+    def register_many(
+        self,
+        articles: Iterable[ArticleIn],
+        *,
+        skip_existing: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[Registered]:
+        """Register articles in batches: one INSERT and one index segment per batch.
+
+        With ``skip_existing``, an article whose url (or, without a url, whose text) is already
+        registered is not registered again, which makes a re-run of an import resume where it stopped.
+        """
+        out: list[Registered] = []
+        for batch in _batches(articles, REGISTER_BATCH):
+            rows = [self._validate(a) for a in batch]
+            out.extend(self._register_batch(rows, skip_existing))
+            if progress:
+                progress(len(batch))
+        return out
+
+    def _register_batch(self, rows: list[dict], skip_existing: bool) -> list[Registered]:
+        docs = [normalize(r["text"]) for r in rows]
+        for r, doc in zip(rows, docs):
+            r["word_count"] = len(doc)
+        with self.Session.begin() as session:
+            existing = self._existing(session, rows) if skip_existing else {}
+            keyed = [existing.get(r["url"] or r["text_sha256"]) for r in rows]
+            new_rows = [r for r, known in zip(rows, keyed) if known is None]
+            new_ids: list[int] = []
+            if new_rows:
+                now = datetime.now(timezone.utc)
+                for r in new_rows:
+                    r["created_at"] = r["updated_at"] = now
+                result = session.execute(insert(Article).returning(Article.id, sort_by_parameter_order=True), new_rows)
+                new_ids = [row[0] for row in result]
+        ids = iter(new_ids)
+        outcomes = [Registered(known, True) if known is not None else Registered(next(ids)) for known in keyed]
+        additions = []
+        for r, doc, outcome in zip(rows, docs, outcomes):
+            if not outcome.existing:
+                fp = fingerprint(doc, self.settings.scheme)
+                additions.append((outcome.id, fp.keys))
+        if additions:
+            self.index.add(additions)
+            self.index.save()
+        return outcomes
+
+    def get_article(self, article_id: int) -> Article:
+        with self.Session() as session:
+            article = session.get(Article, article_id)
+            if article is None:
+                raise NotFound(f"no article with id {article_id}")
+            return article
+
+    def list_articles(self, *, limit: int = 50, offset: int = 0, query: str | None = None) -> list[Article]:
+        stmt = select(Article).order_by(Article.id.desc()).limit(limit).offset(offset)
+        if query:
+            like = f"%{query}%"
+            stmt = stmt.where(or_(Article.title.ilike(like), Article.url.ilike(like), Article.publisher.ilike(like)))
+        with self.Session() as session:
+            return list(session.scalars(stmt))
+
+    def count_articles(self) -> int:
+        with self.Session() as session:
+            return session.scalar(select(func.count(Article.id))) or 0
+
+    def delete_article(self, article_id: int) -> None:
+        with self.Session.begin() as session:
+            if session.execute(delete(Article).where(Article.id == article_id)).rowcount == 0:
+                raise NotFound(f"no article with id {article_id}")
+        self.index.remove([article_id])
+        self.index.save()
+        self._cache.pop(article_id, None)
+
+    # -- index -------------------------------------------------------------------------------------
+    def sync_index(self) -> tuple[int, int]:
+        """Make the index hold exactly the database's articles; returns ``(added, removed)``."""
+        with self.Session() as session:
+            db_ids = np.asarray(session.scalars(select(Article.id)).all(), dtype=np.int64)
+        indexed = self.index.article_ids()
+        missing = np.setdiff1d(db_ids, indexed)
+        stale = np.setdiff1d(indexed, db_ids)
+        if len(stale):
+            self.index.remove(stale.tolist())
+        for chunk in np.array_split(missing, max(1, len(missing) // REGISTER_BATCH + 1)):
+            if len(chunk):
+                self._index_articles(chunk.tolist())
+        if len(missing) or len(stale):
+            LOGGER.info("index synced with database: %d added, %d removed", len(missing), len(stale))
+            self.index.save()
+        return len(missing), len(stale)
+
+    def rebuild_index(self, progress: Callable[[int], None] | None = None) -> int:
+        """Drop the index and fingerprint every article again (after a scheme change)."""
+        self.index.clear()
+        with self.Session() as session:
+            ids = session.scalars(select(Article.id).order_by(Article.id)).all()
+        for chunk in _batches(ids, REGISTER_BATCH):
+            self._index_articles(chunk)
+            if progress:
+                progress(len(chunk))
+        self.index.save()
+        if self.settings.scheme.version:
+            with self.Session.begin() as session:
+                session.query(Article).update({Article.fingerprint_version: self.settings.scheme.version})
+        return len(ids)
+
+    def _index_articles(self, ids: list[int]) -> None:
+        with self.Session() as session:
+            rows = session.execute(select(Article.id, Article.text).where(Article.id.in_(ids))).all()
+        self.index.add((id_, fingerprint(normalize(text), self.settings.scheme).keys) for id_, text in rows)
+
+    # -- scanning ----------------------------------------------------------------------------------
+    def load_articles(self, ids: list[int]) -> list[IndexedArticle]:
+        """Candidate articles, normalised and fingerprinted (cached)."""
+        missing = [i for i in ids if i not in self._cache]
+        if missing:
+            with self.Session() as session:
+                for row in session.scalars(select(Article).where(Article.id.in_(missing))):
+                    self._cache[row.id] = IndexedArticle.build(_ref(row), row.text, self.settings.scheme)
+                    if len(self._cache) > ARTICLE_CACHE_SIZE:
+                        self._cache.popitem(last=False)
+        out = []
+        for i in ids:
+            if i in self._cache:
+                self._cache.move_to_end(i)
+                out.append(self._cache[i])
+        return out
+
+    def scan(
+        self,
+        text: str,
+        url: str | None = None,
+        *,
+        published_at: datetime | None = None,
+        links: Iterable[str] = (),
+    ) -> ScanResult:
+        """Scan ``text`` (found at ``url``, if known) against every registered article."""
+        check_text(text, self.settings.max_text_chars, "suspect text")
+        return scan_text(
+            text, self.index, self.load_articles, url=url, published_at=published_at, links=links, cfg=self.settings.match
+        )
+
+    def record_scan(self, text: str, url: str | None, result: ScanResult, *, session=None) -> int:
+        """Store a finished scan with its matches and passages; returns the scan id."""
+        scan = Scan(
+            status="done",
+            text=text,
+            url=url,
+            verdict=result.verdict,
+            result=result.to_dict(),
+            finished_at=datetime.now(timezone.utc),
+        )
+        for m in result.matches:
+            row = MatchRow(
+                article_id=m.article.id,
+                kind=m.kind,
+                verdict=m.verdict,
+                score=m.score,
+                suspect_coverage=m.suspect_coverage,
+                source_coverage=m.source_coverage,
+                attributed=m.attributed,
+                licensed=m.licensed,
+                explanation=m.explanation,
+            )
+            row.passages = [PassageRow(**p.to_dict()) for p in m.passages]
+            scan.matches.append(row)
+        if session is not None:
+            session.add(scan)
+            session.flush()
+            return scan.id
+        with self.Session.begin() as own:
+            own.add(scan)
+            own.flush()
+            return scan.id
+
+
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

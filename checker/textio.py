@@ -1,0 +1,69 @@
+"""Turn user-supplied bytes and strings into text we can scan, or a clear error.
+
+Real corpora mix UTF-8 with Windows-1252 and worse, so bytes that are not valid UTF-8 go through
+charset-normalizer instead of failing or being silently mangled. Binary data (NUL bytes, no plausible
+encoding) and empty or oversized input raise :class:`~checker.errors.InputError`.
+"""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+from charset_normalizer import from_bytes
+
+from checker.errors import InputError
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Share of control characters (other than tab/newline/CR/FF) above which decoded "text" is binary.
+MAX_CONTROL_SHARE = 0.01
+
+
+def decode_bytes(data: bytes, what: str = "input") -> str:
+    """Decode ``data``: BOM, then strict UTF-8, then charset-normalizer's best guess."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise InputError(f"{what} starts with a {encoding} byte-order mark but is not valid {encoding}") from exc
+    if b"\x00" in data[:65536]:
+        raise InputError(f"{what} looks like a binary file (it contains NUL bytes), not text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(data[:1_000_000]).best()
+    if best is None or best.encoding is None:
+        raise InputError(f"{what} is not text in any encoding we recognise (binary data?)")
+    return data.decode(best.encoding, errors="replace")
+
+
+def check_text(text: str, max_chars: int, what: str = "text") -> str:
+    """Return ``text`` if it is usable; raise InputError saying why not."""
+    if len(text) > max_chars:
+        raise InputError(f"{what} is too large: {len(text):,} characters (the limit is {max_chars:,})")
+    if not text.strip():
+        raise InputError(f"{what} is empty")
+    sample = text[:100_000]
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\n\r\x0c")
+    if "\x00" in sample or controls > MAX_CONTROL_SHARE * len(sample):
+        raise InputError(f"{what} looks like binary data, not text")
+    return text
+
+
+def read_text_file(path: str | Path, max_chars: int) -> str:
+    """Read a text file in any encoding, with clear errors for missing, empty, binary or huge files."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    if p.is_dir():
+        raise InputError(f"{p}: is a directory, not a file")
+    size = p.stat().st_size
+    # Most encodings need at most 4 bytes per character.
+    if size > 4 * max_chars:
+        raise InputError(f"{p}: file is too large ({size:,} bytes; the limit is {max_chars:,} characters)")
+    return check_text(decode_bytes(p.read_bytes(), str(p)), max_chars, str(p))
