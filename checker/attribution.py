@@ -80,6 +80,18 @@ def aliases(article: ArticleRef) -> set[str]:
     return names
 
 
+def alias_pattern(alias: str) -> regex.Pattern:
+    """Matches ``alias`` written with any spacing or punctuation between its letters ("Lingkar.co",
+    "LINGKAR CO"), as a whole name: not inside a longer word or a longer domain
+    ("lingkar.co.evil.test" does not name lingkar.co)."""
+    body = r"[\s.\-_]?".join(regex.escape(ch) for ch in alias)
+    return regex.compile(rf"(?<![\p{{L}}\p{{N}}.])({body})(?![\p{{L}}\p{{N}}]|\.[\p{{L}}\p{{N}}])", regex.IGNORECASE)
+
+
+def names_article(name: str, patterns: list[regex.Pattern]) -> bool:
+    return any(p.search(name) for p in patterns)
+
+
 def _inside(ranges: list[tuple[int, int]], start: int, end: int) -> bool:
     return any(a <= start and end <= b for a, b in ranges)
 
@@ -92,7 +104,7 @@ def find_credits(
     suspect_text: str, article: ArticleRef, source_text: str, links: Iterable[str] = ()
 ) -> list[Credit]:
     """Evidence in ``suspect_text`` (and its page's ``links``) that it credits ``article``."""
-    names = aliases(article)
+    names = [alias_pattern(a) for a in sorted(aliases(article))]
     if not names:
         return []
     quotes = quoted_ranges(suspect_text)
@@ -103,7 +115,7 @@ def find_credits(
     def consider(start: int, end: int, name: str, reason: str) -> None:
         if _inside(quotes, start, end):
             return
-        if not any(alias in compact(name) for alias in names):
+        if not names_article(name, names):
             return
         if _normal(suspect_text[start:end]) in source_normal:
             return  # copied together with the article, not added by the copier
@@ -117,7 +129,7 @@ def find_credits(
         consider(m.start(), m.end(), m.group("name"), "dateline")
     for m in URL_RE.finditer(suspect_text):
         if article_host and host_within(host_of(m.group()), article_host):
-            consider(m.start(), m.end(), compact(article_host), "link in text")
+            consider(m.start(), m.end(), article_host, "link in text")
     for link in links:
         if article_host and host_within(host_of(link), article_host):
             credits.append(Credit(link, -1, -1, "hyperlink"))

@@ -163,8 +163,13 @@ class Registry:
             r["word_count"] = len(doc)
         with self.Session.begin() as session:
             existing = self._existing(session, rows) if skip_existing else {}
-            keyed = [existing.get(r["url"] or r["text_sha256"]) for r in rows]
-            new_rows = [r for r, known in zip(rows, keyed) if known is None]
+            keys = [r["url"] or r["text_sha256"] for r in rows]
+            # Within the batch too, the first of several identical articles is the one registered.
+            first_of: dict[str, int] = {}
+            for n, key in enumerate(keys):
+                if key not in existing:
+                    first_of.setdefault(key, n)
+            new_rows = [r for n, r in enumerate(rows) if not skip_existing or first_of.get(keys[n]) == n]
             new_ids: list[int] = []
             if new_rows:
                 now = datetime.now(timezone.utc)
@@ -173,7 +178,14 @@ class Registry:
                 result = session.execute(insert(Article).returning(Article.id, sort_by_parameter_order=True), new_rows)
                 new_ids = [row[0] for row in result]
         ids = iter(new_ids)
-        outcomes = [Registered(known, True) if known is not None else Registered(next(ids)) for known in keyed]
+        outcomes: list[Registered] = []
+        for n, key in enumerate(keys):
+            if skip_existing and key in existing:
+                outcomes.append(Registered(existing[key], True))
+            elif skip_existing and first_of[key] != n:
+                outcomes.append(Registered(outcomes[first_of[key]].id, True))
+            else:
+                outcomes.append(Registered(next(ids)))
         additions = []
         for r, doc, outcome in zip(rows, docs, outcomes):
             if not outcome.existing:

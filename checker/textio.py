@@ -18,6 +18,8 @@ _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
     (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
 )
+# How much more "chaos" (charset-normalizer's mess ratio) Windows-1252 may show and still be preferred.
+CP1252_CHAOS_TOLERANCE = 0.1
 # Share of control characters (other than tab/newline/CR/FF) above which decoded "text" is binary.
 MAX_CONTROL_SHARE = 0.01
 
@@ -36,9 +38,16 @@ def decode_bytes(data: bytes, what: str = "input") -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    best = from_bytes(data[:1_000_000]).best()
+    matches = from_bytes(data[:1_000_000])
+    best = matches.best()
     if best is None or best.encoding is None:
         raise InputError(f"{what} is not text in any encoding we recognise (binary data?)")
+    # Short texts leave charset-normalizer several equally plausible single-byte code pages (cp1250,
+    # cp1252, cp1257 ... tie on a French sentence). Windows-1252 is by far the most common legacy
+    # encoding on the web, so it wins unless it reads clearly worse.
+    for m in matches:
+        if m.encoding == "cp1252" and m.chaos <= best.chaos + CP1252_CHAOS_TOLERANCE:
+            return data.decode("cp1252", errors="replace")
     return data.decode(best.encoding, errors="replace")
 
 

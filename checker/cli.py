@@ -1,0 +1,405 @@
+"""The ``checker`` command line (PRODUCT.md lists the contract).
+
+Errors the user can fix (missing file, empty or binary input, a malformed line) print one line
+starting with ``error:`` and exit with status 1; they never print a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from contextlib import contextmanager
+from datetime import datetime
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
+
+from checker.errors import CheckerError, InputError
+from checker.jsonl import article_from_json, first_line, open_input, parse_datetime, read_lines
+from checker.records import ArticleIn, ScanResult
+from checker.registry import Registry
+from checker.settings import Settings
+from checker.textio import check_text, decode_bytes, read_text_file
+
+LOGGER = logging.getLogger(__name__)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+# Scans stored per database transaction in scan-batch.
+RECORD_BATCH = 200
+# Characters of a passage shown in the terminal before its middle is elided.
+MAX_PASSAGE_PREVIEW = 600
+VERDICT_STYLE = {
+    "unattributed_reuse": "bold red",
+    "attributed_reuse": "bold yellow",
+    "licensed": "bold green",
+    "no_reuse": "bold green",
+}
+
+
+class Context:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._registry: Registry | None = None
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = Registry(self.settings)
+        return self._registry
+
+    def close(self) -> None:
+        if self._registry is not None:
+            self._registry.close()
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Data folder (default $CHECKER_DATA_DIR or ./instance).")
+@click.option("--database-url", help="SQLAlchemy URL (default $CHECKER_DATABASE_URL or SQLite in the data folder).")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details to stderr.")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: str | None, database_url: str | None, verbose: bool) -> None:
+    """Register original articles and find where they were reused."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = Context(Settings.from_env(data_dir=data_dir, database_url=database_url))
+    ctx.call_on_close(ctx.obj.close)
+
+
+@contextmanager
+def progress_bar(total: int | None, description: str):
+    """A progress bar on stderr (only drawn on a terminal)."""
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn() if total is None or total < 10**6 else TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not err.is_terminal,
+        transient=False,
+    ) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n=1: bar.advance(task, n)
+
+
+def _read_text_arg(path: str, settings: Settings) -> str:
+    if path == "-":
+        return check_text(decode_bytes(sys.stdin.buffer.read(), "standard input"), settings.max_text_chars, "standard input")
+    return read_text_file(path, settings.max_text_chars)
+
+
+# -- register / import -------------------------------------------------------------------------------
+@cli.command()
+@click.argument("file")
+@click.option("--title", help="Title (default: the first line of the text).")
+@click.option("--url", help="Where the original is published.")
+@click.option("--publisher", help="Publisher name, as copies would credit it.")
+@click.option("--license", "license_", default="all-rights-reserved", show_default=True,
+              help="all-rights-reserved, cc-by-4.0, cc-by-sa-4.0, cc-by-nd-4.0, cc-by-nc-4.0, cc0-1.0, custom:<terms>.")
+@click.option("--partner", "partners", multiple=True, help="A licensed partner domain (repeatable).")
+@click.option("--published-at", help="Publication date, ISO 8601.")
+@pass_ctx
+def register(c: Context, file, title, url, publisher, license_, partners, published_at) -> None:
+    """Register FILE (or - for stdin) as an original article; prints its id."""
+    text = _read_text_arg(file, c.settings)
+    article = ArticleIn(
+        title=title or first_line(text),
+        text=text,
+        url=url,
+        publisher=publisher,
+        license=license_,
+        partners=tuple(partners),
+        published_at=parse_datetime(published_at, "--published-at"),
+    )
+    click.echo(c.registry.register(article))
+
+
+@cli.command("import")
+@click.argument("file")
+@pass_ctx
+def import_(c: Context, file: str) -> None:
+    """Register one article per JSONL line: {"title","url","publisher","license","partners","published_at","text"}.
+
+    Resumable: articles already registered (same url, or same text when there is no url) are skipped.
+    """
+    stream = open_input(file)
+    size = os.fstat(stream.fileno()).st_size if file != "-" else None
+    errors = imported = skipped = 0
+    registry = c.registry
+
+    def articles(advance):
+        nonlocal errors
+        for line in read_lines(stream, on_bytes=advance):
+            try:
+                if line.error:
+                    raise InputError(line.error)
+                yield article_from_json(line.value, line.number, c.settings.max_text_chars)
+            except InputError as exc:
+                errors += 1
+                err.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
+
+    with stream, progress_bar(size, "importing") as advance:
+        outcomes = []
+        # register_many validates as it goes; a bad article inside a batch is reported, not fatal.
+        for article in articles(advance):
+            outcomes.append(article)
+            if len(outcomes) >= 500:
+                imported, skipped = _register_chunk(registry, outcomes, imported, skipped)
+                outcomes = []
+        imported, skipped = _register_chunk(registry, outcomes, imported, skipped)
+    err.print(f"imported {imported}, skipped {skipped} already registered, {errors} line(s) with errors")
+    if errors:
+        sys.exit(1)
+
+
+def _register_chunk(registry: Registry, articles: list[ArticleIn], imported: int, skipped: int) -> tuple[int, int]:
+    if not articles:
+        return imported, skipped
+    results = registry.register_many(articles, skip_existing=True)
+    new = sum(1 for r in results if not r.existing)
+    return imported + new, skipped + len(results) - new
+
+
+# -- scanning --------------------------------------------------------------------------------------
+def _print_result(text: str, result: ScanResult, scan_id: int | None) -> None:
+    out.print(Text(result.verdict.replace("_", " ").upper(), style=VERDICT_STYLE[result.verdict]), end="  ")
+    out.print(result.explanation)
+    for m in result.matches:
+        out.print()
+        out.print(Text(f"#{m.article.id} {m.article.title}", style="bold"), end=" ")
+        out.print(Text(f"({m.article.publisher or '-'}, {m.article.url or 'no url'})", style="dim"))
+        out.print(
+            f"  {m.kind.replace('_', ' ')} · score {m.score:.2f} · {m.suspect_coverage:.0%} of the suspect · "
+            f"{m.source_coverage:.0%} of the article · {m.verdict.replace('_', ' ')}"
+        )
+        out.print(f"  {m.explanation}", style="dim")
+        for c in m.credits:
+            out.print(f"  credit ({c.reason}): {c.text.strip()!r}", style="cyan")
+        for p in m.passages:
+            out.print(
+                f"  [suspect {p.suspect_start}-{p.suspect_end} ↔ article {p.source_start}-{p.source_end}, "
+                f"similarity {p.similarity:.2f}]",
+                style="dim",
+            )
+            snippet = text[p.suspect_start : p.suspect_end]
+            if len(snippet) > MAX_PASSAGE_PREVIEW:
+                half = MAX_PASSAGE_PREVIEW // 2
+                snippet = snippet[:half] + " … " + snippet[-half:]
+            out.print(Text("  " + " ".join(snippet.split()), style="black on yellow"))
+    if scan_id is not None:
+        out.print(f"\nrecorded as scan {scan_id}", style="dim")
+
+
+@cli.command()
+@click.argument("file")
+@click.option("--url", help="Where the suspect text was found (for licence and attribution checks).")
+@click.option("--published-at", help="When the suspect was published, ISO 8601.")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON result.")
+@pass_ctx
+def scan(c: Context, file: str, url: str | None, published_at: str | None, as_json: bool) -> None:
+    """Scan FILE (or - for stdin) for reuse of registered articles."""
+    text = _read_text_arg(file, c.settings)
+    result = c.registry.scan(text, url, published_at=parse_datetime(published_at, "--published-at"))
+    scan_id = c.registry.record_scan(text, url, result)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        _print_result(text, result, scan_id)
+
+
+@cli.command("scan-batch")
+@click.argument("file")
+@click.option("--no-record", is_flag=True, help="Do not store the scans in the database.")
+@pass_ctx
+def scan_batch(c: Context, file: str, no_record: bool) -> None:
+    """Scan one {"id","text","url"?} per JSONL line; print one JSON result per line with "id" echoed."""
+    stream = open_input(file)
+    size = os.fstat(stream.fileno()).st_size if file != "-" else None
+    registry = c.registry
+    errors = 0
+    pending: list[tuple[str, str | None, ScanResult]] = []
+
+    def flush() -> None:
+        if pending and not no_record:
+            with registry.Session.begin() as session:
+                for text, url, result in pending:
+                    registry.record_scan(text, url, result, session=session)
+        pending.clear()
+
+    with stream, progress_bar(size, "scanning") as advance:
+        for line in read_lines(stream, on_bytes=advance):
+            item_id = line.value.get("id") if line.value else None
+            try:
+                if line.error:
+                    raise InputError(line.error)
+                text = line.value.get("text")
+                if not isinstance(text, str):
+                    raise InputError(f"line {line.number}: missing field 'text'")
+                url = line.value.get("url")
+                if url is not None and not isinstance(url, str):
+                    raise InputError(f"line {line.number}: field 'url' must be a string")
+                check_text(text, c.settings.max_text_chars, f"line {line.number}: text")
+                result = registry.scan(text, url)
+            except InputError as exc:
+                errors += 1
+                err.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
+                click.echo(json.dumps({"id": item_id, "error": str(exc)}, ensure_ascii=False))
+                continue
+            click.echo(json.dumps({"id": item_id, **result.to_dict()}, ensure_ascii=False))
+            pending.append((text, url, result))
+            if len(pending) >= RECORD_BATCH:
+                flush()
+        flush()
+    if errors:
+        err.print(f"{errors} line(s) with errors")
+        sys.exit(1)
+
+
+# -- articles --------------------------------------------------------------------------------------
+@cli.group()
+def articles() -> None:
+    """List, show and delete registered articles."""
+
+
+def _article_dict(a, with_text: bool = False) -> dict:
+    d = {
+        "id": a.id,
+        "title": a.title,
+        "url": a.url,
+        "publisher": a.publisher,
+        "license": a.license,
+        "partners": a.partners,
+        "published_at": a.published_at.isoformat() if a.published_at else None,
+        "word_count": a.word_count,
+        "created_at": a.created_at.isoformat() if a.created_at else None,
+    }
+    if with_text:
+        d["text"] = a.text
+    return d
+
+
+@articles.command("list")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100000))
+@click.option("--offset", default=0, type=click.IntRange(0))
+@click.option("--query", "-q", help="Filter by title, url or publisher.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def articles_list(c: Context, limit: int, offset: int, query: str | None, as_json: bool) -> None:
+    """List registered articles, newest first."""
+    rows = c.registry.list_articles(limit=limit, offset=offset, query=query)
+    if as_json:
+        for a in rows:
+            click.echo(json.dumps(_article_dict(a), ensure_ascii=False))
+        return
+    for a in rows:
+        out.print(f"{a.id:>6}  {a.title[:70]:<70}  {a.publisher or '-':<20} {a.license}")
+    err.print(f"{len(rows)} of {c.registry.count_articles()} article(s)")
+
+
+@articles.command("show")
+@click.argument("article_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def articles_show(c: Context, article_id: int, as_json: bool) -> None:
+    """Show one article with its text."""
+    a = c.registry.get_article(article_id)
+    if as_json:
+        click.echo(json.dumps(_article_dict(a, with_text=True), ensure_ascii=False))
+        return
+    for key, value in _article_dict(a).items():
+        out.print(f"{key:>13}: {value}")
+    out.print()
+    out.print(a.text)
+
+
+@articles.command("delete")
+@click.argument("article_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_ctx
+def articles_delete(c: Context, article_id: int, yes: bool) -> None:
+    """Delete an article from the registry and the index."""
+    a = c.registry.get_article(article_id)
+    if not yes and sys.stdin.isatty() and not click.confirm(f"Delete article {a.id} {a.title!r}?"):
+        raise click.Abort()
+    c.registry.delete_article(article_id)
+    err.print(f"deleted article {article_id}")
+
+
+# -- index -----------------------------------------------------------------------------------------
+@cli.group()
+def index() -> None:
+    """Inspect or rebuild the passage index."""
+
+
+@index.command("rebuild")
+@pass_ctx
+def index_rebuild(c: Context) -> None:
+    """Fingerprint every registered article again (after a fingerprint scheme change)."""
+    registry = c.registry
+    with progress_bar(registry.count_articles(), "indexing") as advance:
+        n = registry.rebuild_index(progress=advance)
+    err.print(f"indexed {n} article(s)")
+
+
+@index.command("status")
+@pass_ctx
+def index_status(c: Context) -> None:
+    """Show the index's scheme and size."""
+    registry = c.registry
+    click.echo(json.dumps({
+        "articles_in_database": registry.count_articles(),
+        "articles_indexed": int(len(registry.index.article_ids())),
+        "scheme": registry.index.scheme.to_dict(),
+    }, indent=2))
+
+
+# -- demo ------------------------------------------------------------------------------------------
+@cli.command()
+@click.option("--seeds", "seeds_dir", default=None, help="Folder with articles.jsonl and suspects.jsonl (default: ./seeds).")
+@pass_ctx
+def demo(c: Context, seeds_dir: str | None) -> None:
+    """Register the demo articles from seeds/ and print the scan of every demo suspect."""
+    from checker.demo import load_demo
+
+    results = load_demo(c.registry, seeds_dir)
+    for suspect, result in results:
+        out.rule(f"{suspect['id']}: {suspect.get('note', '')}")
+        _print_result(suspect["text"], result, None)
+
+
+def main() -> None:
+    """Console-script entry point: user errors become one line on stderr and exit status 1."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except CheckerError as exc:
+        err.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
+        sys.exit(1)
+    except BrokenPipeError:
+        sys.exit(0)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - a bug; say so briefly unless debugging
+        if os.environ.get("CHECKER_DEBUG"):
+            raise
+        err.print(f"[red]internal error:[/] {type(exc).__name__}: {exc} (set CHECKER_DEBUG=1 for a traceback)",
+                  markup=True, highlight=False)
+        sys.exit(70)
+    except SystemExit:
+        raise
+
+
+if __name__ == "__main__":
+    main()

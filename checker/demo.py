@@ -1,0 +1,44 @@
+"""Demo data: register the articles in ``seeds/`` and scan the demo suspects against them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from checker.errors import InputError
+from checker.jsonl import article_from_json
+from checker.records import ScanResult
+from checker.registry import Registry
+
+DEFAULT_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+def seeds_path(seeds_dir: str | Path | None = None) -> Path:
+    path = Path(seeds_dir) if seeds_dir else DEFAULT_SEEDS
+    if not (path / "articles.jsonl").exists():
+        raise InputError(f"{path}: no articles.jsonl here (is this the project's seeds/ folder?)")
+    return path
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+
+
+def register_demo_articles(registry: Registry, seeds_dir: str | Path | None = None) -> list[int]:
+    """Register the seed articles (skipping those already registered); returns their ids."""
+    path = seeds_path(seeds_dir)
+    articles = [
+        article_from_json(value, n, registry.settings.max_text_chars)
+        for n, value in enumerate(read_jsonl(path / "articles.jsonl"), start=1)
+    ]
+    return [r.id for r in registry.register_many(articles, skip_existing=True)]
+
+
+def demo_suspects(seeds_dir: str | Path | None = None) -> list[dict]:
+    return read_jsonl(seeds_path(seeds_dir) / "suspects.jsonl")
+
+
+def load_demo(registry: Registry, seeds_dir: str | Path | None = None) -> list[tuple[dict, ScanResult]]:
+    """Register the demo articles, then scan every demo suspect."""
+    register_demo_articles(registry, seeds_dir)
+    return [(s, registry.scan(s["text"], s.get("url"))) for s in demo_suspects(seeds_dir)]

@@ -1,0 +1,126 @@
+"""Read JSON Lines files of articles or suspects, line by line, with errors that name the line.
+
+A bad line (malformed JSON, a missing or empty field, an undecodable byte sequence) is reported and
+skipped; the good lines around it are still used. Each line is decoded on its own, because real
+corpora concatenate UTF-8 and Windows-1252 exports into one file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from checker.errors import InputError
+from checker.records import ArticleIn
+from checker.textio import check_text, decode_bytes
+
+# One JSON line may hold a long article plus metadata; beyond this it is not a line of our format.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    number: int
+    value: dict | None
+    error: str | None = None
+
+
+def _decode_line(raw: bytes, number: int) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return decode_bytes(raw, f"line {number}")
+
+
+def read_lines(stream: BinaryIO, on_bytes=None) -> Iterator[Line]:
+    """Yield each non-blank line parsed as a JSON object, or with the reason it could not be."""
+    for number, raw in enumerate(stream, start=1):
+        if on_bytes:
+            on_bytes(len(raw))
+        if not raw.strip():
+            continue
+        if len(raw) > MAX_LINE_BYTES:
+            yield Line(number, None, f"line {number}: longer than {MAX_LINE_BYTES:,} bytes")
+            continue
+        try:
+            value = json.loads(_decode_line(raw, number))
+        except InputError as exc:
+            yield Line(number, None, str(exc))
+            continue
+        except json.JSONDecodeError as exc:
+            yield Line(number, None, f"line {number}: malformed JSON ({exc.msg} at column {exc.colno})")
+            continue
+        if not isinstance(value, dict):
+            yield Line(number, None, f"line {number}: expected a JSON object, got {type(value).__name__}")
+            continue
+        yield Line(number, value)
+
+
+def open_input(path: str) -> BinaryIO:
+    """Open ``path`` for binary reading with a clear error ("-" is standard input)."""
+    import sys
+
+    if path == "-":
+        return sys.stdin.buffer
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    if p.is_dir():
+        raise InputError(f"{p}: is a directory, not a file")
+    return p.open("rb")
+
+
+def _string(value: dict, key: str, number: int, *, required: bool = False) -> str | None:
+    v = value.get(key)
+    if v is None or (isinstance(v, str) and not v.strip() and not required):
+        if required:
+            raise InputError(f"line {number}: missing field {key!r}")
+        return None
+    if not isinstance(v, str):
+        raise InputError(f"line {number}: field {key!r} must be a string, got {type(v).__name__}")
+    return v
+
+
+def parse_datetime(value: str | None, what: str = "published_at") -> datetime | None:
+    """ISO 8601 date or date-time, or None."""
+    if value is None or not str(value).strip():
+        return None
+    try:
+        return datetime.fromisoformat(str(value).strip())
+    except ValueError as exc:
+        raise InputError(f"{what}: {value!r} is not an ISO 8601 date (e.g. 2021-07-06 or 2021-07-06T10:00:00+07:00)") from exc
+
+
+def article_from_json(value: dict, number: int, max_chars: int) -> ArticleIn:
+    """An :class:`ArticleIn` from one import line; InputError names the line and the field."""
+    text = _string(value, "text", number, required=True) or ""
+    check_text(text, max_chars, f"line {number}: text")
+    title = _string(value, "title", number) or first_line(text)
+    partners = value.get("partners") or []
+    if isinstance(partners, str):
+        partners = [partners]
+    if not isinstance(partners, list) or not all(isinstance(p, str) for p in partners):
+        raise InputError(f"line {number}: field 'partners' must be a list of domain names")
+    published = parse_datetime(_string(value, "published_at", number), f"line {number}: published_at")
+    return ArticleIn(
+        title=title,
+        text=text,
+        url=_string(value, "url", number),
+        publisher=_string(value, "publisher", number),
+        license=_string(value, "license", number) or "all-rights-reserved",
+        partners=tuple(partners),
+        published_at=published,
+    )
+
+
+def first_line(text: str, limit: int = 200) -> str:
+    """A title for an untitled text: its first non-blank line, shortened."""
+    for line in text.splitlines():
+        if line.strip():
+            line = " ".join(line.split())
+            return line if len(line) <= limit else line[: limit - 1] + "…"
+    return "Untitled"

@@ -1,0 +1,83 @@
+"""Shared fixtures: settings on a temporary data folder, registries on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from checker.registry import Registry
+from checker.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+REAL_PAGES = ROOT.parent / "shared" / "corpora" / "real-pages"
+# The PostgreSQL server CI starts (trust auth, database "test"); override with CHECKER_TEST_PG_URL.
+PG_URL = os.environ.get("CHECKER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def seed_articles() -> list[dict]:
+    return read_jsonl(SEEDS / "articles.jsonl")
+
+
+@pytest.fixture(scope="session")
+def seed_suspects() -> dict[str, dict]:
+    return {s["id"]: s for s in read_jsonl(SEEDS / "suspects.jsonl")}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings.from_env({}, data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def pg_schema_url():
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    import sqlalchemy as sa
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    except sa.exc.OperationalError as exc:  # pragma: no cover - CI always has the server
+        pytest.fail(f"PostgreSQL is not reachable at {PG_URL}: {exc}")
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage_settings(request, tmp_path: Path) -> Settings:
+    """Settings on SQLite, then on the real PostgreSQL server."""
+    if request.param == "sqlite":
+        return Settings.from_env({}, data_dir=tmp_path / "data")
+    url = request.getfixturevalue("pg_schema_url")
+    return Settings.from_env({}, data_dir=tmp_path / "data", database_url=url)
+
+
+@pytest.fixture
+def registry(settings: Settings):
+    reg = Registry(settings)
+    yield reg
+    reg.close()
+
+
+@pytest.fixture
+def seeded(registry: Registry):
+    """A registry holding the seed articles."""
+    from checker.demo import register_demo_articles
+
+    register_demo_articles(registry, SEEDS)
+    return registry

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from datasketch import MinHash
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from checker.fingerprint import (
+    DEFAULT_SCHEME,
+    FingerprintScheme,
+    band_keys,
+    collision_probability,
+    fingerprint,
+    permuted,
+    to_hash32,
+    window_minhashes,
+    window_starts,
+)
+from checker.normalize import normalize
+from checker.shingles import shingle_hashes, token_hashes
+
+TEXT = ("Menteri Luar Negeri Retno Marsudi mengatakan bahwa MoU tersebut akan menjadi landasan kerja sama "
+        "kesehatan jangka menengah dan panjang di samping upaya jangka pendek kedua belah negara ") * 3
+
+
+def test_window_minhash_equals_datasketch_update_per_shingle() -> None:
+    scheme = DEFAULT_SCHEME
+    doc = normalize(TEXT)
+    shingles = to_hash32(shingle_hashes(token_hashes(doc.tokens), scheme.shingle_size))
+    starts = window_starts(len(shingles), scheme.window, scheme.source_stride)
+    ours = window_minhashes(permuted(shingles, scheme.num_perm, scheme.seed), starts, scheme.window)
+    for row, start in enumerate(starts.tolist()):
+        reference = MinHash(num_perm=scheme.num_perm, seed=scheme.seed, hashfunc=int)
+        for h in shingles[start : start + scheme.window].tolist():
+            reference.update(h)  # the naive way: one datasketch call per shingle
+        assert np.array_equal(ours[row], reference.hashvalues)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 300), st.integers(1, 50), st.integers(1, 60))
+def test_sliding_minimum_matches_brute_force(n: int, window: int, stride: int) -> None:
+    rng = np.random.default_rng(n * 1000 + window)
+    values = rng.integers(0, 2**32, size=(n, 4), dtype=np.uint64).astype(np.uint32)
+    starts = window_starts(n, window, min(stride, window))
+    got = window_minhashes(values, starts, window)
+    w = min(window, n)
+    expected = np.stack([values[s : s + w].min(axis=0) for s in starts.tolist()])
+    assert np.array_equal(got, expected)
+    # Every shingle is inside some window.
+    covered = np.zeros(n, dtype=bool)
+    for s in starts.tolist():
+        covered[s : s + w] = True
+    assert covered.all()
+
+
+def test_token_hashes_are_stable_golden_values() -> None:
+    # These values are persisted in indexes: changing them silently would break every saved index.
+    assert token_hashes(["vaksin", "日"]).tolist() == [
+        int.from_bytes(__import__("hashlib").blake2b(b"vaksin", digest_size=8).digest(), "little"),
+        int.from_bytes(__import__("hashlib").blake2b("日".encode(), digest_size=8).digest(), "little"),
+    ]
+    fp = fingerprint(normalize(TEXT))
+    assert fp.keys.shape == (2, DEFAULT_SCHEME.bands)
+    assert int(fp.keys[0, 0]) == GOLDEN_FIRST_KEY
+
+
+# Computed when scheme version 1 was fixed; a change here means every saved index must be rebuilt
+# (bump FingerprintScheme.version with it).
+GOLDEN_FIRST_KEY = 13561961390487045140
+
+
+def test_identical_windows_share_every_band_and_edits_share_some() -> None:
+    a = fingerprint(normalize(TEXT), query=True)
+    b = fingerprint(normalize(TEXT.replace("landasan", "dasar", 1)), query=True)
+    assert np.array_equal(a.keys[-1], b.keys[-1])
+    shared = len(np.intersect1d(a.keys, b.keys))
+    assert 0 < shared < a.keys.size
+
+
+def test_collision_probability_curve() -> None:
+    assert collision_probability(1.0, 20, 3) == pytest.approx(1.0)
+    assert collision_probability(0.75, 20, 3) > 0.99
+    assert collision_probability(0.1, 20, 3) < 0.03
+
+
+def test_scheme_rejects_nonsense() -> None:
+    with pytest.raises(ValueError):
+        FingerprintScheme(window=10, source_stride=20)
+    with pytest.raises(ValueError):
+        FingerprintScheme(bands=0)
+    with pytest.raises(ValueError):
+        shingle_hashes(token_hashes(["a"]), 0)
+
+
+def test_band_keys_depend_on_band_number() -> None:
+    sig = np.zeros((1, 6), dtype=np.uint32)
+    keys = band_keys(sig, 2, 3)
+    assert keys[0, 0] != keys[0, 1]
+
+
+def test_short_and_empty_texts() -> None:
+    assert fingerprint(normalize("")).keys.shape == (0, DEFAULT_SCHEME.bands)
+    assert fingerprint(normalize("dua kata")).keys.shape == (1, DEFAULT_SCHEME.bands)

@@ -1,0 +1,108 @@
+"""Storage on SQLite and on the real PostgreSQL server: register, scan, record, delete, resync."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from checker.demo import register_demo_articles
+from checker.errors import InputError, NotFound
+from checker.models import Article, MatchRow, Scan
+from checker.records import ArticleIn
+from checker.registry import Registry
+
+from conftest import SEEDS
+
+
+def test_register_scan_record_delete(storage_settings, seed_suspects) -> None:
+    with Registry(storage_settings) as reg:
+        ids = register_demo_articles(reg, SEEDS)
+        assert len(ids) == 3 and reg.count_articles() == 3
+        article = reg.get_article(ids[0])
+        assert article.publisher == "Lingkar.co" and article.partners == ["mitra-lingkar.example"]
+        assert article.published_at.astimezone(timezone.utc) == datetime(2021, 7, 6, 3, tzinfo=timezone.utc)
+        assert article.fingerprint_version == storage_settings.scheme.version
+
+        suspect = seed_suspects["partial-copy"]
+        result = reg.scan(suspect["text"], suspect["url"])
+        scan_id = reg.record_scan(suspect["text"], suspect["url"], result)
+        with reg.Session() as s:
+            scan = s.get(Scan, scan_id)
+            assert scan.verdict == "unattributed_reuse" and scan.result["matches"][0]["article"]["id"] == ids[0]
+            row = s.scalars(select(MatchRow).where(MatchRow.scan_id == scan_id)).one()
+            assert [(p.suspect_start, p.suspect_end) for p in row.passages] == [
+                (p.suspect_start, p.suspect_end) for p in result.matches[0].passages]
+
+        reg.delete_article(ids[0])
+        assert reg.scan(suspect["text"]).verdict == "no_reuse"
+        with pytest.raises(NotFound):
+            reg.get_article(ids[0])
+        with reg.Session() as s:  # the recorded scan stays as history
+            assert s.get(MatchRow, row.id).article_id is None
+
+
+def test_reopening_does_not_refingerprint_and_resumes(storage_settings, seed_suspects, monkeypatch) -> None:
+    with Registry(storage_settings) as reg:
+        register_demo_articles(reg, SEEDS)
+        assert [r.existing for r in reg.register_many(
+            [ArticleIn(title="t", text=seed_suspects["unrelated"]["text"])] * 2, skip_existing=True)] == [False, True]
+    with Registry(storage_settings) as again:
+        assert again.sync_index() == (0, 0)  # nothing to re-fingerprint
+        assert register_demo_articles(again, SEEDS) == [1, 2, 3]  # resumable: same ids, nothing new
+        assert again.count_articles() == 4
+        assert again.scan(seed_suspects["full-copy"]["text"]).verdict == "unattributed_reuse"
+
+
+def test_index_is_rebuilt_from_the_database(storage_settings, seed_suspects) -> None:
+    with Registry(storage_settings) as reg:
+        register_demo_articles(reg, SEEDS)
+        reg.index.clear()  # lost index files, or a crash between the database commit and the index save
+    with Registry(storage_settings) as reg:
+        assert reg.index.article_ids().tolist() == [1, 2, 3]
+        assert reg.scan(seed_suspects["flood-partial"]["text"]).matches[0].article.id == 2
+        assert reg.rebuild_index() == 3
+
+
+def test_a_changed_scheme_rebuilds_instead_of_mixing(settings, seed_suspects) -> None:
+    from dataclasses import replace
+
+    from checker.fingerprint import FingerprintScheme
+
+    with Registry(settings) as reg:
+        register_demo_articles(reg, SEEDS)
+    other = replace(settings, scheme=FingerprintScheme(version=2, bands=15, rows=4))
+    with Registry(other) as reg:
+        assert reg.index.scheme.version == 2 and len(reg.index.article_ids()) == 3
+        assert reg.scan(seed_suspects["full-copy"]["text"]).verdict == "unattributed_reuse"
+
+
+def test_bad_articles_are_refused_and_nothing_is_stored(storage_settings) -> None:
+    with Registry(storage_settings) as reg:
+        for bad, msg in [
+            (ArticleIn(title="t", text="   \n"), "empty"),
+            (ArticleIn(title="  ", text="some text"), "title"),
+            (ArticleIn(title="t", text="x\x00\x01\x02" * 10), "binary"),
+            (ArticleIn(title="t", text="words", license="mine-all-mine"), "licence"),
+        ]:
+            with pytest.raises(InputError, match=msg):
+                reg.register(bad)
+        with pytest.raises(InputError, match="too large"):
+            reg.register(ArticleIn(title="t", text="a " * (storage_settings.max_text_chars // 2 + 1)))
+        assert reg.count_articles() == 0
+        with reg.Session() as s:
+            assert s.scalars(select(Article)).all() == []
+
+
+def test_unicode_and_long_fields_round_trip(storage_settings) -> None:
+    text = ("東京都は二十七日、新型ワクチンの大規模接種会場を来月から拡大すると発表した。対象は六十五歳以上の"
+            "高齢者で、予約は区市町村の窓口とインターネットで受け付ける。担当者によると、接種の枠は一日あたり"
+            "一万人分を確保しており、混雑を避けるため時間帯を分けて案内する方針だという。\n\n"
+            "ภาษาไทยเป็นภาษาที่ไม่มีการเว้นวรรคระหว่างคำ ข่าวนี้รายงานว่ารัฐบาลจะขยายศูนย์ฉีดวัคซีน")
+    with Registry(storage_settings) as reg:
+        article_id = reg.register(ArticleIn(title="記事 " * 200, text=text, partners=("Partner.Example ",)))
+        a = reg.get_article(article_id)
+        assert a.text == text and len(a.title) <= 500 and a.partners == ["partner.example"]
+        result = reg.scan("前置き。" + text[:200])
+        assert result.matches and result.matches[0].article.id == article_id
