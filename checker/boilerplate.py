@@ -107,19 +107,19 @@ def boilerplate_ranges(text: str) -> list[tuple[int, int]]:
     keys: list[str | None] = []
     for start, end in lines:
         line = text[start:end]
-        words = WORD_RE.findall(line)
-        key = " ".join(w.casefold() for w in words) if len(words) >= MIN_REPEATED_LINE_WORDS else None
-        keys.append(key)
-        if key:
-            seen[key] = seen.get(key, 0) + 1
-        if not words:
+        parts = line.split()
+        keys.append(" ".join(parts).casefold() if len(parts) >= MIN_REPEATED_LINE_WORDS else None)
+        if keys[-1]:
+            seen[keys[-1]] = seen.get(keys[-1], 0) + 1
+        if not parts:
             continue
         if pending_headline:
             pending_headline = False
-            if len(words) <= MAX_HEADLINE_WORDS:
+            if len(parts) <= MAX_HEADLINE_WORDS:
                 ranges.append((start, end))
                 continue
-        kind = line_kind(line)
+        # Every kind of boilerplate line is short: skip the patterns for paragraphs.
+        kind = line_kind(line) if len(parts) <= MAX_HEADLINE_WORDS + 6 else None
         if kind == "read_also_label":
             pending_headline = True
         if kind:

@@ -96,4 +96,12 @@ def open_index(config: dict[str, Any], scheme: FingerprintScheme) -> PassageInde
         from checker.index_memory import MemoryIndex
 
         return MemoryIndex(scheme, directory=config.get("directory"))
-    raise ValueError(f"unknown index type {kind!r} (expected 'memory')")
+    if kind == "redis":
+        from checker.index_redis import RedisIndex
+
+        return RedisIndex(
+            scheme,
+            url=config.get("url") or "redis://127.0.0.1:6379/0",
+            prefix=config.get("prefix") or "checker:index",
+        )
+    raise ValueError(f"unknown index type {kind!r} (expected 'memory' or 'redis')")

@@ -9,7 +9,20 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger elsewhere.
@@ -44,6 +57,53 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime()}
 
 
+class Organisation(Base):
+    """A publisher: its accounts see only its own articles, scans, matches and reviews."""
+
+    __tablename__ = "organisations"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(500))
+    role: Mapped[str] = mapped_column(String(20), default="viewer")  # admin | editor | viewer
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    org: Mapped[Organisation] = relationship()
+
+
+class ApiToken(Base):
+    """An API token: shown once, stored as a SHA-256 digest, revocable."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
 class Article(Base):
     __tablename__ = "articles"
     # AUTOINCREMENT: SQLite must never reuse a deleted article's id, or stale index entries and old
@@ -51,11 +111,14 @@ class Article(Base):
     __table_args__ = (Index("ix_articles_text_sha256", "text_sha256"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(500))
     url: Mapped[str | None] = mapped_column(String(2000), index=True)
     publisher: Mapped[str | None] = mapped_column(String(300), index=True)
     license: Mapped[str] = mapped_column(String(200), default="all-rights-reserved")
     partners: Mapped[list] = mapped_column(JSON, default=list)
+    # Credit wording the licence requires (e.g. "Sumber: Lingkar.co"); None: any credit naming us.
+    required_credit: Mapped[str | None] = mapped_column(String(500))
     published_at: Mapped[datetime | None]
     text: Mapped[str] = mapped_column(Text)
     text_sha256: Mapped[str] = mapped_column(String(64))
@@ -66,21 +129,75 @@ class Article(Base):
 
 
 class Scan(Base):
+    """One submitted suspect (text, URL or crawled page). Stored before any work starts ("queued"), so a
+    submission is never lost; states: queued -> running -> done | failed."""
+
     __tablename__ = "scans"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(20), default="text")  # text | url | crawl | batch | watch
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     text: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(String(2000))
+    # Evidence from fetching: where the page really was, when, and a digest of the exact bytes.
+    final_url: Mapped[str | None] = mapped_column(String(2000))
+    fetched_at: Mapped[datetime | None]
+    body_sha256: Mapped[str | None] = mapped_column(String(64))
+    page_title: Mapped[str | None] = mapped_column(String(500))
+    published_at: Mapped[datetime | None]
+    links: Mapped[list | None] = mapped_column(JSON)
     verdict: Mapped[str | None] = mapped_column(String(30), index=True)
     result: Mapped[dict | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    crawl_id: Mapped[int | None] = mapped_column(ForeignKey("crawls.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 
     matches: Mapped[list[MatchRow]] = relationship(
         back_populates="scan", cascade="all, delete-orphan", order_by="MatchRow.score.desc()"
     )
+
+
+class Crawl(Base):
+    """A site crawl, once or on a watch's schedule."""
+
+    __tablename__ = "crawls"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    watch_id: Mapped[int | None] = mapped_column(ForeignKey("watches.id", ondelete="SET NULL"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    max_pages: Mapped[int] = mapped_column(Integer, default=50)
+    max_depth: Mapped[int] = mapped_column(Integer, default=2)
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    pages_found: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class Watch(Base):
+    """A site re-crawled on a schedule; only matches not seen before raise alerts."""
+
+    __tablename__ = "watches"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    interval_minutes: Mapped[int] = mapped_column(Integer, default=24 * 60)
+    max_pages: Mapped[int] = mapped_column(Integer, default=50)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_crawled_at: Mapped[datetime | None]
+    next_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class MatchRow(Base):
@@ -98,8 +215,17 @@ class MatchRow(Base):
     attributed: Mapped[bool]
     licensed: Mapped[bool]
     explanation: Mapped[str] = mapped_column(Text, default="")
+    credits: Mapped[list | None] = mapped_column(JSON)
+    # Where the copy was found (the scan's final URL) and whether monitoring saw this pair before.
+    suspect_url: Mapped[str | None] = mapped_column(String(2000), index=True)
+    review_status: Mapped[str] = mapped_column(String(20), default="open")  # open|confirmed|dismissed|licensed
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     scan: Mapped[Scan] = relationship(back_populates="matches")
+    article: Mapped[Article | None] = relationship()
+    reviews: Mapped[list[Review]] = relationship(
+        back_populates="match", cascade="all, delete-orphan", order_by="Review.created_at"
+    )
     passages: Mapped[list[PassageRow]] = relationship(
         back_populates="match", cascade="all, delete-orphan", order_by="PassageRow.suspect_start"
     )
@@ -117,3 +243,39 @@ class PassageRow(Base):
     similarity: Mapped[float] = mapped_column(Float)
 
     match: Mapped[MatchRow] = relationship(back_populates="passages")
+
+
+class Review(Base):
+    """A reviewer's decision on a match, kept as an audit trail (never updated in place)."""
+
+    __tablename__ = "reviews"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(20))  # confirmed | dismissed | licensed | reopened
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    match: Mapped[MatchRow] = relationship(back_populates="reviews")
+    user: Mapped[User | None] = relationship()
+
+
+class AlertEvent(Base):
+    """A webhook or e-mail alert: stored before sending so a failed delivery can be retried."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (UniqueConstraint("org_id", "dedupe_key"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(30))  # new_unattributed_reuse
+    payload: Mapped[dict] = mapped_column(JSON)
+    webhook_status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|sent|failed|skipped
+    email_status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

@@ -1,25 +1,28 @@
-"""Hashed word shingles, computed with numpy.
+"""Stable token hashes and hashed word shingles, computed with numpy.
 
-A shingle is ``k`` consecutive tokens. Each token gets a stable 64-bit hash (BLAKE2b, cached per
-distinct word, so a text costs one dictionary lookup per token); the hash of the shingle starting at
-token ``i`` combines its ``k`` token hashes with odd multipliers and the 64-bit MurmurHash3 finaliser,
-all as whole-array operations, never one Python call per shingle.
+Token hash: a polynomial hash of the token's (folded) code points,
+``h(t) = fmix64(sum_j c_j * P**j  ^  len(t) * L)`` in uint64 arithmetic, computed for every token of a
+text at once from prefix sums (``(H[end] - H[start]) * P**-start``; ``P`` is odd, so it is invertible
+modulo 2**64). Stable across processes and machines, which the persisted index needs (Python's own
+``hash(str)`` is salted per process).
 
-Hashes must be stable across processes and machines because the index is persisted: Python's own
-``hash(str)`` is salted per process, so it cannot be used.
+Shingle hash: the ``k`` token hashes of a shingle combined with odd per-position multipliers and the
+64-bit MurmurHash3 finaliser, as ``k`` whole-array operations, never one Python call per shingle.
+
+A polynomial hash modulo 2**64 can be made to collide by a text crafted for it (Thue-Morse strings);
+a collision only makes two words look alike to the matcher, whose every candidate passage is verified
+over many words, so we accept that in exchange for a fully vectorised tokeniser.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
 import numpy as np
 
-# Distinct words kept in the per-process token-hash cache. News vocabularies grow slowly (a 100k-article
-# corpus has a few hundred thousand distinct words); past the bound the cache is simply cleared.
-TOKEN_CACHE_SIZE = 1_000_000
-_token_cache: dict[str, int] = {}
+_P = 0x100000001B3  # the 64-bit FNV prime: odd
+_P_INV = pow(_P, -1, 1 << 64)
+_LENGTH_MIX = np.uint64(0x9E3779B97F4A7C15)
 
 # Odd 64-bit multipliers, one per shingle position (from the golden ratio and SplitMix64 constants).
 _POSITION_MULTIPLIERS = np.array(
@@ -38,31 +41,56 @@ _POSITION_MULTIPLIERS = np.array(
 MAX_SHINGLE_SIZE = len(_POSITION_MULTIPLIERS)
 
 
-def _hash_token(token: str) -> int:
-    return int.from_bytes(hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+def codepoints(text: str) -> np.ndarray:
+    """The code points of ``text`` as uint32 (lone surrogates included)."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
-def token_hashes(tokens: Sequence[str]) -> np.ndarray:
-    """Stable uint64 hash of every token."""
-    cache = _token_cache
-    if len(cache) > TOKEN_CACHE_SIZE:
-        cache.clear()
-    get = cache.get
-    hashes = [get(tok) for tok in tokens]
-    if None in hashes:
-        for i, h in enumerate(hashes):
-            if h is None:
-                hashes[i] = cache[tokens[i]] = _hash_token(tokens[i])
-    return np.array(hashes, dtype=np.uint64)
+_power_cache: dict[int, np.ndarray] = {}
+
+
+def _powers(base: int, n: int) -> np.ndarray:
+    """``base**0 .. base**n`` modulo 2**64, from a cache that grows by doubling."""
+    cached = _power_cache.get(base)
+    if cached is None or len(cached) <= n:
+        size = max(n + 1, 2 * len(cached) if cached is not None else 4096)
+        out = np.full(size, base, dtype=np.uint64)
+        out[0] = 1
+        with np.errstate(over="ignore"):
+            cached = _power_cache[base] = np.multiply.accumulate(out)
+    return cached[: n + 1]
 
 
 def fmix64(x: np.ndarray) -> np.ndarray:
     """MurmurHash3's 64-bit finaliser: an avalanching bijection on uint64, element-wise."""
-    x = x ^ (x >> np.uint64(33))
-    x = x * np.uint64(0xFF51AFD7ED558CCD)
-    x = x ^ (x >> np.uint64(33))
-    x = x * np.uint64(0xC4CEB9FE1A85EC53)
-    return x ^ (x >> np.uint64(33))
+    with np.errstate(over="ignore"):
+        x = x ^ (x >> np.uint64(33))
+        x = x * np.uint64(0xFF51AFD7ED558CCD)
+        x = x ^ (x >> np.uint64(33))
+        x = x * np.uint64(0xC4CEB9FE1A85EC53)
+        return x ^ (x >> np.uint64(33))
+
+
+def span_hashes(cps: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Token hash of ``cps[starts[i]:ends[i]]`` for every ``i`` (see the module docstring)."""
+    if not len(starts):
+        return np.empty(0, dtype=np.uint64)
+    n = len(cps)
+    with np.errstate(over="ignore"):
+        weighted = cps.astype(np.uint64) * _powers(_P, n)[:n]
+        prefix = np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(weighted, dtype=np.uint64)])
+        poly = (prefix[ends] - prefix[starts]) * _powers(_P_INV, n)[starts]
+        lengths = (ends - starts).astype(np.uint64)
+        return fmix64(poly ^ (lengths * _LENGTH_MIX))
+
+
+def token_hashes(tokens: Sequence[str]) -> np.ndarray:
+    """Stable uint64 hash of every token (the same values :func:`span_hashes` gives inside a text)."""
+    if not tokens:
+        return np.empty(0, dtype=np.uint64)
+    lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
+    ends = np.cumsum(lengths)
+    return span_hashes(codepoints("".join(tokens)), ends - lengths, ends)
 
 
 def shingle_hashes(token_hash: np.ndarray, k: int) -> np.ndarray:
@@ -82,4 +110,4 @@ def shingle_hashes(token_hash: np.ndarray, k: int) -> np.ndarray:
     with np.errstate(over="ignore"):
         for j in range(width):  # k whole-array operations, not one per shingle
             acc += token_hash[j : j + count] * _POSITION_MULTIPLIERS[j]
-        return fmix64(acc)
+    return fmix64(acc)

@@ -8,6 +8,7 @@ encoding) and empty or oversized input raise :class:`~checker.errors.InputError`
 from __future__ import annotations
 
 import codecs
+import re
 from pathlib import Path
 
 from charset_normalizer import from_bytes
@@ -22,6 +23,7 @@ _BOMS = (
 CP1252_CHAOS_TOLERANCE = 0.1
 # Share of control characters (other than tab/newline/CR/FF) above which decoded "text" is binary.
 MAX_CONTROL_SHARE = 0.01
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
 
 
 def decode_bytes(data: bytes, what: str = "input") -> str:
@@ -58,7 +60,7 @@ def check_text(text: str, max_chars: int, what: str = "text") -> str:
     if not text.strip():
         raise InputError(f"{what} is empty")
     sample = text[:100_000]
-    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\n\r\x0c")
+    controls = len(_CONTROL_RE.findall(sample))
     if "\x00" in sample or controls > MAX_CONTROL_SHARE * len(sample):
         raise InputError(f"{what} looks like binary data, not text")
     return text
