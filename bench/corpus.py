@@ -27,7 +27,6 @@ of ``(start, end)`` character spans of the suspect that were copied from the sou
 from __future__ import annotations
 
 import dataclasses
-import string
 from collections import OrderedDict
 from typing import Iterator, Sequence
 
@@ -193,22 +192,30 @@ class Corpus:
         self.func_cdf = fw_p
         # Topics: language, entity names and topic words. Topics >= n_topics are held out for
         # "unrelated" suspects, so they share nothing topical with any registered article.
-        names = _make_words(rng, 8 * (2 * n_topics) * 2, min_syl=2, max_syl=3, exclude=set(self.vocab))
+        names = _make_words(rng, 8 * (2 * n_topics) * 3, min_syl=2, max_syl=3, exclude=set(self.vocab))
         names = [n.capitalize() for n in names]
         self.topic_lang: list[str] = []
         self.topic_entities: list[np.ndarray] = []
         self.topic_words: list[np.ndarray] = []
         k = 0
         for t in range(2 * n_topics):
-            self.topic_lang.append(self.langs[int(rng.integers(len(self.langs)))])
+            lang = self.langs[int(rng.integers(len(self.langs)))]
+            self.topic_lang.append(lang)
             ents = []
             for _ in range(8):
-                if rng.random() < 0.5:
-                    ents.append(names[k] + " " + names[k + 1])
-                    k += 2
-                else:
+                u = rng.random()
+                if u < 0.4:  # a person or place: "Budi"
                     ents.append(names[k])
                     k += 1
+                elif u < 0.8:  # "Budi Santoso"
+                    ents.append(names[k] + " " + names[k + 1])
+                    k += 2
+                else:  # an institution, which independent reports all spell out: "Badan Pengawas Obat dan Makanan"
+                    m = int(rng.integers(3, 6))
+                    parts = names[k : k + m]
+                    k += m
+                    parts.insert(m - 1, "of" if lang == "en" else "dan")
+                    ents.append(" ".join(parts))
             self.topic_entities.append(np.array(ents, dtype=object))
             # topic words: mid-frequency vocabulary, so they are distinctive but plausible
             self.topic_words.append(self.vocab_arr[rng.integers(200, vocab_size // 2, size=40)])
@@ -449,17 +456,18 @@ class SuspectMaker:
     def verbatim(self, a: Article) -> Suspect:
         return Suspect("verbatim", a.text, a.index, [(0, len(a.text))])
 
-    def excerpt(self, a: Article, rate: float = 0.05) -> Suspect:
-        """80-150 consecutive words of ``a`` with ``rate`` edited, in the middle of a new, unrelated text."""
+    def excerpt(self, a: Article, rate: float = 0.05, words: tuple[int, int] = (80, 150)) -> Suspect:
+        """``words`` (a range) consecutive words of ``a`` with ``rate`` of them edited, in the middle of a
+        new, unrelated text."""
         rng = self.rng
-        k = int(rng.integers(80, 151))
+        k = int(rng.integers(words[0], words[1] + 1))
         n = len(a.doc)
         s = int(rng.integers(0, max(1, n - k)))
         piece = Doc(a.doc.tokens[s : s + k], a.doc.seps[s : s + k])
         piece.tokens[0] = piece.tokens[0][:1].upper() + piece.tokens[0][1:]
         piece.seps[-1] = "."
         piece, pflags = self.edit(piece, rate)
-        topic = self._other_topic(a.topic)
+        topic = self._other_topic(a.topic, same_lang=True)  # the copier's own story, in the same language
         before = self.c.new_doc(rng, topic, int(rng.integers(100, 350)))
         after = self.c.new_doc(rng, topic, int(rng.integers(100, 350)))
         doc, flags = _concat((before, False), (piece, True), (after, False))
@@ -494,7 +502,9 @@ class SuspectMaker:
             flags += [True] * (y - x)
             if j + 1 < len(paras) and rng.random() < 0.6:
                 tmpl = BOILERPLATE[lang][int(rng.integers(len(BOILERPLATE[lang])))]
-                line = tmpl.format(h=self.c.headline(rng, self._other_topic(a.topic)), n=self.c.entity(rng, a.topic))
+                # "Baca juga" links to another story of the same site, so in the same language
+                other = self._other_topic(a.topic, same_lang=True)
+                line = tmpl.format(h=self.c.headline(rng, other), n=self.c.entity(rng, a.topic))
                 seps[-1] = ".\n\n"
                 words = line.split(" ")
                 toks += words
@@ -534,11 +544,12 @@ class SuspectMaker:
             return self.unrelated()
         return getattr(self, scenario)(a)
 
-    def _other_topic(self, topic: int) -> int:
-        t = topic
-        while t == topic:
+    def _other_topic(self, topic: int, same_lang: bool = False) -> int:
+        """A held-out topic (never registered), optionally in the language of ``topic``."""
+        while True:
             t = int(self.rng.integers(self.c.n_topics, 2 * self.c.n_topics))
-        return t
+            if t != topic and (not same_lang or self.c.topic_lang[t] == self.c.topic_lang[topic]):
+                return t
 
 
 def suspect_set(corpus: Corpus, n_registered: int, counts: dict[str, int], seed: int = 0) -> list[Suspect]:

@@ -63,11 +63,12 @@ class Sizes:
     batch_scans: int
     latency_at: tuple[int, ...]  # registry sizes at which single-scan latency is measured
     latency_scans: int
+    stress_per_cell: int  # excerpt suspects per (length, edit rate) cell of the stress table
     words: int = 600
 
 
-FULL = Sizes(2_000, 10_000, 1_000, 20_000, 1_000, (10_000, 100_000), 300)
-QUICK = Sizes(1_000, 2_000, 200, 2_000, 200, (1_000, 2_000), 100)
+FULL = Sizes(2_000, 10_000, 1_000, 20_000, 1_000, (10_000, 100_000), 300, 100)
+QUICK = Sizes(1_000, 2_000, 200, 2_000, 200, (1_000, 2_000), 100, 20)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -135,7 +136,8 @@ class Engine:
         from checker.settings import Settings
 
         self.data_dir = data_dir
-        self.settings = Settings.from_env(data_dir=str(data_dir), database_url=None)
+        # env={}: the benchmark's own SQLite data dir, whatever CHECKER_* the shell has
+        self.settings = Settings.from_env(env={}, data_dir=str(data_dir), database_url=None)
         self.reg = Registry(self.settings)
 
     @staticmethod
@@ -147,7 +149,8 @@ class Engine:
         )
 
     def register(self, articles_in: list) -> list[int]:
-        return list(self.reg.register_many(articles_in))
+        out = self.reg.register_many(articles_in)
+        return [int(getattr(r, "id", r)) for r in out]  # Registered(id, existing) or plain ids
 
     def scan(self, text: str) -> dict:
         return self.reg.scan(text).to_dict()
@@ -307,7 +310,7 @@ def register_range(engine: Engine, corpus: Corpus, start: int, stop: int, id_to_
 
 
 def phase_registration(corpus: Corpus, n: int, work: Path) -> dict:
-    log(f"[1/4] registration rate: engine vs naive datasketch, {n:,} articles")
+    log(f"[registration] rate: engine vs naive datasketch, {n:,} articles")
     arts = list(corpus.articles(0, n))
     texts = [a.text for a in arts]
     k, num_perm = engine_parameters()
@@ -335,7 +338,7 @@ def phase_registration(corpus: Corpus, n: int, work: Path) -> dict:
 
 
 def phase_accuracy(engine: Engine, suspects: list[Suspect], id_to_index: dict, registered: int) -> dict:
-    log(f"[2/4] accuracy: {len(suspects):,} suspects over {registered:,} registered articles")
+    log(f"[accuracy] {len(suspects):,} suspects over {registered:,} registered articles")
     per: dict[str, Tally] = {}
     times = []
     prog = Progress("scan", len(suspects))
@@ -366,6 +369,33 @@ def phase_accuracy(engine: Engine, suspects: list[Suspect], id_to_index: dict, r
     }
 
 
+STRESS_WORDS = ((30, 50), (50, 80), (80, 150))
+STRESS_RATES = (0.05, 0.10, 0.20)
+
+
+def phase_stress(engine: Engine, corpus: Corpus, registered: int, per_cell: int, seed: int, id_to_index: dict) -> dict:
+    """Excerpt recall beyond the target's conditions: shorter excerpts, heavier edits (informative only)."""
+    log(f"[stress] excerpts: {len(STRESS_WORDS)} lengths x {len(STRESS_RATES)} edit rates x {per_cell}")
+    maker = SuspectMaker(corpus, seed)
+    rng = np.random.default_rng([seed, 9])
+    cells = []
+    prog = Progress("scan", len(STRESS_WORDS) * len(STRESS_RATES) * per_cell)
+    done = 0
+    for words in STRESS_WORDS:
+        for rate in STRESS_RATES:
+            t = Tally()
+            for i in sorted(rng.integers(0, registered, size=per_cell).tolist()):
+                s = maker.excerpt(corpus.article(i), rate=rate, words=words)
+                t.add(judge(s, engine.scan(s.text), id_to_index))
+                done += 1
+                prog.update(done)
+            summ = t.summary()
+            cells.append({"words": list(words), "edit_rate": rate, "n": t.n, "recall": summ["recall"],
+                          "wrong_article": t.wrong, "passage_f1": summ["passage"]["f1"]})
+    prog.done()
+    return {"registered": registered, "cells": cells}
+
+
 def speed_suspects(corpus: Corpus, registered: int, n: int, seed: int) -> list[Suspect]:
     """Half unrelated texts of similar length, half reuse of registered articles."""
     half = n // 2
@@ -377,7 +407,7 @@ def speed_suspects(corpus: Corpus, registered: int, n: int, seed: int) -> list[S
 
 
 def phase_latency(engine: Engine, suspects: list[Suspect], registered: int) -> dict:
-    log(f"  latency at {registered:,} registered: {len(suspects)} single scans")
+    log(f"[latency] {len(suspects)} single scans at {registered:,} registered")
     engine.scan(suspects[0].text)  # warm-up (lazy loads, caches)
     times = []
     prog = Progress("scan", len(suspects))
@@ -403,7 +433,7 @@ def phase_latency(engine: Engine, suspects: list[Suspect], registered: int) -> d
 
 
 def phase_scan_batch(data_dir: Path, suspects: list[Suspect], registered: int, work: Path, id_to_index: dict) -> dict:
-    log(f"[3/4] scan-batch: {len(suspects):,} scans over {registered:,} registered (subprocess, start-up included)")
+    log(f"[scan-batch] {len(suspects):,} scans over {registered:,} registered (subprocess, start-up included)")
     inp = work / "batch_in.jsonl"
     out = work / "batch_out.jsonl"
     with inp.open("w", encoding="utf-8") as f:
@@ -482,6 +512,10 @@ def report(r: dict) -> str:
     w("")
     w(f"Reuse-checker benchmark ({r['mode']}, seed {r['seed']}, {r['machine']['cpus']} CPUs, "
       f"Python {r['machine']['python']}) in {r['total_seconds']:.0f}s")
+    m = r["machine"]
+    if max(m.get("loadavg_start", 0), m.get("loadavg_end", 0)) > 0.5 * (m["cpus"] or 1):
+        w(f"  warning: the machine was busy (load average {m['loadavg_start']:.1f} at start, "
+          f"{m['loadavg_end']:.1f} at end): timings are pessimistic")
     reg = r.get("registration")
     if reg:
         w("")
@@ -509,6 +543,16 @@ def report(r: dict) -> str:
           f"precision {fmt(ex['precision'])} (>= {TARGETS['excerpt_precision']})" + mark(ok))
         w(f"  scan latency during accuracy: p50 {acc['scan_latency_ms']['p50']:.1f} ms, "
           f"p95 {acc['scan_latency_ms']['p95']:.1f} ms")
+    st = r.get("excerpt_stress")
+    if st:
+        w("")
+        w(f"Excerpt stress (informative, no target): recall by excerpt length and share of words edited")
+        w(f"  {'words':<10}" + "".join(f"{f'{x:.0%} edited':>12}" for x in STRESS_RATES))
+        for words in STRESS_WORDS:
+            row = [c for c in st["cells"] if tuple(c["words"]) == words]
+            w(f"  {f'{words[0]}-{words[1]}':<10}" + "".join(f"{fmt(c['recall']):>12}" for c in row))
+        wrong = sum(c["wrong_article"] for c in st["cells"])
+        w(f"  ({st['cells'][0]['n']} suspects per cell, {st['registered']:,} registered; wrong article: {wrong})")
     sb = r.get("scan_batch")
     if sb:
         w("")
@@ -560,7 +604,13 @@ def main(argv: list[str] | None = None) -> int:
         "mode": "quick" if args.quick else "full",
         "seed": args.seed,
         "sizes": {k: (list(v) if isinstance(v, tuple) else v) for k, v in sizes.__dict__.items()},
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            # other work on the machine skews every timing; the 1-minute load average tells
+            "loadavg_start": os.getloadavg()[0],
+        },
         "timings_s": {},
     }
     work = Path(tempfile.mkdtemp(prefix="checker-bench-"))
@@ -594,10 +644,14 @@ def main(argv: list[str] | None = None) -> int:
                 suspects = suspect_set(corpus, sizes.accuracy_registry, counts, seed=args.seed + 100)
                 results["accuracy"] = phase_accuracy(eng, suspects, id_to_index, registered)
                 results["timings_s"]["accuracy"] = time.perf_counter() - t
+                t = time.perf_counter()
+                results["excerpt_stress"] = phase_stress(
+                    eng, corpus, sizes.accuracy_registry, sizes.stress_per_cell, args.seed + 400, id_to_index
+                )
+                results["timings_s"]["excerpt_stress"] = time.perf_counter() - t
                 acc_done = True
             if registered in sizes.latency_at:
                 t = time.perf_counter()
-                log(f"[4/4] latency at {registered:,}")
                 sus = speed_suspects(corpus, registered, sizes.latency_scans, seed=args.seed + 300)
                 latency[str(registered)] = phase_latency(eng, sus, registered)
                 results["timings_s"][f"latency_{registered}"] = time.perf_counter() - t
@@ -623,6 +677,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(work, ignore_errors=True)
     results["total_seconds"] = time.perf_counter() - t_start
+    results["machine"]["loadavg_end"] = os.getloadavg()[0]
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(report(results))
     log(f"wrote {args.out}")

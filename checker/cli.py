@@ -60,7 +60,27 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class PluginGroup(click.Group):
+    """The command group, plus commands that other packages declare under the ``checker.commands``
+    entry point (the worker's ``scan-url``/``crawl``/``watch``, the dashboard's ``serve``/``users``/
+    ``tokens``). They load only when used, so ``checker`` itself imports neither Celery nor Flask."""
+
+    def _plugins(self) -> dict:
+        from importlib.metadata import entry_points
+
+        return {ep.name: ep for ep in entry_points(group="checker.commands")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._plugins()})
+
+    def get_command(self, ctx: click.Context, name: str):
+        command = super().get_command(ctx, name)
+        if command is None and (ep := self._plugins().get(name)) is not None:
+            command = ep.load()
+        return command
+
+
+@click.group(cls=PluginGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Data folder (default $CHECKER_DATA_DIR or ./instance).")
 @click.option("--database-url", help="SQLAlchemy URL (default $CHECKER_DATABASE_URL or SQLite in the data folder).")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress details to stderr.")

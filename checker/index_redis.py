@@ -205,7 +205,11 @@ class RedisIndex:
         self._owns_client = client is None
         self.client = client if client is not None else redis.Redis.from_url(url)
         self._sha: dict[str, str] = {}
-        self.shard_hex = self._open(shard_hex)
+        try:
+            self.shard_hex = self._open(shard_hex)
+        except BaseException:
+            self.close()
+            raise
 
     # -- setup -------------------------------------------------------------------------------------
     def _key(self, part: str) -> str:

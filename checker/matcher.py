@@ -79,15 +79,16 @@ def scan_text(
     """Scan ``text``: query the index with its windows, verify the best candidates, decide the verdict."""
     suspect = normalize(text)
     suspect_fp = fingerprint(suspect, index.scheme, query=True)
+    # Over-fetch candidates: ``load`` may drop some (another organisation's articles).
     candidates = [
         article_id
-        for article_id, hits in index.query(suspect_fp.keys).candidates(cfg.max_candidates)
+        for article_id, hits in index.query(suspect_fp.keys).candidates(4 * cfg.max_candidates)
         if hits >= cfg.min_window_hits
     ]
     links = tuple(links)
     matches = [
         m
-        for article in load(candidates)
+        for article in load(candidates)[: cfg.max_candidates]
         if (m := match_article(suspect, suspect_fp, article, url=url, published_at=published_at, links=links, cfg=cfg))
     ]
     matches.sort(key=lambda m: (-m.score, m.article.id))

@@ -33,6 +33,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def same_org(column, org_id: int | None):
+    """SQL condition: ``column`` belongs to ``org_id`` (None is the CLI's own, organisation-less space)."""
+    return column.is_(None) if org_id is None else column == org_id
+
+
 class UTCDateTime(TypeDecorator):
     """Timezone-aware datetimes stored as UTC on every backend (SQLite would drop the offset and keep
     the wall-clock time, so 10:00+07:00 would come back as 10:00 UTC)."""

@@ -83,8 +83,9 @@ def fold(token: str) -> str:
     """The comparison form of one token: NFKC, then Unicode case folding, word characters only (NFKC
     may split one character into several, e.g. "½" -> "1⁄2"; the token keeps its single span)."""
     normal = unicodedata.normalize("NFKC", token).casefold()
-    kept = "".join(ch for ch in normal if unicodedata.category(ch)[0] in "LNM")
-    return kept or normal
+    # The same word-character test as the tokeniser (the regex module's Unicode data, which may be
+    # newer than this Python's unicodedata).
+    return "".join(_WORD_RUN.findall(normal)) or normal
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,8 @@ class ArticleRef:
     license: str = "all-rights-reserved"
     partners: tuple[str, ...] = ()
     published_at: datetime | None = None
+    org_id: int | None = None
+    required_credit: str | None = None
 
     def to_dict(self) -> dict:
         return {"id": self.id, "title": self.title, "url": self.url, "publisher": self.publisher}

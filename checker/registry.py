@@ -22,7 +22,8 @@ from checker.errors import InputError, NotFound
 from checker.fingerprint import fingerprint
 from checker.index import PassageIndex, SchemeMismatch, open_index
 from checker.matcher import IndexedArticle, scan_text
-from checker.models import Article, MatchRow, PassageRow, Scan
+from checker.models import Article, Scan, same_org
+from checker.scans import match_row
 from checker.normalize import normalize
 from checker.records import ArticleIn, ArticleRef, ScanResult
 from checker.settings import Settings
@@ -60,6 +61,8 @@ def _ref(row) -> ArticleRef:
         license=row.license,
         partners=tuple(row.partners or ()),
         published_at=row.published_at,
+        org_id=row.org_id,
+        required_credit=row.required_credit,
     )
 
 
@@ -73,12 +76,14 @@ class Registry:
         self.Session = session_factory(self.engine)
         if index is None:
             try:
-                index = open_index({"type": "memory", "directory": settings.index_dir}, settings.scheme)
+                index = open_index(settings.index_config, settings.scheme)
             except SchemeMismatch as exc:
-                # Never mix schemes: drop the old index; sync_index below rebuilds it from the database.
+                if settings.index_config["type"] != "memory":
+                    raise  # a shared index is rebuilt on purpose (`checker index rebuild`), never here
+                # Never mix schemes: drop the old local index; sync_index below rebuilds it.
                 LOGGER.warning("%s; rebuilding it from the database", exc)
                 shutil.rmtree(settings.index_dir)
-                index = open_index({"type": "memory", "directory": settings.index_dir}, settings.scheme)
+                index = open_index(settings.index_config, settings.scheme)
         self.index = index
         self._cache: OrderedDict[int, IndexedArticle] = OrderedDict()
         if sync:
@@ -119,20 +124,22 @@ class Registry:
             "fingerprint_version": self.settings.scheme.version,
         }
 
-    def register(self, article: ArticleIn) -> int:
+    def register(self, article: ArticleIn, *, org_id: int | None = None) -> int:
         """Register one article; returns its id."""
-        return self.register_many([article])[0].id
+        return self.register_many([article], org_id=org_id)[0].id
 
     def _existing(self, session, rows: list[dict]) -> dict[str, int]:
         """Already registered articles among ``rows``, keyed by url (or text hash when there is no url)."""
+        org = rows[0]["org_id"] if rows else None
+        in_org = same_org(Article.org_id, org)
         urls = [r["url"] for r in rows if r["url"]]
         digests = [r["text_sha256"] for r in rows if not r["url"]]
         found: dict[str, int] = {}
         if urls:
-            for id_, url in session.execute(select(Article.id, Article.url).where(Article.url.in_(urls))):
+            for id_, url in session.execute(select(Article.id, Article.url).where(in_org, Article.url.in_(urls))):
                 found[url] = id_
         if digests:
-            stmt = select(Article.id, Article.text_sha256).where(Article.url.is_(None), Article.text_sha256.in_(digests))
+            stmt = select(Article.id, Article.text_sha256).where(in_org, Article.url.is_(None), Article.text_sha256.in_(digests))
             for id_, digest in session.execute(stmt):
                 found[digest] = id_
         return found
@@ -143,6 +150,7 @@ class Registry:
         *,
         skip_existing: bool = False,
         progress: Callable[[int], None] | None = None,
+        org_id: int | None = None,
     ) -> list[Registered]:
         """Register articles in batches: one INSERT and one index segment per batch.
 
@@ -151,7 +159,7 @@ class Registry:
         """
         out: list[Registered] = []
         for batch in _batches(articles, REGISTER_BATCH):
-            rows = [self._validate(a) for a in batch]
+            rows = [{**self._validate(a), "org_id": org_id} for a in batch]
             out.extend(self._register_batch(rows, skip_existing))
             if progress:
                 progress(len(batch))
@@ -262,8 +270,9 @@ class Registry:
         self.index.add((id_, fingerprint(normalize(text), self.settings.scheme).keys) for id_, text in rows)
 
     # -- scanning ----------------------------------------------------------------------------------
-    def load_articles(self, ids: list[int]) -> list[IndexedArticle]:
-        """Candidate articles, normalised and fingerprinted (cached)."""
+    def load_articles(self, ids: list[int], org_id: int | None = None) -> list[IndexedArticle]:
+        """Candidate articles, normalised and fingerprinted (cached), in the order of ``ids``; with
+        ``org_id``, only that organisation's articles (another publisher's are never shown)."""
         missing = [i for i in ids if i not in self._cache]
         if missing:
             with self.Session() as session:
@@ -273,9 +282,10 @@ class Registry:
                         self._cache.popitem(last=False)
         out = []
         for i in ids:
-            if i in self._cache:
+            article = self._cache.get(i)
+            if article is not None and (org_id is None or article.ref.org_id == org_id):
                 self._cache.move_to_end(i)
-                out.append(self._cache[i])
+                out.append(article)
         return out
 
     def scan(
@@ -285,37 +295,27 @@ class Registry:
         *,
         published_at: datetime | None = None,
         links: Iterable[str] = (),
+        org_id: int | None = None,
     ) -> ScanResult:
-        """Scan ``text`` (found at ``url``, if known) against every registered article."""
+        """Scan ``text`` (found at ``url``, if known) against the registered articles (of ``org_id``)."""
         check_text(text, self.settings.max_text_chars, "suspect text")
         return scan_text(
-            text, self.index, self.load_articles, url=url, published_at=published_at, links=links, cfg=self.settings.match
+            text,
+            self.index,
+            lambda ids: self.load_articles(ids, org_id),
+            url=url,
+            published_at=published_at,
+            links=links,
+            cfg=self.settings.match,
         )
 
-    def record_scan(self, text: str, url: str | None, result: ScanResult, *, session=None) -> int:
-        """Store a finished scan with its matches and passages; returns the scan id."""
-        scan = Scan(
-            status="done",
-            text=text,
-            url=url,
-            verdict=result.verdict,
-            result=result.to_dict(),
-            finished_at=datetime.now(timezone.utc),
-        )
-        for m in result.matches:
-            row = MatchRow(
-                article_id=m.article.id,
-                kind=m.kind,
-                verdict=m.verdict,
-                score=m.score,
-                suspect_coverage=m.suspect_coverage,
-                source_coverage=m.source_coverage,
-                attributed=m.attributed,
-                licensed=m.licensed,
-                explanation=m.explanation,
-            )
-            row.passages = [PassageRow(**p.to_dict()) for p in m.passages]
-            scan.matches.append(row)
+    def record_scan(self, text: str, url: str | None, result: ScanResult, *, org_id: int | None = None,
+                    source: str = "text", session=None) -> int:
+        """Store a finished (synchronous) scan with its matches and passages; returns the scan id."""
+        scan = Scan(status="done", source=source, org_id=org_id, text=text, url=url, verdict=result.verdict,
+                    result=result.to_dict(), started_at=datetime.now(timezone.utc),
+                    finished_at=datetime.now(timezone.utc))
+        scan.matches = [match_row(None, m, url) for m in result.matches]
         if session is not None:
             session.add(scan)
             session.flush()

@@ -3,6 +3,9 @@
 - ``CHECKER_DATA_DIR``: where the embedded default keeps its files (default ``./instance``).
 - ``CHECKER_DATABASE_URL``: SQLAlchemy URL (default: SQLite file ``checker.db`` in the data dir).
 - ``CHECKER_BROKER_URL``: Celery broker; unset means tasks run in-process.
+- ``CHECKER_INDEX_URL``: Redis URL of the shared passage index (default: the broker URL when it is a
+  Redis URL, so every worker shares one index; else the in-process index persisted in the data dir).
+- ``CHECKER_INDEX_PREFIX``: key prefix of the shared index in Redis (default ``checker:index``).
 - ``CHECKER_ALLOW_PRIVATE_URLS=1``: let the fetcher reach loopback/private addresses (tests only).
 - ``CHECKER_MAX_TEXT_CHARS``: the largest text accepted for registration or scanning.
 """
@@ -31,6 +34,8 @@ class Settings:
     data_dir: Path
     database_url: str
     broker_url: str | None = None
+    index_url: str | None = None
+    index_prefix: str = "checker:index"
     allow_private_urls: bool = False
     max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
     scheme: FingerprintScheme = field(default=DEFAULT_SCHEME)
@@ -44,10 +49,16 @@ class Settings:
         database_url = overrides.pop("database_url", None) or env.get("CHECKER_DATABASE_URL") or (
             f"sqlite:///{data_dir / 'checker.db'}"
         )
+        broker_url = env.get("CHECKER_BROKER_URL") or None
+        index_url = env.get("CHECKER_INDEX_URL") or (
+            broker_url if broker_url and broker_url.startswith(("redis://", "rediss://")) else None
+        )
         settings = cls(
             data_dir=data_dir,
             database_url=database_url,
-            broker_url=env.get("CHECKER_BROKER_URL") or None,
+            broker_url=broker_url,
+            index_url=index_url,
+            index_prefix=env.get("CHECKER_INDEX_PREFIX") or "checker:index",
             allow_private_urls=_truthy(env.get("CHECKER_ALLOW_PRIVATE_URLS")),
             max_text_chars=int(env.get("CHECKER_MAX_TEXT_CHARS") or DEFAULT_MAX_TEXT_CHARS),
         )
@@ -56,3 +67,10 @@ class Settings:
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+    @property
+    def index_config(self) -> dict:
+        """The passage index backend these settings select (see :func:`checker.index.open_index`)."""
+        if self.index_url:
+            return {"type": "redis", "url": self.index_url, "prefix": self.index_prefix}
+        return {"type": "memory", "directory": self.index_dir}

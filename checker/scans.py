@@ -1,0 +1,193 @@
+"""The life of a scan in the database: queued -> running -> done | failed.
+
+Persist first: a submission is stored as ``queued`` before any task is sent, and a task receives only
+the scan id. Every step is idempotent: claiming a finished scan does nothing, and completing a scan
+replaces its matches in one transaction, so a task that runs twice (a worker killed after the work but
+before the acknowledgement, a redelivery) leaves one set of matches, not two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from checker.errors import InputError, NotFound
+from checker.models import MatchRow, PassageRow, Scan
+from checker.records import ScanResult
+from checker.textio import check_text
+
+STATUSES = ("queued", "running", "done", "failed")
+# A scan error shown to users is one readable line; longer messages are cut.
+MAX_ERROR_CHARS = 2000
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """What a task needs to run a scan (read once, inside the claiming transaction)."""
+
+    id: int
+    org_id: int | None
+    source: str
+    text: str | None
+    url: str | None
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class PageEvidence:
+    """What fetching a URL proved: where the page was, when, and a digest of its exact bytes."""
+
+    final_url: str | None = None
+    fetched_at: datetime | None = None
+    body_sha256: str | None = None
+    page_title: str | None = None
+    published_at: datetime | None = None
+    links: tuple[str, ...] = ()
+
+
+def create_scan(
+    Session: sessionmaker[Session],
+    *,
+    org_id: int | None,
+    text: str | None = None,
+    url: str | None = None,
+    source: str = "text",
+    submitted_by: int | None = None,
+    crawl_id: int | None = None,
+    max_chars: int = 2_000_000,
+) -> int:
+    """Store a submission as ``queued`` and return its id. Needs a text or a URL."""
+    if text is None and not (url and url.strip()):
+        raise InputError("a scan needs a text or a URL")
+    if text is not None:
+        check_text(text, max_chars, "suspect text")
+    if url is not None:
+        url = url.strip()
+        if len(url) > 2000:
+            raise InputError("URL is longer than 2,000 characters")
+        if text is None and not url.lower().startswith(("http://", "https://")):
+            raise InputError(f"{url!r} is not an http:// or https:// URL")
+    with Session.begin() as session:
+        scan = Scan(org_id=org_id, text=text, url=url or None, source=source, status="queued",
+                    submitted_by=submitted_by, crawl_id=crawl_id)
+        session.add(scan)
+        session.flush()
+        return scan.id
+
+
+def claim(Session: sessionmaker[Session], scan_id: int) -> Claimed | None:
+    """Mark a queued (or redelivered running) scan as running; None when it is finished or gone."""
+    with Session.begin() as session:
+        changed = session.execute(
+            update(Scan)
+            .where(Scan.id == scan_id, Scan.status.in_(("queued", "running")))
+            .values(status="running", started_at=now(), attempts=Scan.attempts + 1, error=None)
+        ).rowcount
+        if not changed:
+            return None
+        s = session.get(Scan, scan_id)
+        return Claimed(s.id, s.org_id, s.source, s.text, s.url, s.attempts)
+
+
+def requeue(Session: sessionmaker[Session], scan_id: int, reason: str) -> None:
+    """Back to ``queued`` (a transient error; a retry is scheduled)."""
+    with Session.begin() as session:
+        session.execute(
+            update(Scan).where(Scan.id == scan_id, Scan.status == "running")
+            .values(status="queued", error=reason[:MAX_ERROR_CHARS])
+        )
+
+
+def complete(
+    Session: sessionmaker[Session],
+    scan_id: int,
+    result: ScanResult,
+    *,
+    text: str | None = None,
+    evidence: PageEvidence | None = None,
+) -> list[int]:
+    """Store the result, replacing any matches of an earlier run; returns the new match ids."""
+    with Session.begin() as session:
+        scan = session.get(Scan, scan_id)
+        if scan is None:
+            raise NotFound(f"no scan with id {scan_id}")
+        session.execute(delete(MatchRow).where(MatchRow.scan_id == scan_id))
+        if text is not None:
+            scan.text = text
+        if evidence is not None:
+            scan.final_url = evidence.final_url
+            scan.fetched_at = evidence.fetched_at
+            scan.body_sha256 = evidence.body_sha256
+            scan.page_title = (evidence.page_title or "")[:500] or None
+            scan.published_at = evidence.published_at
+            scan.links = list(evidence.links)
+        suspect_url = scan.final_url or scan.url
+        rows = [match_row(scan_id, m, suspect_url) for m in result.matches]
+        session.add_all(rows)
+        scan.status, scan.verdict, scan.result = "done", result.verdict, result.to_dict()
+        scan.error, scan.finished_at = None, now()
+        session.flush()
+        return [r.id for r in rows]
+
+
+def match_row(scan_id: int | None, m, suspect_url: str | None) -> MatchRow:
+    row = MatchRow(
+        scan_id=scan_id,
+        article_id=m.article.id,
+        kind=m.kind,
+        verdict=m.verdict,
+        score=m.score,
+        suspect_coverage=m.suspect_coverage,
+        source_coverage=m.source_coverage,
+        attributed=m.attributed,
+        licensed=m.licensed,
+        explanation=m.explanation,
+        credits=[c.to_dict() for c in m.credits],
+        suspect_url=suspect_url,
+    )
+    row.passages = [PassageRow(**p.to_dict()) for p in m.passages]
+    return row
+
+
+def fail(Session: sessionmaker[Session], scan_id: int, error: str) -> None:
+    """Finish with a readable error."""
+    with Session.begin() as session:
+        session.execute(
+            update(Scan).where(Scan.id == scan_id)
+            .values(status="failed", error=" ".join(error.split())[:MAX_ERROR_CHARS], finished_at=now())
+        )
+
+
+def stuck(Session: sessionmaker[Session], older_than: timedelta) -> list[int]:
+    """Scans to send again: running past ``older_than`` (their worker died and the broker did not
+    redeliver), or queued that long (their message was lost, e.g. a broker restart without
+    persistence). Running ones go back to queued."""
+    cutoff = now() - older_than
+    with Session.begin() as session:
+        ids = session.scalars(
+            select(Scan.id).where(
+                or_(
+                    (Scan.status == "running") & (Scan.started_at < cutoff),
+                    (Scan.status == "queued") & (Scan.created_at < cutoff),
+                )
+            ).order_by(Scan.id)
+        ).all()
+        if ids:
+            session.execute(update(Scan).where(Scan.id.in_(ids), Scan.status == "running").values(status="queued"))
+        return list(ids)
+
+
+def get_scan(Session: sessionmaker[Session], scan_id: int, org_id: int | None = None) -> Scan:
+    """A scan (of ``org_id`` when given; another organisation's scan is "not found")."""
+    with Session() as session:
+        scan = session.get(Scan, scan_id)
+        if scan is None or (org_id is not None and scan.org_id != org_id):
+            raise NotFound(f"no scan with id {scan_id}")
+        return scan

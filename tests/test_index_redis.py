@@ -1,0 +1,313 @@
+"""The Redis passage index, against the real Redis server CI starts on 127.0.0.1:6379.
+
+Behaviours shared with the memory index run on both backends (the ``backend`` fixture); the rest is
+what only a shared index promises: other processes see changes at once, a fresh client finds
+everything, a query is one round trip, the stored scheme is enforced at open time.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import numpy as np
+import pytest
+import redis
+
+from checker.fingerprint import DEFAULT_SCHEME, FingerprintScheme
+from checker.index import MAX_POSTINGS_PER_KEY, SchemeMismatch, open_index
+from checker.index_memory import MemoryIndex
+from checker.index_redis import RedisIndex
+
+# Database 15 keeps the tests away from the broker's database 0; override with CHECKER_TEST_REDIS_URL.
+REDIS_URL = os.environ.get("CHECKER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+B = DEFAULT_SCHEME.bands
+
+
+def keys(seed: int, windows: int = 5) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 2**63, size=(windows, B), dtype=np.uint64)
+
+
+def pairs(hits) -> list[tuple[int, int]]:
+    return sorted(zip(hits.article_ids.tolist(), hits.query_windows.tolist()))
+
+
+@pytest.fixture
+def client():
+    conn = redis.Redis.from_url(REDIS_URL)
+    try:
+        conn.ping()
+    except redis.exceptions.ConnectionError as exc:  # pragma: no cover - CI always has the server
+        pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}")
+    yield conn
+    conn.close()
+
+
+def prefix_keys(client: redis.Redis, prefix: str) -> set[bytes]:
+    return set(client.scan_iter(match=f"{prefix}:*", count=10_000))
+
+
+@pytest.fixture
+def prefix(client):
+    """A fresh key prefix; every key under it is deleted afterwards."""
+    name = f"test-index-{uuid.uuid4().hex}"
+    yield name
+    leftovers = list(prefix_keys(client, name))
+    for i in range(0, len(leftovers), 1_000):
+        client.unlink(*leftovers[i : i + 1_000])
+
+
+@pytest.fixture
+def make_redis(client, prefix):
+    """``make_redis(scheme=...)``: another RedisIndex on the test prefix, as another process would open."""
+    opened: list[RedisIndex] = []
+
+    def make(scheme: FingerprintScheme = DEFAULT_SCHEME) -> RedisIndex:
+        idx = RedisIndex(scheme, url=REDIS_URL, prefix=prefix)
+        opened.append(idx)
+        return idx
+
+    yield make
+    for idx in opened:
+        idx.close()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def backend(request):
+    """A fresh, empty index on each backend."""
+    if request.param == "memory":
+        return MemoryIndex(DEFAULT_SCHEME)
+    return request.getfixturevalue("make_redis")()
+
+
+# -- behaviours both backends share ------------------------------------------------------------------
+def test_query_finds_the_article_sharing_a_band(backend) -> None:
+    backend.add([(1, keys(1)), (2, keys(2))])
+    q = keys(99, 3)
+    q[1, 7] = keys(2)[4, 7]
+    hits = backend.query(q)
+    assert hits.article_ids.tolist() == [2] and hits.query_windows.tolist() == [1]
+    assert hits.candidates(10) == [(2, 1)]
+    assert backend.query(keys(98)).candidates(10) == []
+    assert backend.query(np.empty((0, B), dtype=np.uint64)).candidates(10) == []
+
+
+def test_a_key_repeated_in_the_query_hits_every_window_holding_it(backend) -> None:
+    backend.add([(1, keys(1)), (2, keys(2))])
+    q = keys(99, 4)
+    q[0, 3] = q[2, 5] = keys(1)[0, 0]
+    q[3, 1] = keys(2)[1, 1]
+    assert pairs(backend.query(q)) == [(1, 0), (1, 2), (2, 3)]
+
+
+def test_remove_hides_and_readd_revives(backend) -> None:
+    backend.add([(1, keys(1)), (2, keys(2))])
+    backend.remove([1])
+    assert backend.query(keys(1)).candidates(5) == []
+    assert backend.article_ids().tolist() == [2]
+    backend.add([(1, keys(3))])
+    assert backend.query(keys(1)).candidates(5) == []  # old postings purged
+    assert backend.query(keys(3)).candidates(5) == [(1, 5)]
+    assert backend.article_ids().tolist() == [1, 2]
+
+
+def test_stop_windows_are_skipped(backend) -> None:
+    common = keys(5, 1)
+    backend.add([(i, common) for i in range(1, MAX_POSTINGS_PER_KEY + 10)])
+    assert backend.query(common).candidates(5) == []
+    backend.add([(MAX_POSTINGS_PER_KEY + 20, keys(6))])
+    assert backend.query(keys(6)).candidates(5) == [(MAX_POSTINGS_PER_KEY + 20, 5)]
+
+
+def test_wrong_band_count_and_bad_ids_are_refused(backend) -> None:
+    with pytest.raises(SchemeMismatch):
+        backend.add([(2, np.zeros((2, B + 1), dtype=np.uint64))])
+    with pytest.raises(ValueError):
+        backend.add([(0, keys(1))])
+    assert backend.article_ids().tolist() == []
+    largest = int(np.iinfo(np.uint32).max)
+    backend.add([(largest, keys(1))])
+    assert backend.query(keys(1)).candidates(2) == [(largest, 5)]
+
+
+def test_clear_drops_everything(backend) -> None:
+    backend.add([(1, keys(1)), (2, keys(2))])
+    backend.clear()
+    assert backend.article_ids().tolist() == []
+    assert backend.query(keys(1)).candidates(5) == []
+    backend.add([(3, keys(1))])
+    assert backend.query(keys(1)).candidates(5) == [(3, 5)]
+
+
+def test_both_backends_return_the_same_hits(make_redis) -> None:
+    rng = np.random.default_rng(7)
+    memory, shared = MemoryIndex(DEFAULT_SCHEME), make_redis()
+    # 300 articles drawing their keys from a small pool, so keys are shared by 0..many articles,
+    # some past the stop-window limit.
+    pool = rng.integers(0, 2**64 - 1, size=3_000, dtype=np.uint64)
+    stop, popular = pool[0], pool[1:3]
+    articles = []
+    for i in range(1, 301):
+        k = rng.choice(pool[3:], size=(8, B), replace=False)
+        k[0, 0], k[0, 1] = stop, popular[i % 2]
+        articles.append((i, k))
+    for idx in (memory, shared):
+        idx.add(articles)
+        idx.remove([5, 17])
+    q = rng.choice(pool, size=(150, B))
+    q[0, :3] = pool[:3]
+    assert len(memory.query(q).article_ids) > 1_000
+    assert pairs(shared.query(q)) == pairs(memory.query(q))
+
+
+def test_factory_builds_redis(prefix) -> None:
+    idx = open_index({"type": "redis", "url": REDIS_URL, "prefix": prefix}, DEFAULT_SCHEME)
+    try:
+        assert isinstance(idx, RedisIndex) and idx.prefix == prefix
+    finally:
+        idx.close()
+    with pytest.raises(ValueError, match="unknown index type"):
+        open_index({"type": "cassandra"}, DEFAULT_SCHEME)
+
+
+# -- what only the shared index promises ----------------------------------------------------------------
+def test_other_processes_see_changes_at_once(make_redis) -> None:
+    writer, reader = make_redis(), make_redis()
+    writer.add([(1, keys(1))])
+    assert reader.query(keys(1)).candidates(3) == [(1, 5)]
+    assert reader.article_ids().tolist() == [1]
+    reader.remove([1])
+    assert writer.query(keys(1)).candidates(3) == []
+    reader.save()  # a no-op: nothing was waiting to be written
+
+
+def test_a_fresh_client_finds_everything(prefix) -> None:
+    first = RedisIndex(DEFAULT_SCHEME, url=REDIS_URL, prefix=prefix)
+    first.add([(i, keys(i)) for i in range(1, 51)])
+    first.close()
+    fresh = RedisIndex(DEFAULT_SCHEME, client=redis.Redis.from_url(REDIS_URL), prefix=prefix)
+    try:
+        assert fresh.article_ids().tolist() == list(range(1, 51))
+        assert fresh.query(keys(42)).candidates(3) == [(42, 5)]
+    finally:
+        fresh.client.close()
+
+
+def test_other_scheme_is_refused_at_open(make_redis) -> None:
+    make_redis()  # claims the prefix for the default scheme, even before any article
+    with pytest.raises(SchemeMismatch, match="rebuild"):
+        make_redis(FingerprintScheme(rows=4, bands=15))
+    idx = make_redis()
+    idx.add([(1, keys(1))])
+    with pytest.raises(SchemeMismatch, match="rebuild"):
+        make_redis(FingerprintScheme(window=30, source_stride=30))
+    assert make_redis().query(keys(1)).candidates(3) == [(1, 5)]
+
+
+def test_readding_is_idempotent(make_redis, client, prefix) -> None:
+    idx = make_redis()
+    doubled = np.concatenate([keys(1), keys(1)])  # a repeated paragraph posts the article once
+    idx.add([(1, doubled), (2, keys(2))])
+    once = pairs(idx.query(keys(1)))
+    snapshot = {k: client.dump(k) for k in prefix_keys(client, prefix)}
+    idx.add([(1, doubled)])
+    idx.add([(1, keys(1))])
+    assert pairs(idx.query(keys(1))) == once == sorted((1, w) for w in range(5) for _ in range(B))
+    assert {k: client.dump(k) for k in prefix_keys(client, prefix)} == snapshot
+
+
+def test_remove_deletes_the_postings(make_redis, client, prefix) -> None:
+    idx = make_redis()
+    idx.add([(i, keys(i)) for i in range(1, 21)])
+    idx.remove(range(1, 21))
+    idx.remove([999])  # unknown ids are ignored
+    assert {k.decode() for k in prefix_keys(client, prefix)} == {f"{prefix}:scheme", f"{prefix}:layout"}
+
+
+def test_a_stop_window_revives_when_articles_are_removed(make_redis) -> None:
+    idx = make_redis()
+    common = keys(5, 1)
+    idx.add([(i, common) for i in range(1, MAX_POSTINGS_PER_KEY + 2)])
+    assert idx.query(common).candidates(5) == []
+    idx.remove([1])
+    assert len(idx.query(common).candidates(1_000)) == MAX_POSTINGS_PER_KEY
+
+
+def test_large_batches_span_several_scripts(make_redis, monkeypatch) -> None:
+    import checker.index_redis as mod
+
+    monkeypatch.setattr(mod, "SCRIPT_KEYS", 250)
+    monkeypatch.setattr(mod, "PIPELINE_KEYS", 1_000)
+    idx = make_redis()
+    idx.add((i, keys(i)) for i in range(1, 101))  # a generator, as the registry passes
+    assert idx.article_ids().tolist() == list(range(1, 101))
+    assert all(idx.query(keys(i)).candidates(1) == [(i, 5)] for i in (1, 37, 100))
+
+
+class CommandCounter:
+    """Counts what a redis client sends: single commands and pipeline executions."""
+
+    def __init__(self, client: redis.Redis, monkeypatch) -> None:
+        self.commands: list[str] = []
+        self.pipelines = 0
+        execute_command, pipeline = client.execute_command, client.pipeline
+
+        def counted_command(*args, **kwargs):
+            self.commands.append(str(args[0]))
+            return execute_command(*args, **kwargs)
+
+        def counted_pipeline(*args, **kwargs):
+            pipe = pipeline(*args, **kwargs)
+            execute = pipe.execute
+
+            def counted_execute(*a, **kw):
+                self.pipelines += 1
+                return execute(*a, **kw)
+
+            pipe.execute = counted_execute
+            return pipe
+
+        monkeypatch.setattr(client, "execute_command", counted_command)
+        monkeypatch.setattr(client, "pipeline", counted_pipeline)
+
+    @property
+    def round_trips(self) -> int:
+        return len(self.commands) + self.pipelines
+
+
+def test_a_query_is_one_round_trip(make_redis, monkeypatch) -> None:
+    idx = make_redis()
+    idx.add([(i, keys(i, 16)) for i in range(1, 201)])
+    suspect = keys(1_000, 150)  # a 600-word suspect: 150 windows x 20 bands
+    suspect[10:26] = keys(7, 16)
+    counter = CommandCounter(idx.client, monkeypatch)
+    hits = idx.query(suspect)
+    assert counter.round_trips == 1 and counter.commands == ["EVALSHA"]
+    assert hits.candidates(3) == [(7, 16)]
+    counter.commands.clear()
+    idx.add([(500, keys(500)), (501, keys(501))])
+    assert counter.round_trips == 1 and counter.pipelines == 1
+
+
+def test_a_long_suspect_is_cut_into_scripts_sent_in_one_pipeline(make_redis, monkeypatch) -> None:
+    import checker.index_redis as mod
+
+    idx = make_redis()
+    idx.add([(i, keys(i, 16)) for i in range(1, 51)])
+    suspect = keys(1_000, 40)
+    suspect[3:19] = keys(7, 16)
+    suspect[30, 4] = keys(9, 16)[2, 4]
+    expected = pairs(idx.query(suspect))
+    monkeypatch.setattr(mod, "QUERY_KEYS", 7)
+    counter = CommandCounter(idx.client, monkeypatch)
+    assert pairs(idx.query(suspect)) == expected and len(expected) == 16 * B + 1
+    assert counter.round_trips == 1 and counter.pipelines == 1
+
+
+def test_scripts_forgotten_by_redis_are_reloaded(make_redis) -> None:
+    idx = make_redis()
+    # As after a Redis restart or SCRIPT FLUSH (not run here: other clients share the server).
+    idx._sha = {name: "0" * 40 for name in idx._sha}
+    idx.add([(1, keys(1))])
+    idx._sha = {name: "0" * 40 for name in idx._sha}
+    assert idx.query(keys(1)).candidates(3) == [(1, 5)]

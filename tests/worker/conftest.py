@@ -1,0 +1,212 @@
+"""Fixtures for the worker tests: a local HTTP site on 127.0.0.1, fake resolvers and a connection spy.
+
+Network rule: these tests talk only to 127.0.0.1. Host names are resolved by fake resolvers, and every
+connection urllib3 opens goes through ``connection_spy``, which fails the test (without connecting)
+on any non-loopback address unless the test mapped that address to the local server on purpose.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import urllib3.connection
+import urllib3.util.connection
+
+
+@dataclass
+class Route:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before the status line
+    drip: float = 0.0  # seconds between body bytes
+    content_length: bool = True  # False: close-delimited body (no Content-Length)
+
+
+@dataclass
+class SeenRequest:
+    path: str
+    headers: dict[str, str]
+
+
+class LocalSite:
+    """A tiny programmable web site on 127.0.0.1 (a thread of ``ThreadingHTTPServer``)."""
+
+    def __init__(self, tls_context=None):
+        self.scheme = "https" if tls_context is not None else "http"
+        self.routes: dict[str, Route | Callable[[SeenRequest], Route]] = {}
+        self.requests: list[SeenRequest] = []
+        self._lock = threading.Lock()
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def do_GET(self):
+                seen = SeenRequest(self.path, {k.lower(): v for k, v in self.headers.items()})
+                with site._lock:
+                    site.requests.append(seen)
+                route = site.routes.get(self.path.split("#")[0])
+                if callable(route):
+                    route = route(seen)
+                if route is None:
+                    route = Route(404, b"not found", {"Content-Type": "text/plain"})
+                try:
+                    self._answer(route)
+                except (BrokenPipeError, ConnectionResetError, TimeoutError, OSError):
+                    pass  # the client gave up on purpose (size cap, timeout)
+
+            def _answer(self, route: Route):
+                if route.delay:
+                    time.sleep(route.delay)
+                self.send_response(route.status)
+                for name, value in route.headers.items():
+                    self.send_header(name, value)
+                if route.content_length:
+                    self.send_header("Content-Length", str(len(route.body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                if route.drip:
+                    for i in range(len(route.body)):
+                        self.wfile.write(route.body[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(route.drip)
+                else:
+                    self.wfile.write(route.body)
+                self.close_connection = True
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            block_on_close = False
+
+            def handle_error(self, request, client_address):  # the client hung up: expected here
+                pass
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        if tls_context is not None:
+            self.server.socket = tls_context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    def url(self, path: str = "/", host: str = "127.0.0.1") -> str:
+        return f"{self.scheme}://{host}:{self.port}{path}"
+
+    def add(
+        self,
+        path: str,
+        body: bytes | str = b"",
+        status: int = 200,
+        content_type: str | None = "text/html",
+        **kwargs,
+    ) -> None:
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if content_type is not None:
+            headers.setdefault("Content-Type", content_type)
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        self.routes[path] = Route(status, body, headers, **kwargs)
+
+    def redirect(self, path: str, location: str, status: int = 302) -> None:
+        self.routes[path] = Route(status, b"", {"Location": location})
+
+    def hits(self, path: str) -> int:
+        return sum(1 for r in self.requests if r.path == path)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def make_site():
+    """``make_site(tls_context=None)`` builds (unstarted) extra local sites; the caller stops them."""
+    return LocalSite
+
+
+@pytest.fixture
+def site():
+    s = LocalSite().start()
+    yield s
+    s.stop()
+
+
+class FakeResolver:
+    """A getaddrinfo stand-in: host name -> list of address strings; records every lookup."""
+
+    def __init__(self, table: dict[str, list[str]] | None = None):
+        self.table = dict(table or {})
+        self.calls: list[str] = []
+
+    def __call__(self, host, port, family=0, type=0, proto=0, flags=0):
+        self.calls.append(host)
+        if host not in self.table:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        out = []
+        for address in self.table[host]:
+            ip = ipaddress.ip_address(address)
+            fam = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+            sockaddr = (address, port, 0, 0) if ip.version == 6 else (address, port)
+            out.append((fam, socket.SOCK_STREAM, 6, "", sockaddr))
+        return out
+
+
+@pytest.fixture
+def make_resolver():
+    """``make_resolver({"host": ["addr", ...]})`` builds a fake getaddrinfo."""
+    return FakeResolver
+
+
+class ConnectionSpy:
+    """Replaces urllib3's create_connection: records each (host, port) and lets only loopback through.
+
+    ``reroute[(ip, port)] = local_port`` sends a connection meant for a (fake public) address to the
+    local server instead; no packet ever goes to that address.
+    """
+
+    def __init__(self, real):
+        self.real = real
+        self.attempts: list[tuple[str, int]] = []
+        self.reroute: dict[tuple[str, int], int] = {}
+
+    def __call__(self, address, timeout=None, source_address=None, socket_options=None):
+        host, port = address
+        host = host.strip("[]")
+        self.attempts.append((host, port))
+        if (host, port) in self.reroute:
+            return self.real(
+                ("127.0.0.1", self.reroute[(host, port)]), timeout, source_address, socket_options
+            )
+        if not ipaddress.ip_address(host).is_loopback:
+            raise AssertionError(f"test tried to connect to non-loopback address {host}:{port}")
+        return self.real((host, port), timeout, source_address, socket_options)
+
+    @property
+    def hosts(self) -> set[str]:
+        return {h for h, _ in self.attempts}
+
+
+@pytest.fixture(autouse=True)
+def connection_spy(monkeypatch):
+    """Every worker test runs with the spy in place (autouse): the network rule is enforced, not hoped."""
+    spy = ConnectionSpy(urllib3.util.connection.create_connection)
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", spy)
+    # urllib3.connection calls it as connection.create_connection: make sure that is the spy.
+    assert urllib3.connection.connection.create_connection is spy
+    return spy

@@ -1,0 +1,31 @@
+"""Process-wide state of a worker (or of the web app's in-process tasks): settings and one registry.
+
+Tasks receive ids, never objects, and load what they need through :func:`registry`, so a task runs the
+same in a Celery worker process as in the calling process of the embedded default.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from checker.registry import Registry
+from checker.settings import Settings
+
+_lock = threading.Lock()
+_registry: Registry | None = None
+
+
+def registry() -> Registry:
+    """The process's registry, opened on first use from the environment's settings."""
+    global _registry
+    with _lock:
+        if _registry is None:
+            _registry = Registry(Settings.from_env())
+        return _registry
+
+
+def use(registry_: Registry | None) -> None:
+    """Install a registry (the web app and tests share theirs with in-process tasks); None forgets it."""
+    global _registry
+    with _lock:
+        _registry = registry_

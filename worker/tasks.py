@@ -1,0 +1,286 @@
+"""Celery tasks: thin wrappers that load state by id and call ``checker``.
+
+Every task is idempotent (see :mod:`checker.scans`): running one twice, as at-least-once delivery
+allows, leaves the same rows as running it once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+from celery import shared_task
+from sqlalchemy import select, update
+
+from checker import scans
+from checker.errors import CheckerError
+from checker.models import AlertEvent, Crawl, MatchRow, Scan, Watch, same_org
+from checker.records import ScanResult
+from worker import context
+from worker.alerts import AlertDeliveryError, AlertSettings, post_webhook, send_digest
+from worker.fetch import CRAWL_TYPES, FetchError, HostRateLimiter, RobotsCache, TransientFetchError, fetch
+from worker.pages import fetch_options, load_suspect, suspect_text
+from worker.extract import extract_fetched
+from worker.urlguard import UrlRefused
+
+LOGGER = logging.getLogger(__name__)
+
+# Retries of transient fetch errors (timeouts, 5xx, 429): 30 s, 60 s, 120 s, 240 s, 480 s.
+MAX_FETCH_RETRIES = 5
+RETRY_BASE_S = 30
+# A scan running (or queued) longer than this is re-sent by the sweeper.
+STUCK_AFTER = timedelta(minutes=30)
+# Polite crawling: at least this long between two requests to one host.
+CRAWL_HOST_INTERVAL_S = 1.0
+# Sources whose new unattributed matches raise alerts (a single text scan is watched on screen).
+ALERTING_SOURCES = ("watch", "crawl", "batch")
+
+
+def _backoff(retries: int) -> int:
+    return min(RETRY_BASE_S * 2**retries, 600)
+
+
+@shared_task(bind=True, name="worker.tasks.scan", max_retries=MAX_FETCH_RETRIES)
+def scan_task(self, scan_id: int) -> str:
+    """Run one scan: fetch and extract its URL if it has no text yet, scan, store the result."""
+    registry = context.registry()
+    claimed = scans.claim(registry.Session, scan_id)
+    if claimed is None:
+        return "skipped"  # finished already (a duplicate delivery) or deleted
+    try:
+        evidence, links, published_at = None, (), None
+        text = claimed.text
+        if text is None:
+            page = load_suspect(claimed.url, registry.settings)
+            text, evidence = page.text, page.evidence
+        else:
+            scan_row = scans.get_scan(registry.Session, scan_id)
+            links, published_at = tuple(scan_row.links or ()), scan_row.published_at
+        if evidence is not None:
+            links, published_at = evidence.links, evidence.published_at
+        suspect_url = (evidence.final_url if evidence else None) or claimed.url
+        result = registry.scan(text, suspect_url, published_at=published_at, links=links, org_id=claimed.org_id)
+        if claimed.source == "watch":
+            result = _only_new(registry, claimed, result, suspect_url)
+        match_ids = scans.complete(registry.Session, scan_id, result, text=text if claimed.text is None else None,
+                                   evidence=evidence)
+    except TransientFetchError as exc:
+        if self.request.retries < MAX_FETCH_RETRIES:
+            scans.requeue(registry.Session, scan_id, f"retrying: {exc}")
+            raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
+        scans.fail(registry.Session, scan_id, f"gave up after {MAX_FETCH_RETRIES} retries: {exc}")
+        return "failed"
+    except (UrlRefused, FetchError, CheckerError) as exc:
+        scans.fail(registry.Session, scan_id, str(exc))
+        return "failed"
+    except Exception as exc:  # noqa: BLE001 - record it for the user; the log has the traceback
+        LOGGER.exception("scan %s failed", scan_id)
+        scans.fail(registry.Session, scan_id, f"internal error: {type(exc).__name__}: {exc}")
+        return "failed"
+    if claimed.source in ALERTING_SOURCES:
+        _raise_alerts(registry, claimed.org_id, match_ids)
+    return "done"
+
+
+def _only_new(registry, claimed: scans.Claimed, result: ScanResult, suspect_url: str | None) -> ScanResult:
+    """Monitoring records only matches not seen before (same article, same page) in this organisation."""
+    with registry.Session() as session:
+        seen = set(session.scalars(
+            select(MatchRow.article_id).join(Scan, MatchRow.scan_id == Scan.id).where(
+                MatchRow.suspect_url == suspect_url, same_org(Scan.org_id, claimed.org_id), Scan.id != claimed.id)
+        ))
+    fresh = tuple(m for m in result.matches if m.article.id not in seen)
+    return replace(result, matches=fresh) if len(fresh) != len(result.matches) else result
+
+
+def _raise_alerts(registry, org_id: int | None, match_ids: list[int]) -> None:
+    """Store an alert event per new unattributed match and send them (once per match and page)."""
+    if not match_ids:
+        return
+    event_ids = []
+    with registry.Session.begin() as session:
+        for match in session.scalars(select(MatchRow).where(MatchRow.id.in_(match_ids))):
+            if match.verdict != "unattributed_reuse":
+                continue
+            key = f"{match.article_id}:{match.suspect_url or f'scan-{match.scan_id}'}"
+            exists = session.scalar(select(AlertEvent.id).where(
+                AlertEvent.dedupe_key == key, same_org(AlertEvent.org_id, org_id)))
+            if exists:
+                continue
+            article = match.article
+            event = AlertEvent(org_id=org_id, dedupe_key=key, kind="new_unattributed_reuse", payload={
+                "event": "new_unattributed_reuse",
+                "match_id": match.id,
+                "scan_id": match.scan_id,
+                "suspect_url": match.suspect_url,
+                "kind": match.kind,
+                "score": match.score,
+                "suspect_coverage": match.suspect_coverage,
+                "source_coverage": match.source_coverage,
+                "article": {"id": match.article_id, "title": article.title if article else None,
+                            "url": article.url if article else None},
+                "dashboard_path": f"/matches/{match.id}",
+            })
+            session.add(event)
+            session.flush()
+            event_ids.append(event.id)
+    if event_ids:
+        deliver_alerts.delay(event_ids)
+
+
+@shared_task(bind=True, name="worker.tasks.deliver_alerts", max_retries=6)
+def deliver_alerts(self, event_ids: list[int]) -> str:
+    """POST each pending event to the webhook and send one e-mail digest; retried with backoff."""
+    settings = AlertSettings.from_env()
+    registry = context.registry()
+    with registry.Session() as session:
+        events = session.scalars(select(AlertEvent).where(AlertEvent.id.in_(event_ids))).all()
+    errors = []
+    for event in events:
+        status = {}
+        if event.webhook_status == "pending":
+            if not settings.webhook_url:
+                status["webhook_status"] = "skipped"
+            else:
+                try:
+                    post_webhook(settings, event.id, event.payload)
+                    status["webhook_status"] = "sent"
+                except AlertDeliveryError as exc:
+                    errors.append(str(exc))
+        _update_event(registry, event.id, status, errors)
+    pending_mail = [e for e in events if e.email_status == "pending"]
+    if pending_mail:
+        if not settings.email_enabled:
+            for e in pending_mail:
+                _update_event(registry, e.id, {"email_status": "skipped"}, [])
+        else:
+            try:
+                send_digest(settings, [e.payload for e in pending_mail])
+                for e in pending_mail:
+                    _update_event(registry, e.id, {"email_status": "sent"}, [])
+            except AlertDeliveryError as exc:
+                errors.append(str(exc))
+    if errors:
+        if self.request.retries < self.max_retries:
+            raise self.retry(countdown=_backoff(self.request.retries), exc=AlertDeliveryError("; ".join(errors)))
+        with registry.Session.begin() as session:
+            session.execute(update(AlertEvent).where(AlertEvent.id.in_(event_ids), AlertEvent.webhook_status == "pending")
+                            .values(webhook_status="failed"))
+            session.execute(update(AlertEvent).where(AlertEvent.id.in_(event_ids), AlertEvent.email_status == "pending")
+                            .values(email_status="failed"))
+        return "failed"
+    return "sent"
+
+
+def _update_event(registry, event_id: int, values: dict, errors: list[str]) -> None:
+    with registry.Session.begin() as session:
+        event = session.get(AlertEvent, event_id)
+        event.attempts += 1
+        for k, v in values.items():
+            setattr(event, k, v)
+        if errors:
+            event.last_error = errors[-1][:2000]
+        if event.webhook_status != "pending" and event.email_status != "pending":
+            event.sent_at = datetime.now(timezone.utc)
+
+
+@shared_task(name="worker.tasks.index_article")
+def index_article(article_id: int) -> str:
+    """(Re)index one stored article, e.g. after a bulk upload through the dashboard."""
+    registry = context.registry()
+    registry.sync_index()
+    return "indexed" if article_id in set(registry.index.article_ids().tolist()) else "missing"
+
+
+@shared_task(name="worker.tasks.crawl", soft_time_limit=30 * 60, time_limit=31 * 60)
+def crawl_task(crawl_id: int) -> str:
+    """Crawl a site (robots.txt, sitemaps, feeds, links) and queue a scan for every page found."""
+    from worker.discover import Crawler
+
+    registry = context.registry()
+    Session = registry.Session
+    with Session.begin() as session:
+        crawl = session.get(Crawl, crawl_id)
+        if crawl is None or crawl.status in ("done", "failed"):
+            return "skipped"
+        crawl.status, crawl.started_at = "running", datetime.now(timezone.utc)
+        url, org_id, max_pages, max_depth = crawl.url, crawl.org_id, crawl.max_pages, crawl.max_depth
+        source = "watch" if crawl.watch_id else "crawl"
+    options = replace(fetch_options(registry.settings), accepted_types=CRAWL_TYPES)
+    crawler = Crawler(
+        lambda u: fetch(u, options=options),
+        RobotsCache(options),
+        HostRateLimiter(CRAWL_HOST_INTERVAL_S),
+        user_agent=options.user_agent,
+        max_depth=max_depth,
+        max_pages=max_pages,
+    )
+    queued = []
+    try:
+        with Session() as session:
+            done_urls = set(session.scalars(select(Scan.url).where(Scan.crawl_id == crawl_id)))
+        for page_url, page in crawler.crawl(url):
+            if page_url in done_urls:
+                continue  # a re-run of this crawl task: the page is queued already
+            extracted = extract_fetched(page)
+            text = suspect_text(extracted)
+            if not text.strip():
+                continue
+            with Session.begin() as session:
+                scan = Scan(org_id=org_id, source=source, status="queued", text=text, url=page_url,
+                            crawl_id=crawl_id, final_url=page.final_url, fetched_at=page.fetched_at,
+                            body_sha256=page.body_sha256, page_title=(extracted.title or "")[:500] or None,
+                            published_at=extracted.date, links=list(extracted.links))
+                session.add(scan)
+                session.flush()
+                queued.append(scan.id)
+    except (UrlRefused, FetchError, ValueError) as exc:
+        _finish_crawl(registry, crawl_id, len(queued), f"{exc}")
+        _send_scans(queued)
+        return "failed"
+    _finish_crawl(registry, crawl_id, len(queued), None)
+    _send_scans(queued)
+    return "done"
+
+
+def _finish_crawl(registry, crawl_id: int, pages: int, error: str | None) -> None:
+    with registry.Session.begin() as session:
+        crawl = session.get(Crawl, crawl_id)
+        crawl.status = "failed" if error and not pages else "done"
+        crawl.error, crawl.pages_found, crawl.finished_at = error, pages, datetime.now(timezone.utc)
+
+
+def _send_scans(scan_ids: list[int]) -> None:
+    for scan_id in scan_ids:
+        scan_task.delay(scan_id)
+
+
+@shared_task(name="worker.tasks.monitor_due")
+def monitor_due() -> int:
+    """Start a crawl for every active watch that is due (Celery beat calls this every minute)."""
+    registry = context.registry()
+    now = datetime.now(timezone.utc)
+    started = []
+    with registry.Session.begin() as session:
+        due = session.scalars(select(Watch).where(
+            Watch.active.is_(True), (Watch.next_due_at.is_(None)) | (Watch.next_due_at <= now))).all()
+        for watch in due:
+            crawl = Crawl(org_id=watch.org_id, watch_id=watch.id, url=watch.url, max_pages=watch.max_pages)
+            session.add(crawl)
+            watch.last_crawled_at = now
+            watch.next_due_at = now + timedelta(minutes=watch.interval_minutes)
+            session.flush()
+            started.append(crawl.id)
+    for crawl_id in started:
+        crawl_task.delay(crawl_id)
+    return len(started)
+
+
+@shared_task(name="worker.tasks.sweep_stuck")
+def sweep_stuck() -> int:
+    """Re-send scans stuck in running or queued past STUCK_AFTER (a lost message or a dead worker)."""
+    registry = context.registry()
+    ids = scans.stuck(registry.Session, STUCK_AFTER)
+    _send_scans(ids)
+    return len(ids)
