@@ -24,14 +24,16 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
 
 
-def register_demo_articles(registry: Registry, seeds_dir: str | Path | None = None) -> list[int]:
-    """Register the seed articles (skipping those already registered); returns their ids."""
+def register_demo_articles(registry: Registry, seeds_dir: str | Path | None = None, *,
+                           org_id: int | None = None) -> list[int]:
+    """Register the seed articles (skipping those already registered), in ``org_id``'s space when
+    given; returns their ids."""
     path = seeds_path(seeds_dir)
     articles = [
         article_from_json(value, n, registry.settings.max_text_chars)
         for n, value in enumerate(read_jsonl(path / "articles.jsonl"), start=1)
     ]
-    return [r.id for r in registry.register_many(articles, skip_existing=True)]
+    return [r.id for r in registry.register_many(articles, skip_existing=True, org_id=org_id)]
 
 
 def demo_suspects(seeds_dir: str | Path | None = None) -> list[dict]:

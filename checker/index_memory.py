@@ -239,17 +239,35 @@ class MemoryIndex:
     def query(self, keys: np.ndarray) -> Hits:
         if not len(keys) or not self.segments:
             return Hits.empty()
-        flat = np.ascontiguousarray(keys.reshape(-1))
+        # Look up each distinct key once, in sorted order: sorted needles make numpy's binary search
+        # walk the (memory-mapped) keys in one direction, which is several times faster than random
+        # order; most keys miss, so a second, right-side search runs only for the ones that hit.
+        flat = keys.reshape(-1)
+        unique, inverse = np.unique(flat, return_inverse=True)
         bands = keys.shape[1]
+        order = np.argsort(inverse, kind="stable")  # query rows grouped by distinct key
+        sorted_inv = inverse[order]
         found_ids, found_rows = [], []
         for seg in self.segments:
-            lo = np.searchsorted(seg.keys, flat, side="left")
-            hi = np.searchsorted(seg.keys, flat, side="right")
-            hi = np.where(hi - lo > MAX_POSTINGS_PER_KEY, lo, hi)
-            pos, owner = expand_ranges(lo, hi)
-            if len(pos):
-                found_ids.append(np.asarray(seg.ids[pos], dtype=np.int64))
-                found_rows.append(owner // bands)
+            if not len(seg.keys):
+                continue
+            lo = np.searchsorted(seg.keys, unique, side="left")
+            hit = np.flatnonzero(seg.keys[np.minimum(lo, len(seg.keys) - 1)] == unique)
+            if not len(hit):
+                continue
+            hi = np.searchsorted(seg.keys, unique[hit], side="right")
+            lo_hit = lo[hit]
+            hi = np.where(hi - lo_hit > MAX_POSTINGS_PER_KEY, lo_hit, hi)
+            pos, owner = expand_ranges(lo_hit, hi)
+            if not len(pos):
+                continue
+            # Map each hit distinct key back to every query row that holds it.
+            key_of_pos = hit[owner]
+            starts = np.searchsorted(sorted_inv, key_of_pos, side="left")
+            ends = np.searchsorted(sorted_inv, key_of_pos, side="right")
+            flat_pos, which = expand_ranges(starts, ends)
+            found_ids.append(np.asarray(seg.ids[pos[which]], dtype=np.int64))
+            found_rows.append(order[flat_pos] // bands)
         if not found_ids:
             return Hits.empty()
         ids, rows = np.concatenate(found_ids), np.concatenate(found_rows)

@@ -33,6 +33,18 @@ def visibility_timeout(settings: Settings) -> int:
     return int(os.environ.get("CHECKER_VISIBILITY_TIMEOUT") or VISIBILITY_TIMEOUT_S)
 
 
+def transport_options(visibility: int) -> dict:
+    """Redis transport options. Unacknowledged messages are looked for every ``interval x throttle``
+    seconds (kombu's default 10 x 10); with a short visibility timeout (tests) look every second, so
+    a killed worker's task is redelivered soon after the timeout rather than minutes later."""
+    short = visibility < 600
+    return {
+        "visibility_timeout": visibility,
+        "unacked_restore_interval": 1 if short else 10,
+        "unacked_restore_throttle": 1 if short else 10,
+    }
+
+
 def create_celery(settings: Settings | None = None) -> Celery:
     settings = settings or Settings.from_env()
     app = Celery("checker", include=["worker.tasks"])
@@ -46,7 +58,7 @@ def create_celery(settings: Settings | None = None) -> Celery:
         task_ignore_result=True,
         result_backend=None,
         task_default_queue=QUEUE,
-        broker_transport_options={"visibility_timeout": visibility_timeout(settings)},
+        broker_transport_options=transport_options(visibility_timeout(settings)),
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         timezone="UTC",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from kombu.exceptions import OperationalError
 
@@ -15,7 +16,9 @@ from checker import scans
 from checker.errors import InputError
 from checker.models import Crawl, Watch
 from checker.registry import Registry
-from worker.app import celery_app  # noqa: F401 - configures the app tasks are sent with
+from celery import current_app
+
+import worker.app  # noqa: F401 - configures the default app from the environment
 
 LOGGER = logging.getLogger(__name__)
 
@@ -25,8 +28,27 @@ DEFAULT_CRAWL_PAGES = 50
 MAX_BATCH_URLS = 1000
 
 
+_background: ThreadPoolExecutor | None = None
+
+
+def run_in_background(enabled: bool = True) -> None:
+    """Embedded default only: run tasks on one background thread instead of inside the caller (the
+    dashboard does this so a request returns at once and the page shows the scan's live status).
+    One thread, because the in-process index is shared and written by registration."""
+    global _background
+    if enabled and _background is None:
+        _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checker-task")
+    elif not enabled and _background is not None:
+        _background.shutdown(wait=True)
+        _background = None
+
+
 def send(task, *args) -> None:
-    """Send a task; on the embedded default it runs now, in this process."""
+    """Send a task to the broker; on the embedded default run it in this process (now, or on the
+    background thread)."""
+    if current_app.conf.task_always_eager and _background is not None:
+        _background.submit(task.apply, args)
+        return
     try:
         task.delay(*args)
     except OperationalError as exc:  # broker down: the sweeper re-sends queued work later

@@ -1,0 +1,241 @@
+"""The REST API under ``/api``: token authentication (``Authorization: Bearer``), JSON in and out.
+
+Errors are JSON ``{"error": "<a sentence>"}``: 400 malformed JSON, 401 no or bad token, 403 role,
+404 unknown or another organisation's id, 413 body too large, 422 invalid fields.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from checker.errors import InputError, NotFound
+from checker.jsonl import article_from_json
+from web import accounts, queries
+from web.auth import Account, account_of
+from web.db import get_registry, get_session, write_lock
+from web.openapi import spec
+from web.serialize import article_dict, match_dict, scan_dict
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+PUBLIC = {"api.openapi", "api.docs"}
+SCAN_FIELDS = {"text", "url", "urls"}
+
+
+def json_error(status: int, message: str, **headers):
+    response = jsonify({"error": message})
+    response.status_code = status
+    response.headers.update(headers)
+    return response
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    return json_error(exc.status, exc.message)
+
+
+@bp.errorhandler(InputError)
+def _input_error(exc: InputError):
+    return json_error(422, str(exc))
+
+
+@bp.errorhandler(NotFound)
+def _not_found(exc: NotFound):
+    return json_error(404, str(exc))
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    messages = {413: f"the request body is larger than {current_app.config['MAX_CONTENT_LENGTH']:,} bytes",
+                405: f"{request.method} is not allowed here"}
+    return json_error(exc.code or 500, messages.get(exc.code, exc.description or exc.name))
+
+
+@bp.before_request
+def authenticate():
+    """Every endpoint but the OpenAPI document and its docs page needs a valid token."""
+    if request.endpoint in PUBLIC:
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return json_error(401, "missing API token: send 'Authorization: Bearer TOKEN'",
+                          **{"WWW-Authenticate": 'Bearer realm="checker"'})
+    session = get_session()
+    user = accounts.user_for_token(session, token.strip())
+    if user is None:
+        return json_error(401, "invalid or revoked API token", **{"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    g.account = account_of(user)
+    session.commit()  # last_used_at
+    return None
+
+
+def account() -> Account:
+    return g.account
+
+
+def need(role: str) -> None:
+    if not account().can(role):
+        raise ApiError(403, f"this needs the {role} role (the token's account is {account().role})")
+
+
+def body() -> dict:
+    """The JSON object sent (422 when it is not one)."""
+    if request.content_length and request.content_length > current_app.config["MAX_CONTENT_LENGTH"]:
+        raise ApiError(413, f"the request body is larger than {current_app.config['MAX_CONTENT_LENGTH']:,} bytes")
+    data = request.get_json(silent=True, force=True)
+    if data is None:
+        raw = request.get_data(cache=True)
+        raise ApiError(400 if raw.strip() else 422, "the body must be a JSON object" if raw.strip() else
+                       "the request body is empty: send a JSON object")
+    if not isinstance(data, dict):
+        raise ApiError(422, f"the body must be a JSON object, not {type(data).__name__}")
+    return data
+
+
+def filters() -> queries.Filters:
+    return queries.Filters.parse(request.args, current_app.config["PAGE_SIZE"])
+
+
+def page_json(page: queries.Page, fn) -> dict:
+    return {"items": [fn(x) for x in page.items], **page.meta()}
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3 document of this API."""
+    return jsonify(spec(request.host_url.rstrip("/")))
+
+
+@bp.get("/docs")
+def docs():
+    """A readable page of the API, generated from the OpenAPI document."""
+    return render_template("api/docs.html", spec=spec(request.host_url.rstrip("/")))
+
+
+@bp.get("/articles")
+def list_articles():
+    """The organisation's articles (``q`` searches title, url and publisher), paginated."""
+    f = filters()
+    return jsonify(page_json(queries.paginate(get_session(), queries.articles_query(account().org_id, f), f),
+                             article_dict))
+
+
+@bp.post("/articles")
+def create_article():
+    """Register an article: the import fields. 201 {"id"}; 200 with "existing" when already registered."""
+    need("editor")
+    data = body()
+    unknown = set(data) - {"title", "url", "publisher", "license", "partners", "published_at", "text"}
+    if unknown:
+        raise ApiError(422, f"unknown field(s): {', '.join(sorted(unknown))}")
+    try:
+        article = article_from_json(data, 1, get_registry().settings.max_text_chars)
+    except InputError as exc:
+        raise ApiError(422, str(exc).removeprefix("line 1: ")) from None
+    if article.url and not article.url.lower().startswith(("http://", "https://")):
+        raise ApiError(422, f"url: {article.url[:200]!r} is not an http:// or https:// URL")
+    with write_lock():
+        outcome = get_registry().register_many([article], skip_existing=True, org_id=account().org_id)[0]
+    if outcome.existing:
+        return jsonify({"id": outcome.id, "existing": True}), 200
+    return jsonify({"id": outcome.id}), 201
+
+
+@bp.get("/articles/<int:article_id>")
+def get_article(article_id: int):
+    """One article, with its text."""
+    return jsonify(article_dict(queries.get_article(get_session(), account().org_id, article_id), with_text=True))
+
+
+@bp.post("/scans")
+def create_scan():
+    """Submit ``{"text", "url"?}``, ``{"url"}`` or ``{"urls": [...]}``; 202, the work runs in the background."""
+    from worker import dispatch
+
+    need("editor")
+    data = body()
+    unknown = set(data) - SCAN_FIELDS
+    if unknown:
+        raise ApiError(422, f"unknown field(s): {', '.join(sorted(unknown))}; send text, url or urls")
+    for key in ("text", "url"):
+        if key in data and data[key] is not None and not isinstance(data[key], str):
+            raise ApiError(422, f"{key} must be a string")
+    org, user = account().org_id, account().id
+    if "urls" in data:
+        urls = data["urls"]
+        if "text" in data or "url" in data:
+            raise ApiError(422, "send either urls, or text (with an optional url), or url")
+        if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+            raise ApiError(422, "urls must be a list of strings")
+        for u in urls:
+            if not u.strip().lower().startswith(("http://", "https://")) or len(u) > 2000:
+                raise ApiError(422, f"{u[:200]!r} is not an http:// or https:// URL")
+        ids = dispatch.submit_urls(get_registry(), urls, org_id=org, submitted_by=user)
+        return jsonify({"id": ids[0], "ids": ids, "status": "queued"}), 202
+    text, url = data.get("text"), data.get("url")
+    if text is None and not url:
+        raise ApiError(422, "send text (with an optional url), url, or urls")
+    if text is not None and not text.strip():
+        raise ApiError(422, "text is empty")
+    if url is not None and text is not None and not url.strip():
+        url = None
+    scan_id = dispatch.submit_scan(get_registry(), org_id=org, text=text, url=url,
+                                   source="text" if text is not None else "url", submitted_by=user)
+    return jsonify({"id": scan_id, "status": "queued"}), 202
+
+
+@bp.get("/scans")
+def list_scans():
+    """The organisation's scans (filters: status, verdict, domain, since, until), without results."""
+    f = filters()
+    return jsonify(page_json(queries.paginate(get_session(), queries.scans_query(account().org_id, f), f),
+                             lambda s: scan_dict(s, with_result=False)))
+
+
+@bp.get("/scans/<int:scan_id>")
+def get_scan(scan_id: int):
+    """A scan: ``{"id", "status", "result", "error", ...}``; result is the PRODUCT.md scan result once done."""
+    return jsonify(scan_dict(queries.get_scan(get_session(), account().org_id, scan_id)))
+
+
+@bp.get("/matches")
+def list_matches():
+    """Matches (filters: verdict, kind, review_status, domain, article_id, since, until), paginated."""
+    f = filters()
+    return jsonify(page_json(queries.paginate(get_session(), queries.matches_query(account().org_id, f), f),
+                             lambda m: match_dict(m, with_passages=False)))
+
+
+@bp.get("/matches/<int:match_id>")
+def get_match(match_id: int):
+    """A match with its passages and review trail."""
+    return jsonify(match_dict(queries.get_match(get_session(), account().org_id, match_id)))
+
+
+@bp.post("/matches/<int:match_id>/review")
+def review_match(match_id: int):
+    """Review a match: ``{"action": "confirmed"|"dismissed"|"licensed"|"reopened", "note"?}``."""
+    need("editor")
+    session = get_session()
+    m = queries.get_match(session, account().org_id, match_id)
+    data = body()
+    unknown = set(data) - {"action", "note"}
+    if unknown:
+        raise ApiError(422, f"unknown field(s): {', '.join(sorted(unknown))}")
+    action, note = data.get("action"), data.get("note", "")
+    if not isinstance(action, str):
+        raise ApiError(422, f"action must be one of {', '.join(queries.REVIEW_ACTIONS)}")
+    if note is None:
+        note = ""
+    if not isinstance(note, str):
+        raise ApiError(422, "note must be a string")
+    queries.review_match(session, m, user_id=account().id, action=action, note=note)
+    session.commit()
+    return jsonify(match_dict(m))

@@ -1,0 +1,294 @@
+"""The dashboard: overview, articles, submissions, scans, matches and their review, domains."""
+
+from __future__ import annotations
+
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request,
+                   url_for)
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from checker.errors import InputError, NotFound
+from checker.jsonl import parse_datetime
+from checker.models import MatchRow, Scan
+from checker.records import VERDICTS, ArticleIn
+from web import imports, queries
+from web.auth import role_required
+from web.db import get_registry, get_session, write_lock
+from web.highlight import Span, highlight
+from web.serialize import scan_dict
+
+bp = Blueprint("dashboard", __name__)
+
+LICENSES = ("all-rights-reserved", "cc-by-4.0", "cc-by-sa-4.0", "cc-by-nd-4.0", "cc-by-nc-4.0", "cc0-1.0")
+# Recent unattributed matches shown on the overview.
+RECENT = 10
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every dashboard page needs a logged-in account."""
+
+
+def _filters() -> queries.Filters:
+    try:
+        return queries.Filters.parse(request.args, current_app.config["PAGE_SIZE"])
+    except InputError as exc:
+        flash(f"Filter ignored: {exc}", "error")
+        return queries.Filters(per_page=current_app.config["PAGE_SIZE"])
+
+
+def _or_404(fn, *args):
+    try:
+        return fn(get_session(), current_user.org_id, *args)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/")
+def overview():
+    """Counts by verdict, recent unattributed reuse and reuse found per week."""
+    session = get_session()
+    org = current_user.org_id
+    recent = session.scalars(
+        queries.matches_query(org, queries.Filters(verdict="unattributed_reuse")).limit(RECENT)).all()
+    weeks = queries.weekly_reuse(session, org)
+    return render_template("dashboard/overview.html", counts=queries.verdict_counts(session, org), recent=recent,
+                           weeks=weeks, chart=_week_chart(weeks),
+                           open_count=queries.count(session, queries.matches_query(org, queries.Filters(review_status="open"))))
+
+
+def _week_chart(weeks: list[dict]) -> dict:
+    """Geometry of the server-side SVG bar chart: one stacked bar per week."""
+    width, height, pad = 640, 180, 24
+    top = max((sum(w["counts"].values()) for w in weeks), default=0) or 1
+    bar_w = (width - 2 * pad) / max(1, len(weeks))
+    bars = []
+    for n, w in enumerate(weeks):
+        y = height - pad
+        stack = []
+        for verdict in ("licensed", "attributed_reuse", "unattributed_reuse"):
+            count = w["counts"].get(verdict, 0)
+            h = (height - 2 * pad) * count / top
+            if count:
+                stack.append({"verdict": verdict, "y": y - h, "h": h, "count": count})
+            y -= h
+        bars.append({"x": pad + n * bar_w + 2, "w": bar_w - 4, "stack": stack, "week": w["week"],
+                     "total": sum(w["counts"].values())})
+    return {"width": width, "height": height, "pad": pad, "top": top, "bars": bars}
+
+
+# -- articles ----------------------------------------------------------------------------------------------
+@bp.route("/articles", methods=("GET", "POST"))
+def articles():
+    """Search and list the organisation's articles; register one (editors)."""
+    form, error, status = {}, None, 200
+    if request.method == "POST":
+        if not current_user.can("editor"):
+            abort(403)
+        form = request.form
+        try:
+            article_id = _register_from_form(form)
+        except InputError as exc:
+            error, status = str(exc), 422
+        else:
+            flash("Article registered.")
+            return redirect(url_for("dashboard.article", article_id=article_id))
+    f = _filters()
+    page = queries.paginate(get_session(), queries.articles_query(current_user.org_id, f), f)
+    return render_template("dashboard/articles.html", page=page, filters=f, form=form, error=error,
+                           licenses=LICENSES), status
+
+
+def _register_from_form(form) -> int:
+    license_ = (form.get("license") or "all-rights-reserved").strip()
+    if license_ == "custom":
+        license_ = "custom:" + (form.get("custom_terms") or "").strip()
+    partners = tuple(p for p in (form.get("partners") or "").replace(",", " ").split() if p)
+    article = ArticleIn(
+        title=(form.get("title") or "").strip(),
+        text=(form.get("text") or "").replace("\r\n", "\n"),
+        url=(form.get("url") or "").strip() or None,
+        publisher=(form.get("publisher") or "").strip() or None,
+        license=license_,
+        partners=partners,
+        published_at=parse_datetime(form.get("published_at"), "publication date"),
+    )
+    if article.url and not article.url.lower().startswith(("http://", "https://")):
+        raise InputError(f"{article.url!r} is not an http:// or https:// URL")
+    with write_lock():
+        outcome = get_registry().register_many([article], skip_existing=True, org_id=current_user.org_id)[0]
+    if outcome.existing:
+        flash("This article was already registered; showing it.")
+    return outcome.id
+
+
+@bp.route("/articles/<int:article_id>")
+def article(article_id: int):
+    """An article and every place it was reused, newest first."""
+    art = _or_404(queries.get_article, article_id)
+    f = queries.Filters(article_id=article_id, per_page=200)
+    matches = get_session().scalars(queries.matches_query(current_user.org_id, f).limit(200)).all()
+    return render_template("dashboard/article.html", article=art, matches=matches)
+
+
+@bp.route("/articles/upload", methods=("GET", "POST"))
+@role_required("editor")
+def upload():
+    """Bulk registration from a JSONL or CSV file."""
+    if request.method == "POST":
+        file = request.files.get("file")
+        if file is None or not file.filename:
+            return render_template("dashboard/upload.html", error="Choose a .jsonl or .csv file."), 422
+        if not file.filename.lower().endswith((".jsonl", ".json", ".csv", ".txt")):
+            return render_template("dashboard/upload.html", error="The file must be .jsonl or .csv."), 422
+        try:
+            job = imports.start(current_app.extensions.setdefault("checker.imports", {}), file.read(), file.filename,
+                                org_id=current_user.org_id, registry=get_registry(), lock=write_lock(),
+                                background=bool(current_app.config["BACKGROUND_TASKS"]))
+        except InputError as exc:
+            return render_template("dashboard/upload.html", error=str(exc)), 422
+        return redirect(url_for("dashboard.upload_status", job_id=job.id))
+    return render_template("dashboard/upload.html", error=None)
+
+
+def _job(job_id: str) -> imports.ImportJob:
+    job = current_app.extensions.get("checker.imports", {}).get(job_id)
+    if job is None or job.org_id != current_user.org_id:
+        abort(404)
+    return job
+
+
+@bp.route("/articles/upload/<job_id>")
+def upload_status(job_id: str):
+    """Progress of a bulk upload (refreshes itself until done)."""
+    return render_template("dashboard/upload_status.html", job=_job(job_id))
+
+
+@bp.route("/articles/upload/<job_id>.json")
+def upload_status_json(job_id: str):
+    """Progress of a bulk upload, for the page's polling script."""
+    return jsonify(_job(job_id).to_dict())
+
+
+# -- submit -------------------------------------------------------------------------------------------------
+@bp.route("/submit", methods=("GET", "POST"))
+@role_required("editor")
+def submit():
+    """Submit suspect text, a URL, a list of URLs, or a site to crawl once or watch."""
+    from worker import dispatch
+
+    if request.method == "GET":
+        return render_template("dashboard/submit.html", form={}, error=None)
+    form, registry, org, user = request.form, get_registry(), current_user.org_id, current_user.id
+    kind = form.get("kind", "text")
+    try:
+        if kind == "text":
+            text = (form.get("text") or "").replace("\r\n", "\n")
+            if not text.strip():
+                raise InputError("paste the suspect text")
+            scan_id = dispatch.submit_scan(registry, org_id=org, text=text, url=(form.get("url") or "").strip() or None,
+                                           source="text", submitted_by=user)
+            return redirect(url_for("dashboard.scan", scan_id=scan_id))
+        if kind == "url":
+            scan_id = dispatch.submit_scan(registry, org_id=org, url=(form.get("url") or "").strip(), source="url",
+                                           submitted_by=user)
+            return redirect(url_for("dashboard.scan", scan_id=scan_id))
+        if kind == "urls":
+            ids = dispatch.submit_urls(registry, (form.get("urls") or "").split(), org_id=org, submitted_by=user)
+            flash(f"{len(ids)} URL(s) queued.")
+            return redirect(url_for("dashboard.scans"))
+        if kind in ("crawl", "watch"):
+            max_pages = queries._int(form.get("max_pages"), "max pages", 1, dispatch.MAX_CRAWL_PAGES,
+                                     dispatch.DEFAULT_CRAWL_PAGES)
+            if kind == "crawl":
+                crawl_id = dispatch.submit_crawl(registry, form.get("site", ""), org_id=org, max_pages=max_pages)
+                flash(f"Crawl {crawl_id} started: its pages appear in the scans list as they are found.")
+            else:
+                interval = queries._int(form.get("interval_hours"), "interval (hours)", 1, 24 * 90, 24)
+                dispatch.add_watch(registry, form.get("site", ""), org_id=org, interval_minutes=interval * 60,
+                                   max_pages=max_pages)
+                flash("Site watched: it is crawled on schedule by the worker's beat.")
+            return redirect(url_for("dashboard.scans"))
+        raise InputError(f"unknown kind of submission {kind!r}")
+    except InputError as exc:
+        return render_template("dashboard/submit.html", form=form, error=str(exc), kind=kind), 422
+
+
+# -- scans --------------------------------------------------------------------------------------------------
+@bp.route("/scans")
+def scans():
+    """Scans with live status; filters by verdict, status, domain and date."""
+    f = _filters()
+    page = queries.paginate(get_session(), queries.scans_query(current_user.org_id, f), f)
+    pending = any(s.status in ("queued", "running") for s in page.items)
+    return render_template("dashboard/scans.html", page=page, filters=f, verdicts=VERDICTS, pending=pending)
+
+
+@bp.route("/scans/status.json")
+def scans_status():
+    """Status of the given scans (``?ids=1,2,3``), for the live-status polling script."""
+    try:
+        ids = [int(i) for i in request.args.get("ids", "").split(",") if i.strip()][:200]
+    except ValueError:
+        return jsonify({"error": "ids must be a comma-separated list of scan ids"}), 422
+    rows = get_session().scalars(select(Scan).where(Scan.org_id == current_user.org_id, Scan.id.in_(ids))).all()
+    return jsonify({"scans": [{**scan_dict(s, with_result=False), "matches": len(s.matches)} for s in rows]})
+
+
+@bp.route("/scans/<int:scan_id>")
+def scan(scan_id: int):
+    """A scan: its status, the suspect text with every copied passage in <mark>, and its matches."""
+    s = _or_404(queries.get_scan, scan_id)
+    spans = [Span(p.suspect_start, p.suspect_end, f"m{m.id}-p{n}", None)
+             for m in s.matches for n, p in enumerate(m.passages, start=1)]
+    return render_template("dashboard/scan.html", scan=s, marked=highlight(s.text or "", spans))
+
+
+# -- matches ------------------------------------------------------------------------------------------------
+@bp.route("/matches")
+def matches():
+    """Matches to review, with filters."""
+    f = _filters()
+    page = queries.paginate(get_session(), queries.matches_query(current_user.org_id, f), f)
+    return render_template("dashboard/matches.html", page=page, filters=f, verdicts=VERDICTS,
+                           review_statuses=queries.REVIEW_STATUSES)
+
+
+@bp.route("/matches/<int:match_id>")
+def match(match_id: int):
+    """Suspect and original side by side, passages highlighted and linked, evidence and review trail."""
+    m = _or_404(queries.get_match, match_id)
+    passages = list(m.passages)
+    suspect = highlight(m.scan.text or "", [Span(p.suspect_start, p.suspect_end, f"s{n}", f"o{n}", f"{n}")
+                                            for n, p in enumerate(passages, start=1)])
+    original = highlight(m.article.text if m.article else "",
+                         [Span(p.source_start, p.source_end, f"o{n}", f"s{n}", f"{n}")
+                          for n, p in enumerate(passages, start=1)])
+    return render_template("dashboard/match.html", m=m, scan=m.scan, article=m.article, suspect=suspect,
+                           original=original, passages=passages, actions=queries.REVIEW_ACTIONS)
+
+
+@bp.route("/matches/<int:match_id>/review", methods=("POST",))
+@role_required("editor")
+def review(match_id: int):
+    """Confirm, dismiss, mark licensed or reopen a match, with a note (kept in the audit trail)."""
+    m = _or_404(queries.get_match, match_id)
+    try:
+        queries.review_match(get_session(), m, user_id=current_user.id, action=request.form.get("action", ""),
+                             note=request.form.get("note", ""))
+    except InputError as exc:
+        get_session().rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("dashboard.match", match_id=match_id)), 303
+    get_session().commit()
+    flash(f"Match {match_id}: {m.review_status}.")
+    return redirect(url_for("dashboard.match", match_id=match_id), 303)
+
+
+# -- domains ------------------------------------------------------------------------------------------------
+@bp.route("/domains")
+def domains():
+    """Which sites reuse the organisation's articles most, with their verdict mix."""
+    return render_template("dashboard/domains.html", rows=queries.domain_table(get_session(), current_user.org_id),
+                           verdicts=VERDICTS)

@@ -1,0 +1,130 @@
+"""Bulk registration from an uploaded JSONL or CSV file, with progress the dashboard can poll.
+
+A job lives in the process that runs it (the embedded default has one); a re-upload after a restart
+resumes, because already registered articles (same url, or same text without a url) are skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from checker.errors import CheckerError, InputError
+from checker.jsonl import article_from_json, read_lines
+from checker.records import ArticleIn
+from checker.registry import Registry
+from checker.textio import decode_bytes
+
+LOGGER = logging.getLogger(__name__)
+
+# Articles registered per step; progress is reported after each.
+CHUNK = 50
+# Line errors kept for the report (a broken file would otherwise fill memory with messages).
+MAX_ERRORS = 200
+CSV_FIELDS = ("title", "url", "publisher", "license", "partners", "published_at", "text")
+
+
+@dataclass
+class ImportJob:
+    id: str
+    org_id: int
+    filename: str
+    total: int = 0
+    processed: int = 0
+    registered: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+    error_count: int = 0
+    status: str = "running"  # running | done | failed
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    def error(self, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(message)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "status": self.status, "filename": self.filename, "total": self.total,
+                "processed": self.processed, "registered": self.registered, "skipped": self.skipped,
+                "errors": self.error_count, "percent": round(100 * self.processed / self.total) if self.total else 100}
+
+
+def parse_upload(data: bytes, filename: str, max_chars: int, job: ImportJob) -> list[ArticleIn]:
+    """Articles from a JSONL (one object a line) or CSV (header row, PRODUCT.md field names) upload;
+    bad lines are recorded on ``job`` and skipped."""
+    is_csv = filename.lower().endswith(".csv")
+    records = _csv_records(data) if is_csv else ((ln.number, ln.value, ln.error) for ln in read_lines(io.BytesIO(data)))
+    out = []
+    for number, value, error in records:
+        if error:
+            job.error(error)
+            continue
+        try:
+            out.append(article_from_json(value, number, max_chars))
+        except InputError as exc:
+            job.error(str(exc))
+    return out
+
+
+def _csv_records(data: bytes):
+    text = decode_bytes(data, "the CSV file")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = {"text"} - set(reader.fieldnames or ())
+    if missing:
+        raise InputError(f"the CSV header needs a 'text' column (columns: {', '.join(CSV_FIELDS)})")
+    for n, row in enumerate(reader, start=2):
+        value = {k: (v if v is not None else None) for k, v in row.items() if k in CSV_FIELDS}
+        partners = value.get("partners") or ""
+        value["partners"] = [p for p in partners.replace(",", " ").replace(";", " ").split() if p]
+        yield n, value, None
+
+
+def run(job: ImportJob, articles: list[ArticleIn], registry: Registry, lock: threading.Lock) -> None:
+    """Register ``articles`` in chunks, updating ``job`` as it goes."""
+    try:
+        for i in range(0, len(articles), CHUNK):
+            chunk = articles[i:i + CHUNK]
+            try:
+                with lock:
+                    outcomes = registry.register_many(chunk, skip_existing=True, org_id=job.org_id)
+            except CheckerError:
+                outcomes = _one_by_one(job, chunk, registry, lock)
+            job.registered += sum(1 for o in outcomes if not o.existing)
+            job.skipped += sum(1 for o in outcomes if o.existing)
+            job.processed += len(chunk)
+        job.status = "done"
+    except Exception:  # noqa: BLE001 - the job page says it failed; the log has the traceback
+        LOGGER.exception("import %s failed", job.id)
+        job.status = "failed"
+        job.error("internal error: the import stopped; upload the file again to resume")
+
+
+def _one_by_one(job: ImportJob, chunk: list[ArticleIn], registry: Registry, lock: threading.Lock):
+    """A chunk with an invalid article: register the others and name the bad one."""
+    outcomes = []
+    for article in chunk:
+        try:
+            with lock:
+                outcomes.extend(registry.register_many([article], skip_existing=True, org_id=job.org_id))
+        except CheckerError as exc:
+            job.error(f"{article.title[:80]!r}: {exc}")
+    return outcomes
+
+
+def start(jobs: dict[str, ImportJob], data: bytes, filename: str, *, org_id: int, registry: Registry,
+          lock: threading.Lock, background: bool) -> ImportJob:
+    job = ImportJob(id=uuid.uuid4().hex, org_id=org_id, filename=filename)
+    articles = parse_upload(data, filename, registry.settings.max_text_chars, job)
+    job.total = len(articles)
+    jobs[job.id] = job
+    if background:
+        threading.Thread(target=run, args=(job, articles, registry, lock), daemon=True,
+                         name=f"import-{job.id[:8]}").start()
+    else:
+        run(job, articles, registry, lock)
+    return job

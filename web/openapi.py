@@ -1,0 +1,183 @@
+"""The OpenAPI 3.0 document of the REST API (served at ``/api/openapi.json``; fuzzed by the tests)."""
+
+from __future__ import annotations
+
+from checker.records import KINDS, VERDICTS
+from checker.scans import STATUSES
+
+REVIEW_ACTIONS = ["confirmed", "dismissed", "licensed", "reopened"]
+REVIEW_STATUSES = ["open", "confirmed", "dismissed", "licensed"]
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
+
+
+def _json(schema: dict, description: str = "OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _page_of(name: str) -> dict:
+    return {"type": "object", "required": ["items", "page", "per_page", "total", "pages"], "properties": {
+        "items": {"type": "array", "items": _ref(name)}, "page": {"type": "integer"},
+        "per_page": {"type": "integer"}, "total": {"type": "integer"}, "pages": {"type": "integer"}}}
+
+
+NULLABLE_STR = {"type": "string", "nullable": True}
+NULLABLE_TIME = {"type": "string", "format": "date-time", "nullable": True}
+PAGE_PARAMS = [
+    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+    {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}},
+]
+DATE_PARAMS = [
+    {"name": "since", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "first day (UTC)"},
+    {"name": "until", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "last day (UTC)"},
+    {"name": "domain", "in": "query", "schema": {"type": "string"}, "description": "suspect site, subdomains included"},
+]
+COMMON_ERRORS = {"401": _error("missing, invalid or revoked token"), "422": _error("invalid parameter or field")}
+
+
+def _id_param(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+
+
+SCHEMAS = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+    "ArticleIn": {
+        "type": "object", "required": ["text"], "additionalProperties": False,
+        "properties": {
+            "title": {"type": "string", "description": "default: the text's first line"},
+            "url": {"type": "string", "description": "where the original is published (http/https)"},
+            "publisher": {"type": "string"},
+            "license": {"type": "string", "description": "all-rights-reserved, cc-by-4.0, cc-by-sa-4.0, cc-by-nd-4.0, "
+                        "cc-by-nc-4.0, cc0-1.0 or custom:<terms>"},
+            "partners": {"type": "array", "items": {"type": "string"}, "description": "licensed partner domains"},
+            "published_at": {"type": "string", "description": "ISO 8601 date or date-time"},
+            "text": {"type": "string", "minLength": 1},
+        },
+    },
+    "Article": {"type": "object", "required": ["id", "title"], "properties": {
+        "id": {"type": "integer"}, "title": {"type": "string"}, "url": NULLABLE_STR, "publisher": NULLABLE_STR,
+        "license": {"type": "string"}, "partners": {"type": "array", "items": {"type": "string"}},
+        "published_at": NULLABLE_TIME, "word_count": {"type": "integer"}, "created_at": NULLABLE_TIME,
+        "text": {"type": "string"}}},
+    "Created": {"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"},
+                                                                      "existing": {"type": "boolean"}}},
+    "ScanIn": {"type": "object", "additionalProperties": False,
+               "description": "One of: {text, url?} (scan this text, found at url), {url} (fetch and scan the page), "
+                              "{urls: [...]} (a batch of pages).",
+               "properties": {"text": {"type": "string"}, "url": {"type": "string"},
+                              "urls": {"type": "array", "items": {"type": "string"}, "maxItems": 1000}}},
+    "Queued": {"type": "object", "required": ["id", "status"], "properties": {
+        "id": {"type": "integer"}, "status": {"type": "string", "enum": list(STATUSES)},
+        "ids": {"type": "array", "items": {"type": "integer"}}}},
+    "Scan": {"type": "object", "required": ["id", "status", "error"], "properties": {
+        "id": {"type": "integer"}, "status": {"type": "string", "enum": list(STATUSES)},
+        "verdict": {"type": "string", "nullable": True}, "source": {"type": "string"}, "url": NULLABLE_STR,
+        "final_url": NULLABLE_STR, "fetched_at": NULLABLE_TIME, "body_sha256": NULLABLE_STR,
+        "created_at": NULLABLE_TIME, "finished_at": NULLABLE_TIME, "error": NULLABLE_STR,
+        "result": {"allOf": [_ref("ScanResult")], "nullable": True}}},
+    "ScanResult": {"type": "object", "required": ["verdict", "matches"], "properties": {
+        "verdict": {"type": "string", "enum": list(VERDICTS)},
+        "matches": {"type": "array", "items": {"type": "object", "properties": {
+            "article": {"type": "object", "properties": {"id": {"type": "integer"}, "title": {"type": "string"},
+                                                          "url": NULLABLE_STR, "publisher": NULLABLE_STR}},
+            "kind": {"type": "string", "enum": list(KINDS)}, "score": {"type": "number"},
+            "suspect_coverage": {"type": "number"}, "source_coverage": {"type": "number"},
+            "attributed": {"type": "boolean"}, "licensed": {"type": "boolean"},
+            "passages": {"type": "array", "items": _ref("Passage")}}}}}},
+    "Passage": {"type": "object", "properties": {
+        "suspect_start": {"type": "integer"}, "suspect_end": {"type": "integer"}, "source_start": {"type": "integer"},
+        "source_end": {"type": "integer"}, "similarity": {"type": "number"}}},
+    "Match": {"type": "object", "required": ["id", "scan_id", "kind", "verdict", "review_status"], "properties": {
+        "id": {"type": "integer"}, "scan_id": {"type": "integer"},
+        "article": {"type": "object", "nullable": True, "properties": {
+            "id": {"type": "integer"}, "title": {"type": "string"}, "url": NULLABLE_STR, "publisher": NULLABLE_STR}},
+        "suspect_url": NULLABLE_STR, "kind": {"type": "string", "enum": list(KINDS)},
+        "verdict": {"type": "string", "enum": list(VERDICTS)}, "score": {"type": "number"},
+        "suspect_coverage": {"type": "number"}, "source_coverage": {"type": "number"},
+        "attributed": {"type": "boolean"}, "licensed": {"type": "boolean"}, "explanation": {"type": "string"},
+        "credits": {"type": "array", "items": {"type": "object"}},
+        "review_status": {"type": "string", "enum": REVIEW_STATUSES}, "created_at": NULLABLE_TIME,
+        "passages": {"type": "array", "items": _ref("Passage")},
+        "reviews": {"type": "array", "items": {"type": "object", "properties": {
+            "action": {"type": "string"}, "note": {"type": "string"}, "user": NULLABLE_STR,
+            "created_at": NULLABLE_TIME}}}}},
+    "ReviewIn": {"type": "object", "required": ["action"], "additionalProperties": False, "properties": {
+        "action": {"type": "string", "enum": REVIEW_ACTIONS}, "note": {"type": "string", "maxLength": 5000}}},
+}
+
+
+def spec(server_url: str = "") -> dict:
+    """The OpenAPI document; ``server_url`` is where this API is served."""
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Reuse checker API", "version": "1",
+                 "description": "Register original articles, submit suspect texts and URLs, review matches. "
+                                "Errors are JSON {\"error\": \"...\"}; another organisation's ids answer 404."},
+        "servers": [{"url": server_url or "/"}],
+        "security": [{"bearer": []}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                                       "description": "an API token (`checker tokens create`)"}},
+                       "schemas": SCHEMAS},
+        "paths": {
+            "/api/articles": {
+                "get": {"operationId": "listArticles", "summary": "List and search articles",
+                        "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}, *PAGE_PARAMS],
+                        "responses": {"200": _json(_page_of("Article")), **COMMON_ERRORS}},
+                "post": {"operationId": "createArticle", "summary": "Register an article",
+                         "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ArticleIn")}}},
+                         "responses": {"201": _json(_ref("Created"), "registered"),
+                                       "200": _json(_ref("Created"), "already registered (same url, or same text)"),
+                                       "400": _error("malformed JSON"), "403": _error("role"),
+                                       "413": _error("body too large"), **COMMON_ERRORS}},
+            },
+            "/api/articles/{article_id}": {
+                "get": {"operationId": "getArticle", "summary": "An article with its text",
+                        "parameters": [_id_param("article_id")],
+                        "responses": {"200": _json(_ref("Article")), "404": _error("no such article"), **COMMON_ERRORS}},
+            },
+            "/api/scans": {
+                "get": {"operationId": "listScans", "summary": "List scans",
+                        "parameters": [{"name": "status", "in": "query", "schema": {"type": "string", "enum": list(STATUSES)}},
+                                       {"name": "verdict", "in": "query", "schema": {"type": "string", "enum": list(VERDICTS)}},
+                                       *DATE_PARAMS, *PAGE_PARAMS],
+                        "responses": {"200": _json(_page_of("Scan")), **COMMON_ERRORS}},
+                "post": {"operationId": "createScan", "summary": "Submit a text, a URL or a list of URLs",
+                         "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ScanIn")}}},
+                         "responses": {"202": _json(_ref("Queued"), "queued"), "400": _error("malformed JSON"),
+                                       "403": _error("role"), "413": _error("body too large"), **COMMON_ERRORS}},
+            },
+            "/api/scans/{scan_id}": {
+                "get": {"operationId": "getScan", "summary": "A scan and, once done, its result",
+                        "parameters": [_id_param("scan_id")],
+                        "responses": {"200": _json(_ref("Scan")), "404": _error("no such scan"), **COMMON_ERRORS}},
+            },
+            "/api/matches": {
+                "get": {"operationId": "listMatches", "summary": "List matches with filters",
+                        "parameters": [
+                            {"name": "verdict", "in": "query", "schema": {"type": "string", "enum": list(VERDICTS)}},
+                            {"name": "kind", "in": "query", "schema": {"type": "string", "enum": list(KINDS)}},
+                            {"name": "review_status", "in": "query", "schema": {"type": "string", "enum": REVIEW_STATUSES}},
+                            {"name": "article_id", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                            *DATE_PARAMS, *PAGE_PARAMS],
+                        "responses": {"200": _json(_page_of("Match")), **COMMON_ERRORS}},
+            },
+            "/api/matches/{match_id}": {
+                "get": {"operationId": "getMatch", "summary": "A match with passages and review trail",
+                        "parameters": [_id_param("match_id")],
+                        "responses": {"200": _json(_ref("Match")), "404": _error("no such match"), **COMMON_ERRORS}},
+            },
+            "/api/matches/{match_id}/review": {
+                "post": {"operationId": "reviewMatch", "summary": "Confirm, dismiss, mark licensed or reopen",
+                         "parameters": [_id_param("match_id")],
+                         "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ReviewIn")}}},
+                         "responses": {"200": _json(_ref("Match")), "400": _error("malformed JSON"),
+                                       "403": _error("role"), "404": _error("no such match"), **COMMON_ERRORS}},
+            },
+        },
+    }
