@@ -10,6 +10,7 @@ copied along with the text and credits nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import regex
@@ -100,39 +101,52 @@ def _normal(s: str) -> str:
     return " ".join(s.casefold().split())
 
 
+@lru_cache(maxsize=16)
+def credit_mentions(suspect_text: str) -> tuple[tuple[int, int, str, str], ...]:
+    """Every place outside quotation marks that could credit someone: ``(start, end, name, reason)``.
+    Depends on the suspect only, so a scan computes it once for all its candidate articles."""
+    quotes = quoted_ranges(suspect_text)
+    found = []
+    for pattern, reason in ((CREDIT_PHRASE_RE, "credit line"), (REPORTED_RE, "reported by"), (BRACKET_RE, "dateline")):
+        for m in pattern.finditer(suspect_text):
+            if not _inside(quotes, m.start(), m.end()):
+                found.append((m.start(), m.end(), m.group("name"), reason))
+    for m in URL_RE.finditer(suspect_text):
+        if not _inside(quotes, m.start(), m.end()):
+            found.append((m.start(), m.end(), m.group(), "link in text"))
+    return tuple(found)
+
+
+@lru_cache(maxsize=4096)
+def _alias_patterns(article: ArticleRef) -> tuple[regex.Pattern, ...]:
+    return tuple(alias_pattern(a) for a in sorted(aliases(article)))
+
+
 def find_credits(
     suspect_text: str, article: ArticleRef, source_text: str, links: Iterable[str] = ()
 ) -> list[Credit]:
     """Evidence in ``suspect_text`` (and its page's ``links``) that it credits ``article``."""
-    names = [alias_pattern(a) for a in sorted(aliases(article))]
+    names = _alias_patterns(article)
     if not names:
         return []
-    quotes = quoted_ranges(suspect_text)
-    source_normal = _normal(source_text)
+    source_normal = None
     article_host = host_of(article.url)
     credits: list[Credit] = []
-
-    def consider(start: int, end: int, name: str, reason: str) -> None:
-        if _inside(quotes, start, end):
-            return
-        if not names_article(name, names):
-            return
+    for start, end, name, reason in credit_mentions(suspect_text):
+        if reason == "link in text":
+            if not (article_host and host_within(host_of(name), article_host)):
+                continue
+        elif not names_article(name, names):
+            continue
+        if source_normal is None:
+            source_normal = _normal(source_text)
         if _normal(suspect_text[start:end]) in source_normal:
-            return  # copied together with the article, not added by the copier
+            continue  # copied together with the article, not added by the copier
         credits.append(Credit(suspect_text[start:end], start, end, reason))
-
-    for m in CREDIT_PHRASE_RE.finditer(suspect_text):
-        consider(m.start(), m.end(), m.group("name"), "credit line")
-    for m in REPORTED_RE.finditer(suspect_text):
-        consider(m.start(), m.end(), m.group("name"), "reported by")
-    for m in BRACKET_RE.finditer(suspect_text):
-        consider(m.start(), m.end(), m.group("name"), "dateline")
-    for m in URL_RE.finditer(suspect_text):
-        if article_host and host_within(host_of(m.group()), article_host):
-            consider(m.start(), m.end(), article_host, "link in text")
     for link in links:
         if article_host and host_within(host_of(link), article_host):
             credits.append(Credit(link, -1, -1, "hyperlink"))
+
     # One piece of evidence per place: a URL inside a credit line is reported once, as the line.
     def nested(c: Credit) -> bool:
         return c.start >= 0 and any(

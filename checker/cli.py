@@ -247,9 +247,7 @@ def scan_batch(c: Context, file: str, no_record: bool) -> None:
 
     def flush() -> None:
         if pending and not no_record:
-            with registry.Session.begin() as session:
-                for text, url, result in pending:
-                    registry.record_scan(text, url, result, session=session)
+            registry.record_scans(pending)
         pending.clear()
 
     with stream, progress_bar(size, "scanning") as advance:

@@ -48,8 +48,9 @@ class Hits:
         """``(article_id, distinct query windows hit)``, best first, at most ``limit``."""
         if not len(self.article_ids):
             return []
-        pairs = np.unique(np.stack([self.article_ids, self.query_windows], axis=1), axis=0)
-        ids, counts = np.unique(pairs[:, 0], return_counts=True)
+        # Distinct (article, query window) pairs, as one int64 each (query windows < 2^24).
+        pairs = np.unique((self.article_ids << 24) | self.query_windows)
+        ids, counts = np.unique(pairs >> 24, return_counts=True)
         order = np.lexsort((ids, -counts))[:limit]
         return [(int(ids[i]), int(counts[i])) for i in order]
 

@@ -217,7 +217,7 @@ class RedisIndex:
 
     def _open(self, shard_hex: int) -> int:
         """Claim the prefix for our scheme (or check it holds our scheme) and load the scripts: one trip."""
-        scheme_json = json.dumps(self.scheme.to_dict(), sort_keys=True)
+        scheme_json = json.dumps(self.scheme.index_identity(), sort_keys=True)
         layout_json = json.dumps({"format": FORMAT_VERSION, "shard_hex": shard_hex}, sort_keys=True)
         pipe = self.client.pipeline(transaction=False)
         pipe.set(self._key("scheme"), scheme_json, nx=True, get=True)
@@ -226,10 +226,10 @@ class RedisIndex:
             pipe.script_load(body)
         old_scheme, old_layout, *shas = pipe.execute()
         self._sha = dict(zip(_SCRIPTS, (s.decode() if isinstance(s, bytes) else s for s in shas)))
-        if old_scheme is not None and json.loads(old_scheme) != self.scheme.to_dict():
+        if old_scheme is not None and json.loads(old_scheme) != self.scheme.index_identity():
             raise SchemeMismatch(
                 f"the Redis index {self.prefix!r} was built with fingerprint scheme {json.loads(old_scheme)}, "
-                f"not {self.scheme.to_dict()}; rebuild it with `checker index rebuild`"
+                f"not {self.scheme.index_identity()}; rebuild it with `checker index rebuild`"
             )
         layout = json.loads(old_layout) if old_layout is not None else json.loads(layout_json)
         if layout.get("format") != FORMAT_VERSION:

@@ -88,7 +88,7 @@ def scan_text(
     links = tuple(links)
     matches = [
         m
-        for article in load(candidates)[: cfg.max_candidates]
+        for article in (load(candidates)[: cfg.max_candidates] if candidates else [])
         if (m := match_article(suspect, suspect_fp, article, url=url, published_at=published_at, links=links, cfg=cfg))
     ]
     matches.sort(key=lambda m: (-m.score, m.article.id))

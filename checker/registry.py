@@ -275,8 +275,10 @@ class Registry:
         ``org_id``, only that organisation's articles (another publisher's are never shown)."""
         missing = [i for i in ids if i not in self._cache]
         if missing:
-            with self.Session() as session:
-                for row in session.scalars(select(Article).where(Article.id.in_(missing))):
+            columns = [Article.id, Article.title, Article.url, Article.publisher, Article.license, Article.partners,
+                       Article.published_at, Article.org_id, Article.required_credit, Article.text]
+            with self.Session() as session:  # plain rows, not ORM objects: this is on every scan's path
+                for row in session.execute(select(*columns).where(Article.id.in_(missing))):
                     self._cache[row.id] = IndexedArticle.build(_ref(row), row.text, self.settings.scheme)
                     if len(self._cache) > ARTICLE_CACHE_SIZE:
                         self._cache.popitem(last=False)
@@ -310,20 +312,24 @@ class Registry:
         )
 
     def record_scan(self, text: str, url: str | None, result: ScanResult, *, org_id: int | None = None,
-                    source: str = "text", session=None) -> int:
+                    source: str = "text") -> int:
         """Store a finished (synchronous) scan with its matches and passages; returns the scan id."""
-        scan = Scan(status="done", source=source, org_id=org_id, text=text, url=url, verdict=result.verdict,
-                    result=result.to_dict(), started_at=datetime.now(timezone.utc),
-                    finished_at=datetime.now(timezone.utc))
-        scan.matches = [match_row(None, m, url) for m in result.matches]
-        if session is not None:
-            session.add(scan)
+        return self.record_scans([(text, url, result)], org_id=org_id, source=source)[0]
+
+    def record_scans(self, items: list[tuple[str, str | None, ScanResult]], *, org_id: int | None = None,
+                     source: str = "text") -> list[int]:
+        """Store finished scans in one transaction (one batched INSERT per table)."""
+        now = datetime.now(timezone.utc)
+        rows = []
+        for text, url, result in items:
+            scan = Scan(status="done", source=source, org_id=org_id, text=text, url=url, verdict=result.verdict,
+                        result=result.to_dict(), started_at=now, finished_at=now)
+            scan.matches = [match_row(None, m, url) for m in result.matches]
+            rows.append(scan)
+        with self.Session.begin() as session:
+            session.add_all(rows)
             session.flush()
-            return scan.id
-        with self.Session.begin() as own:
-            own.add(scan)
-            own.flush()
-            return scan.id
+            return [r.id for r in rows]
 
 
 def _batches(items: Iterable, size: int) -> Iterator[list]:
