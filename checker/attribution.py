@@ -73,8 +73,9 @@ def host_within(host: str | None, domain: str | None) -> bool:
 def aliases(article: ArticleRef) -> set[str]:
     """Compact names that identify the article's publisher: its name and its site's domain."""
     names = set()
-    if article.publisher and len(compact(article.publisher)) >= 3:
-        names.add(compact(article.publisher))
+    for name in (article.publisher, *article.aliases):
+        if name and len(compact(name)) >= 3:
+            names.add(compact(name))
     host = host_of(article.url)
     if host:
         names.add(compact(host))
@@ -120,6 +121,14 @@ def credit_mentions(suspect_text: str) -> tuple[tuple[int, int, str, str], ...]:
 @lru_cache(maxsize=4096)
 def _alias_patterns(article: ArticleRef) -> tuple[regex.Pattern, ...]:
     return tuple(alias_pattern(a) for a in sorted(aliases(article)))
+
+
+def has_required_credit(suspect_text: str, article: ArticleRef) -> bool:
+    """True when the article needs no particular credit wording, or the suspect carries it
+    (case, spacing and punctuation aside)."""
+    if not article.required_credit:
+        return True
+    return compact(article.required_credit) in compact(suspect_text)
 
 
 def find_credits(

@@ -124,8 +124,10 @@ def _read_text_arg(path: str, settings: Settings) -> str:
               help="all-rights-reserved, cc-by-4.0, cc-by-sa-4.0, cc-by-nd-4.0, cc-by-nc-4.0, cc0-1.0, custom:<terms>.")
 @click.option("--partner", "partners", multiple=True, help="A licensed partner domain (repeatable).")
 @click.option("--published-at", help="Publication date, ISO 8601.")
+@click.option("--required-credit", help="Credit text the licence requires, e.g. 'Sumber: Lingkar.co'.")
+@click.option("--alias", "aliases", multiple=True, help="Another name copies may credit the publisher by (repeatable).")
 @pass_ctx
-def register(c: Context, file, title, url, publisher, license_, partners, published_at) -> None:
+def register(c: Context, file, title, url, publisher, license_, partners, published_at, required_credit, aliases) -> None:
     """Register FILE (or - for stdin) as an original article; prints its id."""
     text = _read_text_arg(file, c.settings)
     article = ArticleIn(
@@ -136,6 +138,8 @@ def register(c: Context, file, title, url, publisher, license_, partners, publis
         license=license_,
         partners=tuple(partners),
         published_at=parse_datetime(published_at, "--published-at"),
+        required_credit=required_credit,
+        aliases=tuple(aliases),
     )
     click.echo(c.registry.register(article))
 

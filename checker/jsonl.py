@@ -106,6 +106,11 @@ def article_from_json(value: dict, number: int, max_chars: int) -> ArticleIn:
     if not isinstance(partners, list) or not all(isinstance(p, str) for p in partners):
         raise InputError(f"line {number}: field 'partners' must be a list of domain names")
     published = parse_datetime(_string(value, "published_at", number), f"line {number}: published_at")
+    aliases = value.get("aliases") or []
+    if isinstance(aliases, str):
+        aliases = [aliases]
+    if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+        raise InputError(f"line {number}: field 'aliases' must be a list of names")
     return ArticleIn(
         title=title,
         text=text,
@@ -114,6 +119,8 @@ def article_from_json(value: dict, number: int, max_chars: int) -> ArticleIn:
         license=_string(value, "license", number) or "all-rights-reserved",
         partners=tuple(partners),
         published_at=published,
+        required_credit=_string(value, "required_credit", number),
+        aliases=tuple(aliases),
     )
 
 

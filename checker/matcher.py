@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from checker.align import align_passages
-from checker.attribution import find_credits
+from checker.attribution import find_credits, has_required_credit
 from checker.config import DEFAULT_MATCH_CONFIG, MatchConfig
 from checker.fingerprint import DEFAULT_SCHEME, Fingerprint, FingerprintScheme, fingerprint
 from checker.index import PassageIndex
@@ -50,7 +50,10 @@ def match_article(
         return None
     score, s_cov, t_cov, kind = measure(suspect, article.doc, token_passages, cfg)
     credits = find_credits(suspect.text, article.ref, article.doc.text, links)
-    verdict, licensed, explanation = judge(article.ref, kind, credits, url, published_at)
+    verdict, licensed, explanation = judge(
+        article.ref, kind, credits, url, published_at,
+        required_credit_given=has_required_credit(suspect.text, article.ref),
+    )
     return Match(
         article=article.ref,
         kind=kind,

@@ -124,6 +124,8 @@ class Article(Base):
     partners: Mapped[list] = mapped_column(JSON, default=list)
     # Credit wording the licence requires (e.g. "Sumber: Lingkar.co"); None: any credit naming us.
     required_credit: Mapped[str | None] = mapped_column(String(500))
+    # Other names copies may credit the publisher by ("Lingkar", "Harian Lingkar").
+    aliases: Mapped[list | None] = mapped_column(JSON)
     published_at: Mapped[datetime | None]
     text: Mapped[str] = mapped_column(Text)
     text_sha256: Mapped[str] = mapped_column(String(64))

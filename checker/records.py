@@ -25,6 +25,8 @@ class ArticleIn:
     license: str = "all-rights-reserved"
     partners: tuple[str, ...] = ()
     published_at: datetime | None = None
+    required_credit: str | None = None
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,7 @@ class ArticleRef:
     published_at: datetime | None = None
     org_id: int | None = None
     required_credit: str | None = None
+    aliases: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return {"id": self.id, "title": self.title, "url": self.url, "publisher": self.publisher}

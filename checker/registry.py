@@ -63,6 +63,7 @@ def _ref(row) -> ArticleRef:
         published_at=row.published_at,
         org_id=row.org_id,
         required_credit=row.required_credit,
+        aliases=tuple(row.aliases or ()),
     )
 
 
@@ -119,6 +120,8 @@ class Registry:
             "license": license_id,
             "partners": partners,
             "published_at": published,
+            "required_credit": " ".join((article.required_credit or "").split())[:500] or None,
+            "aliases": sorted({" ".join(a.split()) for a in article.aliases if a and a.strip()}) or None,
             "text": text,
             "text_sha256": text_digest(text),
             "fingerprint_version": self.settings.scheme.version,
@@ -276,7 +279,7 @@ class Registry:
         missing = [i for i in ids if i not in self._cache]
         if missing:
             columns = [Article.id, Article.title, Article.url, Article.publisher, Article.license, Article.partners,
-                       Article.published_at, Article.org_id, Article.required_credit, Article.text]
+                       Article.published_at, Article.org_id, Article.required_credit, Article.aliases, Article.text]
             with self.Session() as session:  # plain rows, not ORM objects: this is on every scan's path
                 for row in session.execute(select(*columns).where(Article.id.in_(missing))):
                     self._cache[row.id] = IndexedArticle.build(_ref(row), row.text, self.settings.scheme)

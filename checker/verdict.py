@@ -96,8 +96,15 @@ def judge(
     credits: list[Credit],
     suspect_url: str | None,
     suspect_published_at: datetime | None = None,
+    *,
+    required_credit_given: bool = True,
 ) -> tuple[str, bool, str]:
-    """``(verdict, licensed, explanation)`` of one match."""
+    """``(verdict, licensed, explanation)`` of one match.
+
+    Order: a suspect published before the original cannot copy it; a partner domain is licensed;
+    then the article's licence terms decide, with credit as their condition; credit without a
+    licence is attributed reuse; the rest is unattributed reuse.
+    """
     who = article.publisher or host_of(article.url) or f"article {article.id}"
     attributed = bool(credits)
     if suspect_published_at and article.published_at and _aware(suspect_published_at) < _aware(article.published_at):
@@ -111,18 +118,34 @@ def judge(
             return "licensed", True, f"found on {host}, a licensed partner domain ({partner}) of {who}"
     lic = article.license
     name = LICENSES.get(lic, lic)
+    credit_text = f"{credits[0].text.strip()!r}" if credits else ""
     if lic == "cc0-1.0":
         return "licensed", True, f"{who} released the article under CC0: any reuse is permitted"
-    if attributed and lic in ("cc-by-4.0", "cc-by-sa-4.0"):
-        return "licensed", True, f"the copy credits {who} as {name} requires"
+    if attributed and not required_credit_given and lic.startswith("cc-"):
+        return "attributed_reuse", False, (
+            f"credits {who} ({credit_text}) but not with the credit {name} terms require "
+            f"({article.required_credit!r})"
+        )
+    if attributed and lic == "cc-by-4.0":
+        return "licensed", True, f"the copy credits {who} ({credit_text}) as {name} requires"
+    if attributed and lic == "cc-by-sa-4.0":
+        return "licensed", True, (
+            f"the copy credits {who} ({credit_text}) as {name} requires (share-alike terms of the copy "
+            "are not checked)"
+        )
     if lic == "cc-by-nd-4.0" and attributed:
         if kind == "verbatim":
             return "licensed", True, f"an unmodified, credited copy, as {name} permits"
         return "unattributed_reuse", False, (
             f"credited, but {name} forbids modified copies and this one is a {kind.replace('_', ' ')}"
         )
+    if lic == "cc-by-nc-4.0" and attributed:
+        return "attributed_reuse", False, (
+            f"credits {who} ({credit_text}); {name} allows it only for non-commercial use, which cannot be "
+            "judged from the text: check the site"
+        )
     if attributed:
-        return "attributed_reuse", False, f"credits {who} ({credits[0].text.strip()!r}) but holds no licence ({name})"
+        return "attributed_reuse", False, f"credits {who} ({credit_text}) but holds no licence ({name})"
     return "unattributed_reuse", False, f"reuses {who}'s article without credit or licence ({name})"
 
 

@@ -88,3 +88,80 @@ def test_licences_are_validated() -> None:
     assert normalize_license(None) == "all-rights-reserved"
     with pytest.raises(ValueError, match="unknown licence"):
         normalize_license("public-ish")
+
+
+LEDGER = ArticleRef(9, "Port strike", "https://www.dailyledger.example/port-strike", "The Daily Ledger",
+                    aliases=("Ledger",))
+
+
+@pytest.mark.parametrize("credit,credited", [
+    ("Source: The Daily Ledger", True),
+    ("This article first appeared on dailyledger.example.", True),
+    ("Originally published by The Daily Ledger.", True),
+    ("The Daily Ledger reported on Monday that the port was closed.", True),
+    ("According to the Ledger, the port was closed.", True),  # a known alias
+    ("Republished from https://dailyledger.example/port-strike", True),
+    ("Source: Reuters", False),
+    ("Reuters reported that the Daily Ledger was wrong.", False),  # the credit goes to Reuters
+    ("Source: The Daily Mirror", False),
+    ('"I never read The Daily Ledger," the minister said.', False),
+])
+def test_english_credit_rules(credit, credited) -> None:
+    body = "The port of Harbourville was closed on Monday after the strike.\n\n"
+    assert bool(find_credits(body + credit, LEDGER, "The port of Harbourville ...")) is credited
+
+
+@pytest.mark.parametrize("credit,credited", [
+    ("Disadur dari Lingkar.co", True),
+    ("Demikian dilaporkan Lingkar.co pada Selasa.", True),
+    ("Artikel ini sudah tayang di lingkar.co", True),
+    ("Dikutip dari Kompas.com", False),
+    ("Sumber: Antara, Lingkar", False),  # "Lingkar" alone is not an alias of Lingkar.co here
+])
+def test_indonesian_credit_rules(credit, credited) -> None:
+    assert bool(find_credits(BODY + credit, LINGKAR, SOURCE)) is credited
+
+
+def test_required_credit_text_is_a_licence_condition() -> None:
+    from checker.attribution import has_required_credit
+
+    art = ArticleRef(4, "t", "https://lingkar.co/a", "Lingkar.co", license="cc-by-4.0",
+                     required_credit="Sumber: Lingkar.co (CC BY 4.0)")
+    suspect = BODY + "Sumber: Lingkar.co"
+    credits = find_credits(suspect, art, SOURCE)
+    given = has_required_credit(suspect, art)
+    verdict, licensed, why = judge(art, "partial", credits, None, required_credit_given=given)
+    assert (verdict, licensed) == ("attributed_reuse", False) and "Sumber: Lingkar.co (CC BY 4.0)" in why
+    suspect = BODY + "Sumber: Lingkar.co (CC BY 4.0)"
+    assert has_required_credit(suspect, art)
+    assert judge(art, "partial", find_credits(suspect, art, SOURCE), None)[0] == "licensed"
+
+
+def test_non_commercial_licence_with_credit_is_attributed_not_licensed() -> None:
+    nc = ArticleRef(5, "t", "https://lingkar.co/a", "Lingkar.co", license="cc-by-nc-4.0")
+    credits = find_credits(BODY + "Sumber: Lingkar.co", nc, SOURCE)
+    verdict, _, why = judge(nc, "verbatim", credits, None)
+    assert verdict == "attributed_reuse" and "non-commercial" in why
+    assert judge(nc, "verbatim", [], None)[0] == "unattributed_reuse"
+
+
+def test_credit_evidence_in_the_json_result(seeded, seed_suspects) -> None:
+    text = seed_suspects["credited-copy"]["text"]
+    match = seeded.scan(text).to_dict()["matches"][0]
+    (credit,) = match["credits"]
+    assert credit["text"] == "Sumber: Lingkar.co" and text[credit["start"]:credit["end"]] == credit["text"]
+    assert match["attributed"] is True and match["verdict"] == "attributed_reuse" and match["explanation"]
+
+
+def test_one_verdict_per_match_and_the_worst_overall(seeded, seed_suspects) -> None:
+    # Credited copy of the seed + uncredited excerpt of the flood article.
+    text = seed_suspects["credited-copy"]["text"] + "\n\n" + seed_suspects["flood-partial"]["text"]
+    result = seeded.scan(text)
+    verdicts = sorted(m.verdict for m in result.matches)
+    assert verdicts == ["attributed_reuse", "unattributed_reuse"]
+    assert result.verdict == "unattributed_reuse"
+
+
+def test_a_suspect_published_first_is_not_a_copy(seeded, seed_suspects) -> None:
+    result = seeded.scan(seed_suspects["full-copy"]["text"], published_at=datetime(2021, 7, 1))
+    assert result.verdict == "no_reuse" and "before the registered article" in result.explanation
