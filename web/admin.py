@@ -22,7 +22,7 @@ def require_admin():
 
 
 def _org_user(user_id: int) -> User:
-    user = get_session().get(User, user_id)
+    user = get_session().get(User, user_id) if 1 <= user_id < 2**63 else None
     if user is None or user.org_id != current_user.org_id:
         abort(404)
     return user
@@ -87,6 +87,8 @@ def tokens():
 def revoke(token_id: int):
     """Revoke an API token."""
     try:
+        if not 1 <= token_id < 2**63:
+            raise NotFound(f"no API token with id {token_id}")
         row = accounts.revoke_token(get_session(), token_id, org_id=current_user.org_id)
     except NotFound:
         abort(404)

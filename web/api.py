@@ -129,7 +129,8 @@ def list_articles():
 
 @bp.post("/articles")
 def create_article():
-    """Register an article: the import fields. 201 {"id"}; 200 with "existing" when already registered."""
+    """Register an article: the import fields. 201 {"id"} (with "existing": true when it was already
+    registered, so scripts that re-send an import keep working)."""
     need("editor")
     data = body()
     unknown = set(data) - {"title", "url", "publisher", "license", "partners", "published_at", "text"}
@@ -144,7 +145,7 @@ def create_article():
     with write_lock():
         outcome = get_registry().register_many([article], skip_existing=True, org_id=account().org_id)[0]
     if outcome.existing:
-        return jsonify({"id": outcome.id, "existing": True}), 200
+        return jsonify({"id": outcome.id, "existing": True}), 201
     return jsonify({"id": outcome.id}), 201
 
 

@@ -69,7 +69,8 @@ def init_app(app) -> None:
                                f"({exc.description}). Go back, reload the page and try again."), 400
 
     for code, message in ((403, "Your role does not allow this."), (404, "Not found."),
-                          (413, "The upload is too large."), (429, "Too many attempts; wait a few minutes.")):
+                          (405, "This method is not allowed here."), (413, "The upload is too large."),
+                          (429, "Too many attempts; wait a few minutes."), (500, "Something went wrong on our side.")):
         app.register_error_handler(code, functools.partial(_error_page, code=code, message=message))
 
     @app.context_processor

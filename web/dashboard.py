@@ -103,7 +103,10 @@ def articles():
 def _register_from_form(form) -> int:
     license_ = (form.get("license") or "all-rights-reserved").strip()
     if license_ == "custom":
-        license_ = "custom:" + (form.get("custom_terms") or "").strip()
+        terms = (form.get("custom_terms") or "").strip()
+        if not terms:
+            raise InputError("describe the custom licence terms")
+        license_ = "custom:" + terms
     partners = tuple(p for p in (form.get("partners") or "").replace(",", " ").split() if p)
     article = ArticleIn(
         title=(form.get("title") or "").strip(),
@@ -230,6 +233,8 @@ def scans_status():
     """Status of the given scans (``?ids=1,2,3``), for the live-status polling script."""
     try:
         ids = [int(i) for i in request.args.get("ids", "").split(",") if i.strip()][:200]
+        if not all(1 <= i < 2**63 for i in ids):
+            raise ValueError
     except ValueError:
         return jsonify({"error": "ids must be a comma-separated list of scan ids"}), 422
     rows = get_session().scalars(select(Scan).where(Scan.org_id == current_user.org_id, Scan.id.in_(ids))).all()

@@ -131,8 +131,8 @@ def spec(server_url: str = "") -> dict:
                         "responses": {"200": _json(_page_of("Article")), **COMMON_ERRORS}},
                 "post": {"operationId": "createArticle", "summary": "Register an article",
                          "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ArticleIn")}}},
-                         "responses": {"201": _json(_ref("Created"), "registered"),
-                                       "200": _json(_ref("Created"), "already registered (same url, or same text)"),
+                         "responses": {"201": _json(_ref("Created"), "registered, or already registered (same url, "
+                                                                     "or same text): then \"existing\" is true"),
                                        "400": _error("malformed JSON"), "403": _error("role"),
                                        "413": _error("body too large"), **COMMON_ERRORS}},
             },

@@ -148,8 +148,18 @@ def paginate(session: Session, stmt: Select, f: Filters) -> Page:
     return Page(items, f.page, f.per_page, total)
 
 
+# Ids beyond a 64-bit integer cannot exist (and SQLite would raise on them).
+MAX_ID = 2**63 - 1
+
+
+def _check_id(record_id: int, what: str) -> None:
+    if not 1 <= record_id <= MAX_ID:
+        raise NotFound(f"no {what} with id {record_id}")
+
+
 # -- articles ------------------------------------------------------------------------------------------
 def get_article(session: Session, org_id: int, article_id: int) -> Article:
+    _check_id(article_id, "article")
     article = session.get(Article, article_id)
     if article is None or article.org_id != org_id:
         raise NotFound(f"no article with id {article_id}")
@@ -166,6 +176,7 @@ def articles_query(org_id: int, f: Filters) -> Select:
 
 # -- scans ---------------------------------------------------------------------------------------------
 def get_scan(session: Session, org_id: int, scan_id: int) -> Scan:
+    _check_id(scan_id, "scan")
     scan = session.get(Scan, scan_id)
     if scan is None or scan.org_id != org_id:
         raise NotFound(f"no scan with id {scan_id}")
@@ -185,6 +196,7 @@ def scans_query(org_id: int, f: Filters) -> Select:
 
 # -- matches -------------------------------------------------------------------------------------------
 def get_match(session: Session, org_id: int, match_id: int) -> MatchRow:
+    _check_id(match_id, "match")
     match = session.scalar(
         select(MatchRow).join(Scan, MatchRow.scan_id == Scan.id)
         .where(MatchRow.id == match_id, Scan.org_id == org_id)

@@ -1,0 +1,145 @@
+"""End to end in a real browser: Debian's chromium driven by Playwright, against the app served by a
+real server thread on 127.0.0.1 (in-process background tasks, CSRF on, as `checker serve` runs it).
+
+Log in, register an article, submit a copy of it, watch the scan finish, open the match, see the
+highlighted passages, confirm it, export the report. Screenshots go to the test's tmp folder; the final
+match page is also copied to docs/screenshot-match.png for the README.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from conftest import PASSWORD, SEEDS, close_app, make_app
+from web import accounts
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot-match.png"
+TIMEOUT_MS = 30_000
+
+# No skip: a missing browser is a failure (scripts/test installs Debian's chromium).
+if not CHROMIUM.exists():
+    pytest.fail("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)", pytrace=False)
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    app = make_app(tmp_path, BACKGROUND_TASKS=True, WTF_CSRF_ENABLED=True)
+    registry = app.extensions["checker.registry"]
+    with registry.Session.begin() as session:
+        org = accounts.get_or_create_org(session, "Lingkar Media")
+        accounts.create_user(session, email="editor@lingkar.example", password=PASSWORD, role="editor", org_id=org.id)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(10)
+    server.server_close()
+    close_app(app)
+
+
+@pytest.fixture
+def page(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1360, "height": 1000}, accept_downloads=True)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        # Network rule: the page may only reach the app on 127.0.0.1.
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("http://127.0.0.1:")
+                   else route.abort())
+        yield page
+        context.close()
+        browser.close()
+
+
+def test_register_submit_review_export_in_a_browser(live_server, page, tmp_path):
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    original = json.loads((SEEDS / "articles.jsonl").read_text("utf-8").splitlines()[0])
+    copy = next(json.loads(line) for line in (SEEDS / "suspects.jsonl").read_text("utf-8").splitlines()
+                if json.loads(line)["id"] == "full-copy")
+
+    # Log in.
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=email]", "editor@lingkar.example")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server}/")
+    page.screenshot(path=shots / "1-overview.png", full_page=True)
+
+    # Register the original.
+    page.goto(f"{live_server}/articles")
+    form = page.locator("form.card")
+    form.locator("input[name=title]").fill(original["title"])
+    form.locator("input[name=url]").fill(original["url"])
+    form.locator("input[name=publisher]").fill(original["publisher"])
+    form.locator("input[name=published_at]").fill("2021-07-06")
+    form.locator("textarea[name=text]").fill(original["text"])
+    form.locator("button[type=submit]").click()
+    page.wait_for_url("**/articles/*")
+    assert page.locator("h1").inner_text() == original["title"]
+    page.screenshot(path=shots / "2-article.png", full_page=True)
+
+    # Submit a copy of it, and watch the scan finish (the page polls, then reloads).
+    page.goto(f"{live_server}/submit")
+    text_form = page.locator("form:has(input[name=kind][value=text])")
+    text_form.locator("textarea[name=text]").fill(copy["text"])
+    text_form.locator("input[name=url]").fill(copy["url"])
+    text_form.locator("button[type=submit]").click()
+    page.wait_for_url("**/scans/*")
+    page.locator("text=Open match").wait_for()
+    assert page.locator(".status").first.inner_text() == "done"
+    assert page.locator("#suspect-text mark, .text mark").count() >= 1
+    page.screenshot(path=shots / "3-scan.png", full_page=True)
+
+    # Open the match: passages highlighted on both sides and linked to each other.
+    page.click("text=Open match")
+    page.wait_for_url("**/matches/*")
+    suspect_mark, original_mark = page.locator("#suspect-text mark#s1"), page.locator("#original-text mark#o1")
+    assert suspect_mark.is_visible() and original_mark.is_visible()
+    assert "Pemerintah Indonesia" in suspect_mark.inner_text()
+    page.locator("#suspect-text a.pair[href='#o1']").click()
+    assert page.url.endswith("#o1")
+    assert page.evaluate("getComputedStyle(document.querySelector('mark#o1')).backgroundColor") != "rgba(0, 0, 0, 0)"
+
+    # Confirm it, with a note.
+    page.fill("textarea[name=note]", "Whole article copied without credit.")
+    page.click("button[value=confirmed]")
+    page.wait_for_url("**/matches/*")
+    assert page.locator("#review-status").inner_text() == "confirmed"
+    assert "Whole article copied without credit." in page.locator("ol.trail").inner_text()
+    match_shot = shots / "4-match.png"
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=match_shot, full_page=False)
+
+    # Export the evidence report (printable page, saved as PDF) and the matches CSV.
+    page.click("#report-link")
+    page.wait_for_url("**/report")
+    report = page.locator("article.report").inner_text()
+    assert copy["url"] in report and original["url"] in report and "confirmed" in report
+    page.screenshot(path=shots / "5-report.png", full_page=True)
+    page.emulate_media(media="print")
+    page.pdf(path=str(tmp_path / "evidence-report.pdf"))
+    assert (tmp_path / "evidence-report.pdf").stat().st_size > 1000
+    with page.expect_download() as download:
+        page.evaluate(f"window.location.href = '{live_server}/exports/matches.csv'")
+    csv_path = tmp_path / "matches.csv"
+    download.value.save_as(csv_path)
+    assert copy["url"] in csv_path.read_text("utf-8") and "confirmed" in csv_path.read_text("utf-8")
+
+    for name in ("1-overview", "2-article", "3-scan", "4-match", "5-report"):
+        assert (shots / f"{name}.png").stat().st_size > 5000
+    DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
+    shutil.copyfile(match_shot, DOCS_SCREENSHOT)
