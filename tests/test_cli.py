@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SEEDS
+from tests.conftest import SEEDS
 
 CHECKER = shutil.which("checker")
 

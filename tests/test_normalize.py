@@ -9,7 +9,7 @@ from checker.boilerplate import boilerplate_ranges, line_kind
 from checker.normalize import fold, normalize
 from checker.quotes import quoted_ranges
 
-from conftest import SEEDS
+from tests.conftest import SEEDS
 
 # Text drawn from every Unicode category, plus the characters that stress normalisation: ligatures,
 # full-width forms, the German sharp s, dotted capital I, combining marks, CJK and Thai.

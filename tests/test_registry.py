@@ -13,7 +13,7 @@ from checker.models import Article, MatchRow, Scan
 from checker.records import ArticleIn
 from checker.registry import Registry
 
-from conftest import SEEDS
+from tests.conftest import SEEDS
 
 
 def test_register_scan_record_delete(storage_settings, seed_suspects) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import close_app, make_app, populate
+from tests.web.conftest import close_app, make_app, populate
 
 
 def bearer(token: str) -> dict:

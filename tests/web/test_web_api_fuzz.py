@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import (content_type_conformance, not_a_server_error, response_schema_conformance,
                                  status_code_conformance)
 
-from conftest import close_app, make_app, populate
+from tests.web.conftest import close_app, make_app, populate
 from web.openapi import spec
 
 MAX_EXAMPLES = 50

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import PASSWORD, csrf_token_of, make_app, close_app, populate
+from tests.web.conftest import PASSWORD, csrf_token_of, make_app, close_app, populate
 
 DASHBOARD_PAGES = ["/", "/articles", "/articles/upload", "/submit", "/scans", "/matches", "/domains", "/exports",
                    "/exports/matches.csv", "/exports/matches.json", "/scans/status.json", "/admin/users",

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from conftest import PASSWORD, SEEDS, close_app, make_app
+from tests.web.conftest import PASSWORD, SEEDS, close_app, make_app
 from web import accounts
 
 CHROMIUM = Path("/usr/bin/chromium")

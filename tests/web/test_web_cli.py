@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from checker.cli import cli
 from checker.registry import Registry
 from checker.settings import Settings
-from conftest import SEEDS
+from tests.conftest import SEEDS
 
 
 @pytest.fixture

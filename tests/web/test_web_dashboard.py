@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import SEEDS
+from tests.conftest import SEEDS
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ def test_bulk_upload_rejects_other_files(client, editor):
 
 
 def test_upload_too_large_is_413(tmp_path):
-    from conftest import close_app, make_app, populate
+    from tests.web.conftest import close_app, make_app, populate
 
     app = make_app(tmp_path, MAX_CONTENT_LENGTH=1000)
     try:
