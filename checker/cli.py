@@ -363,7 +363,7 @@ def index() -> None:
 @pass_ctx
 def index_rebuild(c: Context) -> None:
     """Fingerprint every registered article again (after a fingerprint scheme change)."""
-    registry = c.registry
+    c._registry = registry = Registry(c.settings, sync=False, drop_shared_index=True)
     with progress_bar(registry.count_articles(), "indexing") as advance:
         n = registry.rebuild_index(progress=advance)
     err.print(f"indexed {n} article(s)")

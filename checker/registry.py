@@ -70,25 +70,40 @@ def _ref(row) -> ArticleRef:
 class Registry:
     """Register articles, scan texts, record scans. One per process; not thread-safe for writes."""
 
-    def __init__(self, settings: Settings, index: PassageIndex | None = None, *, sync: bool = True) -> None:
+    def __init__(self, settings: Settings, index: PassageIndex | None = None, *, sync: bool = True,
+                 drop_shared_index: bool = False) -> None:
+        """Open the database and the index. A shared (Redis) index built with another fingerprint
+        scheme is refused unless ``drop_shared_index`` (what `checker index rebuild` passes): other
+        processes may be using it, so it is never dropped implicitly."""
         self.settings = settings
         self.engine = make_engine(settings.database_url)
         init_db(self.engine)
         self.Session = session_factory(self.engine)
-        if index is None:
-            try:
-                index = open_index(settings.index_config, settings.scheme)
-            except SchemeMismatch as exc:
-                if settings.index_config["type"] != "memory":
-                    raise  # a shared index is rebuilt on purpose (`checker index rebuild`), never here
-                # Never mix schemes: drop the old local index; sync_index below rebuilds it.
-                LOGGER.warning("%s; rebuilding it from the database", exc)
-                shutil.rmtree(settings.index_dir)
-                index = open_index(settings.index_config, settings.scheme)
-        self.index = index
+        self.index = index if index is not None else self._open_index(drop_shared_index)
         self._cache: OrderedDict[int, IndexedArticle] = OrderedDict()
         if sync:
             self.sync_index()
+
+    def _open_index(self, drop_shared: bool) -> PassageIndex:
+        """Never mix schemes: a local index of another scheme is dropped (sync_index rebuilds it);
+        a shared one only when asked to."""
+        config = self.settings.index_config
+        try:
+            return open_index(config, self.settings.scheme)
+        except SchemeMismatch as exc:
+            if config["type"] == "memory":
+                LOGGER.warning("%s; rebuilding it from the database", exc)
+                shutil.rmtree(self.settings.index_dir)
+            elif drop_shared:
+                import redis
+
+                from checker.index_redis import drop
+
+                LOGGER.warning("%s; dropping it to rebuild", exc)
+                drop(redis.Redis.from_url(config["url"]), config["prefix"])
+            else:
+                raise
+            return open_index(config, self.settings.scheme)
 
     def close(self) -> None:
         self.engine.dispose()

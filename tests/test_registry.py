@@ -12,6 +12,7 @@ from checker.errors import InputError, NotFound
 from checker.models import Article, MatchRow, Scan
 from checker.records import ArticleIn
 from checker.registry import Registry
+from checker.settings import Settings
 
 from tests.conftest import SEEDS
 
@@ -106,3 +107,28 @@ def test_unicode_and_long_fields_round_trip(storage_settings) -> None:
         assert a.text == text and len(a.title) <= 500 and a.partners == ["partner.example"]
         result = reg.scan("前置き。" + text[:200])
         assert result.matches and result.matches[0].article.id == article_id
+
+
+def test_shared_index_of_another_scheme_is_refused_until_rebuilt(tmp_path, seed_suspects) -> None:
+    import uuid
+    from dataclasses import replace
+
+    import redis as redis_lib
+
+    from checker.fingerprint import FingerprintScheme
+    from checker.index import SchemeMismatch
+    from checker.index_redis import drop
+
+    url, prefix = "redis://127.0.0.1:6379/15", f"test:{uuid.uuid4().hex[:8]}"
+    base = Settings.from_env({"CHECKER_INDEX_URL": url, "CHECKER_INDEX_PREFIX": prefix}, data_dir=tmp_path / "d")
+    try:
+        with Registry(base) as reg:
+            register_demo_articles(reg, SEEDS)
+        other = replace(base, scheme=FingerprintScheme(version=2, bands=15, rows=4))
+        with pytest.raises(SchemeMismatch, match="rebuild"):
+            Registry(other)  # other workers may be using it: never dropped implicitly
+        with Registry(other, sync=False, drop_shared_index=True) as reg:
+            assert reg.rebuild_index() == 3
+            assert reg.scan(seed_suspects["full-copy"]["text"]).verdict == "unattributed_reuse"
+    finally:
+        drop(redis_lib.Redis.from_url(url), prefix)
