@@ -546,7 +546,7 @@ def report(r: dict) -> str:
     st = r.get("excerpt_stress")
     if st:
         w("")
-        w(f"Excerpt stress (informative, no target): recall by excerpt length and share of words edited")
+        w("Excerpt stress (informative, no target): recall by excerpt length and share of words edited")
         w(f"  {'words':<10}" + "".join(f"{f'{x:.0%} edited':>12}" for x in STRESS_RATES))
         for words in STRESS_WORDS:
             row = [c for c in st["cells"] if tuple(c["words"]) == words]
@@ -626,7 +626,6 @@ def main(argv: list[str] | None = None) -> int:
         eng = Engine(data)
         registered = 0
         latency: dict[str, dict] = {}
-        lat_suspects_cache: dict[int, list[Suspect]] = {}
         acc_done = False
         batch_done = False
         stops = sorted(set(sizes.latency_at) | {sizes.accuracy_registry, sizes.batch_registry})

@@ -11,7 +11,6 @@ import logging
 import os
 import sys
 from contextlib import contextmanager
-from datetime import datetime
 
 import click
 from rich.console import Console
@@ -169,14 +168,13 @@ def import_(c: Context, file: str) -> None:
                 err.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
 
     with stream, progress_bar(size, "importing") as advance:
-        outcomes = []
-        # register_many validates as it goes; a bad article inside a batch is reported, not fatal.
+        pending: list[ArticleIn] = []  # parsed and validated lines, registered 500 at a time
         for article in articles(advance):
-            outcomes.append(article)
-            if len(outcomes) >= 500:
-                imported, skipped = _register_chunk(registry, outcomes, imported, skipped)
-                outcomes = []
-        imported, skipped = _register_chunk(registry, outcomes, imported, skipped)
+            pending.append(article)
+            if len(pending) >= 500:
+                imported, skipped = _register_chunk(registry, pending, imported, skipped)
+                pending = []
+        imported, skipped = _register_chunk(registry, pending, imported, skipped)
     err.print(f"imported {imported}, skipped {skipped} already registered, {errors} line(s) with errors")
     if errors:
         sys.exit(1)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import delete, func, insert, or_, select, update
 
 from checker.errors import InputError, NotFound
 from checker.fingerprint import fingerprint
@@ -213,7 +213,7 @@ class Registry:
             else:
                 outcomes.append(Registered(next(ids)))
         additions = []
-        for r, doc, outcome in zip(rows, docs, outcomes):
+        for doc, outcome in zip(docs, outcomes, strict=True):
             if not outcome.existing:
                 fp = fingerprint(doc, self.settings.scheme)
                 additions.append((outcome.id, fp.keys))
@@ -277,9 +277,8 @@ class Registry:
             if progress:
                 progress(len(chunk))
         self.index.save()
-        if self.settings.scheme.version:
-            with self.Session.begin() as session:
-                session.query(Article).update({Article.fingerprint_version: self.settings.scheme.version})
+        with self.Session.begin() as session:
+            session.execute(update(Article).values(fingerprint_version=self.settings.scheme.version))
         return len(ids)
 
     def _index_articles(self, ids: list[int]) -> None:

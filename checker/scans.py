@@ -38,6 +38,8 @@ class Claimed:
     text: str | None
     url: str | None
     attempts: int
+    links: tuple[str, ...] = ()  # stored with a crawled page's text
+    published_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +95,7 @@ def claim(Session: sessionmaker[Session], scan_id: int) -> Claimed | None:
         if not changed:
             return None
         s = session.get(Scan, scan_id)
-        return Claimed(s.id, s.org_id, s.source, s.text, s.url, s.attempts)
+        return Claimed(s.id, s.org_id, s.source, s.text, s.url, s.attempts, tuple(s.links or ()), s.published_at)
 
 
 def requeue(Session: sessionmaker[Session], scan_id: int, reason: str) -> None:
@@ -182,12 +184,3 @@ def stuck(Session: sessionmaker[Session], older_than: timedelta) -> list[int]:
         if ids:
             session.execute(update(Scan).where(Scan.id.in_(ids), Scan.status == "running").values(status="queued"))
         return list(ids)
-
-
-def get_scan(Session: sessionmaker[Session], scan_id: int, org_id: int | None = None) -> Scan:
-    """A scan (of ``org_id`` when given; another organisation's scan is "not found")."""
-    with Session() as session:
-        scan = session.get(Scan, scan_id)
-        if scan is None or (org_id is not None and scan.org_id != org_id):
-            raise NotFound(f"no scan with id {scan_id}")
-        return scan

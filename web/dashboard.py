@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from checker.errors import InputError, NotFound
 from checker.jsonl import parse_datetime
-from checker.models import MatchRow, Scan
+from checker.models import Scan
 from checker.records import VERDICTS, ArticleIn
 from web import imports, queries
 from web.auth import role_required

@@ -158,12 +158,17 @@ def _check_id(record_id: int, what: str) -> None:
 
 
 # -- articles ------------------------------------------------------------------------------------------
+def _get_owned(session: Session, model, org_id: int, record_id: int, what: str):
+    """A record of ``org_id``; another organisation's record is "not found", so ids do not leak."""
+    _check_id(record_id, what)
+    record = session.get(model, record_id)
+    if record is None or record.org_id != org_id:
+        raise NotFound(f"no {what} with id {record_id}")
+    return record
+
+
 def get_article(session: Session, org_id: int, article_id: int) -> Article:
-    _check_id(article_id, "article")
-    article = session.get(Article, article_id)
-    if article is None or article.org_id != org_id:
-        raise NotFound(f"no article with id {article_id}")
-    return article
+    return _get_owned(session, Article, org_id, article_id, "article")
 
 
 def articles_query(org_id: int, f: Filters) -> Select:
@@ -176,11 +181,7 @@ def articles_query(org_id: int, f: Filters) -> Select:
 
 # -- scans ---------------------------------------------------------------------------------------------
 def get_scan(session: Session, org_id: int, scan_id: int) -> Scan:
-    _check_id(scan_id, "scan")
-    scan = session.get(Scan, scan_id)
-    if scan is None or scan.org_id != org_id:
-        raise NotFound(f"no scan with id {scan_id}")
-    return scan
+    return _get_owned(session, Scan, org_id, scan_id, "scan")
 
 
 def scans_query(org_id: int, f: Filters) -> Select:

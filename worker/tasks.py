@@ -49,15 +49,11 @@ def scan_task(self, scan_id: int) -> str:
     if claimed is None:
         return "skipped"  # finished already (a duplicate delivery) or deleted
     try:
-        evidence, links, published_at = None, (), None
-        text = claimed.text
+        evidence, text = None, claimed.text
+        links, published_at = claimed.links, claimed.published_at
         if text is None:
             page = load_suspect(claimed.url, registry.settings)
             text, evidence = page.text, page.evidence
-        else:
-            scan_row = scans.get_scan(registry.Session, scan_id)
-            links, published_at = tuple(scan_row.links or ()), scan_row.published_at
-        if evidence is not None:
             links, published_at = evidence.links, evidence.published_at
         suspect_url = (evidence.final_url if evidence else None) or claimed.url
         result = registry.scan(text, suspect_url, published_at=published_at, links=links, org_id=claimed.org_id)

@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-from tests.conftest import SEEDS
 
 
 @pytest.fixture

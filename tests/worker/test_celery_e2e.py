@@ -4,7 +4,6 @@ SIGKILL mid-scan, and a Redis restart with scans queued. Loopback only."""
 from __future__ import annotations
 
 import http.server
-import json
 import os
 import shutil
 import signal
