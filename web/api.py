@@ -133,7 +133,8 @@ def create_article():
     registered, so scripts that re-send an import keep working)."""
     need("editor")
     data = body()
-    unknown = set(data) - {"title", "url", "publisher", "license", "partners", "published_at", "text"}
+    unknown = set(data) - {"title", "url", "publisher", "license", "partners", "published_at", "text",
+                           "required_credit", "aliases"}
     if unknown:
         raise ApiError(422, f"unknown field(s): {', '.join(sorted(unknown))}")
     try:

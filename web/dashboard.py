@@ -116,6 +116,8 @@ def _register_from_form(form) -> int:
         license=license_,
         partners=partners,
         published_at=parse_datetime(form.get("published_at"), "publication date"),
+        required_credit=(form.get("required_credit") or "").strip() or None,
+        aliases=tuple(a.strip() for a in (form.get("aliases") or "").split(",") if a.strip()),
     )
     if article.url and not article.url.lower().startswith(("http://", "https://")):
         raise InputError(f"{article.url!r} is not an http:// or https:// URL")

@@ -26,7 +26,7 @@ LOGGER = logging.getLogger(__name__)
 CHUNK = 50
 # Line errors kept for the report (a broken file would otherwise fill memory with messages).
 MAX_ERRORS = 200
-CSV_FIELDS = ("title", "url", "publisher", "license", "partners", "published_at", "text")
+CSV_FIELDS = ("title", "url", "publisher", "license", "partners", "published_at", "text", "required_credit", "aliases")
 
 
 @dataclass
@@ -81,6 +81,7 @@ def _csv_records(data: bytes):
         value = {k: (v if v is not None else None) for k, v in row.items() if k in CSV_FIELDS}
         partners = value.get("partners") or ""
         value["partners"] = [p for p in partners.replace(",", " ").replace(";", " ").split() if p]
+        value["aliases"] = [a.strip() for a in (value.get("aliases") or "").split(";") if a.strip()]
         yield n, value, None
 
 

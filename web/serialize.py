@@ -19,6 +19,8 @@ def article_dict(a: Article, *, with_text: bool = False) -> dict:
         "publisher": a.publisher,
         "license": a.license,
         "partners": list(a.partners or []),
+        "required_credit": a.required_credit,
+        "aliases": list(a.aliases or []),
         "published_at": iso(a.published_at),
         "word_count": a.word_count,
         "created_at": iso(a.created_at),

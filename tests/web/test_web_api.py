@@ -232,3 +232,15 @@ def test_tokens_are_stored_as_sha256_only(app, world):
     for token in world.tokens.values():
         assert accounts.token_digest(token) in stored
         assert all(token not in (r.token_sha256, r.prefix, r.name) for r in rows)
+
+
+def test_licence_terms_round_trip_through_the_api(client, editor):
+    headers = editor
+    body = {"title": "Vaksin", "url": "https://lingkar.co/terms-test", "publisher": "Lingkar.co",
+            "license": "cc-by-4.0", "partners": ["mitra.example"], "required_credit": "Sumber: Lingkar.co",
+            "aliases": ["Harian Lingkar"], "text": "Pemerintah Indonesia tengah melakukan finalisasi nota kesepahaman."}
+    created = client.post("/api/articles", json=body, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    got = client.get(f"/api/articles/{created.get_json()['id']}", headers=headers).get_json()
+    assert got["required_credit"] == "Sumber: Lingkar.co" and got["aliases"] == ["Harian Lingkar"]
+    assert got["license"] == "cc-by-4.0" and got["partners"] == ["mitra.example"]
