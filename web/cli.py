@@ -10,7 +10,7 @@ import click
 from sqlalchemy import select
 
 from checker.cli import Context, err, out, pass_ctx
-from checker.errors import CheckerError, InputError, NotFound
+from checker.errors import CheckerError, InputError
 from checker.models import ApiToken, Scan, User
 from web import accounts
 
@@ -130,10 +130,7 @@ def users_enable(c: Context, email: str) -> None:
 
 def _set_active(c: Context, email: str, active: bool) -> None:
     with c.registry.Session.begin() as session:
-        try:
-            user = accounts.find_user(session, email)
-        except NotFound as exc:
-            raise CheckerError(str(exc)) from None
+        user = accounts.find_user(session, email)
         user.active = active
         if active:
             user.failed_logins, user.locked_until = 0, None
@@ -153,10 +150,7 @@ def tokens() -> None:
 def tokens_create(c: Context, email: str, name: str) -> None:
     """Create an API token; prints it once, as the last line."""
     with c.registry.Session.begin() as session:
-        try:
-            user = accounts.find_user(session, email)
-        except NotFound as exc:
-            raise CheckerError(str(exc)) from None
+        user = accounts.find_user(session, email)
         row, plaintext = accounts.create_token(session, user, name)
         token_id = row.id
     err.print(f"token {token_id} for {email} (shown once; store it now):")
@@ -190,10 +184,7 @@ def tokens_revoke(c: Context, token: str) -> None:
             if row is None:
                 raise CheckerError("no such API token")
             token_id = row.id
-        try:
-            accounts.revoke_token(session, token_id)
-        except NotFound as exc:
-            raise CheckerError(str(exc)) from None
+        accounts.revoke_token(session, token_id)
     err.print(f"token {token_id} revoked")
 
 
