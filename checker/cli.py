@@ -19,6 +19,7 @@ from rich.text import Text
 
 from checker.errors import CheckerError, InputError
 from checker.jsonl import article_from_json, first_line, open_input, parse_datetime, read_lines
+from checker.models import article_dict
 from checker.records import ArticleIn, ScanResult
 from checker.registry import Registry
 from checker.settings import Settings
@@ -287,23 +288,6 @@ def articles() -> None:
     """List, show and delete registered articles."""
 
 
-def _article_dict(a, with_text: bool = False) -> dict:
-    d = {
-        "id": a.id,
-        "title": a.title,
-        "url": a.url,
-        "publisher": a.publisher,
-        "license": a.license,
-        "partners": a.partners,
-        "published_at": a.published_at.isoformat() if a.published_at else None,
-        "word_count": a.word_count,
-        "created_at": a.created_at.isoformat() if a.created_at else None,
-    }
-    if with_text:
-        d["text"] = a.text
-    return d
-
-
 @articles.command("list")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100000))
 @click.option("--offset", default=0, type=click.IntRange(0))
@@ -315,7 +299,7 @@ def articles_list(c: Context, limit: int, offset: int, query: str | None, as_jso
     rows = c.registry.list_articles(limit=limit, offset=offset, query=query)
     if as_json:
         for a in rows:
-            click.echo(json.dumps(_article_dict(a), ensure_ascii=False))
+            click.echo(json.dumps(article_dict(a), ensure_ascii=False))
         return
     for a in rows:
         out.print(f"{a.id:>6}  {a.title[:70]:<70}  {a.publisher or '-':<20} {a.license}")
@@ -330,9 +314,9 @@ def articles_show(c: Context, article_id: int, as_json: bool) -> None:
     """Show one article with its text."""
     a = c.registry.get_article(article_id)
     if as_json:
-        click.echo(json.dumps(_article_dict(a, with_text=True), ensure_ascii=False))
+        click.echo(json.dumps(article_dict(a, with_text=True), ensure_ascii=False))
         return
-    for key, value in _article_dict(a).items():
+    for key, value in article_dict(a).items():
         out.print(f"{key:>13}: {value}")
     out.print()
     out.print(a.text)

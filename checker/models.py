@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    or_,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -133,6 +134,36 @@ class Article(Base):
     fingerprint_version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def article_dict(a: Article, *, with_text: bool = False) -> dict:
+    """An article's JSON shape, the same in the CLI, the API and the exports."""
+    out = {
+        "id": a.id,
+        "title": a.title,
+        "url": a.url,
+        "publisher": a.publisher,
+        "license": a.license,
+        "partners": list(a.partners or []),
+        "required_credit": a.required_credit,
+        "aliases": list(a.aliases or []),
+        "published_at": _iso(a.published_at),
+        "word_count": a.word_count,
+        "created_at": _iso(a.created_at),
+    }
+    if with_text:
+        out["text"] = a.text
+    return out
+
+
+def article_search(query: str):
+    """SQL condition: ``query`` occurs in the title, URL or publisher (case-insensitive)."""
+    like = f"%{query}%"
+    return or_(Article.title.ilike(like), Article.url.ilike(like), Article.publisher.ilike(like))
 
 
 class Scan(Base):

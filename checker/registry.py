@@ -16,16 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from checker.errors import InputError, NotFound
 from checker.fingerprint import fingerprint
 from checker.index import PassageIndex, SchemeMismatch, open_index
 from checker.matcher import IndexedArticle, scan_text
-from checker.models import Article, Scan, same_org
-from checker.scans import match_row
+from checker.models import Article, Scan, article_search, same_org
 from checker.normalize import normalize
 from checker.records import ArticleIn, ArticleRef, ScanResult
+from checker.scans import match_row
 from checker.settings import Settings
 from checker.store import init_db, make_engine, session_factory
 from checker.textio import check_text
@@ -232,8 +232,7 @@ class Registry:
     def list_articles(self, *, limit: int = 50, offset: int = 0, query: str | None = None) -> list[Article]:
         stmt = select(Article).order_by(Article.id.desc()).limit(limit).offset(offset)
         if query:
-            like = f"%{query}%"
-            stmt = stmt.where(or_(Article.title.ilike(like), Article.url.ilike(like), Article.publisher.ilike(like)))
+            stmt = stmt.where(article_search(query))
         with self.Session() as session:
             return list(session.scalars(stmt))
 

@@ -11,11 +11,12 @@ from werkzeug.exceptions import HTTPException
 
 from checker.errors import InputError, NotFound
 from checker.jsonl import article_from_json
+from checker.models import article_dict
 from web import accounts, queries
 from web.auth import Account, account_of
 from web.db import get_registry, get_session, write_lock
 from web.openapi import spec
-from web.serialize import article_dict, match_dict, scan_dict
+from web.serialize import match_dict, scan_dict
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 PUBLIC = {"api.openapi", "api.docs"}

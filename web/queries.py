@@ -15,7 +15,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from checker.errors import InputError, NotFound
-from checker.models import Article, MatchRow, Review, Scan
+from checker.models import Article, MatchRow, Review, Scan, article_search
 from checker.records import KINDS, VERDICTS
 from checker.scans import STATUSES
 
@@ -174,8 +174,7 @@ def get_article(session: Session, org_id: int, article_id: int) -> Article:
 def articles_query(org_id: int, f: Filters) -> Select:
     stmt = select(Article).where(Article.org_id == org_id).order_by(Article.id.desc())
     if f.q:
-        like = f"%{f.q}%"
-        stmt = stmt.where(or_(Article.title.ilike(like), Article.url.ilike(like), Article.publisher.ilike(like)))
+        stmt = stmt.where(article_search(f.q))
     return stmt
 
 

@@ -4,30 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from checker.models import Article, MatchRow, Scan
+from checker.models import MatchRow, Scan
 
 
 def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def article_dict(a: Article, *, with_text: bool = False) -> dict:
-    out = {
-        "id": a.id,
-        "title": a.title,
-        "url": a.url,
-        "publisher": a.publisher,
-        "license": a.license,
-        "partners": list(a.partners or []),
-        "required_credit": a.required_credit,
-        "aliases": list(a.aliases or []),
-        "published_at": iso(a.published_at),
-        "word_count": a.word_count,
-        "created_at": iso(a.created_at),
-    }
-    if with_text:
-        out["text"] = a.text
-    return out
 
 
 def scan_dict(s: Scan, *, with_result: bool = True) -> dict:
