@@ -265,8 +265,10 @@ def scan_batch(c: Context, file: str, no_record: bool) -> None:
                 url = line.value.get("url")
                 if url is not None and not isinstance(url, str):
                     raise InputError(f"line {line.number}: field 'url' must be a string")
-                check_text(text, c.settings.max_text_chars, f"line {line.number}: text")
-                result = registry.scan(text, url)
+                try:
+                    result = registry.scan(text, url)  # validates the text (empty, binary, too large)
+                except InputError as exc:
+                    raise InputError(f"line {line.number}: {exc}") from None
             except InputError as exc:
                 errors += 1
                 err.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
