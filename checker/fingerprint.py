@@ -1,21 +1,30 @@
-"""Passage fingerprints: datasketch MinHash over windows of hashed shingles, banded for LSH.
+"""Index keys of a document: winnowed word k-grams for copied text, sentence sketches for reworded text.
 
-Why passages: the Jaccard similarity of a whole article and a new text that copies three of its
-paragraphs is small (the copied shingles are a minority of either set), so whole-document MinHash LSH
-misses excerpt reuse. We MinHash *windows* of ``window`` consecutive shingles instead. Registered
-articles are cut into windows every ``source_stride`` shingles; a suspect is cut every
-``query_stride`` shingles (finer, since the query is transient and the index is not), so some suspect
-window starts within ``query_stride / 2`` shingles of every source window a copied excerpt contains.
+Two families of 64-bit keys, both stored in one passage index (key -> article ids):
 
-The MinHash is datasketch's ``affine32`` scheme, computed for all shingles and permutations at once:
-``h -> a_k * fmix32(h) + b_k (mod 2^32)`` with datasketch's own permutation parameters for ``seed``, then
-the minimum over each window with the van Herk/Gil-Werman sliding-minimum (two cumulative minima per
-block), so the cost is O(shingles x permutations) numpy work, independent of the window length.
-``tests/test_fingerprint.py`` checks the result equals ``datasketch.MinHash.update`` value for value.
+**Exact keys (winnowing).** Schleimer, Wilkerson and Aiken, "Winnowing: local algorithms for document
+fingerprinting" (SIGMOD 2003). Hash every run of ``k`` consecutive tokens (a k-gram); in every window of
+``w`` consecutive k-gram hashes select the minimum; the document's exact keys are the selected values.
+*Guarantee*: two texts that share a run of ``t = w + k - 1`` tokens share at least one key, because that
+run's ``w`` k-grams form a window in both texts and both select its minimum. With ``k = 5`` and
+``t = 15`` (``MatchConfig.min_passage_words``), ``w = 11``: about ``2 / (w + 1)`` = one key per six
+tokens (~100 for a 600-word article). Long k-grams are rare across unrelated texts (a 5-word phrase is
+shared by chance far less often than a 3-word one), so the keys stay specific at millions of articles.
 
-LSH: the ``num_perm = bands x rows`` values are cut into ``bands`` bands of ``rows`` values; two
-windows with Jaccard similarity ``s`` share at least one band key with probability
-``1 - (1 - s^rows)^bands`` (see :func:`collision_probability`).
+**Sentence sketches (MinHash LSH).** A reworded copy keeps few runs of identical words but keeps, per
+sentence, most of its content words (names, numbers, nouns) in some form. Each sentence's set of
+content lemmas (stopwords left out, :mod:`checker.lexicon`) is MinHashed with datasketch's ``affine32``
+scheme and cut into ``bands`` bands of ``rows`` values. Two sentences whose lemma sets have Jaccard
+similarity ``s`` share a band key with probability ``1 - (1 - s^rows)^bands``
+(:func:`collision_probability`): with 16 x 3, 0.88 at ``s = 0.5`` (a lightly reworded sentence), 0.45
+at ``s = 1/3`` (a machine paraphrase), 0.12 at 0.2 and 0.016 at 0.1 (sentences on the same topic). A
+single chance collision says little; the matcher asks for hits on neighbouring sentences
+(:mod:`checker.candidates`).
+
+The MinHash is computed for all lemmas and permutations at once, ``h -> a_k * fmix32(h) + b_k
+(mod 2^32)`` with datasketch's own permutation parameters for ``seed``, then the minimum per sentence
+with one ``np.minimum.reduceat``; ``tests/test_fingerprint.py`` checks it equals ``MinHash.update``
+value for value.
 """
 
 from __future__ import annotations
@@ -29,58 +38,61 @@ from checker.normalize import Document
 from checker.shingles import fmix64, shingle_hashes
 
 SCHEME_NAME = "affine32"
+# Mixed into exact keys so that the two families never share a key value.
+_EXACT_TAG = np.uint64(0x243F6A8885A308D3)
 
 
 @dataclass(frozen=True, slots=True)
 class FingerprintScheme:
     """Everything that decides a fingerprint's value. Indexes store it and refuse another one.
 
-    Calibration (bench/run.py, synthetic corpus; seeds/ scenarios):
-    - ``shingle_size=3`` words: with 5% of words edited, about 86% of 3-shingles survive (vs 77% for 5),
-      which keeps light edits and close rewrites findable; 3-word shingles shared by unrelated texts
-      ("kata dia kepada") are diluted by the window, and alignment verifies every candidate anyway.
-    - ``window=40`` shingles (about two sentences): long enough that unrelated windows have Jaccard
-      near 0, short enough that an 80-word excerpt contains at least one whole source window.
-    - ``bands=20, rows=3``: P(candidate) = 0.997 at window Jaccard 0.75 (a 5%-edited excerpt), 0.55 at
-      0.34 (a window of a 25%-reworded rewrite; an article has many such windows), 0.02 at 0.1.
-    - ``source_stride=window``: non-overlapping source windows keep the index at about
-      ``words / 40 * bands`` keys per article; the finer ``query_stride=6`` makes up for it: some
-      suspect window starts within 3 shingles of every source window a copy contains (Jaccard >= 0.85
-      before edits). Stride 4 found a few more heavily (20%) edited short excerpts in bench/ at 1.5x
-      the lookups; 8 a few fewer.
+    - ``shingle_size=3`` words (``char_shingle_size=5`` characters for scripts without spaces): the
+      seeds of the alignment (:mod:`checker.align`). With 5% of words edited about 86% of 3-shingles
+      survive.
+    - ``winnow_k=5`` and ``guarantee_tokens=15``: exact keys (see the module docstring).
+    - ``bands=16, rows=3``: sentence sketches. Measured on the PAN development split (``bench/pan.py``,
+      all 3,169 sources indexed): 8 x 2 keys made the topic words that sources on one subject share
+      collide so often that a suspect had 250 candidates on average and a third of the reworded copies
+      ranked below the 100th; 16 x 3 leaves 30 candidates on average with 90% of reworded sources
+      in the first 100 (and 91% found at all, against 95%). Three rows cut chance collisions of
+      topical sentences (``s`` about 0.1-0.2) by 3-5 times and true ones (``s`` 0.4-0.5) by a fifth.
+    - ``min_sentence_lemmas=3``: a sentence with fewer content words ("Kata dia.") has keys made of
+      one or two common words; it gets none.
     """
 
-    version: int = 1
+    version: int = 2
     shingle_size: int = 3
     char_shingle_size: int = 5
-    bands: int = 20
+    winnow_k: int = 5
+    guarantee_tokens: int = 15
+    bands: int = 16
     rows: int = 3
-    window: int = 40
-    source_stride: int = 40
-    query_stride: int = 6
+    min_sentence_lemmas: int = 3
     seed: int = 1
     minhash_scheme: str = SCHEME_NAME
 
     def __post_init__(self) -> None:
-        for name in ("shingle_size", "char_shingle_size", "bands", "rows", "window", "source_stride", "query_stride"):
+        for name in ("shingle_size", "char_shingle_size", "winnow_k", "bands", "rows", "min_sentence_lemmas"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.source_stride > self.window:
-            raise ValueError("source_stride larger than window would leave shingles unindexed")
+        if self.guarantee_tokens < self.winnow_k:
+            raise ValueError("guarantee_tokens must be at least winnow_k")
 
     @property
     def num_perm(self) -> int:
         return self.bands * self.rows
 
+    @property
+    def winnow_window(self) -> int:
+        """``w``: windows of this many k-grams span ``guarantee_tokens`` tokens."""
+        return self.guarantee_tokens - self.winnow_k + 1
+
     def to_dict(self) -> dict:
         return asdict(self)
 
     def index_identity(self) -> dict:
-        """The fields that decide what an index holds. ``query_stride`` only changes how suspects are
-        cut, so changing it needs no rebuild; every other field does."""
-        identity = asdict(self)
-        del identity["query_stride"]
-        return identity
+        """The fields that decide what an index holds (all of them: suspects are fingerprinted alike)."""
+        return asdict(self)
 
     def shingle_size_for(self, doc: Document) -> int:
         return self.char_shingle_size if doc.char_tokens else self.shingle_size
@@ -90,7 +102,7 @@ DEFAULT_SCHEME = FingerprintScheme()
 
 
 def collision_probability(similarity: float, bands: int, rows: int) -> float:
-    """Probability that two windows with Jaccard ``similarity`` share at least one LSH band."""
+    """Probability that two sets with Jaccard ``similarity`` share at least one LSH band."""
     return 1.0 - (1.0 - similarity**rows) ** bands
 
 
@@ -114,53 +126,43 @@ def fmix32(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint32(16))
 
 
-def to_hash32(shingles64: np.ndarray) -> np.ndarray:
-    """The 32-bit shingle hashes MinHash consumes: the high half of the 64-bit hash."""
-    return (shingles64 >> np.uint64(32)).astype(np.uint32)
+def to_hash32(hashes64: np.ndarray) -> np.ndarray:
+    """The 32-bit hashes MinHash consumes: the high half of the 64-bit hash."""
+    return (hashes64 >> np.uint64(32)).astype(np.uint32)
 
 
 def permuted(hash32: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
-    """``(len(hash32), num_perm)`` uint32 matrix of every shingle under every permutation."""
+    """``(len(hash32), num_perm)`` uint32 matrix of every value under every permutation."""
     a, b = permutations(num_perm, seed)
     with np.errstate(over="ignore"):
         return fmix32(hash32)[:, None] * a[None, :] + b[None, :]
 
 
-def window_starts(n_shingles: int, window: int, stride: int) -> np.ndarray:
-    """Start of each window: every ``stride`` shingles, plus one ending at the last shingle."""
-    if n_shingles <= window:
-        return np.zeros(1 if n_shingles else 0, dtype=np.int64)
-    starts = np.arange(0, n_shingles - window + 1, stride, dtype=np.int64)
-    if starts[-1] != n_shingles - window:
-        starts = np.append(starts, n_shingles - window)
-    return starts
-
-
-def window_minhashes(values: np.ndarray, starts: np.ndarray, window: int) -> np.ndarray:
-    """Minimum of ``values[s:s+window]`` (along axis 0) for each ``s`` in ``starts``.
-
-    van Herk/Gil-Werman: cut the rows into blocks of ``window``; the minimum over any window is the
-    minimum of the suffix-minimum of the block it starts in and the prefix-minimum of the block it
-    ends in.
-    """
-    n, p = values.shape
+def sliding_minimum(values: np.ndarray, window: int) -> np.ndarray:
+    """``min(values[s : s + window])`` for every ``s`` in ``0 .. len - window`` (one window when the
+    array is shorter). van Herk/Gil-Werman: cut the values into blocks of ``window``; the minimum of a
+    window is the minimum of the suffix-minimum of the block it starts in and the prefix-minimum of the
+    block it ends in, so the cost does not depend on the window."""
+    n = len(values)
+    if n == 0:
+        return values[:0]
     w = min(window, n)
-    # Registered articles: windows back to back (plus one ending at the last shingle), so each window
-    # is one block of a reshape and a single reduction finds all the minima.
-    body = starts[:-1] if len(starts) > 1 and starts[-1] - starts[-2] < w else starts
-    if len(body) and np.all(np.diff(body) == w) and body[-1] + w <= n:
-        m, first = len(body), int(body[0])
-        minima = values[first : first + m * w].reshape(m, w, p).min(axis=1)
-        if len(body) < len(starts):
-            minima = np.vstack([minima, values[starts[-1] : starts[-1] + w].min(axis=0)])
-        return minima
     blocks = -(-n // w)
-    padded = np.full((blocks * w, p), np.iinfo(values.dtype).max, dtype=values.dtype)
+    padded = np.full(blocks * w, np.iinfo(values.dtype).max, dtype=values.dtype)
     padded[:n] = values
-    shaped = padded.reshape(blocks, w, p)
-    prefix = np.minimum.accumulate(shaped, axis=1).reshape(-1, p)
-    suffix = np.minimum.accumulate(shaped[:, ::-1], axis=1)[:, ::-1].reshape(-1, p)
+    shaped = padded.reshape(blocks, w)
+    prefix = np.minimum.accumulate(shaped, axis=1).reshape(-1)
+    suffix = np.minimum.accumulate(shaped[:, ::-1], axis=1)[:, ::-1].reshape(-1)
+    starts = np.arange(n - w + 1)
     return np.minimum(suffix[starts], prefix[starts + w - 1])
+
+
+def winnow(token_hashes: np.ndarray, k: int, window: int) -> np.ndarray:
+    """Distinct winnowed k-gram hashes (see the module docstring), as exact keys."""
+    if not len(token_hashes):
+        return np.empty(0, dtype=np.uint64)
+    selected = np.unique(sliding_minimum(shingle_hashes(token_hashes, k), window))
+    return fmix64(selected ^ _EXACT_TAG)
 
 
 _ROW_MULTIPLIERS = np.array(
@@ -171,8 +173,8 @@ _ROW_MULTIPLIERS = np.array(
 
 
 def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
-    """``(windows, bands)`` uint64 keys: each band's ``rows`` MinHash values and the band number,
-    mixed into one 64-bit value (64 bits so that 10^8 indexed keys collide by chance about never)."""
+    """``(sketches, bands)`` uint64 keys: each band's ``rows`` MinHash values and the band number,
+    mixed into one 64-bit value (64 bits so that 10^9 indexed keys collide by chance about never)."""
     m = signatures.shape[0]
     if rows > len(_ROW_MULTIPLIERS):
         raise ValueError(f"at most {len(_ROW_MULTIPLIERS)} rows per band are supported")
@@ -184,40 +186,53 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
         return fmix64(acc)
 
 
+def sentence_signatures(doc: Document, scheme: FingerprintScheme) -> tuple[np.ndarray, np.ndarray]:
+    """``(sentences, signatures)``: the sentences with at least ``min_sentence_lemmas`` content words and
+    the MinHash signature (``num_perm`` uint32 values) of each one's set of content lemmas (a minimum
+    does not see repeats, so the lemmas need not be made distinct first)."""
+    empty = (np.empty(0, dtype=np.int64), np.empty((0, scheme.num_perm), dtype=np.uint32))
+    content = ~doc.stop
+    sentence = doc.sentences.of_token[content]
+    if not len(sentence):
+        return empty
+    group_start = np.flatnonzero(np.diff(sentence, prepend=-1))  # tokens are in sentence order
+    sizes = np.diff(np.append(group_start, len(sentence)))
+    keep = sizes >= scheme.min_sentence_lemmas
+    if not keep.any():
+        return empty
+    values = permuted(to_hash32(doc.lemmas[content]), scheme.num_perm, scheme.seed)
+    signatures = np.minimum.reduceat(values, group_start, axis=0)
+    return sentence[group_start][keep], signatures[keep]
+
+
 @dataclass(frozen=True, slots=True)
 class Fingerprint:
-    """A document's shingles and the LSH keys of its windows.
+    """A document's index keys.
 
     Attributes:
-        token_hashes: uint64 hash per token (the alignment compares tokens by these).
-        shingles: uint64 hash per shingle (shingle ``i`` covers tokens ``i .. i + k - 1``).
-        shingle_size: ``k``.
-        starts: first shingle of each window; a window covers shingles ``[start, start + window)``.
-        keys: ``(windows, bands)`` uint64 band keys.
+        exact: distinct winnowed k-gram keys (uint64).
+        sentences: the sketched sentences (indices into ``doc.sentences``).
+        sketches: ``(len(sentences), bands)`` uint64 band keys of those sentences.
     """
 
-    token_hashes: np.ndarray
-    shingles: np.ndarray
-    shingle_size: int
-    starts: np.ndarray
-    keys: np.ndarray
+    exact: np.ndarray
+    sentences: np.ndarray
+    sketches: np.ndarray
 
-    def token_span(self, window: int, n_tokens: int, i: int) -> tuple[int, int]:
-        """First and last token (inclusive) covered by window ``i``."""
-        first = int(self.starts[i])
-        last = min(first + window + self.shingle_size - 2, n_tokens - 1)
-        return first, last
+    @property
+    def keys(self) -> np.ndarray:
+        """All keys, flat: the exact keys, then the sketches row by row."""
+        return np.concatenate([self.exact, self.sketches.reshape(-1)])
+
+    def key_sentence(self) -> np.ndarray:
+        """For each entry of :attr:`keys`: the sentence it sketches, or -1 for an exact key."""
+        bands = self.sketches.shape[1] if self.sketches.ndim == 2 else 0
+        return np.concatenate([np.full(len(self.exact), -1, dtype=np.int64), np.repeat(self.sentences, bands)])
 
 
-def fingerprint(doc: Document, scheme: FingerprintScheme = DEFAULT_SCHEME, *, query: bool = False) -> Fingerprint:
-    """Fingerprint ``doc``: shingles, window starts (source or query stride) and band keys."""
-    k = scheme.shingle_size_for(doc)
-    tokens = doc.hashes
-    shingles = shingle_hashes(tokens, k)
-    stride = scheme.query_stride if query else scheme.source_stride
-    starts = window_starts(len(shingles), scheme.window, stride)
-    if not len(starts):
-        return Fingerprint(tokens, shingles, k, starts, np.empty((0, scheme.bands), dtype=np.uint64))
-    values = permuted(to_hash32(shingles), scheme.num_perm, scheme.seed)
-    signatures = window_minhashes(values, starts, scheme.window)
-    return Fingerprint(tokens, shingles, k, starts, band_keys(signatures, scheme.bands, scheme.rows))
+def fingerprint(doc: Document, scheme: FingerprintScheme = DEFAULT_SCHEME) -> Fingerprint:
+    """Exact keys and sentence sketches of ``doc`` (registered articles and suspects alike)."""
+    k = scheme.char_shingle_size if doc.char_tokens else scheme.winnow_k
+    exact = winnow(doc.hashes, k, scheme.guarantee_tokens - k + 1)
+    sentences, signatures = sentence_signatures(doc, scheme)
+    return Fingerprint(exact, sentences, band_keys(signatures, scheme.bands, scheme.rows))

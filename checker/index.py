@@ -1,4 +1,7 @@
-"""The passage index interface: LSH band keys of registered articles' windows -> article ids.
+"""The passage index interface: 64-bit keys of registered articles -> article ids.
+
+Keys are whatever :mod:`checker.fingerprint` makes (winnowed k-grams and sentence sketches); the index
+only maps each key to the articles that posted it.
 
 The matcher does not know the backend. Backends:
 
@@ -23,9 +26,9 @@ import numpy as np
 from checker.errors import CheckerError
 from checker.fingerprint import FingerprintScheme
 
-# A band key posted by more articles than this is a stop-window (a footer or agency boilerplate that
-# every article of a publisher repeats): it says nothing about which article was copied, so queries
-# skip it instead of verifying hundreds of candidates.
+# A key posted by more articles than this is a stop key (a footer, agency boilerplate that every article
+# of a publisher repeats, a sentence sketch made of two very common words): it says nothing about which
+# article was copied, so queries skip it instead of verifying hundreds of candidates.
 MAX_POSTINGS_PER_KEY = 200
 
 
@@ -35,24 +38,15 @@ class SchemeMismatch(CheckerError):
 
 @dataclass(frozen=True, slots=True)
 class Hits:
-    """Band-key collisions of one query: ``article_ids[i]`` matched query window ``query_windows[i]``."""
+    """Key collisions of one query: article ``article_ids[i]`` posted the query's key ``positions[i]``
+    (an index into the query's key array; a key repeated in the query hits at each position)."""
 
     article_ids: np.ndarray
-    query_windows: np.ndarray
+    positions: np.ndarray
 
     @classmethod
     def empty(cls) -> Hits:
         return cls(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
-
-    def candidates(self, limit: int) -> list[tuple[int, int]]:
-        """``(article_id, distinct query windows hit)``, best first, at most ``limit``."""
-        if not len(self.article_ids):
-            return []
-        # Distinct (article, query window) pairs, as one int64 each (query windows < 2^24).
-        pairs = np.unique((self.article_ids << 24) | self.query_windows)
-        ids, counts = np.unique(pairs >> 24, return_counts=True)
-        order = np.lexsort((ids, -counts))[:limit]
-        return [(int(ids[i]), int(counts[i])) for i in order]
 
 
 class PassageIndex(Protocol):
@@ -61,13 +55,13 @@ class PassageIndex(Protocol):
     scheme: FingerprintScheme
 
     def add(self, items: Iterable[tuple[int, np.ndarray]]) -> None:
-        """Index ``(article_id, band_keys)`` pairs; ``band_keys`` is ``(windows, bands)`` uint64."""
+        """Index ``(article_id, keys)`` pairs; ``keys`` is a 1-D uint64 array (repeats allowed)."""
 
     def remove(self, article_ids: Iterable[int]) -> None:
         """Forget these articles."""
 
     def query(self, keys: np.ndarray) -> Hits:
-        """Articles sharing a band key with any row of ``keys`` (``(windows, bands)`` uint64)."""
+        """Articles posting any of ``keys`` (1-D uint64), stop keys skipped."""
 
     def article_ids(self) -> np.ndarray:
         """Sorted ids of the indexed articles."""
@@ -77,6 +71,17 @@ class PassageIndex(Protocol):
 
     def clear(self) -> None:
         """Drop everything (before a rebuild)."""
+
+
+def checked_keys(article_id: int, keys: np.ndarray, max_id: int) -> np.ndarray:
+    """The distinct keys of one article to index, or ValueError for an id or array no backend can store."""
+    if not 0 < int(article_id) <= max_id:
+        raise ValueError(f"article id {article_id} outside 1..{max_id}")
+    keys = np.asarray(keys)
+    if keys.ndim != 1 or keys.dtype != np.uint64:
+        raise ValueError(f"expected a 1-D uint64 key array, got {keys.dtype} {keys.shape}")
+    # Distinct: a repeated paragraph posts the article once, so the stop-key limit counts articles.
+    return np.unique(keys)
 
 
 def expand_ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,12 +1,12 @@
 """In-process passage index: sorted numpy segments, optionally persisted as memory-mapped ``.npy`` files.
 
-Layout: a list of immutable *segments*, each two parallel arrays sorted by key, ``keys`` (uint64 band
+Layout: a list of immutable *segments*, each two parallel arrays sorted by key, ``keys`` (uint64
 keys) and ``ids`` (uint32 article ids), plus the segment's distinct article ids. Adding articles
 writes a new small segment; when there are more than :data:`MAX_SEGMENTS`, the two smallest are merged
 (a log-structured merge, so the total merge work stays O(N log N) however articles arrive). Removing
 articles records tombstones that queries filter out and merges purge.
 
-A query is one ``searchsorted`` per segment for all of the suspect's band keys at once.
+A query is one ``searchsorted`` per segment for all of the suspect's keys at once.
 
 On disk (``directory``): ``index.json`` (scheme, segment names, tombstones) and three ``.npy`` files
 per segment. Segments are written before the ``index.json`` that names them, and ``index.json`` is
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from checker.fingerprint import FingerprintScheme
-from checker.index import MAX_POSTINGS_PER_KEY, Hits, SchemeMismatch, expand_ranges
+from checker.index import MAX_POSTINGS_PER_KEY, Hits, SchemeMismatch, checked_keys, expand_ranges
 
 LOGGER = logging.getLogger(__name__)
 
@@ -226,12 +226,8 @@ class MemoryIndex:
     # -- index operations --------------------------------------------------------------------------
     def add(self, items: Iterable[tuple[int, np.ndarray]]) -> None:
         keys, ids = [], []
-        for article_id, band_keys in items:
-            if not 0 < article_id <= MAX_ARTICLE_ID:
-                raise ValueError(f"article id {article_id} outside 1..{MAX_ARTICLE_ID}")
-            if band_keys.shape[1:] != (self.scheme.bands,):
-                raise SchemeMismatch(f"expected {self.scheme.bands} band keys per window, got {band_keys.shape}")
-            flat = band_keys.reshape(-1)
+        for article_id, article_keys in items:
+            flat = checked_keys(article_id, article_keys, MAX_ARTICLE_ID)
             keys.append(flat)
             ids.append(np.full(len(flat), article_id, dtype=np.uint32))
         if keys:
@@ -277,33 +273,31 @@ class MemoryIndex:
     def query(self, keys: np.ndarray) -> Hits:
         if not len(keys) or not self.segments:
             return Hits.empty()
-        # Look up each distinct key once (a suspect repeats keys across overlapping windows).
-        flat = keys.reshape(-1)
-        unique, inverse = np.unique(flat, return_inverse=True)
-        bands = keys.shape[1]
+        # Look up each distinct key once (a suspect may repeat keys).
+        unique, inverse = np.unique(np.asarray(keys, dtype=np.uint64), return_inverse=True)
         order = np.argsort(inverse, kind="stable")  # query rows grouped by distinct key
         sorted_inv = inverse[order]
-        found_ids, found_rows = [], []
+        found_ids, found_keys = [], []
         for seg in self.segments:
             if not len(seg.keys):
                 continue
             pos, owner = seg.lookup(unique)
-            if not len(pos):
-                continue
-            postings = np.bincount(owner, minlength=len(unique))
-            if postings.max() > MAX_POSTINGS_PER_KEY:
-                keep = postings[owner] <= MAX_POSTINGS_PER_KEY
-                pos, owner = pos[keep], owner[keep]
-            # Map each hit distinct key back to every query row that holds it.
-            starts = np.searchsorted(sorted_inv, owner, side="left")
-            ends = np.searchsorted(sorted_inv, owner, side="right")
-            flat_pos, which = expand_ranges(starts, ends)
-            found_ids.append(np.asarray(seg.ids[pos[which]], dtype=np.int64))
-            found_rows.append(order[flat_pos] // bands)
+            if len(pos):
+                found_ids.append(np.asarray(seg.ids[pos], dtype=np.int64))
+                found_keys.append(owner)
         if not found_ids:
             return Hits.empty()
-        ids, rows = np.concatenate(found_ids), np.concatenate(found_rows)
+        ids, owner = np.concatenate(found_ids), np.concatenate(found_keys)
         if len(self.tombstones):
             keep = ~np.isin(ids, self.tombstones)
-            ids, rows = ids[keep], rows[keep]
-        return Hits(ids, rows)
+            ids, owner = ids[keep], owner[keep]
+        # Stop keys: posted by too many articles, counted over all segments (as the Redis index does).
+        postings = np.bincount(owner, minlength=len(unique))
+        if postings.max(initial=0) > MAX_POSTINGS_PER_KEY:
+            keep = postings[owner] <= MAX_POSTINGS_PER_KEY
+            ids, owner = ids[keep], owner[keep]
+        # Map each hit distinct key back to every query position that holds it.
+        starts = np.searchsorted(sorted_inv, owner, side="left")
+        ends = np.searchsorted(sorted_inv, owner, side="right")
+        flat_pos, which = expand_ranges(starts, ends)
+        return Hits(ids[which], order[flat_pos])

@@ -1,19 +1,19 @@
 """Shared passage index in Redis: every worker process sees an article the moment it is registered,
 and a restart loads nothing (the index lives in Redis, not in the process).
 
-Layout (all keys under ``{prefix}:``; band keys are packed as 8-byte big-endian strings, article ids
+Layout (all keys under ``{prefix}:``; keys are packed as 8-byte big-endian strings, article ids
 as 4-byte little-endian unsigned integers):
 
-- ``{prefix}:s:<hhhh>``: a *shard*, a hash mapping band key -> packed ids of the articles posting it.
-  The shard is the band key's first ``shard_hex`` hex digits (band keys are ``fmix64`` outputs, so
+- ``{prefix}:s:<hhhh>``: a *shard*, a hash mapping key -> packed ids of the articles posting it.
+  The shard is the key's first ``shard_hex`` hex digits (keys are ``fmix64`` outputs, so
   their top bits are uniform). Sharding keeps the key count fixed (65,536 by default) instead of one
-  Redis key per band key: small hashes are stored as compact listpacks, ~22 bytes per posting instead
-  of the ~70 of a Redis key per band key. At 10k articles (3.2M postings) a shard holds ~50 band
+  Redis key per index key: small hashes are stored as compact listpacks, ~22 bytes per posting instead
+  of the ~70 of a Redis key per index key. At 10k articles (3.2M postings) a shard holds ~50
   keys and the whole index, article key lists included, takes ~90 MiB (~30 bytes per posting).
   Listpacks hold up to ``hash-max-listpack-entries`` fields (128 by default): past ~25k articles
   raise that setting or open new indexes with ``shard_hex=5``, or shards become plain hash tables
   (the same speed, about twice the memory).
-- ``{prefix}:a:<id>``: the article's distinct band keys, packed, so :meth:`RedisIndex.remove` knows
+- ``{prefix}:a:<id>``: the article's distinct keys, packed, so :meth:`RedisIndex.remove` knows
   which postings to delete.
 - ``{prefix}:articles``: the set of indexed article ids.
 - ``{prefix}:scheme``: the :class:`~checker.fingerprint.FingerprintScheme` as JSON, written at first
@@ -25,12 +25,12 @@ as 4-byte little-endian unsigned integers):
 Costs (round trips are what matter: a local round trip is ~0.1 ms, a networked one 0.3-1 ms):
 
 - :meth:`~RedisIndex.query`: ONE round trip (a Lua script run with ``EVALSHA``) for all of a
-  suspect's distinct band keys, one ``HGET`` each inside Redis (~2.5 µs per key): a 600-word suspect
-  (150 windows x 20 bands) takes a median 5-8 ms against 10k articles on a 2-core machine, against
-  ~25 ms for a pipeline of one ``HGET`` per key and ~3,000 round trips for a per-band lookup. Band
-  keys posted by more than :data:`~checker.index.MAX_POSTINGS_PER_KEY` articles are stop-windows and
+  suspect's distinct keys, one ``HGET`` each inside Redis (~2.5 µs per key): a 600-word suspect
+  (about 350 keys) takes a few milliseconds against 10k articles on a 2-core machine, against
+  ~25 ms for a pipeline of one ``HGET`` per key and hundreds of round trips for a per-band lookup.
+  Keys posted by more than :data:`~checker.index.MAX_POSTINGS_PER_KEY` articles are stop keys and
   are skipped, as in the memory index (here the count is of distinct articles).
-- :meth:`~RedisIndex.add`: one pipeline per :data:`PIPELINE_KEYS` band keys; inside it one script call
+- :meth:`~RedisIndex.add`: one pipeline per :data:`PIPELINE_KEYS` keys; inside it one script call
   per :data:`SCRIPT_KEYS` keys, each covering whole articles, so a reader never sees half an article.
   Re-adding an article replaces its postings (idempotent; re-adding identical keys writes nothing).
 - :meth:`~RedisIndex.remove`: one pipeline, one script per :data:`REMOVE_IDS` articles; cost
@@ -53,13 +53,13 @@ import numpy as np
 import redis
 
 from checker.fingerprint import FingerprintScheme
-from checker.index import MAX_POSTINGS_PER_KEY, Hits, SchemeMismatch, expand_ranges
+from checker.index import MAX_POSTINGS_PER_KEY, Hits, SchemeMismatch, checked_keys, expand_ranges
 
 FORMAT_VERSION = 1
 DEFAULT_SHARD_HEX = 4  # 16**4 = 65,536 shards
 MAX_ARTICLE_ID = np.iinfo(np.uint32).max
 # A script blocks Redis (and the Celery broker, if it shares the server) while it runs, at 2-4 µs per
-# band key: keep each call to a few milliseconds. An article is never split across calls.
+# key: keep each call to a few milliseconds. An article is never split across calls.
 SCRIPT_KEYS = 2_000
 # Query keys per script: a 600-word suspect has ~3,000, so one script; a book-sized one is cut into
 # several scripts sent in one pipeline, still one round trip, without blocking Redis for seconds.
@@ -267,18 +267,12 @@ class RedisIndex:
 
     # -- index operations --------------------------------------------------------------------------
     def _packed(self, items: Iterable[tuple[int, np.ndarray]]) -> Iterator[tuple[int, bytes]]:
-        for article_id, band_keys in items:
-            article_id = int(article_id)
-            if not 0 < article_id <= MAX_ARTICLE_ID:
-                raise ValueError(f"article id {article_id} outside 1..{MAX_ARTICLE_ID}")
-            if band_keys.shape[1:] != (self.scheme.bands,):
-                raise SchemeMismatch(f"expected {self.scheme.bands} band keys per window, got {band_keys.shape}")
-            # Distinct keys: a repeated paragraph posts the article once, so the stop-window limit
-            # counts articles, and re-adding identical content compares equal byte for byte.
-            yield article_id, np.unique(band_keys.reshape(-1)).astype(">u8").tobytes()
+        for article_id, keys in items:
+            # Distinct and sorted, so re-adding identical content compares equal byte for byte.
+            yield int(article_id), checked_keys(article_id, keys, MAX_ARTICLE_ID).astype(">u8").tobytes()
 
     def add(self, items: Iterable[tuple[int, np.ndarray]]) -> None:
-        """Index ``(article_id, band_keys)`` pairs, replacing any earlier postings of the same ids."""
+        """Index ``(article_id, keys)`` pairs, replacing any earlier postings of the same ids."""
         calls: list[tuple[str, list[Any]]] = []
         args: list[Any] = []
         script_keys = pipeline_keys = 0
@@ -304,11 +298,10 @@ class RedisIndex:
             self._run([("remove", ids[i : i + REMOVE_IDS]) for i in range(0, len(ids), REMOVE_IDS)])
 
     def query(self, keys: np.ndarray) -> Hits:
-        """Articles sharing a band key with any row of ``keys``: one round trip to Redis."""
+        """Articles posting any of ``keys``: one round trip to Redis."""
         if not len(keys):
             return Hits.empty()
-        bands = keys.shape[1]
-        flat = np.ascontiguousarray(keys.reshape(-1)).astype(np.uint64)
+        flat = np.ascontiguousarray(keys, dtype=np.uint64)
         distinct, inverse = np.unique(flat, return_inverse=True)
         packed = distinct.astype(">u8").tobytes()
         chunks = [packed[i : i + 8 * QUERY_KEYS] for i in range(0, len(packed), 8 * QUERY_KEYS)]
@@ -330,7 +323,7 @@ class RedisIndex:
         occurrence, which = expand_ranges(lo, hi)
         positions = order[occurrence]
         id_pos, owner = expand_ranges(id_start[which], id_start[which] + counts[which])
-        rows = positions[owner] // bands
+        rows = positions[owner]
         sort = np.lexsort((ids[id_pos], rows))
         return Hits(ids[id_pos][sort], rows[sort])
 

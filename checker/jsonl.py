@@ -98,7 +98,7 @@ def parse_datetime(value: str | None, what: str = "published_at") -> datetime | 
 def article_from_json(value: dict, number: int, max_chars: int) -> ArticleIn:
     """An :class:`ArticleIn` from one import line; InputError names the line and the field."""
     text = _string(value, "text", number, required=True) or ""
-    check_text(text, max_chars, f"line {number}: text")
+    text = check_text(text, max_chars, f"line {number}: text")
     title = _string(value, "title", number) or first_line(text)
     partners = value.get("partners") or []
     if isinstance(partners, str):

@@ -12,10 +12,12 @@ from datetime import datetime
 
 from checker.align import align_passages
 from checker.attribution import find_credits, has_required_credit
+from checker.candidates import rank_candidates
 from checker.config import DEFAULT_MATCH_CONFIG, MatchConfig
-from checker.fingerprint import DEFAULT_SCHEME, Fingerprint, FingerprintScheme, fingerprint
+from checker.fingerprint import DEFAULT_SCHEME, FingerprintScheme, fingerprint
 from checker.index import PassageIndex
-from checker.normalize import Document, normalize
+from checker.normalize import normalize
+from checker.profile import Profile
 from checker.records import ArticleRef, Match, ScanResult
 from checker.verdict import judge, measure, overall, to_passages
 
@@ -25,18 +27,16 @@ class IndexedArticle:
     """A registered article ready for alignment."""
 
     ref: ArticleRef
-    doc: Document
-    fp: Fingerprint
+    profile: Profile
 
     @classmethod
     def build(cls, ref: ArticleRef, text: str, scheme: FingerprintScheme = DEFAULT_SCHEME) -> IndexedArticle:
         doc = normalize(text)
-        return cls(ref, doc, fingerprint(doc, scheme))
+        return cls(ref, Profile.build(doc, scheme.shingle_size_for(doc)))
 
 
 def match_article(
-    suspect: Document,
-    suspect_fp: Fingerprint,
+    suspect: Profile,
     article: IndexedArticle,
     *,
     url: str | None = None,
@@ -45,14 +45,15 @@ def match_article(
     cfg: MatchConfig = DEFAULT_MATCH_CONFIG,
 ) -> Match | None:
     """The match of ``suspect`` against one article, or None when nothing is reused."""
-    token_passages = align_passages(suspect, suspect_fp, article.doc, article.fp, cfg)
+    token_passages = align_passages(suspect, article.profile, cfg)
     if not token_passages:
         return None
-    score, s_cov, t_cov, kind = measure(suspect, article.doc, token_passages, cfg)
-    credits = find_credits(suspect.text, article.ref, article.doc.text, links)
+    source = article.profile.doc
+    score, s_cov, t_cov, kind = measure(suspect.doc, source, token_passages, cfg)
+    credits = find_credits(suspect.doc.text, article.ref, source.text, links)
     verdict, licensed, explanation = judge(
         article.ref, kind, credits, url, published_at,
-        required_credit_given=has_required_credit(suspect.text, article.ref),
+        required_credit_given=has_required_credit(suspect.doc.text, article.ref),
     )
     return Match(
         article=article.ref,
@@ -62,7 +63,7 @@ def match_article(
         source_coverage=t_cov,
         attributed=bool(credits),
         licensed=licensed,
-        passages=to_passages(suspect, article.doc, token_passages),
+        passages=to_passages(suspect.doc, source, token_passages),
         verdict=verdict,
         explanation=explanation,
         credits=tuple(credits),
@@ -79,20 +80,19 @@ def scan_text(
     links: Iterable[str] = (),
     cfg: MatchConfig = DEFAULT_MATCH_CONFIG,
 ) -> ScanResult:
-    """Scan ``text``: query the index with its windows, verify the best candidates, decide the verdict."""
-    suspect = normalize(text)
-    suspect_fp = fingerprint(suspect, index.scheme, query=True)
-    # Over-fetch candidates: ``load`` may drop some (another organisation's articles).
-    candidates = [
-        article_id
-        for article_id, hits in index.query(suspect_fp.keys).candidates(4 * cfg.max_candidates)
-        if hits >= cfg.min_window_hits
-    ]
+    """Scan ``text``: query the index with its keys, verify the best candidates, decide the verdict."""
+    doc = normalize(text)
+    fp = fingerprint(doc, index.scheme)
+    ranked = rank_candidates(index.query(fp.keys), fp.key_sentence(), cfg)
+    # Over-fetch: ``load`` may drop some (another organisation's articles).
+    ids = [c.article_id for c in ranked[: 4 * cfg.max_candidates]]
+    articles = load(ids)[: cfg.max_candidates] if ids else []
+    suspect = Profile.build(doc, index.scheme.shingle_size_for(doc))
     links = tuple(links)
     matches = [
         m
-        for article in (load(candidates)[: cfg.max_candidates] if candidates else [])
-        if (m := match_article(suspect, suspect_fp, article, url=url, published_at=published_at, links=links, cfg=cfg))
+        for article in articles
+        if (m := match_article(suspect, article, url=url, published_at=published_at, links=links, cfg=cfg))
     ]
     matches.sort(key=lambda m: (-m.score, m.article.id))
     verdict, explanation = overall(matches)

@@ -6,9 +6,9 @@ was given. Boilerplate lines (share buttons, "Baca juga:" links, editor lines, a
 repeated captions; see :mod:`checker.boilerplate`) are dropped from the token stream, but every kept
 token still points into the original string, so passages found on tokens map back to exact offsets.
 
-A word is a run of letters, digits and combining marks (Unicode categories L, N, M, so Devanagari vowel
-signs stay inside their word). Scripts written without spaces between words (Han, kana, Thai, Lao,
-Khmer, Myanmar) become one token per character, so that shingles over them are character shingles.
+What a word is: :mod:`checker.words`. A document also knows its sentences (:mod:`checker.sentences`)
+and, on first use, its language, lemmas and stopwords (:mod:`checker.lexicon`), which reworded copies
+are compared by.
 
 Tokenising is vectorised: the text becomes an array of code points, a lookup table classifies them,
 and word boundaries are where the class changes; token hashes come from prefix sums over the folded
@@ -19,73 +19,15 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
-import regex
 
 from checker.boilerplate import boilerplate_ranges
 from checker.quotes import quoted_ranges
-from checker.shingles import codepoints, span_hashes, token_hashes
-
-SEPARATOR, WORD, ALONE = 0, 1, 2
-# Blocks of scripts written without word spaces: every character is a token of its own.
-NO_SPACE_BLOCKS = [
-    (0x0E00, 0x0EFF),  # Thai, Lao
-    (0x1000, 0x109F),  # Myanmar
-    (0x1780, 0x17FF),  # Khmer
-    (0x19E0, 0x19FF),  # Khmer symbols
-    (0x2E80, 0x2FDF),  # CJK radicals
-    (0x3040, 0x30FF),  # Hiragana, Katakana
-    (0x31F0, 0x31FF),  # Katakana extensions
-    (0x3400, 0x4DBF),  # CJK extension A
-    (0x4E00, 0x9FFF),  # CJK unified ideographs
-    (0xF900, 0xFAFF),  # CJK compatibility ideographs
-    (0x20000, 0x3134F),  # CJK extensions B-G
-]
-
-
-_WORD_RUN = regex.compile(r"[\p{L}\p{N}\p{M}]+")
-
-
-def _char_class(cp: int) -> int:
-    word = _WORD_RUN.fullmatch(chr(cp)) is not None
-    if word and any(lo <= cp <= hi for lo, hi in NO_SPACE_BLOCKS):
-        return ALONE
-    return WORD if word else SEPARATOR
-
-
-@lru_cache(maxsize=1)
-def _bmp_classes() -> np.ndarray:
-    """Class of every Basic Multilingual Plane code point: one regex pass over all of them (~10 ms)."""
-    plane = "".join(map(chr, range(0x10000)))
-    table = np.zeros(0x10000, dtype=np.uint8)
-    for m in _WORD_RUN.finditer(plane):
-        table[m.start() : m.end()] = WORD
-    for lo, hi in NO_SPACE_BLOCKS:
-        if lo <= 0xFFFF:
-            block = table[lo : min(hi, 0xFFFF) + 1]
-            block[block == WORD] = ALONE
-    return table
-
-
-def classify(cps: np.ndarray) -> np.ndarray:
-    """SEPARATOR / WORD / ALONE for each code point."""
-    table = _bmp_classes()
-    classes = table[np.minimum(cps, 0xFFFF)]
-    astral = np.flatnonzero(cps > 0xFFFF)
-    for i in astral.tolist():  # emoji and rare scripts only
-        classes[i] = _char_class(int(cps[i]))
-    return classes
-
-
-def fold(token: str) -> str:
-    """The comparison form of one token: NFKC, then Unicode case folding, word characters only (NFKC
-    may split one character into several, e.g. "½" -> "1⁄2"; the token keeps its single span)."""
-    normal = unicodedata.normalize("NFKC", token).casefold()
-    # The same word-character test as the tokeniser (the regex module's Unicode data, which may be
-    # newer than this Python's unicodedata).
-    return "".join(_WORD_RUN.findall(normal)) or normal
+from checker.lexicon import guess_language, language_bits, lemma_hashes, stopword_mask
+from checker.sentences import Sentences, split_sentences
+from checker.shingles import codepoints, shingle_hashes, span_hashes, token_hashes
+from checker.words import ALONE, SEPARATOR, WORD, classify, fold
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +41,8 @@ class Document:
         starts, ends: int64 arrays, ``text[starts[i]:ends[i]]`` is the original form of ``tokens[i]``.
         quoted: bool array, True where the token lies inside a direct quotation.
         char_tokens: True when most tokens are single characters of a script without word spaces.
+        sentences: the tokens cut into sentences.
+        language, lemmas, stop: computed on first use (see :meth:`lexical`).
     """
 
     text: str
@@ -109,6 +53,8 @@ class Document:
     ends: np.ndarray
     quoted: np.ndarray
     char_tokens: bool
+    sentences: Sentences
+    _lexical: tuple[str | None, np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -120,6 +66,37 @@ class Document:
             tokens = [self.folded[s:e] for s, e in zip(self.starts.tolist(), self.ends.tolist())]
             object.__setattr__(self, "token_list", tokens)  # a cache, not a change of value
         return self.token_list  # type: ignore[return-value]
+
+    def lexical(self) -> tuple[str | None, np.ndarray, np.ndarray]:
+        """``(language, lemmas, stop)``: the guessed language, a uint64 lemma hash per token and a
+        stopword mask. Text without word spaces has no lemmas: each character's unit is the
+        character bigram starting at it, which carries more meaning than one character."""
+        if self._lexical is None:
+            if self.char_tokens:
+                bigrams = shingle_hashes(self.hashes, 2) if len(self.hashes) > 1 else self.hashes
+                units = np.append(bigrams, self.hashes[len(bigrams):])
+                value = (None, units, np.zeros(len(self), dtype=bool))
+            else:
+                bits = language_bits(self.hashes)
+                language = guess_language(bits)
+                value = (language, lemma_hashes(self.hashes, self._token, language), stopword_mask(bits, language))
+            object.__setattr__(self, "_lexical", value)  # a cache, not a change of value
+        return self._lexical  # type: ignore[return-value]
+
+    def _token(self, i: int) -> str:
+        """Token ``i`` without building the whole token list."""
+        if self.token_list is not None:
+            return self.token_list[i]
+        assert self.folded is not None
+        return self.folded[int(self.starts[i]) : int(self.ends[i])]
+
+    @property
+    def lemmas(self) -> np.ndarray:
+        return self.lexical()[1]
+
+    @property
+    def stop(self) -> np.ndarray:
+        return self.lexical()[2]
 
     def span(self, first: int, last: int) -> tuple[int, int]:
         """Character span covering tokens ``first..last`` inclusive."""
@@ -140,8 +117,9 @@ def _token_spans(classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts[order].astype(np.int64), ends[order].astype(np.int64)
 
 
-def _tokens(text: str) -> tuple[list[str] | None, str | None, np.ndarray, np.ndarray, np.ndarray, int]:
-    """Tokens (or the folded text they are slices of), hashes, spans, and the standalone count.
+def _tokens(text: str) -> tuple[list[str] | None, str | None, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                np.ndarray]:
+    """Tokens (or the folded text they are slices of), hashes, spans, code points and their classes.
 
     Fast path: when NFKC leaves the text unchanged and case folding maps every character to exactly
     one character (all ASCII text, and nearly all other text), the folded text is aligned with the
@@ -150,16 +128,15 @@ def _tokens(text: str) -> tuple[list[str] | None, str | None, np.ndarray, np.nda
     cps = codepoints(text)
     classes = classify(cps)
     starts, ends = _token_spans(classes)
-    n_alone = int((classes == ALONE).sum())
     if text.isascii():
         folded = text.lower()
     elif unicodedata.is_normalized("NFKC", text) and len(folded := text.casefold()) == len(text):
         pass
     else:
         tokens = [fold(text[s:e]) for s, e in zip(starts.tolist(), ends.tolist())]
-        return tokens, None, token_hashes(tokens), starts, ends, n_alone
+        return tokens, None, token_hashes(tokens), starts, ends, cps, classes
     hashes = span_hashes(cps if folded == text else codepoints(folded), starts, ends)
-    return None, folded, hashes, starts, ends, n_alone
+    return None, folded, hashes, starts, ends, cps, classes
 
 
 def _mask_ranges(starts: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
@@ -176,8 +153,8 @@ def _mask_ranges(starts: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarra
 
 def normalize(text: str, *, drop_boilerplate: bool = True) -> Document:
     """Tokenise and normalise ``text`` into a :class:`Document` (see the module docstring)."""
-    tokens, folded, hashes, starts, ends, n_alone = _tokens(text)
-    char_tokens = bool(len(starts)) and n_alone * 2 > len(starts)
+    tokens, folded, hashes, starts, ends, cps, classes = _tokens(text)
+    char_tokens = bool(len(starts)) and int((classes == ALONE).sum()) * 2 > len(starts)
     if drop_boilerplate and len(starts):
         keep = ~_mask_ranges(starts, boilerplate_ranges(text))
         if not keep.all():
@@ -185,4 +162,5 @@ def normalize(text: str, *, drop_boilerplate: bool = True) -> Document:
                 tokens = [t for t, k in zip(tokens, keep.tolist()) if k]
             hashes, starts, ends = hashes[keep], starts[keep], ends[keep]
     quoted = _mask_ranges(starts, quoted_ranges(text))
-    return Document(text, tokens, folded, hashes, starts, ends, quoted, char_tokens)
+    sentences = split_sentences(cps, classes != SEPARATOR, starts, ends)
+    return Document(text, tokens, folded, hashes, starts, ends, quoted, char_tokens, sentences)

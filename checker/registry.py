@@ -28,7 +28,7 @@ from checker.records import ArticleIn, ArticleRef, ScanResult
 from checker.scans import match_row
 from checker.settings import Settings
 from checker.store import init_db, make_engine, session_factory
-from checker.textio import check_text
+from checker.textio import check_text, clean_text
 from checker.verdict import normalize_license
 
 LOGGER = logging.getLogger(__name__)
@@ -316,7 +316,7 @@ class Registry:
         org_id: int | None = None,
     ) -> ScanResult:
         """Scan ``text`` (found at ``url``, if known) against the registered articles (of ``org_id``)."""
-        check_text(text, self.settings.max_text_chars, "suspect text")
+        text = check_text(text, self.settings.max_text_chars, "suspect text")
         return scan_text(
             text,
             self.index,
@@ -338,7 +338,7 @@ class Registry:
         now = datetime.now(timezone.utc)
         rows = []
         for text, url, result in items:
-            scan = Scan(status="done", source=source, org_id=org_id, text=text, url=url, verdict=result.verdict,
+            scan = Scan(status="done", source=source, org_id=org_id, text=clean_text(text), url=url, verdict=result.verdict,
                         result=result.to_dict(), started_at=now, finished_at=now)
             scan.matches = [match_row(None, m, url) for m in result.matches]
             rows.append(scan)

@@ -69,7 +69,7 @@ def create_scan(
     if text is None and not (url and url.strip()):
         raise InputError("a scan needs a text or a URL")
     if text is not None:
-        check_text(text, max_chars, "suspect text")
+        text = check_text(text, max_chars, "suspect text")
     if url is not None:
         url = url.strip()
         if len(url) > 2000:

@@ -3,10 +3,13 @@
 Definitions (PRODUCT.md):
 - ``suspect_coverage``: share of the suspect's content words inside reused passages;
 - ``source_coverage``: share of the article's content words inside them;
-- ``score``: ``similarity x max(suspect_coverage, source_coverage)``, where similarity is the
-  length-weighted mean passage similarity: how much of either text is reuse, discounted by rewording;
-- ``kind``: ``verbatim`` (whole article, unchanged), ``near_copy`` (most of it, lightly edited),
-  ``paraphrase`` (reworded), else ``partial`` (excerpts).
+- ``score``: ``meaning x max(suspect_coverage, source_coverage)``: how much of either text is reuse,
+  discounted by how much of the content the passages keep (``meaning``, the length-weighted mean of the
+  passages' tf-isf cosine, 1.0 for verbatim copies, about 0.5-0.8 for machine paraphrases), so that a
+  reworded copy of a whole article still ranks above a copied paragraph;
+- ``kind``, from the surface similarity (length-weighted mean Indel similarity of the passages' words):
+  ``verbatim`` (whole article, unchanged), ``near_copy`` (most of it, lightly edited), ``paraphrase``
+  (reworded), else ``partial`` (excerpts).
 """
 
 from __future__ import annotations
@@ -76,6 +79,7 @@ def measure(
     t_cov = token_union([(p.source_first, p.source_last) for p in passages], len(source)) / max(len(source), 1)
     weights = np.array([p.suspect_len for p in passages], dtype=float)
     similarity = float(np.average([p.similarity for p in passages], weights=weights))
+    meaning = float(np.average([p.meaning for p in passages], weights=weights))
     if t_cov >= cfg.verbatim_coverage and similarity >= cfg.verbatim_similarity:
         kind = "verbatim"
     elif t_cov >= cfg.near_copy_coverage:
@@ -83,7 +87,7 @@ def measure(
         kind = "near_copy" if similarity >= cfg.near_copy_similarity else "paraphrase"
     else:
         kind = "paraphrase" if similarity < cfg.paraphrase_similarity else "partial"
-    return similarity * max(s_cov, t_cov), s_cov, t_cov, kind
+    return meaning * max(s_cov, t_cov), s_cov, t_cov, kind
 
 
 def _aware(dt: datetime) -> datetime:

@@ -21,15 +21,20 @@ from checker.index_redis import RedisIndex
 
 # Database 15 keeps the tests away from the broker's database 0; override with CHECKER_TEST_REDIS_URL.
 REDIS_URL = os.environ.get("CHECKER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-B = DEFAULT_SCHEME.bands
 
 
-def keys(seed: int, windows: int = 5) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 2**63, size=(windows, B), dtype=np.uint64)
+def keys(seed: int, n: int = 5) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 2**63, size=n, dtype=np.uint64)
 
 
 def pairs(hits) -> list[tuple[int, int]]:
-    return sorted(zip(hits.article_ids.tolist(), hits.query_windows.tolist()))
+    return sorted(zip(hits.article_ids.tolist(), hits.positions.tolist()))
+
+
+def found(hits) -> list[tuple[int, int]]:
+    """``(article id, query positions it was hit at)``, most first."""
+    ids, counts = np.unique(hits.article_ids, return_counts=True)
+    return sorted(zip(ids.tolist(), counts.tolist()), key=lambda x: (-x[1], x[0]))
 
 
 @pytest.fixture
@@ -81,62 +86,63 @@ def backend(request):
 
 
 # -- behaviours both backends share ------------------------------------------------------------------
-def test_query_finds_the_article_sharing_a_band(backend) -> None:
+def test_query_finds_the_article_sharing_a_key(backend) -> None:
     backend.add([(1, keys(1)), (2, keys(2))])
     q = keys(99, 3)
-    q[1, 7] = keys(2)[4, 7]
+    q[1] = keys(2)[4]
     hits = backend.query(q)
-    assert hits.article_ids.tolist() == [2] and hits.query_windows.tolist() == [1]
-    assert hits.candidates(10) == [(2, 1)]
-    assert backend.query(keys(98)).candidates(10) == []
-    assert backend.query(np.empty((0, B), dtype=np.uint64)).candidates(10) == []
+    assert hits.article_ids.tolist() == [2] and hits.positions.tolist() == [1]
+    assert found(backend.query(keys(98))) == []
+    assert found(backend.query(np.empty(0, dtype=np.uint64))) == []
 
 
-def test_a_key_repeated_in_the_query_hits_every_window_holding_it(backend) -> None:
+def test_a_key_repeated_in_the_query_hits_at_every_position_holding_it(backend) -> None:
     backend.add([(1, keys(1)), (2, keys(2))])
     q = keys(99, 4)
-    q[0, 3] = q[2, 5] = keys(1)[0, 0]
-    q[3, 1] = keys(2)[1, 1]
+    q[0] = q[2] = keys(1)[0]
+    q[3] = keys(2)[1]
     assert pairs(backend.query(q)) == [(1, 0), (1, 2), (2, 3)]
 
 
 def test_remove_hides_and_readd_revives(backend) -> None:
     backend.add([(1, keys(1)), (2, keys(2))])
     backend.remove([1])
-    assert backend.query(keys(1)).candidates(5) == []
+    assert found(backend.query(keys(1))) == []
     assert backend.article_ids().tolist() == [2]
     backend.add([(1, keys(3))])
-    assert backend.query(keys(1)).candidates(5) == []  # old postings purged
-    assert backend.query(keys(3)).candidates(5) == [(1, 5)]
+    assert found(backend.query(keys(1))) == []  # old postings purged
+    assert found(backend.query(keys(3))) == [(1, 5)]
     assert backend.article_ids().tolist() == [1, 2]
 
 
-def test_stop_windows_are_skipped(backend) -> None:
+def test_stop_keys_are_skipped(backend) -> None:
     common = keys(5, 1)
     backend.add([(i, common) for i in range(1, MAX_POSTINGS_PER_KEY + 10)])
-    assert backend.query(common).candidates(5) == []
+    assert found(backend.query(common)) == []
     backend.add([(MAX_POSTINGS_PER_KEY + 20, keys(6))])
-    assert backend.query(keys(6)).candidates(5) == [(MAX_POSTINGS_PER_KEY + 20, 5)]
+    assert found(backend.query(keys(6))) == [(MAX_POSTINGS_PER_KEY + 20, 5)]
 
 
-def test_wrong_band_count_and_bad_ids_are_refused(backend) -> None:
-    with pytest.raises(SchemeMismatch):
-        backend.add([(2, np.zeros((2, B + 1), dtype=np.uint64))])
+def test_wrong_key_arrays_and_bad_ids_are_refused(backend) -> None:
+    with pytest.raises(ValueError, match="1-D uint64"):
+        backend.add([(2, np.zeros((2, 3), dtype=np.uint64))])
+    with pytest.raises(ValueError, match="1-D uint64"):
+        backend.add([(2, np.zeros(3, dtype=np.int64))])
     with pytest.raises(ValueError):
         backend.add([(0, keys(1))])
     assert backend.article_ids().tolist() == []
     largest = int(np.iinfo(np.uint32).max)
     backend.add([(largest, keys(1))])
-    assert backend.query(keys(1)).candidates(2) == [(largest, 5)]
+    assert found(backend.query(keys(1))) == [(largest, 5)]
 
 
 def test_clear_drops_everything(backend) -> None:
     backend.add([(1, keys(1)), (2, keys(2))])
     backend.clear()
     assert backend.article_ids().tolist() == []
-    assert backend.query(keys(1)).candidates(5) == []
+    assert found(backend.query(keys(1))) == []
     backend.add([(3, keys(1))])
-    assert backend.query(keys(1)).candidates(5) == [(3, 5)]
+    assert found(backend.query(keys(1))) == [(3, 5)]
 
 
 def test_both_backends_return_the_same_hits(make_redis) -> None:
@@ -148,14 +154,14 @@ def test_both_backends_return_the_same_hits(make_redis) -> None:
     stop, popular = pool[0], pool[1:3]
     articles = []
     for i in range(1, 301):
-        k = rng.choice(pool[3:], size=(8, B), replace=False)
-        k[0, 0], k[0, 1] = stop, popular[i % 2]
+        k = rng.choice(pool[3:], size=120, replace=False)
+        k[0], k[1] = stop, popular[i % 2]
         articles.append((i, k))
     for idx in (memory, shared):
         idx.add(articles)
         idx.remove([5, 17])
-    q = rng.choice(pool, size=(150, B))
-    q[0, :3] = pool[:3]
+    q = rng.choice(pool, size=2_000)
+    q[:3] = pool[:3]
     assert len(memory.query(q).article_ids) > 1_000
     assert pairs(shared.query(q)) == pairs(memory.query(q))
 
@@ -174,10 +180,10 @@ def test_factory_builds_redis(prefix) -> None:
 def test_other_processes_see_changes_at_once(make_redis) -> None:
     writer, reader = make_redis(), make_redis()
     writer.add([(1, keys(1))])
-    assert reader.query(keys(1)).candidates(3) == [(1, 5)]
+    assert found(reader.query(keys(1))) == [(1, 5)]
     assert reader.article_ids().tolist() == [1]
     reader.remove([1])
-    assert writer.query(keys(1)).candidates(3) == []
+    assert found(writer.query(keys(1))) == []
     reader.save()  # a no-op: nothing was waiting to be written
 
 
@@ -188,7 +194,7 @@ def test_a_fresh_client_finds_everything(prefix) -> None:
     fresh = RedisIndex(DEFAULT_SCHEME, client=redis.Redis.from_url(REDIS_URL), prefix=prefix)
     try:
         assert fresh.article_ids().tolist() == list(range(1, 51))
-        assert fresh.query(keys(42)).candidates(3) == [(42, 5)]
+        assert found(fresh.query(keys(42))) == [(42, 5)]
     finally:
         fresh.client.close()
 
@@ -200,8 +206,8 @@ def test_other_scheme_is_refused_at_open(make_redis) -> None:
     idx = make_redis()
     idx.add([(1, keys(1))])
     with pytest.raises(SchemeMismatch, match="rebuild"):
-        make_redis(FingerprintScheme(window=30, source_stride=30))
-    assert make_redis().query(keys(1)).candidates(3) == [(1, 5)]
+        make_redis(FingerprintScheme(winnow_k=4))
+    assert found(make_redis().query(keys(1))) == [(1, 5)]
 
 
 def test_readding_is_idempotent(make_redis, client, prefix) -> None:
@@ -212,7 +218,7 @@ def test_readding_is_idempotent(make_redis, client, prefix) -> None:
     snapshot = {k: client.dump(k) for k in prefix_keys(client, prefix)}
     idx.add([(1, doubled)])
     idx.add([(1, keys(1))])
-    assert pairs(idx.query(keys(1))) == once == sorted((1, w) for w in range(5) for _ in range(B))
+    assert pairs(idx.query(keys(1))) == once == [(1, p) for p in range(5)]
     assert {k: client.dump(k) for k in prefix_keys(client, prefix)} == snapshot
 
 
@@ -224,13 +230,13 @@ def test_remove_deletes_the_postings(make_redis, client, prefix) -> None:
     assert {k.decode() for k in prefix_keys(client, prefix)} == {f"{prefix}:scheme", f"{prefix}:layout"}
 
 
-def test_a_stop_window_revives_when_articles_are_removed(make_redis) -> None:
+def test_a_stop_key_revives_when_articles_are_removed(make_redis) -> None:
     idx = make_redis()
     common = keys(5, 1)
     idx.add([(i, common) for i in range(1, MAX_POSTINGS_PER_KEY + 2)])
-    assert idx.query(common).candidates(5) == []
+    assert found(idx.query(common)) == []
     idx.remove([1])
-    assert len(idx.query(common).candidates(1_000)) == MAX_POSTINGS_PER_KEY
+    assert len(found(idx.query(common))) == MAX_POSTINGS_PER_KEY
 
 
 def test_large_batches_span_several_scripts(make_redis, monkeypatch) -> None:
@@ -241,7 +247,7 @@ def test_large_batches_span_several_scripts(make_redis, monkeypatch) -> None:
     idx = make_redis()
     idx.add((i, keys(i)) for i in range(1, 101))  # a generator, as the registry passes
     assert idx.article_ids().tolist() == list(range(1, 101))
-    assert all(idx.query(keys(i)).candidates(1) == [(i, 5)] for i in (1, 37, 100))
+    assert all(found(idx.query(keys(i))) == [(i, 5)] for i in (1, 37, 100))
 
 
 class CommandCounter:
@@ -278,12 +284,12 @@ class CommandCounter:
 def test_a_query_is_one_round_trip(make_redis, monkeypatch) -> None:
     idx = make_redis()
     idx.add([(i, keys(i, 16)) for i in range(1, 201)])
-    suspect = keys(1_000, 150)  # a 600-word suspect: 150 windows x 20 bands
+    suspect = keys(1_000, 400)  # a 600-word suspect: ~100 exact keys, ~300 sketch keys
     suspect[10:26] = keys(7, 16)
     counter = CommandCounter(idx.client, monkeypatch)
     hits = idx.query(suspect)
     assert counter.round_trips == 1 and counter.commands == ["EVALSHA"]
-    assert hits.candidates(3) == [(7, 16)]
+    assert found(hits) == [(7, 16)]
     counter.commands.clear()
     idx.add([(500, keys(500)), (501, keys(501))])
     assert counter.round_trips == 1 and counter.pipelines == 1
@@ -296,11 +302,11 @@ def test_a_long_suspect_is_cut_into_scripts_sent_in_one_pipeline(make_redis, mon
     idx.add([(i, keys(i, 16)) for i in range(1, 51)])
     suspect = keys(1_000, 40)
     suspect[3:19] = keys(7, 16)
-    suspect[30, 4] = keys(9, 16)[2, 4]
+    suspect[30] = keys(9, 16)[2]
     expected = pairs(idx.query(suspect))
     monkeypatch.setattr(mod, "QUERY_KEYS", 7)
     counter = CommandCounter(idx.client, monkeypatch)
-    assert pairs(idx.query(suspect)) == expected and len(expected) == 16 * B + 1
+    assert pairs(idx.query(suspect)) == expected and len(expected) == 16 + 1
     assert counter.round_trips == 1 and counter.pipelines == 1
 
 
@@ -310,4 +316,4 @@ def test_scripts_forgotten_by_redis_are_reloaded(make_redis) -> None:
     idx._sha = {name: "0" * 40 for name in idx._sha}
     idx.add([(1, keys(1))])
     idx._sha = {name: "0" * 40 for name in idx._sha}
-    assert idx.query(keys(1)).candidates(3) == [(1, 5)]
+    assert found(idx.query(keys(1))) == [(1, 5)]

@@ -1,0 +1,177 @@
+"""Lemmas and stopwords, so that reworded copies still look alike: "studies"/"study", "menyampaikan"/
+"sampaikan" become one lemma, and function words ("the", "yang", "dan") weigh little.
+
+Both come from packages that ship their data (nothing is downloaded at run time):
+
+- stopwords from ``stopwordsiso`` (58 languages); the document's language is the one whose stopword
+  list covers most of its tokens (at least :data:`MIN_STOPWORD_SHARE` of them: in running text of any
+  language function words are 30-50% of tokens; a table of numbers or names has none);
+- lemmas from ``simplemma``'s dictionaries (about 50 languages, Indonesian and English among them),
+  when it knows the language; a word missing from the dictionary, or in another language, is its own
+  lemma. Dictionary lookup only: simplemma's rules for unknown words cost 5-10 times more per word and
+  matter little for matching (an unknown word is usually a name, which does not inflect).
+
+Lemmatising asks simplemma once per distinct word a process sees; after that a document's lemmas are
+one ``searchsorted`` over a table of known words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+import numpy as np
+
+from checker.shingles import token_hashes
+from checker.words import fold, words_of
+
+# A language must cover this share of a document's tokens with its stopwords to be chosen.
+MIN_STOPWORD_SHARE = 0.1
+# The product's users write Indonesian and English. Related languages share most function words
+# (Malay's list even holds news words such as "indonesia" and "ekonomi"), so a preferred language
+# that covers at least PREFERRED_SHARE of what the best one covers is chosen over it.
+PREFERRED = ("id", "en")
+PREFERRED_SHARE = 0.8
+# Distinct words remembered per language (a news archive's vocabulary is a few hundred thousand).
+LEMMA_CACHE_SIZE = 500_000
+
+
+class _LemmaTable:
+    """token hash -> lemma hash for one language: sorted arrays looked up with one ``searchsorted`` per
+    document, plus the words learnt since the arrays were last rebuilt."""
+
+    def __init__(self) -> None:
+        self.keys = np.empty(0, dtype=np.uint64)
+        self.values = np.empty(0, dtype=np.uint64)
+        self.recent: dict[int, int] = {}
+
+    def lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Lemma hashes of ``hashes`` (sorted, distinct) and a mask of those not known yet."""
+        out = np.zeros(len(hashes), dtype=np.uint64)
+        known = np.zeros(len(hashes), dtype=bool)
+        if len(self.keys):
+            pos = np.minimum(np.searchsorted(self.keys, hashes), len(self.keys) - 1)
+            known = self.keys[pos] == hashes
+            out[known] = self.values[pos[known]]
+        if self.recent:
+            for n in np.flatnonzero(~known).tolist():
+                lemma = self.recent.get(int(hashes[n]))
+                if lemma is not None:
+                    out[n], known[n] = lemma, True
+        return out, ~known
+
+    def learn(self, hashes: np.ndarray, lemmas: np.ndarray) -> None:
+        self.recent.update(zip(hashes.tolist(), lemmas.tolist()))
+        if len(self.recent) > max(1_000, len(self.keys) // 8):  # rebuild rarely: amortised O(1) per word
+            keys = np.concatenate([self.keys, np.fromiter(self.recent, dtype=np.uint64, count=len(self.recent))])
+            values = np.concatenate([self.values, np.array(list(self.recent.values()), dtype=np.uint64)])
+            if len(keys) > LEMMA_CACHE_SIZE:
+                keys, values = keys[-LEMMA_CACHE_SIZE:], values[-LEMMA_CACHE_SIZE:]
+            order = np.argsort(keys)
+            self.keys, self.values, self.recent = keys[order], values[order], {}
+
+
+_lemma_tables: dict[str, _LemmaTable] = {}
+
+
+@lru_cache(maxsize=1)
+def _stopword_table() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Sorted token hashes of every language's stopwords, a bit mask of the languages listing each,
+    and the languages (bit ``i`` is ``languages[i]``)."""
+    import stopwordsiso
+
+    others = sorted(set(stopwordsiso.langs()) - set(PREFERRED))
+    languages = tuple(lang for lang in (*PREFERRED, *others) if lang in stopwordsiso.langs())[:64]
+    masks: dict[str, int] = {}
+    for bit, lang in enumerate(languages):
+        for word in stopwordsiso.stopwords(lang):
+            for part in words_of(word):  # "that's" -> "that", "s", as the tokeniser cuts it
+                masks[part] = masks.get(part, 0) | (1 << bit)
+    words = sorted(masks)
+    hashes = token_hashes(words)
+    order = np.argsort(hashes)
+    bits = np.array([masks[w] for w in words], dtype=np.uint64)
+    return hashes[order], bits[order], languages
+
+
+def language_bits(hashes: np.ndarray) -> np.ndarray:
+    """Per token, a bit mask of the languages that list it as a stopword (input of
+    :func:`guess_language` and :func:`stopword_mask`)."""
+    table, bits, _ = _stopword_table()
+    if not len(hashes) or not len(table):
+        return np.zeros(len(hashes), dtype=np.uint64)
+    pos = np.minimum(np.searchsorted(table, hashes), len(table) - 1)
+    return np.where(table[pos] == hashes, bits[pos], np.uint64(0))
+
+
+def guess_language(bits: np.ndarray) -> str | None:
+    """The language whose stopwords cover most of a document's tokens (``bits`` from
+    :func:`language_bits`), or None below the minimum share."""
+    if not len(bits):
+        return None
+    found = bits[bits != 0]
+    _, _, languages = _stopword_table()
+    # Bit i of each mask, for every language at once: the masks' bytes unpacked into bits.
+    bits = np.unpackbits(found.astype("<u8").view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")
+    counts = bits.sum(axis=0)[: len(languages)]
+    best = int(np.argmax(counts))
+    if counts[best] < MIN_STOPWORD_SHARE * len(bits):
+        return None
+    for bit, lang in enumerate(languages[: len(PREFERRED)]):  # PREFERRED hold the first bits
+        if counts[bit] >= PREFERRED_SHARE * counts[best]:
+            return lang
+    return languages[best]
+
+
+def stopword_mask(bits: np.ndarray, language: str | None) -> np.ndarray:
+    """True for the tokens that are stopwords of ``language`` (none when it is unknown)."""
+    if language is None:
+        return np.zeros(len(bits), dtype=bool)
+    _, _, languages = _stopword_table()
+    return (bits & np.uint64(1 << languages.index(language))) != 0
+
+
+@lru_cache(maxsize=4)
+def _dictionary(language: str):
+    """simplemma's word -> lemma mapping of ``language`` (loaded once: 0.2 s for English, 0.03 s for
+    Indonesian), looked up directly rather than through simplemma's strategy layers."""
+    from simplemma.strategies import DefaultDictionaryFactory
+
+    return DefaultDictionaryFactory().get_dictionary(language)
+
+
+@lru_cache(maxsize=1)
+def _lemmatizer_languages() -> frozenset[str]:
+    from importlib.resources import files
+
+    data = files("simplemma") / "strategies" / "dictionaries" / "data"
+    return frozenset(p.name.split(".")[0] for p in data.iterdir() if p.name.endswith(".plzma"))
+
+
+def lemma_hashes(hashes: np.ndarray, token_at: Callable[[int], str], language: str | None) -> np.ndarray:
+    """Token hash of each token's lemma (the token's own hash when the language has no lemmatiser).
+
+    ``hashes`` are the tokens' hashes and ``token_at(i)`` the folded form of token ``i``, asked only for
+    words this process has not lemmatised before."""
+    if language is None or language not in _lemmatizer_languages() or not len(hashes):
+        return hashes
+    table = _lemma_tables.setdefault(language, _LemmaTable())
+    unique, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    out, missing = table.lookup(unique)
+    if missing.any():
+        at = np.flatnonzero(missing)
+        dictionary = _dictionary(language)
+        lemmas = unique[at].copy()  # a word the dictionary does not know is its own lemma
+        changed, forms = [], []
+        for n, i in enumerate(first[at].tolist()):
+            word = token_at(i)
+            lemma = dictionary.get(word)
+            if lemma is not None and lemma != word:
+                # A lemma in the tokens' own form; one that folds to nothing stays the word.
+                changed.append(n)
+                forms.append(fold(lemma) or word)
+        if changed:
+            lemmas[changed] = token_hashes(forms)
+        out[at] = lemmas
+        table.learn(unique[at], lemmas)
+    return out[inverse]
