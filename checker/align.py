@@ -47,7 +47,7 @@ import numpy as np
 from rapidfuzz.distance import Indel
 
 from checker.config import DEFAULT_MATCH_CONFIG, MatchConfig
-from checker.index import expand_ranges
+from checker.arrays import expand_ranges
 from checker.profile import Profile
 
 

@@ -34,6 +34,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from checker.arrays import distinct
 from checker.normalize import Document
 from checker.shingles import fmix64, shingle_hashes
 
@@ -108,13 +109,14 @@ def collision_probability(similarity: float, bands: int, rows: int) -> float:
 
 @lru_cache(maxsize=8)
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """datasketch's own ``affine32`` permutation parameters ``(a, b)`` (uint32) for ``seed``."""
-    # Imported on first use: the datasketch package pulls in scipy (~0.4 s), which a CLI command that
-    # fingerprints nothing should not pay.
-    from datasketch import MinHash
-
-    a, b = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME_NAME).permutations
-    return a.astype(np.uint32), b.astype(np.uint32)
+    """datasketch's ``affine32`` permutation parameters ``(a, b)`` (uint32) for ``seed``, drawn as
+    ``MinHash._init_permutations`` draws them (odd ``a``), so that our signatures equal
+    ``datasketch.MinHash``'s (``tests/test_fingerprint.py`` checks both). Drawn here rather than
+    taken from a MinHash because importing datasketch pulls in scipy (~0.4 s per process)."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
 
 
 def fmix32(x: np.ndarray) -> np.ndarray:
@@ -161,7 +163,7 @@ def winnow(token_hashes: np.ndarray, k: int, window: int) -> np.ndarray:
     """Distinct winnowed k-gram hashes (see the module docstring), as exact keys."""
     if not len(token_hashes):
         return np.empty(0, dtype=np.uint64)
-    selected = np.unique(sliding_minimum(shingle_hashes(token_hashes, k), window))
+    selected = distinct(sliding_minimum(shingle_hashes(token_hashes, k), window))
     return fmix64(selected ^ _EXACT_TAG)
 
 

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from checker.arrays import distinct
 from checker.errors import CheckerError
 from checker.fingerprint import FingerprintScheme
 
@@ -81,18 +82,7 @@ def checked_keys(article_id: int, keys: np.ndarray, max_id: int) -> np.ndarray:
     if keys.ndim != 1 or keys.dtype != np.uint64:
         raise ValueError(f"expected a 1-D uint64 key array, got {keys.dtype} {keys.shape}")
     # Distinct: a repeated paragraph posts the article once, so the stop-key limit counts articles.
-    return np.unique(keys)
-
-
-def expand_ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For ranges ``[lo[i], hi[i])``: every position, and the index ``i`` it came from."""
-    counts = hi - lo
-    total = int(counts.sum())
-    if not total:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    owner = np.repeat(np.arange(len(lo), dtype=np.int64), counts)
-    offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-    return lo[owner] + offsets, owner
+    return distinct(keys)
 
 
 def open_index(config: dict[str, Any], scheme: FingerprintScheme) -> PassageIndex:

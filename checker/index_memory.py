@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from checker.fingerprint import FingerprintScheme
-from checker.index import MAX_POSTINGS_PER_KEY, Hits, SchemeMismatch, checked_keys, expand_ranges
+from checker.arrays import distinct, expand_ranges
+from checker.index import MAX_POSTINGS_PER_KEY, Hits, SchemeMismatch, checked_keys
 
 LOGGER = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class Segment:
     def build(cls, keys: np.ndarray, ids: np.ndarray) -> Segment:
         order = np.argsort(keys, kind="stable")
         keys = keys[order]
-        return cls(uuid.uuid4().hex, keys, ids[order], np.unique(ids), build_directory(keys))
+        return cls(uuid.uuid4().hex, keys, ids[order], distinct(ids), build_directory(keys))
 
     def __len__(self) -> int:
         return len(self.keys)

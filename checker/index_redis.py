@@ -53,7 +53,8 @@ import numpy as np
 import redis
 
 from checker.fingerprint import FingerprintScheme
-from checker.index import MAX_POSTINGS_PER_KEY, Hits, SchemeMismatch, checked_keys, expand_ranges
+from checker.arrays import expand_ranges
+from checker.index import MAX_POSTINGS_PER_KEY, Hits, SchemeMismatch, checked_keys
 
 FORMAT_VERSION = 1
 DEFAULT_SHARD_HEX = 4  # 16**4 = 65,536 shards

@@ -104,21 +104,24 @@ def language_bits(hashes: np.ndarray) -> np.ndarray:
     return np.where(table[pos] == hashes, bits[pos], np.uint64(0))
 
 
-def guess_language(bits: np.ndarray) -> str | None:
-    """The language whose stopwords cover most of a document's tokens (``bits`` from
-    :func:`language_bits`), or None below the minimum share."""
+def guess_language(bits: np.ndarray, counts: np.ndarray | None = None) -> str | None:
+    """The language whose stopwords cover most of a document's tokens, or None below the minimum share.
+
+    ``bits`` come from :func:`language_bits`, one per token, or one per distinct token with its
+    number of occurrences in ``counts``."""
     if not len(bits):
         return None
-    found = bits[bits != 0]
+    counts = np.ones(len(bits), dtype=np.int64) if counts is None else counts
+    listed = bits != 0
     _, _, languages = _stopword_table()
     # Bit i of each mask, for every language at once: the masks' bytes unpacked into bits.
-    bits = np.unpackbits(found.astype("<u8").view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")
-    counts = bits.sum(axis=0)[: len(languages)]
-    best = int(np.argmax(counts))
-    if counts[best] < MIN_STOPWORD_SHARE * len(bits):
+    unpacked = np.unpackbits(bits[listed].astype("<u8").view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")
+    covered = (unpacked * counts[listed][:, None]).sum(axis=0)[: len(languages)]
+    best = int(np.argmax(covered))
+    if covered[best] < MIN_STOPWORD_SHARE * counts.sum():
         return None
     for bit, lang in enumerate(languages[: len(PREFERRED)]):  # PREFERRED hold the first bits
-        if counts[bit] >= PREFERRED_SHARE * counts[best]:
+        if covered[bit] >= PREFERRED_SHARE * covered[best]:
             return lang
     return languages[best]
 
@@ -148,15 +151,27 @@ def _lemmatizer_languages() -> frozenset[str]:
     return frozenset(p.name.split(".")[0] for p in data.iterdir() if p.name.endswith(".plzma"))
 
 
-def lemma_hashes(hashes: np.ndarray, token_at: Callable[[int], str], language: str | None) -> np.ndarray:
-    """Token hash of each token's lemma (the token's own hash when the language has no lemmatiser).
+def analyse(hashes: np.ndarray, token_at: Callable[[int], str]) -> tuple[str | None, np.ndarray, np.ndarray]:
+    """``(language, lemmas, stop)`` of a document's tokens: its guessed language, each token's lemma
+    hash and a stopword mask. ``hashes`` are the tokens' hashes and ``token_at(i)`` the folded form
+    of token ``i``. Everything is decided once per distinct word; stopwords keep their own hash."""
+    if not len(hashes):
+        return None, hashes, np.zeros(0, dtype=bool)
+    unique, first, inverse, counts = np.unique(hashes, return_index=True, return_inverse=True, return_counts=True)
+    bits = language_bits(unique)
+    language = guess_language(bits, counts)
+    stop = stopword_mask(bits, language)
+    lemmas = unique.copy()
+    if language is not None and language in _lemmatizer_languages():
+        content = np.flatnonzero(~stop)
+        lemmas[content] = _lemma_hashes(unique[content], first[content], token_at, language)
+    return language, lemmas[inverse], stop[inverse]
 
-    ``hashes`` are the tokens' hashes and ``token_at(i)`` the folded form of token ``i``, asked only for
-    words this process has not lemmatised before."""
-    if language is None or language not in _lemmatizer_languages() or not len(hashes):
-        return hashes
+
+def _lemma_hashes(unique: np.ndarray, first: np.ndarray, token_at: Callable[[int], str], language: str) -> np.ndarray:
+    """Lemma hashes of the distinct (sorted) token hashes ``unique``, whose first occurrences are the
+    tokens ``first``; ``token_at`` is asked only for words this process has not lemmatised before."""
     table = _lemma_tables.setdefault(language, _LemmaTable())
-    unique, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
     out, missing = table.lookup(unique)
     if missing.any():
         at = np.flatnonzero(missing)
@@ -174,4 +189,4 @@ def lemma_hashes(hashes: np.ndarray, token_at: Callable[[int], str], language: s
             lemmas[changed] = token_hashes(forms)
         out[at] = lemmas
         table.learn(unique[at], lemmas)
-    return out[inverse]
+    return out

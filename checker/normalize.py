@@ -24,7 +24,7 @@ import numpy as np
 
 from checker.boilerplate import boilerplate_ranges
 from checker.quotes import quoted_ranges
-from checker.lexicon import guess_language, language_bits, lemma_hashes, stopword_mask
+from checker.lexicon import analyse
 from checker.sentences import Sentences, split_sentences
 from checker.shingles import codepoints, shingle_hashes, span_hashes, token_hashes
 from checker.words import ALONE, SEPARATOR, WORD, classify, fold
@@ -77,9 +77,7 @@ class Document:
                 units = np.append(bigrams, self.hashes[len(bigrams):])
                 value = (None, units, np.zeros(len(self), dtype=bool))
             else:
-                bits = language_bits(self.hashes)
-                language = guess_language(bits)
-                value = (language, lemma_hashes(self.hashes, self._token, language), stopword_mask(bits, language))
+                value = analyse(self.hashes, self._token)
             object.__setattr__(self, "_lexical", value)  # a cache, not a change of value
         return self._lexical  # type: ignore[return-value]
 
@@ -162,5 +160,5 @@ def normalize(text: str, *, drop_boilerplate: bool = True) -> Document:
                 tokens = [t for t, k in zip(tokens, keep.tolist()) if k]
             hashes, starts, ends = hashes[keep], starts[keep], ends[keep]
     quoted = _mask_ranges(starts, quoted_ranges(text))
-    sentences = split_sentences(cps, classes != SEPARATOR, starts, ends)
+    sentences = split_sentences(cps, classes != SEPARATOR, starts)
     return Document(text, tokens, folded, hashes, starts, ends, quoted, char_tokens, sentences)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from checker.arrays import distinct
 from checker.normalize import Document
 from checker.shingles import shingle_hashes
 
@@ -64,9 +65,9 @@ class Profile:
         n_sent = len(doc.sentences)
         lengths = np.maximum(doc.sentences.end - doc.sentences.first, 1)
         quoted = np.bincount(sentence[doc.quoted], minlength=n_sent)[:n_sent] if len(sentence) else np.zeros(0)
-        distinct = np.unique(lemmas)
+        distinct_lemmas = distinct(lemmas)
         pair_sentence, pair_lemma, pair_stop = s[starts], lem[starts], st[starts]
-        index = np.searchsorted(distinct, pair_lemma)
+        index = np.searchsorted(distinct_lemmas, pair_lemma)
         return cls(
             doc=doc,
             shingle_size=shingle_size,
@@ -75,9 +76,9 @@ class Profile:
             pair_lemma=pair_lemma,
             pair_count=counts.astype(np.float64),
             pair_stop=pair_stop,
-            lemmas=distinct,
+            lemmas=distinct_lemmas,
             pair_lemma_index=index,
-            lemma_sentences=np.bincount(index, minlength=len(distinct)),
+            lemma_sentences=np.bincount(index, minlength=len(distinct_lemmas)),
             content_size=np.bincount(pair_sentence[~pair_stop], minlength=n_sent)[:n_sent],
             quoted_share=quoted / lengths if n_sent else np.zeros(0),
         )

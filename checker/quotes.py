@@ -84,14 +84,17 @@ def _line_quotes(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return found
 
 
+_BREAK_RE = regex.compile(r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")  # what str.splitlines splits at
+
+
 def quoted_ranges(text: str) -> list[tuple[int, int]]:
     """Sorted, disjoint ``(start, end)`` ranges of ``text`` that lie inside quotation marks (marks
-    included)."""
+    included). Only lines holding a mark are looked at."""
     found: list[tuple[int, int]] = []
-    start = 0
-    for line in text.splitlines(keepends=True):
-        end = start + len(line)
-        if _MARKS_RE.search(line):
-            found.extend(_line_quotes(text, start, end))
-        start = end
+    mark = _MARKS_RE.search(text)
+    while mark is not None:  # the first mark of a line, then the rest of that line
+        after = _BREAK_RE.search(text, mark.start())
+        end = after.start() if after else len(text)
+        found.extend(_line_quotes(text, mark.start(), end))
+        mark = _MARKS_RE.search(text, end)
     return found

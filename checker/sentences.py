@@ -49,7 +49,7 @@ class Sentences:
         return len(self.first)
 
 
-def boundary_before(cps: np.ndarray, word: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+def boundary_before(cps: np.ndarray, word: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """``out[t]`` is True when a sentence boundary lies between token ``t - 1`` and token ``t``.
 
     ``cps`` are the text's code points and ``word`` marks those that belong to words."""
@@ -57,13 +57,21 @@ def boundary_before(cps: np.ndarray, word: np.ndarray, starts: np.ndarray, ends:
     out = np.zeros(n, dtype=bool)
     if n < 2:
         return out
-    marks = np.where(cps < 0x10000, _MARKS[np.minimum(cps, 0xFFFF)], _OTHER)
+    # U+FFFF is a noncharacter with no mark, so code points above it can share its entry.
+    marks = _MARKS[np.minimum(cps, 0xFFFF)]
+    at = np.flatnonzero(marks)
+    kind = marks[at]
     # A mark followed by a word character continues the sentence ("3.5", "e.g.x").
-    is_end = ((marks == _END) & ~np.append(word[1:], False)) | (marks == _WIDE_END)
-    ends_cum = np.concatenate([[0], np.cumsum(is_end)])
-    lines_cum = np.concatenate([[0], np.cumsum(marks == _NEWLINE)])
-    gap_from, gap_to = ends[:-1], starts[1:]
-    out[1:] = (ends_cum[gap_to] > ends_cum[gap_from]) | (lines_cum[gap_to] - lines_cum[gap_from] >= 2)
+    following = np.append(word, False)[at + 1]
+    ends_sentence = ((kind == _END) & ~following) | (kind == _WIDE_END)
+    # The token each mark precedes: a mark inside a token's own text (none in practice) counts for
+    # the next token, which is where its sentence would start anyway.
+    after = np.searchsorted(starts, at, side="right")
+    inside = after < n
+    out[after[inside & ends_sentence]] = True
+    newlines = np.bincount(after[inside & (kind == _NEWLINE)], minlength=n)
+    out |= newlines >= 2
+    out[0] = False
     return out
 
 
@@ -71,18 +79,17 @@ def split_sentences(
     cps: np.ndarray,
     word: np.ndarray,
     starts: np.ndarray,
-    ends: np.ndarray,
     *,
     min_tokens: int = MIN_SENTENCE_TOKENS,
     max_tokens: int = MAX_SENTENCE_TOKENS,
 ) -> Sentences:
-    """Sentences of the tokens at ``[starts[t], ends[t])`` of a text with code points ``cps`` (see the
+    """Sentences of the tokens starting at ``starts`` in a text with code points ``cps`` (see the
     module docstring); ``word`` marks the code points that belong to words."""
     n = len(starts)
     if n == 0:
         empty = np.empty(0, dtype=np.int64)
         return Sentences(empty, empty, empty)
-    cut = np.flatnonzero(boundary_before(cps, word, starts, ends))
+    cut = np.flatnonzero(boundary_before(cps, word, starts))
     lengths = np.diff(np.concatenate([[0], cut, [n]]))
     # A short sentence joins the next one; a short last sentence joins the one before.
     keep = lengths[:-1] >= min_tokens

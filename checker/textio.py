@@ -74,7 +74,7 @@ def check_text(text: str, max_chars: int, what: str = "text") -> str:
     if not text.strip("\x00 \t\n\r\x0b\x0c"):
         raise InputError(f"{what} is empty")
     sample = text[:100_000]
-    if len(_CONTROL_RE.findall(sample)) > MAX_CONTROL_SHARE * len(sample):
+    if _CONTROL_RE.search(sample) and len(_CONTROL_RE.findall(sample)) > MAX_CONTROL_SHARE * len(sample):
         raise InputError(f"{what} looks like binary data, not text")
     return clean_text(text)
 

@@ -38,6 +38,15 @@ def test_sentence_signature_equals_datasketch_update_per_lemma() -> None:
         assert np.array_equal(signatures[row], reference.hashvalues)
 
 
+def test_permutations_are_datasketchs() -> None:
+    from checker.fingerprint import permutations
+
+    for num_perm, seed in ((48, 1), (7, 42)):
+        a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+        ours = permutations(num_perm, seed)
+        assert ours[0].tolist() == a.tolist() and ours[1].tolist() == b.tolist()
+
+
 def test_sentences_with_too_few_content_lemmas_get_no_sketch() -> None:
     fp = fingerprint(normalize("Kata dia. Ini adalah sebuah kalimat tentang vaksin Sputnik dari Rusia."))
     assert fp.sketches.shape == (1, DEFAULT_SCHEME.bands)
