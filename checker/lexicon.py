@@ -37,38 +37,42 @@ LEMMA_CACHE_SIZE = 500_000
 
 
 class _LemmaTable:
-    """token hash -> lemma hash for one language: sorted arrays looked up with one ``searchsorted`` per
-    document, plus the words learnt since the arrays were last rebuilt."""
+    """token hash -> lemma hash for one language, looked up with ``searchsorted``: a large sorted table
+    and a small sorted one of the words learnt since the large one was last rebuilt (inserting into
+    the small one costs little; rebuilding the large one, rarely, amortises to O(1) per word)."""
 
     def __init__(self) -> None:
-        self.keys = np.empty(0, dtype=np.uint64)
-        self.values = np.empty(0, dtype=np.uint64)
-        self.recent: dict[int, int] = {}
+        empty = np.empty(0, dtype=np.uint64)
+        self.keys, self.values = empty, empty
+        self.new_keys, self.new_values = empty, empty
+
+    @staticmethod
+    def _find(keys: np.ndarray, values: np.ndarray, hashes: np.ndarray, out: np.ndarray, known: np.ndarray) -> None:
+        if len(keys):
+            pos = np.minimum(np.searchsorted(keys, hashes), len(keys) - 1)
+            hit = keys[pos] == hashes
+            out[hit], known[hit] = values[pos[hit]], True
 
     def lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Lemma hashes of ``hashes`` (sorted, distinct) and a mask of those not known yet."""
         out = np.zeros(len(hashes), dtype=np.uint64)
         known = np.zeros(len(hashes), dtype=bool)
-        if len(self.keys):
-            pos = np.minimum(np.searchsorted(self.keys, hashes), len(self.keys) - 1)
-            known = self.keys[pos] == hashes
-            out[known] = self.values[pos[known]]
-        if self.recent:
-            for n in np.flatnonzero(~known).tolist():
-                lemma = self.recent.get(int(hashes[n]))
-                if lemma is not None:
-                    out[n], known[n] = lemma, True
+        self._find(self.keys, self.values, hashes, out, known)
+        self._find(self.new_keys, self.new_values, hashes, out, known)
         return out, ~known
 
     def learn(self, hashes: np.ndarray, lemmas: np.ndarray) -> None:
-        self.recent.update(zip(hashes.tolist(), lemmas.tolist()))
-        if len(self.recent) > max(1_000, len(self.keys) // 8):  # rebuild rarely: amortised O(1) per word
-            keys = np.concatenate([self.keys, np.fromiter(self.recent, dtype=np.uint64, count=len(self.recent))])
-            values = np.concatenate([self.values, np.array(list(self.recent.values()), dtype=np.uint64)])
+        """Remember new words (``hashes`` sorted, distinct, not known yet)."""
+        at = np.searchsorted(self.new_keys, hashes)
+        self.new_keys, self.new_values = np.insert(self.new_keys, at, hashes), np.insert(self.new_values, at, lemmas)
+        if len(self.new_keys) > max(4_096, len(self.keys) // 8):
+            keys = np.concatenate([self.keys, self.new_keys])
+            values = np.concatenate([self.values, self.new_values])
             if len(keys) > LEMMA_CACHE_SIZE:
                 keys, values = keys[-LEMMA_CACHE_SIZE:], values[-LEMMA_CACHE_SIZE:]
             order = np.argsort(keys)
-            self.keys, self.values, self.recent = keys[order], values[order], {}
+            self.keys, self.values = keys[order], values[order]
+            self.new_keys, self.new_values = self.new_keys[:0], self.new_values[:0]
 
 
 _lemma_tables: dict[str, _LemmaTable] = {}
@@ -77,21 +81,22 @@ _lemma_tables: dict[str, _LemmaTable] = {}
 @lru_cache(maxsize=1)
 def _stopword_table() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """Sorted token hashes of every language's stopwords, a bit mask of the languages listing each,
-    and the languages (bit ``i`` is ``languages[i]``)."""
+    and the languages (bit ``i`` is ``languages[i]``). Entries are cut into words as the tokeniser
+    cuts text ("that's" -> "that", "s"), a language's whole list in one pass."""
     import stopwordsiso
 
     others = sorted(set(stopwordsiso.langs()) - set(PREFERRED))
     languages = tuple(lang for lang in (*PREFERRED, *others) if lang in stopwordsiso.langs())[:64]
-    masks: dict[str, int] = {}
+    hashes, bits = [], []
     for bit, lang in enumerate(languages):
-        for word in stopwordsiso.stopwords(lang):
-            for part in words_of(word):  # "that's" -> "that", "s", as the tokeniser cuts it
-                masks[part] = masks.get(part, 0) | (1 << bit)
-    words = sorted(masks)
-    hashes = token_hashes(words)
-    order = np.argsort(hashes)
-    bits = np.array([masks[w] for w in words], dtype=np.uint64)
-    return hashes[order], bits[order], languages
+        words = sorted(set(words_of("\n".join(stopwordsiso.stopwords(lang)))))
+        hashes.append(token_hashes(words))
+        bits.append(np.full(len(words), 1 << bit, dtype=np.uint64))
+    all_hashes, all_bits = np.concatenate(hashes), np.concatenate(bits)
+    order = np.argsort(all_hashes, kind="stable")
+    all_hashes, all_bits = all_hashes[order], all_bits[order]
+    first = np.flatnonzero(np.diff(all_hashes, prepend=all_hashes[:1] - np.uint64(1)))
+    return all_hashes[first], np.bitwise_or.reduceat(all_bits, first), languages
 
 
 def language_bits(hashes: np.ndarray) -> np.ndarray:

@@ -27,7 +27,8 @@ CP1252_CHAOS_TOLERANCE = 0.1
 # binary. Random bytes hold about 10% of them (27 of 256 values); text with stray NULs holds a few per
 # thousand at most.
 MAX_CONTROL_SHARE = 0.05
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f]")
+_CONTROLS = "".join(map(chr, [*range(0x00, 0x09), *range(0x0E, 0x20)]))
+_CONTROL_RE = re.compile(f"[{re.escape(_CONTROLS)}]")
 # What a NUL becomes: PostgreSQL cannot store NUL in text, and U+FFFD (the replacement character) is
 # what a reader expects where a character was lost. Like NUL, the matcher reads it as a separator.
 NUL_REPLACEMENT = "\ufffd"
@@ -74,7 +75,8 @@ def check_text(text: str, max_chars: int, what: str = "text") -> str:
     if not text.strip("\x00 \t\n\r\x0b\x0c"):
         raise InputError(f"{what} is empty")
     sample = text[:100_000]
-    if _CONTROL_RE.search(sample) and len(_CONTROL_RE.findall(sample)) > MAX_CONTROL_SHARE * len(sample):
+    # One memchr per control character finds none in real text far faster than a regex scan.
+    if any(c in sample for c in _CONTROLS) and len(_CONTROL_RE.findall(sample)) > MAX_CONTROL_SHARE * len(sample):
         raise InputError(f"{what} looks like binary data, not text")
     return clean_text(text)
 
