@@ -35,8 +35,9 @@ detection", 2014), the best published text-alignment system of PAN 2013-2014:
 **Then**: passages are merged with the verbatim runs they overlap; an edge sentence that is a verbatim
 copy is trimmed to the shared words (a copied paragraph rarely starts at the edge of the heading glued
 to it); overlaps in the suspect are resolved in favour of the passage with more evidence. A reworded
-passage must have ``min_passage_words`` unquoted words on each side and enough evidence: two seed
-sentence pairs, or one that is a close paraphrase on its own (``single_seed_similarity``).
+passage must have ``min_passage_words`` unquoted words on each side and enough evidence: seeds in at
+least ``min_reworded_sentences`` suspect sentences, and fragments at least ``min_reworded_similarity``
+alike unless there are ``sure_reworded_sentences`` of them.
 """
 
 from __future__ import annotations
@@ -177,7 +178,6 @@ class _Span:
     t1: int
     runs: list[_Run] = field(default_factory=list)
     seeds: np.ndarray = field(default_factory=lambda: _NO_SEEDS)
-    best_seed: float = 0.0  # highest seed cosine
     meaning: float = 1.0  # tf-isf cosine of the two fragments
 
     @property
@@ -390,7 +390,7 @@ def reworded_passages(suspect: Profile, source: Profile, runs: list[_Run], cfg: 
     for group, sim in clusters:
         i0, i1, j0, j1 = group[:, 0].min(), group[:, 0].max(), group[:, 1].min(), group[:, 1].max()
         span = _Span(int(s_sent.first[i0]), int(s_sent.end[i1] - 1), int(t_sent.first[j0]), int(t_sent.end[j1] - 1),
-                     seeds=group, best_seed=float(v.cosine[group[:, 0], group[:, 1]].max()), meaning=sim)
+                     seeds=group, meaning=sim)
         spans.append(_trim_verbatim_edges(span, suspect, source, cfg))
     return spans
 
@@ -488,7 +488,7 @@ def _verbatim_groups(span: _Span, cfg: MatchConfig) -> list[_Span]:
     for g in groups:
         s0, s1 = min(r.s0 for r in g), max(r.s1 for r in g)
         out.append(_Span(s0, s1, min(r.t0 for r in g), max(r.t1 for r in g), runs=g, seeds=seeds,
-                         best_seed=span.best_seed, meaning=span.meaning))
+                         meaning=span.meaning))
     return out
 
 
@@ -513,7 +513,7 @@ def _piece(span: _Span, a: int, b: int, suspect: Profile, source: Profile) -> _S
     s_hi = [r.s1 for r in runs] + (s_sent.end[seeds[:, 0]] - 1).tolist()
     t_lo = [r.t0 for r in runs] + t_sent.first[seeds[:, 1]].tolist()
     t_hi = [r.t1 for r in runs] + (t_sent.end[seeds[:, 1]] - 1).tolist()
-    return _Span(max(a, min(s_lo)), min(b, max(s_hi)), min(t_lo), max(t_hi), runs, seeds, span.best_seed, span.meaning)
+    return _Span(max(a, min(s_lo)), min(b, max(s_hi)), min(t_lo), max(t_hi), runs, seeds, span.meaning)
 
 
 def _strength(span: _Span) -> np.ndarray:
@@ -561,7 +561,12 @@ def _accepted(span: _Span, suspect: Profile, cfg: MatchConfig) -> bool:
         return False
     if span.verbatim >= cfg.min_passage_words:
         return True
-    return len(span.seeds) >= 2 or span.best_seed >= cfg.single_seed_similarity
+    # Reworded only: one sentence like another is what independent reports of one event share (the
+    # same names and numbers); a copy rewords a stretch of them.
+    sentences = len(np.unique(span.seeds[:, 0]))
+    if sentences < cfg.min_reworded_sentences:
+        return False
+    return sentences >= cfg.sure_reworded_sentences or span.meaning >= cfg.min_reworded_similarity
 
 
 def align_passages(suspect: Profile, source: Profile, cfg: MatchConfig = DEFAULT_MATCH_CONFIG) -> list[TokenPassage]:
