@@ -14,7 +14,21 @@ from checker.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
-REAL_PAGES = ROOT.parent / "shared" / "corpora" / "real-pages"
+SHARED_CORPORA = ROOT.parent / "shared" / "corpora"
+REAL_PAGES = SHARED_CORPORA / "real-pages"
+PAN13_DEV = SHARED_CORPORA / "pan13-dev"
+
+
+def shared_corpus(path: Path, marker: str) -> Path:
+    """``path`` (a corpus in ../shared beside the clone) when ``path / marker`` exists. In CI the
+    corpora are always there, so a missing one fails; in a clone without them the test is skipped,
+    saying why."""
+    if (path / marker).exists():
+        return path
+    reason = f"corpus missing: {path / marker} (../shared beside the project clone)"
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(reason)
+    pytest.skip(reason)
 # The PostgreSQL server CI starts (trust auth, database "test"); override with CHECKER_TEST_PG_URL.
 PG_URL = os.environ.get("CHECKER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
+from tests.conftest import REAL_PAGES, shared_corpus
 from worker.extract import ExtractedPage, extract_fetched, extract_page, parse_date, parse_html, visible_text
 from worker.fetch import FetchedPage, decode_body
-
-# CI lays the project clone and shared/ side by side.
-REAL_PAGES = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "real-pages"
 
 ARTICLE = """<!doctype html>
 <html><head>
@@ -141,11 +138,7 @@ def test_parse_date(value, expected):
 
 
 def _real_index() -> list[dict]:
-    if not (REAL_PAGES / "index.json").is_file():
-        pytest.fail(
-            f"real-page corpus missing: expected {REAL_PAGES}/index.json (shared/ beside the project clone)"
-        )
-    return json.loads((REAL_PAGES / "index.json").read_text("utf-8"))
+    return json.loads((shared_corpus(REAL_PAGES, "index.json") / "index.json").read_text("utf-8"))
 
 
 @pytest.fixture(scope="module")
