@@ -78,13 +78,12 @@ class TokenPassage:
 # verbatim runs
 
 
-def find_seeds(suspect: np.ndarray, source: np.ndarray, max_repeats: int) -> tuple[np.ndarray, np.ndarray]:
-    """Positions ``(i, j)`` with ``suspect[i] == source[j]``, sorted by diagonal then ``i``."""
-    if not len(suspect) or not len(source):
+def find_seeds(suspect: np.ndarray, source: Profile, max_repeats: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions ``(i, j)`` with ``suspect[i] == source.shingles[j]``, sorted by diagonal then ``i``."""
+    if not len(suspect) or not len(source.shingles):
         empty = np.empty(0, dtype=np.int64)
         return empty, empty
-    order = np.argsort(source, kind="stable")
-    ordered = source[order]
+    order, ordered = source.shingle_order, source.sorted_shingles
     lo = np.searchsorted(ordered, suspect, side="left")
     hi = np.searchsorted(ordered, suspect, side="right")
     hi = np.where(hi - lo > max_repeats, lo, hi)
@@ -200,7 +199,7 @@ def shared_coverage(a: np.ndarray, b: np.ndarray, n_tokens: int, k: int) -> np.n
 def verbatim_runs(suspect: Profile, source: Profile, cfg: MatchConfig) -> list[_Run]:
     """Chains of shared shingles with at least ``min_passage_words`` unquoted matched words."""
     k = suspect.shingle_size
-    i, j = find_seeds(suspect.shingles, source.shingles, cfg.max_seed_repeats)
+    i, j = find_seeds(suspect.shingles, source, cfg.max_seed_repeats)
     if not len(i):
         return []
     chains = chain_runs(diagonal_runs(i, j, cfg.max_run_gap), k, cfg)
@@ -367,7 +366,11 @@ def sentence_seeds(suspect: Profile, source: Profile, v: _Vectors, runs: list[_R
         shift = r.t0 - r.s0
         pairs.append(np.stack([s_of[tokens], t_of[np.clip(tokens + shift, r.t0, r.t1)]], axis=1))
     seeds = np.concatenate(pairs).astype(np.int64)
-    return np.unique(seeds, axis=0) if len(seeds) else seeds.reshape(0, 2)
+    if not len(seeds):
+        return seeds.reshape(0, 2)
+    width = max(source.n_sentences, 1)
+    distinct_pairs = np.unique(seeds[:, 0] * width + seeds[:, 1])  # one exact key per pair, sorted
+    return np.stack(np.divmod(distinct_pairs, width), axis=1)
 
 
 def reworded_passages(suspect: Profile, source: Profile, runs: list[_Run], cfg: MatchConfig) -> list[_Span]:

@@ -71,9 +71,10 @@ def _supported_sentences(article_ids: np.ndarray, sentences: np.ndarray,
     empty = np.empty(0, dtype=np.int64)
     if not len(article_ids):
         return empty, empty, empty
-    # (article, sentence) pairs with their hit counts, sorted by article, then sentence.
-    pairs, keys = np.unique(np.stack([article_ids, sentences]), axis=1, return_counts=True)
-    art, sent = pairs
+    # (article, sentence) pairs with their hit counts, sorted by article, then sentence: one int64 key
+    # each (article ids are uint32, a suspect has far fewer than 2^31 sentences).
+    pairs, keys = np.unique((article_ids << 31) | sentences, return_counts=True)
+    art, sent = pairs >> 31, pairs & ((1 << 31) - 1)
     same_prev = np.zeros(len(art), dtype=bool)
     same_prev[1:] = (art[1:] == art[:-1]) & (sent[1:] - sent[:-1] <= cfg.sentence_support_gap)
     same_next = np.zeros(len(art), dtype=bool)

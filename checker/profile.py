@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from checker.arrays import distinct
 from checker.normalize import Document
 from checker.shingles import shingle_hashes
 
@@ -25,6 +24,8 @@ class Profile:
         doc: the document.
         shingle_size: ``k`` of ``shingles``.
         shingles: uint64 hash of each run of ``k`` tokens (shingle ``i`` covers tokens ``i .. i+k-1``).
+        shingle_order, sorted_shingles: ``argsort(shingles)`` and the shingles in that order (a source's
+            shingles are looked up by every suspect compared with it).
         pair_sentence, pair_lemma, pair_count, pair_stop: the distinct (sentence, lemma) pairs of the
             document, sorted by sentence: how often each lemma occurs in each sentence and whether it
             is a stopword.
@@ -38,6 +39,8 @@ class Profile:
     doc: Document
     shingle_size: int
     shingles: np.ndarray
+    shingle_order: np.ndarray
+    sorted_shingles: np.ndarray
     pair_sentence: np.ndarray
     pair_lemma: np.ndarray
     pair_count: np.ndarray
@@ -56,24 +59,25 @@ class Profile:
     def build(cls, doc: Document, shingle_size: int) -> Profile:
         sentence = doc.sentences.of_token
         lemmas, stop = doc.lemmas, doc.stop
-        order = np.lexsort((lemmas, sentence))
-        s, lem, st = sentence[order], lemmas[order], stop[order]
-        first = np.ones(len(s), dtype=bool)
-        first[1:] = (s[1:] != s[:-1]) | (lem[1:] != lem[:-1])
-        starts = np.flatnonzero(first)
-        counts = np.diff(np.append(starts, len(s)))
         n_sent = len(doc.sentences)
+        distinct_lemmas, lemma_index = np.unique(lemmas, return_inverse=True)
+        # Distinct (sentence, lemma) pairs as one exact int64 key each, sorted by sentence then lemma.
+        pair_key, first, counts = np.unique(sentence * max(len(distinct_lemmas), 1) + lemma_index,
+                                            return_index=True, return_counts=True)
+        pair_sentence, index = np.divmod(pair_key, max(len(distinct_lemmas), 1))
+        pair_stop = stop[first]
         lengths = np.maximum(doc.sentences.end - doc.sentences.first, 1)
         quoted = np.bincount(sentence[doc.quoted], minlength=n_sent)[:n_sent] if len(sentence) else np.zeros(0)
-        distinct_lemmas = distinct(lemmas)
-        pair_sentence, pair_lemma, pair_stop = s[starts], lem[starts], st[starts]
-        index = np.searchsorted(distinct_lemmas, pair_lemma)
+        shingles = shingle_hashes(doc.hashes, shingle_size)
+        order = np.argsort(shingles, kind="stable")
         return cls(
             doc=doc,
             shingle_size=shingle_size,
-            shingles=shingle_hashes(doc.hashes, shingle_size),
+            shingles=shingles,
+            shingle_order=order,
+            sorted_shingles=shingles[order],
             pair_sentence=pair_sentence,
-            pair_lemma=pair_lemma,
+            pair_lemma=distinct_lemmas[index],
             pair_count=counts.astype(np.float64),
             pair_stop=pair_stop,
             lemmas=distinct_lemmas,

@@ -40,6 +40,16 @@ ARTICLE_CACHE_SIZE = 4096
 REGISTER_BATCH = 500
 
 
+def single_threaded_blas() -> None:
+    """Limit BLAS (numpy's matrix products) to one thread in this process. Alignment multiplies many
+    small sentence matrices: extra BLAS threads only spin, and where scans already run side by side
+    (Celery workers, ``scan-batch`` processes) they fight those for the cores: on the 2-core machine,
+    one ``scan-batch`` process kept 1.5 cores busy for the work of one."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
 def text_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -76,6 +86,7 @@ class Registry:
         scheme is refused unless ``drop_shared_index`` (what `checker index rebuild` passes): other
         processes may be using it, so it is never dropped implicitly."""
         self.settings = settings
+        single_threaded_blas()
         self.engine = make_engine(settings.database_url)
         init_db(self.engine)
         self.Session = session_factory(self.engine)

@@ -84,19 +84,34 @@ def test_import_mixed_encodings(run, tmp_path) -> None:
     assert json.loads(out)["text"] == "Une réunion « très » attendue s’est tenue à Paris, déjà."
 
 
-def test_scan_batch_echoes_ids_and_reports_bad_lines(run, tmp_path, seed_suspects) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_scan_batch_echoes_ids_and_reports_bad_lines(run, tmp_path, seed_suspects, workers) -> None:
+    """In input order whether scanned in one process or in two forked workers."""
     run("import", str(SEEDS / "articles.jsonl"))
     lines = [json.dumps({"id": name, "text": seed_suspects[name]["text"], "url": seed_suspects[name]["url"]})
              for name in ("full-copy", "independent-report", "partner-copy")]
     lines.insert(1, "{broken")
     lines.append(json.dumps({"id": 7, "text": ""}))
     path = write(tmp_path / "s.jsonl", "\n".join(lines) + "\n")
-    code, out, err = run("scan-batch", path, ok=False)
+    code, out, err = run("scan-batch", "--workers", workers, path, ok=False)
     assert code == 1 and "line 2" in err and "line 5" in err
     results = [json.loads(x) for x in out.splitlines()]
     assert [r.get("id") for r in results] == ["full-copy", None, "independent-report", "partner-copy", 7]
     assert [r.get("verdict") for r in results] == ["unattributed_reuse", None, "no_reuse", "licensed", None]
     assert "error" in results[1] and "error" in results[4]
+
+
+def test_scan_batch_in_workers_gives_what_one_process_gives(run, tmp_path, seed_suspects) -> None:
+    run("import", str(SEEDS / "articles.jsonl"))
+    names = sorted(seed_suspects) * 3
+    lines = [json.dumps({"id": f"{n}-{i}", "text": seed_suspects[n]["text"], "url": seed_suspects[n]["url"]})
+             for i, n in enumerate(names)]
+    lines.insert(7, json.dumps({"id": "bad", "text": "\x00\x01\x02\x03"}))
+    path = write(tmp_path / "s.jsonl", "\n".join(lines) + "\n")
+    _, one, _ = run("scan-batch", "--no-record", "--workers", "1", path, ok=False)
+    _, two, log = run("--verbose", "scan-batch", "--no-record", "--workers", "2", path, ok=False)
+    assert "scanning in 2 worker processes" in log
+    assert len(one.splitlines()) == len(lines) and one == two
 
 
 def test_articles_show_and_delete(run) -> None:
