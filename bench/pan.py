@@ -108,7 +108,7 @@ def best_threshold(values: np.ndarray, positive: np.ndarray) -> float:
     return best
 
 
-def _register(registry, sources: list[str], texts: dict[str, str]) -> tuple[dict[int, str], list[str]]:
+def register_sources(registry, sources: list[str], texts: dict[str, str]) -> tuple[dict[int, str], list[str]]:
     """Register the sources in batches; a batch the registry refuses is retried one by one, so one
     refused source (reported) does not lose the others."""
     from checker.errors import InputError
@@ -151,7 +151,7 @@ def run(corpus: Path, limit: int | None, workdir: Path) -> dict:
     with Registry(settings) as registry:
         t0 = time.perf_counter()
         texts = {name: read_text(corpus / "src" / name) for name in sources}
-        id_to_source, refused_sources = _register(registry, sources, texts)
+        id_to_source, refused_sources = register_sources(registry, sources, texts)
         out["refused_sources"] = refused_sources
         out["register_s"] = round(time.perf_counter() - t0, 2)
         print(f"registered {len(sources)} sources in {out['register_s']} s", file=sys.stderr)
