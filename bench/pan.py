@@ -239,8 +239,9 @@ def _baseline(corpus: Path, pairs: list[Pair], sources: dict[str, str], suspects
 
 
 def table(res: dict) -> str:
-    rows = ["| category | plagdet | precision | recall | granularity | pair recall | baseline pair recall "
-            "| false-alarm pairs (baseline) |", "|---|---|---|---|---|---|---|---|"]
+    header = ("| category | plagdet | precision | recall | granularity | pair recall | baseline pair recall "
+              "| false-alarm pairs (baseline) |")
+    rows = [header, "|---|---|---|---|---|---|---|---|"]
     for cat, s in res["categories"].items():
         base = res["baseline"].get(cat, {})
         b_rec = base.get("pair_recall")

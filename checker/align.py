@@ -47,8 +47,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from rapidfuzz.distance import Indel
 
-from checker.config import DEFAULT_MATCH_CONFIG, MatchConfig
 from checker.arrays import expand_ranges
+from checker.config import DEFAULT_MATCH_CONFIG, MatchConfig
 from checker.profile import Profile
 
 

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from checker.fingerprint import FingerprintScheme
 from checker.arrays import distinct, expand_ranges
+from checker.fingerprint import FingerprintScheme
 from checker.index import MAX_POSTINGS_PER_KEY, Hits, SchemeMismatch, checked_keys
 
 LOGGER = logging.getLogger(__name__)
@@ -235,7 +235,7 @@ class MemoryIndex:
             self._apply("add", Segment.build(np.concatenate(keys), np.concatenate(ids)))
 
     def remove(self, article_ids: Iterable[int]) -> None:
-        ids = np.asarray(sorted(set(int(i) for i in article_ids)), dtype=np.uint32)
+        ids = np.asarray(sorted({int(i) for i in article_ids}), dtype=np.uint32)
         if len(ids):
             self._apply("remove", ids)
 

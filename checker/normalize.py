@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from checker.boilerplate import boilerplate_ranges
-from checker.quotes import quoted_ranges
 from checker.lexicon import analyse
+from checker.quotes import quoted_ranges
 from checker.sentences import Sentences, split_sentences
 from checker.shingles import codepoints, shingle_hashes, span_hashes, token_hashes
 from checker.words import ALONE, SEPARATOR, WORD, classify, fold

@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Iterable, Iterator
+from typing import Self
 
 from checker.errors import InputError
 from checker.records import ScanResult
@@ -93,7 +94,7 @@ class ScanPool:
             self._pool = None
         _registry = None
 
-    def __enter__(self) -> ScanPool:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
 # What each code point below U+10000 is to a sentence (none of the marks lies above).
 _OTHER, _END, _WIDE_END, _NEWLINE = 0, 1, 2, 3
 _MARKS = np.zeros(0x10000, dtype=np.uint8)

@@ -27,7 +27,7 @@ CP1252_CHAOS_TOLERANCE = 0.1
 # binary. Random bytes hold about 10% of them (27 of 256 values); text with stray NULs holds a few per
 # thousand at most.
 MAX_CONTROL_SHARE = 0.05
-_CONTROLS = "".join(map(chr, [*range(0x00, 0x09), *range(0x0E, 0x20)]))
+_CONTROLS = "".join(map(chr, [*range(0x09), *range(0x0E, 0x20)]))
 _CONTROL_RE = re.compile(f"[{re.escape(_CONTROLS)}]")
 # What a NUL becomes: PostgreSQL cannot store NUL in text, and U+FFFD (the replacement character) is
 # what a reader expects where a character was lost. Like NUL, the matcher reads it as a separator.
