@@ -96,6 +96,24 @@ def test_bad_articles_are_refused_and_nothing_is_stored(storage_settings) -> Non
             assert s.scalars(select(Article)).all() == []
 
 
+def test_stray_nuls_are_stored_and_scanned_on_both_backends(storage_settings, seed_articles) -> None:
+    """PostgreSQL cannot store NUL in text: a NUL is replaced one for one, so offsets stay right."""
+    original = seed_articles[0]["text"]
+    with_nuls = original.replace("Kunjungan", "Kunjungan\x00", 1) + "\x00"
+    with Registry(storage_settings) as reg:
+        article_id = reg.register(ArticleIn(title="t", text=with_nuls))
+        stored = reg.get_article(article_id).text
+        assert len(stored) == len(with_nuls) and "\x00" not in stored
+        suspect = "Ringkasan\x00 berita.\n\n" + original
+        result = reg.scan(suspect)
+        assert result.verdict == "unattributed_reuse"
+        assert reg.record_scan(suspect, None, result) > 0
+        for p in result.matches[0].passages:
+            copied = suspect[p.suspect_start : p.suspect_end].split()
+            found = stored[p.source_start : p.source_end].split()
+            assert copied[:3] == found[:3] and copied[-3:] == found[-3:]
+
+
 def test_unicode_and_long_fields_round_trip(storage_settings) -> None:
     text = ("東京都は二十七日、新型ワクチンの大規模接種会場を来月から拡大すると発表した。対象は六十五歳以上の"
             "高齢者で、予約は区市町村の窓口とインターネットで受け付ける。担当者によると、接種の枠は一日あたり"
