@@ -49,26 +49,22 @@ _CLOSING = {c for closers in _PAIRS.values() for c in closers}
 _AMBIGUOUS = set('"\u201c\u201d\u2018\u2019')
 
 
+def _neighbours(text: str, at: int) -> tuple[str, str]:
+    return text[at - 1] if at else " ", text[at + 1] if at + 1 < len(text) else " "
+
+
 def _can_open(text: str, at: int) -> bool:
     """A mark opens when it starts a word: not after a letter or digit, not before a space."""
-    if text[at] not in _PAIRS:
-        return False
-    if text[at] not in _AMBIGUOUS:
-        return True
-    before = text[at - 1] if at else " "
-    after = text[at + 1] if at + 1 < len(text) else " "
-    return not _WORD.match(before) and not after.isspace()
+    before, after = _neighbours(text, at)
+    mark = text[at]
+    return mark in _PAIRS and (mark not in _AMBIGUOUS or (not _WORD.match(before) and not after.isspace()))
 
 
 def _can_close(text: str, at: int) -> bool:
     """A mark closes when it ends a word: not before a letter or digit, not after a space."""
-    if text[at] not in _CLOSING:
-        return False
-    if text[at] not in _AMBIGUOUS:
-        return True
-    before = text[at - 1] if at else " "
-    after = text[at + 1] if at + 1 < len(text) else " "
-    return not _WORD.match(after) and not before.isspace()
+    before, after = _neighbours(text, at)
+    mark = text[at]
+    return mark in _CLOSING and (mark not in _AMBIGUOUS or (not _WORD.match(after) and not before.isspace()))
 
 
 def _line_quotes(text: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -99,3 +99,17 @@ def test_quotations_are_marked() -> None:
     quoted = [t for t, q in zip(doc.tokens, doc.quoted.tolist()) if q]
     assert quoted == ["semua", "kerja", "sama", "akan", "mengikuti", "panduan", "kutipan", "lain"]
     assert quoted_ranges("don’t ‘quote’ me") == [(6, 13)]
+
+
+@pytest.mark.parametrize(("text", "quotes"), [
+    ('a "stray mark here and\nnext "line" ok', ['"line"']),  # a mark left open quotes nothing
+    ("“unbalanced then “balanced one” end", ["“balanced one”"]),  # the later opener wins
+    ('he said "no" and "yes"', ['"no"', '"yes"']),
+    ("„Hallo“ und »Welt« sagte er", ["„Hallo“", "»Welt«"]),
+    ("« Bonjour » dit-il", ["« Bonjour »"]),
+    ("It’s the ’90s, don’t", []),  # apostrophes
+    ("「日本語」です", ["「日本語」"]),
+    ("“" + "word " * 300 + "”", []),  # longer than a quotation runs
+])
+def test_quotations_are_balanced_pairs_on_one_line(text, quotes) -> None:
+    assert [text[a:b] for a, b in quoted_ranges(text)] == quotes
