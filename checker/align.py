@@ -42,6 +42,7 @@ alike unless there are ``sure_reworded_sentences`` of them.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,6 +51,8 @@ from rapidfuzz.distance import Indel
 from checker.arrays import expand_ranges
 from checker.config import DEFAULT_MATCH_CONFIG, MatchConfig
 from checker.profile import Profile
+
+LOGGER = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +237,12 @@ def verbatim_runs(suspect: Profile, source: Profile, cfg: MatchConfig) -> list[_
 # reworded passages
 
 
+# The dense sentence matrices of one pair hold at most this many cells (8 bytes each: 64 MB). A news
+# article has ~30 sentences and shares a few hundred lemmas with a related one; PAN's longest suspect
+# (6,000 words, 300 sentences) against a long source stays under 2M cells; two whole books do not.
+MAX_SENTENCE_MATRIX_CELLS = 8_000_000
+
+
 @dataclass(frozen=True, slots=True)
 class _Vectors:
     """tf-isf sentence vectors of a suspect and a source, and the seed measures of every sentence pair.
@@ -374,8 +383,14 @@ def sentence_seeds(suspect: Profile, source: Profile, v: _Vectors, runs: list[_R
 
 
 def reworded_passages(suspect: Profile, source: Profile, runs: list[_Run], cfg: MatchConfig) -> list[_Span]:
-    """Sentence-level passages (see the module docstring), as token spans."""
+    """Sentence-level passages (see the module docstring), as token spans. Pairs of texts too large
+    for the dense sentence matrices (two books) get none: their verbatim runs are still found."""
     if not suspect.n_sentences or not source.n_sentences:
+        return []
+    shared = len(np.intersect1d(suspect.lemmas, source.lemmas, assume_unique=True))
+    cells = max(suspect.n_sentences * source.n_sentences, (suspect.n_sentences + source.n_sentences) * shared)
+    if cells > MAX_SENTENCE_MATRIX_CELLS:
+        LOGGER.info("pair too large for reworded passages (%d matrix cells); verbatim runs only", cells)
         return []
     v = sentence_vectors(suspect, source, cfg)
     seeds = sentence_seeds(suspect, source, v, runs, cfg)
