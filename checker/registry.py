@@ -1,4 +1,4 @@
-"""The registry: articles in the database, their windows in the passage index, scans recorded.
+"""The registry: articles in the database, their keys in the passage index, scans recorded.
 
 This is the edge where the pure engine meets storage. Writes go to the database first and to the
 index second; on opening, :meth:`Registry.sync_index` reconciles the two (indexing articles that a
