@@ -14,8 +14,10 @@ Two detectors look at the pair, and their findings are merged into one passage p
 *Guarantee*: a run of ``min_passage_words`` or more consecutive tokens that both texts share verbatim,
 none of them inside quotation marks in the suspect, yields ``min_passage_words - k + 1`` consecutive
 seeds on one diagonal, hence a chain covering it with that many unquoted matched tokens, which is kept
-(unless every shingle of the run occurs more than ``max_seed_repeats`` times in the article). Passages
-that overlap are merged or trimmed, never dropped, so the run's words stay reported.
+(unless every shingle of the run occurs more than ``max_seed_repeats`` times in the article). When
+passages claim the same suspect words, a word goes to a passage that holds it in a verbatim run, so the
+run's words stay reported at their place in the article; only a word at either end of the run may go to
+an adjacent copied passage that the article follows with the same word.
 
 **Reworded passages** (sentence level), after Sanchez-Perez, Sidorov and Gelbukh, "A winning approach
 to text alignment for text reuse detection at PAN 2014" (and "Adaptive algorithm for plagiarism
@@ -34,7 +36,7 @@ detection", 2014), the best published text-alignment system of PAN 2013-2014:
 
 **Then**: passages are merged with the verbatim runs they overlap; an edge sentence that is a verbatim
 copy is trimmed to the shared words (a copied paragraph rarely starts at the edge of the heading glued
-to it); overlaps in the suspect are resolved in favour of the passage with more evidence. A reworded
+to it); each suspect word goes to one passage (:func:`_resolve_overlaps`). A reworded
 passage must have ``min_passage_words`` unquoted words on each side and enough evidence: seeds in at
 least ``min_reworded_sentences`` suspect sentences, and fragments at least ``min_reworded_similarity``
 alike unless there are ``sure_reworded_sentences`` of them.
