@@ -63,8 +63,7 @@ class TokenPassage:
 
     ``similarity`` is the surface similarity of the two token sequences (rapidfuzz Indel: 1.0 for a
     verbatim copy, about 0.4-0.6 for a machine paraphrase); ``meaning`` the tf-isf cosine of the two
-    fragments (how much of the content survives, whatever the wording); ``verbatim_words`` the suspect
-    words inside shared verbatim runs."""
+    fragments (how much of the content survives, whatever the wording)."""
 
     suspect_first: int
     suspect_last: int
@@ -72,7 +71,6 @@ class TokenPassage:
     source_last: int
     similarity: float
     meaning: float
-    verbatim_words: int
 
     @property
     def suspect_len(self) -> int:
@@ -188,17 +186,25 @@ class _Span:
     def verbatim(self) -> int:
         return sum(r.words for r in self.runs)
 
+    def seed_sentences(self) -> np.ndarray:
+        """The distinct suspect sentences of its seeds."""
+        return np.unique(self.seeds[:, 0])
+
     def overlaps(self, run: _Run) -> bool:
         return self.s0 <= run.s1 and run.s0 <= self.s1 and self.t0 <= run.t1 and run.t0 <= self.t1
 
 
+def covered_by(starts: np.ndarray, n_tokens: int, k: int) -> np.ndarray:
+    """Tokens (of ``n_tokens``) inside one of the shingles of ``k`` tokens starting at ``starts``."""
+    covered = np.zeros(n_tokens + 1, dtype=np.int64)
+    np.add.at(covered, starts, 1)
+    np.add.at(covered, np.minimum(starts + k, n_tokens), -1)
+    return np.cumsum(covered[:-1]) > 0
+
+
 def shared_coverage(a: np.ndarray, b: np.ndarray, n_tokens: int, k: int) -> np.ndarray:
     """Tokens (of ``n_tokens``) covered by a shingle of ``a`` that also occurs in ``b``."""
-    hit = np.flatnonzero(np.isin(a, b))
-    covered = np.zeros(n_tokens + 1, dtype=np.int64)
-    np.add.at(covered, hit, 1)
-    np.add.at(covered, np.minimum(hit + k, n_tokens), -1)
-    return np.cumsum(covered[:-1]) > 0
+    return covered_by(np.flatnonzero(np.isin(a, b)), n_tokens, k)
 
 
 def verbatim_runs(suspect: Profile, source: Profile, cfg: MatchConfig) -> list[_Run]:
@@ -208,11 +214,7 @@ def verbatim_runs(suspect: Profile, source: Profile, cfg: MatchConfig) -> list[_
     if not len(i):
         return []
     chains = chain_runs(diagonal_runs(i, j, cfg.max_run_gap), k, cfg)
-    n = len(suspect.doc)
-    covered = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(covered, i, 1)
-    np.add.at(covered, np.minimum(i + k, n), -1)
-    matched = np.cumsum(covered[:-1]) > 0
+    matched = covered_by(i, len(suspect.doc), k)
     matched_cum = np.concatenate([[0], np.cumsum(matched)])
     unquoted_cum = np.concatenate([[0], np.cumsum(matched & ~suspect.doc.quoted)])
     a = suspect.doc.hashes.tolist()
@@ -263,12 +265,20 @@ class _Vectors:
     dice: np.ndarray
 
 
-def sentence_vectors(suspect: Profile, source: Profile, cfg: MatchConfig) -> _Vectors:
-    """tf-isf weighted sentence vectors and the cosine and content Dice of every sentence pair."""
-    shared, in_s, in_t = np.intersect1d(suspect.lemmas, source.lemmas, assume_unique=True, return_indices=True)
+def shared_lemmas(suspect: Profile, source: Profile) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The lemmas both texts hold, and their indices in each profile's ``lemmas``."""
+    return np.intersect1d(suspect.lemmas, source.lemmas, assume_unique=True, return_indices=True)
+
+
+def sentence_vectors(suspect: Profile, source: Profile, cfg: MatchConfig,
+                     shared: tuple[np.ndarray, np.ndarray, np.ndarray]) -> _Vectors:
+    """tf-isf weighted sentence vectors and the cosine and content Dice of every sentence pair;
+    ``shared`` is :func:`shared_lemmas` of the pair."""
+    lemmas, in_s, in_t = shared
     n = suspect.n_sentences + source.n_sentences
 
-    def weights(p: Profile, own: np.ndarray, other: Profile, other_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def weights(p: Profile, own: np.ndarray, other: Profile,
+                other_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         # Inverse sentence frequency over the sentences of both texts (Sanchez-Perez et al.).
         sf = p.lemma_sentences.astype(np.float64)
         sf[own] += other.lemma_sentences[other_idx]
@@ -277,12 +287,12 @@ def sentence_vectors(suspect: Profile, source: Profile, cfg: MatchConfig) -> _Ve
         w[stop] *= cfg.stopword_weight
         pair_weight = p.pair_count * w[p.pair_lemma_index]
         column = np.full(len(p.lemmas), -1, dtype=np.int64)
-        column[own] = np.arange(len(shared))
+        column[own] = np.arange(len(lemmas))
         cols = column[p.pair_lemma_index]
         on = cols >= 0
-        dense = np.zeros((p.n_sentences, len(shared)))
+        dense = np.zeros((p.n_sentences, len(lemmas)))
         dense[p.pair_sentence[on], cols[on]] = pair_weight[on]
-        content = np.zeros((p.n_sentences, len(shared)))
+        content = np.zeros((p.n_sentences, len(lemmas)))
         keep = on & ~p.pair_stop
         content[p.pair_sentence[keep], cols[keep]] = 1.0
         norms = np.sqrt(np.bincount(p.pair_sentence, weights=pair_weight**2, minlength=p.n_sentences))
@@ -389,12 +399,12 @@ def reworded_passages(suspect: Profile, source: Profile, runs: list[_Run], cfg: 
     for the dense sentence matrices (two books) get none: their verbatim runs are still found."""
     if not suspect.n_sentences or not source.n_sentences:
         return []
-    shared = len(np.intersect1d(suspect.lemmas, source.lemmas, assume_unique=True))
-    cells = max(suspect.n_sentences * source.n_sentences, (suspect.n_sentences + source.n_sentences) * shared)
+    shared = shared_lemmas(suspect, source)
+    cells = max(suspect.n_sentences * source.n_sentences, (suspect.n_sentences + source.n_sentences) * len(shared[0]))
     if cells > MAX_SENTENCE_MATRIX_CELLS:
         LOGGER.info("pair too large for reworded passages (%d matrix cells); verbatim runs only", cells)
         return []
-    v = sentence_vectors(suspect, source, cfg)
+    v = sentence_vectors(suspect, source, cfg, shared)
     seeds = sentence_seeds(suspect, source, v, runs, cfg)
     if not len(seeds):
         return []
@@ -435,13 +445,11 @@ def _trim_verbatim_edges(span: _Span, suspect: Profile, source: Profile, cfg: Ma
     # A passage copied verbatim for the most part ends where the shared words end, whatever its
     # edge sentences hold; a reworded one only where its edge sentence was copied verbatim.
     copied = on_s.mean() >= cfg.verbatim_edge_share
-    if copied or max(on_s[:s_first_end].mean(), on_t[:t_first_end].mean()) >= cfg.verbatim_edge_share:
-        hs, ht = np.flatnonzero(on_s), np.flatnonzero(on_t)
-        if len(hs) and len(ht):
+    hs, ht = np.flatnonzero(on_s), np.flatnonzero(on_t)
+    if len(hs) and len(ht):
+        if copied or max(on_s[:s_first_end].mean(), on_t[:t_first_end].mean()) >= cfg.verbatim_edge_share:
             s0, t0 = span.s0 + int(hs[0]), span.t0 + int(ht[0])
-    if copied or max(on_s[s_last_start:].mean(), on_t[t_last_start:].mean()) >= cfg.verbatim_edge_share:
-        hs, ht = np.flatnonzero(on_s), np.flatnonzero(on_t)
-        if len(hs) and len(ht):
+        if copied or max(on_s[s_last_start:].mean(), on_t[t_last_start:].mean()) >= cfg.verbatim_edge_share:
             s1, t1 = span.s0 + int(hs[-1]), span.t0 + int(ht[-1])
     span.s0, span.s1, span.t0, span.t1 = s0, max(s0, s1), t0, max(t0, t1)
     return span
@@ -458,7 +466,7 @@ VERBATIM_PASSAGE_SHARE = 0.8
 
 
 def _seeded_words(span: _Span, suspect: Profile) -> int:
-    sentences = np.unique(span.seeds[:, 0])
+    sentences = span.seed_sentences()
     first, end = suspect.doc.sentences.first, suspect.doc.sentences.end
     return int((end[sentences] - first[sentences]).sum())
 
@@ -515,7 +523,7 @@ def _verbatim_groups(span: _Span, cfg: MatchConfig) -> list[_Span]:
 def _priority(span: _Span) -> tuple[int, float]:
     """The passage with more evidence keeps disputed suspect words: verbatim words, and about a
     sentence's worth per seed sentence pair."""
-    return span.verbatim + 20 * len(np.unique(span.seeds[:, 0])), span.meaning
+    return span.verbatim + 20 * len(span.seed_sentences()), span.meaning
 
 
 def _piece(span: _Span, a: int, b: int, suspect: Profile, source: Profile) -> _Span | None:
@@ -583,7 +591,7 @@ def _accepted(span: _Span, suspect: Profile, cfg: MatchConfig) -> bool:
         return True
     # Reworded only: one sentence like another is what independent reports of one event share (the
     # same names and numbers); a copy rewords a stretch of them.
-    sentences = len(np.unique(span.seeds[:, 0]))
+    sentences = len(span.seed_sentences())
     if sentences < cfg.min_reworded_sentences:
         return False
     return sentences >= cfg.sure_reworded_sentences or span.meaning >= cfg.min_reworded_similarity
@@ -602,5 +610,5 @@ def align_passages(suspect: Profile, source: Profile, cfg: MatchConfig = DEFAULT
         if not _accepted(s, suspect, cfg):
             continue
         similarity = Indel.normalized_similarity(a[s.s0 : s.s1 + 1].tolist(), b[s.t0 : s.t1 + 1].tolist())
-        out.append(TokenPassage(s.s0, s.s1, s.t0, s.t1, similarity, max(s.meaning, similarity), s.verbatim))
+        out.append(TokenPassage(s.s0, s.s1, s.t0, s.t1, similarity, max(s.meaning, similarity)))
     return out

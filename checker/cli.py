@@ -256,20 +256,24 @@ def scan_batch(c: Context, file: str, no_record: bool, workers: int) -> None:
     registry = c.registry
     errors = 0
     pending: list[tuple[str, str | None, ScanResult]] = []
-    lines: deque = deque()  # parsed lines not yet answered, in input order
+    lines: deque = deque()  # (task, id, error, line number) of the lines not yet answered, in order
 
     def flush() -> None:
         if pending and not no_record:
             registry.record_scans(pending)
         pending.clear()
 
-    def answer_errors_before_next_scan() -> None:
+    def report(item_id, error: str) -> None:
         nonlocal errors
-        while lines and lines[0][3] is not None:
-            _, item_id, _, error = lines.popleft()
-            errors += 1
-            err.print(f"[red]error:[/] {error}", markup=True, highlight=False)
-            click.echo(json.dumps({"id": item_id, "error": error}, ensure_ascii=False))
+        errors += 1
+        err.print(f"[red]error:[/] {error}", markup=True, highlight=False)
+        click.echo(json.dumps({"id": item_id, "error": error}, ensure_ascii=False))
+
+    def report_unreadable_lines() -> None:
+        """Answer the lines that were not scanned, up to the next one that was."""
+        while lines and lines[0][2] is not None:
+            _, item_id, error, _ = lines.popleft()
+            report(item_id, error)
 
     # The pool forks before the progress bar starts its thread (see checker.parallel).
     with stream, ScanPool(registry, workers) as pool, progress_bar(size, "scanning") as advance:
@@ -278,22 +282,21 @@ def scan_batch(c: Context, file: str, no_record: bool, workers: int) -> None:
             for line in read_lines(stream, on_bytes=advance):
                 item_id = line.value.get("id") if line.value else None
                 task, error = _scan_task(line)
-                lines.append((line.number, item_id, task, error))
+                lines.append((task, item_id, error, line.number))
                 if task is not None:
                     yield task
 
         for result, error in pool.map(tasks()):
-            answer_errors_before_next_scan()
-            number, item_id, (text, url), _ = lines.popleft()
+            report_unreadable_lines()
+            (text, url), item_id, _, number = lines.popleft()
             if error is not None:
-                lines.appendleft((number, item_id, None, f"line {number}: {error}"))
-                answer_errors_before_next_scan()
+                report(item_id, f"line {number}: {error}")
                 continue
             click.echo(json.dumps({"id": item_id, **result.to_dict()}, ensure_ascii=False))
             pending.append((text, url, result))
             if len(pending) >= RECORD_BATCH:
                 flush()
-        answer_errors_before_next_scan()
+        report_unreadable_lines()
         flush()
     if errors:
         err.print(f"{errors} line(s) with errors")

@@ -231,7 +231,7 @@ class Fingerprint:
 
     def key_sentence(self) -> np.ndarray:
         """For each entry of :attr:`keys`: the sentence it sketches, or -1 for an exact key."""
-        bands = self.sketches.shape[1] if self.sketches.ndim == 2 else 0
+        bands = self.sketches.shape[1]
         return np.concatenate([np.full(len(self.exact), -1, dtype=np.int64), np.repeat(self.sentences, bands)])
 
 

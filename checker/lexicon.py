@@ -109,14 +109,12 @@ def language_bits(hashes: np.ndarray) -> np.ndarray:
     return np.where(table[pos] == hashes, bits[pos], np.uint64(0))
 
 
-def guess_language(bits: np.ndarray, counts: np.ndarray | None = None) -> str | None:
+def guess_language(bits: np.ndarray, counts: np.ndarray) -> str | None:
     """The language whose stopwords cover most of a document's tokens, or None below the minimum share.
 
-    ``bits`` come from :func:`language_bits`, one per token, or one per distinct token with its
-    number of occurrences in ``counts``."""
+    ``bits`` come from :func:`language_bits`, one per distinct token, occurring ``counts`` times."""
     if not len(bits):
         return None
-    counts = np.ones(len(bits), dtype=np.int64) if counts is None else counts
     listed = bits != 0
     _, _, languages = _stopword_table()
     # Bit i of each mask, for every language at once: the masks' bytes unpacked into bits.

@@ -87,13 +87,15 @@ def scan_text(
     # Over-fetch: ``load`` may drop some (another organisation's articles).
     ids = [c.article_id for c in ranked[: 4 * cfg.max_candidates]]
     articles = load(ids)[: cfg.max_candidates] if ids else []
-    suspect = Profile.build(doc, index.scheme.shingle_size_for(doc))
-    links = tuple(links)
-    matches = [
-        m
-        for article in articles
-        if (m := match_article(suspect, article, url=url, published_at=published_at, links=links, cfg=cfg))
-    ]
+    matches = []
+    if articles:  # most texts have no candidate: no profile to build
+        suspect = Profile.build(doc, index.scheme.shingle_size_for(doc))
+        links = tuple(links)
+        matches = [
+            m
+            for article in articles
+            if (m := match_article(suspect, article, url=url, published_at=published_at, links=links, cfg=cfg))
+        ]
     matches.sort(key=lambda m: (-m.score, m.article.id))
     verdict, explanation = overall(matches)
     return ScanResult(verdict=verdict, matches=tuple(matches), explanation=explanation)

@@ -26,11 +26,10 @@ class Profile:
         shingles: uint64 hash of each run of ``k`` tokens (shingle ``i`` covers tokens ``i .. i+k-1``).
         shingle_order, sorted_shingles: ``argsort(shingles)`` and the shingles in that order (a source's
             shingles are looked up by every suspect compared with it).
-        pair_sentence, pair_lemma, pair_count, pair_stop: the distinct (sentence, lemma) pairs of the
-            document, sorted by sentence: how often each lemma occurs in each sentence and whether it
-            is a stopword.
+        pair_sentence, pair_lemma_index, pair_count, pair_stop: the distinct (sentence, lemma) pairs
+            of the document, sorted by sentence: the lemma's index in ``lemmas``, how often it occurs
+            in the sentence and whether it is a stopword.
         lemmas: sorted distinct lemma hashes of the document.
-        pair_lemma_index: for each pair, the index of its lemma in ``lemmas``.
         lemma_sentences: for each lemma, the number of sentences holding it.
         content_size: per sentence, its number of distinct content (non-stopword) lemmas.
         quoted_share: per sentence, the share of its tokens inside quotation marks.
@@ -42,7 +41,6 @@ class Profile:
     shingle_order: np.ndarray
     sorted_shingles: np.ndarray
     pair_sentence: np.ndarray
-    pair_lemma: np.ndarray
     pair_count: np.ndarray
     pair_stop: np.ndarray
     lemmas: np.ndarray
@@ -77,7 +75,6 @@ class Profile:
             shingle_order=order,
             sorted_shingles=shingles[order],
             pair_sentence=pair_sentence,
-            pair_lemma=distinct_lemmas[index],
             pair_count=counts.astype(np.float64),
             pair_stop=pair_stop,
             lemmas=distinct_lemmas,
