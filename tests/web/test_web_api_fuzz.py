@@ -1,5 +1,7 @@
-"""The API fuzzed from its own OpenAPI document (schemathesis): no 5xx, documented status codes,
-JSON responses matching their schemas. Bounded: a few dozen examples per operation (~a minute).
+"""The API fuzzed from its own OpenAPI document (schemathesis), on SQLite and on PostgreSQL: no 5xx,
+documented status codes, JSON responses matching their schemas. Bounded: a few dozen examples per
+operation (~a minute per backend). tests/web/test_web_fuzz_routes.py adds hostile values the schema
+does not describe, and every dashboard route.
 
 URL submissions are captured, not fetched (``sent``), so the fuzzer never reaches the network."""
 
@@ -18,8 +20,8 @@ MAX_EXAMPLES = 50
 
 
 @pytest.fixture
-def fuzz_app(tmp_path, sent):
-    app = make_app(tmp_path)
+def fuzz_app(tmp_path, sent, storage_settings):
+    app = make_app(tmp_path, SETTINGS=storage_settings)
     world = populate(app)
     app.config["FUZZ_TOKEN"] = world.tokens["editor"]
     yield app
