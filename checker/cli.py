@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
+from checker import validate
 from checker.errors import CheckerError, InputError
 from checker.jsonl import article_from_json, first_line, open_input, parse_datetime, read_lines
 from checker.models import article_dict
@@ -233,6 +234,7 @@ def _print_result(text: str, result: ScanResult, scan_id: int | None) -> None:
 def scan(c: Context, file: str, url: str | None, published_at: str | None, as_json: bool) -> None:
     """Scan FILE (or - for stdin) for reuse of registered articles."""
     text = _read_text_arg(file, c.settings)
+    url = validate.optional_http_url(url, "--url")
     result = c.registry.scan(text, url, published_at=parse_datetime(published_at, "--published-at"))
     scan_id = c.registry.record_scan(text, url, result)
     if as_json:
@@ -310,9 +312,10 @@ def _scan_task(line) -> tuple[tuple[str, str | None] | None, str | None]:
     text = line.value.get("text")
     if not isinstance(text, str):
         return None, f"line {line.number}: missing field 'text'"
-    url = line.value.get("url")
-    if url is not None and not isinstance(url, str):
-        return None, f"line {line.number}: field 'url' must be a string"
+    try:
+        url = validate.optional_http_url(line.value.get("url"), "field 'url'")
+    except InputError as exc:
+        return None, f"line {line.number}: {exc}"
     return (text, url), None
 
 

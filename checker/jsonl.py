@@ -7,16 +7,17 @@ corpora concatenate UTF-8 and Windows-1252 exports into one file.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from checker import validate
 from checker.errors import InputError
 from checker.records import ArticleIn
 from checker.textio import check_text, decode_bytes
+from checker.validate import json_loads_bounded
 
 # One JSON line may hold a long article plus metadata; beyond this it is not a line of our format.
 MAX_LINE_BYTES = 16 * 1024 * 1024
@@ -47,12 +48,14 @@ def read_lines(stream: BinaryIO, on_bytes=None) -> Iterator[Line]:
             yield Line(number, None, f"line {number}: longer than {MAX_LINE_BYTES:,} bytes")
             continue
         try:
-            value = json.loads(_decode_line(raw, number))
+            text = _decode_line(raw, number)
         except InputError as exc:
             yield Line(number, None, str(exc))
             continue
-        except json.JSONDecodeError as exc:
-            yield Line(number, None, f"line {number}: malformed JSON ({exc.msg} at column {exc.colno})")
+        try:
+            value = json_loads_bounded(text)
+        except InputError as exc:
+            yield Line(number, None, f"line {number}: {exc}")
             continue
         if not isinstance(value, dict):
             yield Line(number, None, f"line {number}: expected a JSON object, got {type(value).__name__}")
@@ -86,42 +89,42 @@ def _string(value: dict, key: str, number: int, *, required: bool = False) -> st
 
 
 def parse_datetime(value: str | None, what: str = "published_at") -> datetime | None:
-    """ISO 8601 date or date-time, or None."""
-    if value is None or not str(value).strip():
-        return None
-    try:
-        return datetime.fromisoformat(str(value).strip())
-    except ValueError as exc:
-        raise InputError(f"{what}: {value!r} is not an ISO 8601 date (e.g. 2021-07-06 or 2021-07-06T10:00:00+07:00)") from exc
+    """ISO 8601 date or date-time (aware, in a sane range), or None: :func:`checker.validate.parse_datetime`."""
+    return validate.parse_datetime(value, what)
 
 
 def article_from_json(value: dict, number: int, max_chars: int) -> ArticleIn:
-    """An :class:`ArticleIn` from one import line; InputError names the line and the field."""
+    """An :class:`ArticleIn` from one import line, every field checked (:func:`checker.validate.article`);
+    InputError names the line and the field."""
     text = _string(value, "text", number, required=True) or ""
-    text = check_text(text, max_chars, f"line {number}: text")
-    title = _string(value, "title", number) or first_line(text)
     partners = value.get("partners") or []
     if isinstance(partners, str):
         partners = [partners]
     if not isinstance(partners, list) or not all(isinstance(p, str) for p in partners):
         raise InputError(f"line {number}: field 'partners' must be a list of domain names")
-    published = parse_datetime(_string(value, "published_at", number), f"line {number}: published_at")
     aliases = value.get("aliases") or []
     if isinstance(aliases, str):
         aliases = [aliases]
     if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
         raise InputError(f"line {number}: field 'aliases' must be a list of names")
-    return ArticleIn(
-        title=title,
-        text=text,
-        url=_string(value, "url", number),
-        publisher=_string(value, "publisher", number),
-        license=_string(value, "license", number) or "all-rights-reserved",
-        partners=tuple(partners),
-        published_at=published,
-        required_credit=_string(value, "required_credit", number),
-        aliases=tuple(aliases),
-    )
+    try:
+        text = check_text(text, max_chars, "text")  # before the title is taken from its first line
+        published = parse_datetime(_string(value, "published_at", number), "published_at")
+        article = ArticleIn(
+            title=_string(value, "title", number) or first_line(text),
+            text=text,
+            url=_string(value, "url", number),
+            publisher=_string(value, "publisher", number),
+            license=_string(value, "license", number) or "all-rights-reserved",
+            partners=tuple(partners),
+            published_at=published,
+            required_credit=_string(value, "required_credit", number),
+            aliases=tuple(aliases),
+        )
+        return validate.article(article, max_chars)
+    except InputError as exc:
+        message = str(exc)
+        raise InputError(message if message.startswith("line ") else f"line {number}: {message}") from None
 
 
 def first_line(text: str, limit: int = 200) -> str:

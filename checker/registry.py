@@ -18,7 +18,8 @@ from datetime import datetime, timezone
 import numpy as np
 from sqlalchemy import delete, func, insert, select, update
 
-from checker.errors import InputError, NotFound
+from checker import validate
+from checker.errors import NotFound
 from checker.fingerprint import fingerprint
 from checker.index import PassageIndex, SchemeMismatch, open_index
 from checker.matcher import IndexedArticle, scan_text
@@ -29,7 +30,6 @@ from checker.scans import match_row
 from checker.settings import Settings
 from checker.store import init_db, make_engine, session_factory
 from checker.textio import check_text, clean_text
-from checker.verdict import normalize_license
 
 LOGGER = logging.getLogger(__name__)
 
@@ -127,29 +127,19 @@ class Registry:
 
     # -- articles ----------------------------------------------------------------------------------
     def _validate(self, article: ArticleIn) -> dict:
-        text = check_text(article.text, self.settings.max_text_chars, "article text")
-        title = (article.title or "").strip()
-        if not title:
-            raise InputError("article title is empty")
-        try:
-            license_id = normalize_license(article.license)
-        except ValueError as exc:
-            raise InputError(str(exc)) from exc
-        partners = sorted({p.strip().lower() for p in article.partners if p and p.strip()})
-        published = article.published_at
-        if published is not None and published.tzinfo is None:
-            published = published.replace(tzinfo=timezone.utc)
+        """The row to insert for ``article``, every field checked by :func:`checker.validate.article`."""
+        a = validate.article(article, self.settings.max_text_chars)
         return {
-            "title": title[:500],
-            "url": (article.url or "").strip() or None,
-            "publisher": (article.publisher or "").strip() or None,
-            "license": license_id,
-            "partners": partners,
-            "published_at": published,
-            "required_credit": " ".join((article.required_credit or "").split())[:500] or None,
-            "aliases": sorted({" ".join(a.split()) for a in article.aliases if a and a.strip()}) or None,
-            "text": text,
-            "text_sha256": text_digest(text),
+            "title": a.title,
+            "url": a.url,
+            "publisher": a.publisher,
+            "license": a.license,
+            "partners": list(a.partners),
+            "published_at": a.published_at,
+            "required_credit": a.required_credit,
+            "aliases": list(a.aliases) or None,
+            "text": a.text,
+            "text_sha256": text_digest(a.text),
             "fingerprint_version": self.settings.scheme.version,
         }
 

@@ -4,7 +4,8 @@ Real corpora mix UTF-8 with Windows-1252 and worse, so bytes that are not valid 
 charset-normalizer instead of failing or being silently mangled. Real web text also carries a few stray
 NUL and control characters: they are replaced one for one (so every offset into the text stays an
 offset into the original) and the text is scanned. Data that is mostly not text (binary files, no
-plausible encoding) and empty or oversized input raise :class:`~checker.errors.InputError`.
+plausible encoding), lone surrogates (not Unicode at all) and empty or oversized input raise
+:class:`~checker.errors.InputError`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,26 @@ _CONTROL_RE = re.compile(f"[{re.escape(_CONTROLS)}]")
 # What a NUL becomes: PostgreSQL cannot store NUL in text, and U+FFFD (the replacement character) is
 # what a reader expects where a character was lost. Like NUL, the matcher reads it as a separator.
 NUL_REPLACEMENT = "\ufffd"
+# Lone surrogates (U+D800-U+DFFF) are not characters: JSON's "\ud800" escape and Python strings can
+# hold them, but no encoding can store them (the database insert fails). Unlike stray NULs they never
+# come from real text, only from a broken encoder, so they are refused with their position.
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate(text: str) -> int | None:
+    """The index of the first lone surrogate in ``text``, or None."""
+    if text.isascii():
+        return None
+    found = _SURROGATE_RE.search(text)
+    return found.start() if found else None
+
+
+def refuse_lone_surrogates(text: str, what: str = "text") -> None:
+    """InputError naming the first lone surrogate in ``text`` and where it is, if there is one."""
+    at = lone_surrogate(text)
+    if at is not None:
+        raise InputError(f"{what} contains a lone surrogate (U+{ord(text[at]):04X} at character {at + 1:,}), "
+                         "which is not valid Unicode; re-export the data as UTF-8")
 
 
 def decode_bytes(data: bytes, what: str = "input") -> str:
@@ -78,6 +99,7 @@ def check_text(text: str, max_chars: int, what: str = "text") -> str:
     # One memchr per control character finds none in real text far faster than a regex scan.
     if any(c in sample for c in _CONTROLS) and len(_CONTROL_RE.findall(sample)) > MAX_CONTROL_SHARE * len(sample):
         raise InputError(f"{what} looks like binary data, not text")
+    refuse_lone_surrogates(text, what)
     return clean_text(text)
 
 
