@@ -8,12 +8,14 @@ before the acknowledgement, a redelivery) leaves one set of matches, not two.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from checker import validate
 from checker.errors import InputError, NotFound
 from checker.models import MatchRow, PassageRow, Scan
 from checker.records import ScanResult
@@ -22,6 +24,8 @@ from checker.textio import check_text
 STATUSES = ("queued", "running", "done", "failed")
 # A scan error shown to users is one readable line; longer messages are cut.
 MAX_ERROR_CHARS = 2000
+# Invalid entries of a batch named in its error message (the count says how many more).
+MAX_PROBLEMS_SHOWN = 5
 
 
 def now() -> datetime:
@@ -54,6 +58,51 @@ class PageEvidence:
     links: tuple[str, ...] = ()
 
 
+def _submission(text: str | None, url: str | None, max_chars: int,
+                name: str | None) -> tuple[str | None, str | None]:
+    """A submission's text and URL checked (:mod:`checker.validate`): a text, a URL, or both.
+    ``name`` ("URL 3") names the submission in a batch."""
+    if text is None and (url is None or (isinstance(url, str) and not url.strip())):
+        raise InputError(f"{name}: no text and no URL" if name else "a scan needs a text or a URL")
+    if text is not None:
+        text = check_text(text, max_chars, f"{name}: suspect text" if name else "suspect text")
+    return text, validate.optional_http_url(url, name or "url")
+
+
+def create_scans(
+    Session: sessionmaker[Session],
+    submissions: Sequence[tuple[str | None, str | None]],
+    *,
+    org_id: int | None,
+    source: str = "text",
+    submitted_by: int | None = None,
+    crawl_id: int | None = None,
+    max_chars: int = 2_000_000,
+    label: str = "submission",
+) -> list[int]:
+    """Store ``(text, url)`` submissions as ``queued``, all or none: every one is checked first, then
+    all are inserted in one transaction. Returns their ids in order. If any is invalid, InputError
+    names the bad ones (``"{label} 3: ..."``, counting from 1) and nothing is stored."""
+    checked, problems = [], []
+    for n, (text, url) in enumerate(submissions, start=1):
+        try:
+            checked.append(_submission(text, url, max_chars, f"{label} {n}" if len(submissions) > 1 else None))
+        except InputError as exc:
+            problems.append(str(exc))
+    if problems and len(submissions) == 1:
+        raise InputError(problems[0])
+    if problems:
+        more = len(problems) - MAX_PROBLEMS_SHOWN
+        raise InputError(f"{len(problems)} of the {len(submissions)} {label}s are invalid, so none was queued: "
+                         + "; ".join(problems[:MAX_PROBLEMS_SHOWN]) + (f"; and {more} more" if more > 0 else ""))
+    with Session.begin() as session:
+        rows = [Scan(org_id=org_id, text=text, url=url, source=source, status="queued",
+                     submitted_by=submitted_by, crawl_id=crawl_id) for text, url in checked]
+        session.add_all(rows)
+        session.flush()
+        return [row.id for row in rows]
+
+
 def create_scan(
     Session: sessionmaker[Session],
     *,
@@ -65,23 +114,10 @@ def create_scan(
     crawl_id: int | None = None,
     max_chars: int = 2_000_000,
 ) -> int:
-    """Store a submission as ``queued`` and return its id. Needs a text or a URL."""
-    if text is None and not (url and url.strip()):
-        raise InputError("a scan needs a text or a URL")
-    if text is not None:
-        text = check_text(text, max_chars, "suspect text")
-    if url is not None:
-        url = url.strip()
-        if len(url) > 2000:
-            raise InputError("URL is longer than 2,000 characters")
-        if text is None and not url.lower().startswith(("http://", "https://")):
-            raise InputError(f"{url!r} is not an http:// or https:// URL")
-    with Session.begin() as session:
-        scan = Scan(org_id=org_id, text=text, url=url or None, source=source, status="queued",
-                    submitted_by=submitted_by, crawl_id=crawl_id)
-        session.add(scan)
-        session.flush()
-        return scan.id
+    """Store a submission as ``queued`` and return its id. Needs a text or a URL (an http(s) URL;
+    with a text it says where the text was found)."""
+    return create_scans(Session, [(text, url)], org_id=org_id, source=source, submitted_by=submitted_by,
+                        crawl_id=crawl_id, max_chars=max_chars)[0]
 
 
 def claim(Session: sessionmaker[Session], scan_id: int) -> Claimed | None:

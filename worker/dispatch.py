@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from kombu.exceptions import OperationalError
 
-from checker import scans
+from checker import scans, validate
 from checker.errors import InputError
 from checker.models import Crawl, Watch
 from checker.registry import Registry
@@ -68,14 +68,15 @@ def submit_scan(registry: Registry, *, org_id: int | None = None, text: str | No
 
 def submit_urls(registry: Registry, urls: Sequence[str], *, org_id: int | None = None,
                 submitted_by: int | None = None) -> list[int]:
-    """A batch of URL scans (alerts fire for their new unattributed matches)."""
+    """A batch of URL scans (alerts fire for their new unattributed matches): all URLs are checked
+    first and stored in one transaction, then sent; one bad URL refuses the batch and stores nothing."""
     urls = [u.strip() for u in urls if u and u.strip()]
     if not urls:
         raise InputError("no URLs given")
     if len(urls) > MAX_BATCH_URLS:
         raise InputError(f"at most {MAX_BATCH_URLS} URLs per batch (got {len(urls)})")
-    ids = [scans.create_scan(registry.Session, org_id=org_id, url=u, source="batch", submitted_by=submitted_by)
-           for u in urls]
+    ids = scans.create_scans(registry.Session, [(None, u) for u in urls], org_id=org_id, source="batch",
+                             submitted_by=submitted_by, label="URL")
     from worker.tasks import scan_task
 
     for scan_id in ids:
@@ -84,9 +85,7 @@ def submit_urls(registry: Registry, urls: Sequence[str], *, org_id: int | None =
 
 
 def _check_site(url: str, max_pages: int) -> str:
-    url = (url or "").strip()
-    if not url.lower().startswith(("http://", "https://")):
-        raise InputError(f"{url!r} is not an http:// or https:// URL")
+    url = validate.http_url(url or "", "site URL")
     if not 1 <= max_pages <= MAX_CRAWL_PAGES:
         raise InputError(f"max pages must be between 1 and {MAX_CRAWL_PAGES}")
     return url
