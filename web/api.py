@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from checker.errors import InputError, NotFound
 from checker.jsonl import article_from_json
 from checker.models import article_dict
+from checker.validate import json_loads_bounded
 from web import accounts, queries
 from web.auth import Account, account_of
 from web.db import get_registry, get_session, write_lock
@@ -87,14 +88,17 @@ def need(role: str) -> None:
 
 
 def body() -> dict:
-    """The JSON object sent (422 when it is not one)."""
+    """The JSON object sent: 400 when it is not JSON (malformed, not UTF-8/16/32, nested deeper than
+    :data:`checker.validate.MAX_JSON_DEPTH`), 422 when it is empty or not an object."""
     if request.content_length and request.content_length > current_app.config["MAX_CONTENT_LENGTH"]:
         raise ApiError(413, f"the request body is larger than {current_app.config['MAX_CONTENT_LENGTH']:,} bytes")
-    data = request.get_json(silent=True, force=True)
-    if data is None:
-        raw = request.get_data(cache=True)
-        raise ApiError(400 if raw.strip() else 422, "the body must be a JSON object" if raw.strip() else
-                       "the request body is empty: send a JSON object")
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise ApiError(422, "the request body is empty: send a JSON object")
+    try:
+        data = json_loads_bounded(raw)
+    except InputError as exc:
+        raise ApiError(400, f"the body must be a JSON object: {exc}") from None
     if not isinstance(data, dict):
         raise ApiError(422, f"the body must be a JSON object, not {type(data).__name__}")
     return data
@@ -142,8 +146,6 @@ def create_article():
         article = article_from_json(data, 1, get_registry().settings.max_text_chars)
     except InputError as exc:
         raise ApiError(422, str(exc).removeprefix("line 1: ")) from None
-    if article.url and not article.url.lower().startswith(("http://", "https://")):
-        raise ApiError(422, f"url: {article.url[:200]!r} is not an http:// or https:// URL")
     with write_lock():
         outcome = get_registry().register_many([article], skip_existing=True, org_id=account().org_id)[0]
     if outcome.existing:
@@ -177,9 +179,6 @@ def create_scan():
             raise ApiError(422, "send either urls, or text (with an optional url), or url")
         if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
             raise ApiError(422, "urls must be a list of strings")
-        for u in urls:
-            if not u.strip().lower().startswith(("http://", "https://")) or len(u) > 2000:
-                raise ApiError(422, f"{u[:200]!r} is not an http:// or https:// URL")
         ids = dispatch.submit_urls(get_registry(), urls, org_id=org, submitted_by=user)
         return jsonify({"id": ids[0], "ids": ids, "status": "queued"}), 202
     text, url = data.get("text"), data.get("url")

@@ -7,8 +7,8 @@ from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, rend
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from checker import validate
 from checker.errors import InputError, NotFound
-from checker.jsonl import parse_datetime
 from checker.models import Scan
 from checker.records import VERDICTS, ArticleIn
 from web import imports, queries
@@ -28,6 +28,17 @@ RECENT = 10
 @login_required
 def require_login():
     """Every dashboard page needs a logged-in account."""
+
+
+@bp.app_template_filter("http_href")
+def http_href(url) -> str | None:
+    """``url`` if it may be a link target (an http(s) URL, :func:`checker.validate.http_url`), else
+    None: templates link only these and show anything else as plain text. New input is validated on the
+    way in; this also covers rows stored before that (a ``javascript:`` URL must never become a link)."""
+    try:
+        return validate.http_url(url)
+    except InputError:
+        return None
 
 
 def _filters() -> queries.Filters:
@@ -115,12 +126,10 @@ def _register_from_form(form) -> int:
         publisher=(form.get("publisher") or "").strip() or None,
         license=license_,
         partners=partners,
-        published_at=parse_datetime(form.get("published_at"), "publication date"),
+        published_at=validate.parse_datetime(form.get("published_at"), "publication date"),
         required_credit=(form.get("required_credit") or "").strip() or None,
         aliases=tuple(a.strip() for a in (form.get("aliases") or "").split(",") if a.strip()),
     )
-    if article.url and not article.url.lower().startswith(("http://", "https://")):
-        raise InputError(f"{article.url!r} is not an http:// or https:// URL")
     with write_lock():
         outcome = get_registry().register_many([article], skip_existing=True, org_id=current_user.org_id)[0]
     if outcome.existing:

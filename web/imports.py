@@ -58,7 +58,8 @@ def parse_upload(data: bytes, filename: str, max_chars: int, job: ImportJob) -> 
     """Articles from a JSONL (one object a line) or CSV (header row, PRODUCT.md field names) upload;
     bad lines are recorded on ``job`` and skipped."""
     is_csv = filename.lower().endswith(".csv")
-    records = _csv_records(data) if is_csv else ((ln.number, ln.value, ln.error) for ln in read_lines(io.BytesIO(data)))
+    records = (_csv_records(data, max_chars) if is_csv else
+               ((ln.number, ln.value, ln.error) for ln in read_lines(io.BytesIO(data))))
     out = []
     for number, value, error in records:
         if error:
@@ -71,18 +72,33 @@ def parse_upload(data: bytes, filename: str, max_chars: int, job: ImportJob) -> 
     return out
 
 
-def _csv_records(data: bytes):
+def _csv_records(data: bytes, max_chars: int):
+    """``(line, fields, None)`` per CSV row. A file the csv module cannot read (a field longer than an
+    article may be, a stray quote at the end) is refused whole with the line, before anything is
+    registered: the rows after a malformed one cannot be trusted to be the rows the user wrote."""
+    # csv refuses fields over field_size_limit() (131,072 by default, process-wide): a long article
+    # is one field, so the limit is raised to the longest text an article may have. Only ever raised.
+    if csv.field_size_limit() < max_chars + 1:
+        csv.field_size_limit(max_chars + 1)
     text = decode_bytes(data, "the CSV file")
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = {"text"} - set(reader.fieldnames or ())
-    if missing:
-        raise InputError(f"the CSV header needs a 'text' column (columns: {', '.join(CSV_FIELDS)})")
-    for n, row in enumerate(reader, start=2):
-        value = {k: (v if v is not None else None) for k, v in row.items() if k in CSV_FIELDS}
-        partners = value.get("partners") or ""
-        value["partners"] = [p for p in partners.replace(",", " ").replace(";", " ").split() if p]
-        value["aliases"] = [a.strip() for a in (value.get("aliases") or "").split(";") if a.strip()]
-        yield n, value, None
+    try:
+        missing = {"text"} - set(reader.fieldnames or ())
+        if missing:
+            raise InputError(f"the CSV header needs a 'text' column (columns: {', '.join(CSV_FIELDS)})")
+        for n, row in enumerate(reader, start=2):
+            value = {k: (v if v is not None else None) for k, v in row.items() if k in CSV_FIELDS}
+            partners = value.get("partners") or ""
+            value["partners"] = [p for p in partners.replace(",", " ").replace(";", " ").split() if p]
+            value["aliases"] = [a.strip() for a in (value.get("aliases") or "").split(";") if a.strip()]
+            yield n, value, None
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            reason = f"a field is longer than {max_chars:,} characters, the most an article may have"
+        else:
+            reason = str(exc)
+        raise InputError(f"the CSV file cannot be read at line {reader.line_num:,}: {reason}; "
+                         "nothing was registered") from None
 
 
 def run(job: ImportJob, articles: list[ArticleIn], registry: Registry, lock: threading.Lock) -> None:

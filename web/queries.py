@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from checker import validate
 from checker.errors import InputError, NotFound
 from checker.models import Article, MatchRow, Review, Scan, article_search
 from checker.records import KINDS, VERDICTS
@@ -24,6 +25,10 @@ REVIEW_STATUSES = ("open", "confirmed", "dismissed", "licensed")
 REVIEW_ACTIONS = {"confirmed": "confirmed", "dismissed": "dismissed", "licensed": "licensed", "reopened": "open"}
 MAX_NOTE_CHARS = 5000
 MAX_PER_PAGE = 100
+# A search query is cut to this many characters (it is not stored, so nothing is lost); a domain
+# filter is a host name, at most 253 characters.
+MAX_QUERY_CHARS = 200
+MAX_DOMAIN_CHARS = 253
 
 
 @dataclass
@@ -75,12 +80,9 @@ def _choice(value, name: str, choices) -> str | None:
 
 
 def _date(value, name: str) -> date | None:
-    if value is None or value == "":
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise InputError(f"{name} must be a date like 2026-11-27 (got {value!r})") from None
+    """A filter date (``2026-11-27``), in :mod:`checker.validate`'s year range: ``until=9999-12-31``
+    is refused rather than overflowing "the day after"."""
+    return validate.parse_date(value, name)
 
 
 @dataclass(frozen=True)
@@ -102,8 +104,8 @@ class Filters:
 
     @classmethod
     def parse(cls, args, default_per_page: int = 50) -> Filters:
-        domain = (args.get("domain") or "").strip().lower() or None
-        if domain and (len(domain) > 253 or any(c in domain for c in "/%_ \\")):
+        domain = (validate.text_field(args.get("domain"), "domain", MAX_DOMAIN_CHARS) or "").lower() or None
+        if domain and any(c in domain for c in "/%_ \\"):
             raise InputError(f"domain must be a host name like example.com (got {domain!r})")
         f = cls(
             verdict=_choice(args.get("verdict"), "verdict", VERDICTS),
@@ -114,7 +116,7 @@ class Filters:
             article_id=_int(args.get("article_id"), "article_id", 1, 2**62),
             since=_date(args.get("since"), "since"),
             until=_date(args.get("until"), "until"),
-            q=(args.get("q") or "").strip()[:200] or None,
+            q=validate.search_text(args.get("q"), "q", MAX_QUERY_CHARS),
             page=_int(args.get("page"), "page", 1, 10**6, 1),
             per_page=_int(args.get("per_page"), "per_page", 1, MAX_PER_PAGE, default_per_page),
         )
@@ -227,9 +229,7 @@ def review_match(session: Session, match: MatchRow, *, user_id: int, action: str
     """Record a reviewer's decision (the audit trail) and set the match's review status."""
     if action not in REVIEW_ACTIONS:
         raise InputError(f"action must be one of {', '.join(REVIEW_ACTIONS)} (got {action!r})")
-    note = (note or "").strip()
-    if len(note) > MAX_NOTE_CHARS:
-        raise InputError(f"the note is longer than {MAX_NOTE_CHARS:,} characters")
+    note = validate.text_field(note, "note", MAX_NOTE_CHARS) or ""
     review = Review(match_id=match.id, user_id=user_id, action=action, note=note)
     session.add(review)
     match.review_status = REVIEW_ACTIONS[action]
