@@ -89,7 +89,7 @@ def _string(value: dict, key: str, number: int, *, required: bool = False) -> st
 
 
 def parse_datetime(value: str | None, what: str = "published_at") -> datetime | None:
-    """ISO 8601 date or date-time (aware, in a sane range), or None: :func:`checker.validate.parse_datetime`."""
+    """ISO 8601 date or date-time, aware and in range, or None (:func:`checker.validate.parse_datetime`)."""
     return validate.parse_datetime(value, what)
 
 

@@ -84,17 +84,19 @@ def create_scans(
     all are inserted in one transaction. Returns their ids in order. If any is invalid, InputError
     names the bad ones (``"{label} 3: ..."``, counting from 1) and nothing is stored."""
     checked, problems = [], []
+    many = len(submissions) > 1
     for n, (text, url) in enumerate(submissions, start=1):
         try:
-            checked.append(_submission(text, url, max_chars, f"{label} {n}" if len(submissions) > 1 else None))
+            checked.append(_submission(text, url, max_chars, f"{label} {n}" if many else None))
         except InputError as exc:
             problems.append(str(exc))
-    if problems and len(submissions) == 1:
+    if problems and not many:
         raise InputError(problems[0])
     if problems:
         more = len(problems) - MAX_PROBLEMS_SHOWN
-        raise InputError(f"{len(problems)} of the {len(submissions)} {label}s are invalid, so none was queued: "
-                         + "; ".join(problems[:MAX_PROBLEMS_SHOWN]) + (f"; and {more} more" if more > 0 else ""))
+        shown = "; ".join(problems[:MAX_PROBLEMS_SHOWN]) + (f"; and {more} more" if more > 0 else "")
+        raise InputError(f"{len(problems)} of the {len(submissions)} {label}s are invalid, "
+                         f"so none was queued: {shown}")
     with Session.begin() as session:
         rows = [Scan(org_id=org_id, text=text, url=url, source=source, status="queued",
                      submitted_by=submitted_by, crawl_id=crawl_id) for text, url in checked]

@@ -137,7 +137,8 @@ def is_http_url(value: Any) -> bool:
 
 
 # -- text fields -------------------------------------------------------------------------------------
-def text_field(value: Any, field: str, max_len: int, *, required: bool = False, cut: bool = False) -> str | None:
+def text_field(value: Any, field: str, max_len: int, *, required: bool = False,
+               cut: bool = False) -> str | None:
     """``value`` stripped; None when absent or blank (InputError if ``required``). Refused: not a
     string, a NUL, a lone surrogate, more than ``max_len`` characters (the database column's size);
     with ``cut``, a longer value is cut to ``max_len`` instead (titles only, see :func:`article`)."""
