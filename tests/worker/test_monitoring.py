@@ -15,6 +15,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from checker.demo import register_demo_articles
+from checker.errors import InputError
 from checker.models import AlertEvent, Crawl, MatchRow, Scan, Watch
 from checker.registry import Registry
 from checker.settings import Settings
@@ -174,7 +175,13 @@ def test_webhook_failures_are_retried(alerting, site, seed_suspects) -> None:
 def test_batch_of_urls_alerts_and_bad_urls_fail_cleanly(alerting, site, seed_suspects) -> None:
     registry, receiver, _ = alerting
     publish_copier_site(site, seed_suspects)
-    ids = dispatch.submit_urls(registry, [site.url("/copy.html"), site.url("/missing.html"), "http://[::1"])
+    # A URL that does not parse is refused with the whole batch, before anything is stored.
+    with pytest.raises(InputError, match="URL 3: 'http://\\[::1' is not a valid URL"):
+        dispatch.submit_urls(registry, [site.url("/copy.html"), site.url("/missing.html"), "http://[::1"])
+    with registry.Session() as session:
+        assert session.scalar(select(func.count()).select_from(Scan)) == 0
+    # One that parses but cannot be fetched fails on its own; the others are scanned.
+    ids = dispatch.submit_urls(registry, [site.url("/copy.html"), site.url("/missing.html"), "http://[::1]:1/"])
     with registry.Session() as session:
         rows = {s.id: s for s in session.scalars(select(Scan).where(Scan.id.in_(ids)))}
     assert rows[ids[0]].verdict == "unattributed_reuse"
