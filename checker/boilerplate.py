@@ -24,19 +24,21 @@ SHARE_WORDS = frozenset(
 )
 # A label that introduces a link to another article; the rest of the line, or the next line when the
 # label stands alone, is that article's headline.
+# The patterns run on one line each, lines longer than MAX_LINE_CHARS are not looked at, and leading
+# non-word characters are read possessively (``\W*+``): linear time on any line a copier writes.
 READ_ALSO_RE = regex.compile(
-    r"^\W*(baca\s+(juga|pula|selengkapnya)|lihat\s+juga|simak\s+(juga|pula)|read\s+(more|also|next)|"
+    r"^\W*+(baca\s+(juga|pula|selengkapnya)|lihat\s+juga|simak\s+(juga|pula)|read\s+(more|also|next)|"
     r"see\s+also|related(\s+(articles?|stories|news))?|artikel\s+terkait|berita\s+terkait|"
     r"also\s+read)\b\s*[:\-–—]?",
     regex.IGNORECASE,
 )
 STAFF_RE = regex.compile(
-    r"^\W*(editor|penyunting|penulis|reporter|pewarta|redaktur|writer|written\s+by|reporting\s+by|"
+    r"^\W*+(editor|penyunting|penulis|reporter|pewarta|redaktur|writer|written\s+by|reporting\s+by|"
     r"editing\s+by|editor\s+in\s+chief|kontributor|fotografer|photographer|translator|penerjemah)\b\s*[:\-–—]",
     regex.IGNORECASE,
 )
 CREDIT_LINE_RE = regex.compile(
-    r"^\W*(sumber|source|sources|dikutip\s+dari|dilansir\s+dari|disadur\s+dari|courtesy\s+of|"
+    r"^\W*+(sumber|source|sources|dikutip\s+dari|dilansir\s+dari|disadur\s+dari|courtesy\s+of|"
     r"artikel\s+ini\s+telah\s+tayang\s+di|this\s+article\s+(first\s+)?appeared\s+(in|on)|"
     r"originally\s+published\s+(in|on|at)|foto|photo|image|gambar|caption)\b\s*[:\-–—]",
     regex.IGNORECASE,
@@ -45,15 +47,18 @@ NOTICE_RE = regex.compile(
     r"(copas|copy[\s-]?paste|content\s+is\s+protected|konten\s+dilindungi|dilarang\s+(meng)?copy|"
     r"all\s+rights\s+reserved|hak\s+cipta\s+dilindungi|google\s+news|ikuti\s+(kami|berita)|"
     r"follow\s+us\s+on|subscribe\s+to\s+(our|the)\s+newsletter|download\s+aplikasi|"
-    r"scroll\s+to\s+continue|^\W*error\s*:)",
+    r"scroll\s+to\s+continue|^\W*+error\s*+:)",
     regex.IGNORECASE,
 )
-WORD_RE = regex.compile(r"[\p{L}\p{N}\p{M}]+(?:[-'][\p{L}\p{N}\p{M}]+)*")
+WORD_RE = regex.compile(r"[\p{L}\p{N}\p{M}]++(?:[-'][\p{L}\p{N}\p{M}]++)*+")
 
 # Staff, credit and notice lines are short; a long line that happens to start with "Source:" is prose.
 MAX_LABEL_LINE_WORDS = 14
 # A read-also headline is one line; longer text after the label is a paragraph, not a link.
 MAX_HEADLINE_WORDS = 25
+# Boilerplate lines are short (at most MAX_HEADLINE_WORDS + 6 words of ordinary length); a longer
+# line is content, and is not run through the patterns at all.
+MAX_LINE_CHARS = 2000
 # A line repeated verbatim on the page is a caption or widget only if it is at least this long
 # (short repeats such as "Jakarta" or a one-word quote are real text).
 MIN_REPEATED_LINE_WORDS = 5
@@ -76,6 +81,8 @@ def _is_share_line(words: list[str]) -> bool:
 def line_kind(line: str) -> str | None:
     """Classify one line: ``"share"``, ``"read_also"``, ``"read_also_label"``, ``"staff"``,
     ``"credit"``, ``"notice"`` or None for content."""
+    if len(line) > MAX_LINE_CHARS:
+        return None
     words = WORD_RE.findall(line)
     if not words:
         return None
@@ -119,7 +126,7 @@ def boilerplate_ranges(text: str) -> list[tuple[int, int]]:
                 ranges.append((start, end))
                 continue
         # Every kind of boilerplate line is short: skip the patterns for paragraphs.
-        kind = line_kind(line) if len(parts) <= MAX_HEADLINE_WORDS + 6 else None
+        kind = line_kind(line) if len(parts) <= MAX_HEADLINE_WORDS + 6 and end - start <= MAX_LINE_CHARS else None
         if kind == "read_also_label":
             pending_headline = True
         if kind:

@@ -86,7 +86,7 @@ _XML_PARSER = etree.XMLParser(
     recover=True,
     remove_comments=True,
 )
-_XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>")
+_XML_DECL_RE = re.compile(r"^\s*+<\?xml[^>]*\?>")  # anchored: read once, in linear time
 
 
 # --------------------------------------------------------------------------------------------------

@@ -105,7 +105,11 @@ PLAIN_TEXT_TYPES = ("text/plain",)
 
 _SPACES_RE = re.compile(r"[^\S\n]+")  # whitespace other than newlines (includes no-break spaces)
 _ANY_SPACE_RE = re.compile(r"\s+")
-_NOSCRIPT_RE = re.compile(r"<noscript\b[^>]*>(.*?)</noscript\s*>", re.IGNORECASE | re.DOTALL)
+# <noscript ...>...</noscript> is found by two searches rather than one pattern: the single pattern
+# (<noscript\b[^>]*>(.*?)</noscript\s*>, DOTALL) read to the end of the page from every opening tag
+# that had no closing one, quadratic on a page of "<noscript>" * n (see _noscript_blocks).
+_NOSCRIPT_OPEN_RE = re.compile(r"<noscript\b", re.IGNORECASE)
+_NOSCRIPT_CLOSE_RE = re.compile(r"</noscript\s*+>", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -263,13 +267,31 @@ def _flatten_noscript(html: str) -> str:
     """
     if "<noscript" not in html.lower():
         return html
-
-    def replace(match: re.Match) -> str:
-        inner = parse_html(match.group(1))
+    out, done = [], 0
+    for start, inner_start, inner_end, end in _noscript_blocks(html):
+        inner = parse_html(html[inner_start:inner_end])
         text = visible_text(inner) if inner is not None else ""
-        return f"<div>{escape(text)}</div>" if text else ""
+        out.append(html[done:start])
+        out.append(f"<div>{escape(text)}</div>" if text else "")
+        done = end
+    out.append(html[done:])
+    return "".join(out)
 
-    return _NOSCRIPT_RE.sub(replace, html)
+
+def _noscript_blocks(html: str) -> list[tuple[int, int, int, int]]:
+    """``(start, inner start, inner end, end)`` of each ``<noscript ...>...</noscript>``: what
+    ``<noscript\\b[^>]*>(.*?)</noscript\\s*>`` (case-insensitive, DOTALL) finds, left to right, in
+    linear time. An opening tag with no ``>`` after it, or no closing tag after its ``>``, ends the
+    search: every later opening tag lacks them too."""
+    blocks, pos = [], 0
+    while (opening := _NOSCRIPT_OPEN_RE.search(html, pos)) is not None:
+        gt = html.find(">", opening.end())
+        closing = _NOSCRIPT_CLOSE_RE.search(html, gt + 1) if gt >= 0 else None
+        if closing is None:
+            break
+        blocks.append((opening.start(), gt + 1, closing.start(), closing.end()))
+        pos = closing.end()
+    return blocks
 
 
 def _walk_visible(element, pieces: list[str], preformatted: bool = False) -> None:

@@ -214,8 +214,12 @@ def fetch(url: str, *, options: FetchOptions | None = None) -> FetchedPage:
 # --------------------------------------------------------------------------------------------------
 # content types and charsets
 
-_META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.+-]+)""", re.IGNORECASE)
-_XML_DECL_RE = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([a-zA-Z0-9_.:+-]+)["']""")
+# A <meta ... charset=...> declaration: the pattern <meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.+-]+)
+# (case-insensitive), found in linear time by meta_charset() (the single pattern read each tag once per
+# "<meta" inside it, and split runs of spaces around the quote every possible way).
+_META_OPEN_RE = re.compile(rb"<meta", re.IGNORECASE)
+_CHARSET_VALUE_RE = re.compile(rb"""\s*+=\s*+["']?\s*+([a-zA-Z0-9_:.+-]+)""")
+_XML_DECL_RE = re.compile(rb"""^\s*+<\?xml[^>]*encoding\s*+=\s*+["']([a-zA-Z0-9_.:+-]+)["']""")
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE: it starts with the same two bytes
@@ -251,14 +255,31 @@ def normalise_charset(label: str | None) -> str | None:
     return _WEB_ALIASES.get(name, name)
 
 
+def meta_charset(head: bytes) -> bytes | None:
+    """The charset of the first ``<meta`` tag that declares one (the last declaration inside that tag,
+    as the greedy pattern above picks). Each tag is read once: a "<meta" inside a tag without a
+    declaration has none either."""
+    lower, pos = head.lower(), 0
+    while (opening := _META_OPEN_RE.search(head, pos)) is not None:
+        end = head.find(b">", opening.end())
+        end = len(head) if end < 0 else end
+        at = end
+        while (at := lower.rfind(b"charset", opening.end() + 1, at + 6)) >= 0:
+            value = _CHARSET_VALUE_RE.match(head, at + 7)
+            if value:
+                return value.group(1)
+        pos = end
+    return None
+
+
 def declared_charsets(body: bytes, header_charset: str | None, media_type: str = "text/html") -> list[str]:
     """Charsets the response declares, most authoritative first: header, then meta / XML declaration."""
     found = [header_charset]
     head = body[:8192]
     if media_type in HTML_TYPES:
-        match = _META_CHARSET_RE.search(head)
-        if match:
-            found.append(match.group(1).decode("ascii", "replace"))
+        label = meta_charset(head)
+        if label:
+            found.append(label.decode("ascii", "replace"))
     match = _XML_DECL_RE.match(head)
     if match:
         found.append(match.group(1).decode("ascii", "replace"))

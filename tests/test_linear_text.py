@@ -1,0 +1,304 @@
+"""Every regular expression that sees untrusted text runs in linear time (issue 9, finding 2).
+
+A copier controls the suspect text (up to the page size cap), so a pattern that backtracks on some input
+holds a worker for as long as the copier likes: the bare-domain pattern of attribution took time growing
+with the cube of "a.a.a....1" (34 s at 20 KB), the "X reported" pattern with the square of "AAAA..."
+(9 s at 20 KB). Each pattern and each function that runs patterns over a page is fed 1 MB adversarial
+inputs here: the known bad shapes, and short strings that hypothesis draws from the alphabet that
+matters to the pattern, repeated up to 1 MB.
+
+The tests bound the work without timing it. Every compiled ``regex`` pattern of the modules under
+test is replaced, for the test, by the same pattern with the ``regex`` module's ``timeout`` (PER_CALL
+seconds: the linear patterns take milliseconds on 1 MB, the old cubic one would take days), and a whole
+function gets a generous alarm (WHOLE seconds) that catches super-linear loops around the patterns and
+the stdlib ``re`` patterns of the HTML helpers (``re`` has no timeout). Timings belong in
+``python -m bench.regex``.
+
+The rewritten scanners must also find exactly what the old patterns found: the old patterns are kept
+below and compared with the new code on generated text (small inputs, where they are fast).
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+from contextlib import contextmanager
+from functools import partial
+
+import pytest
+import regex
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from checker import attribution, boilerplate, quotes
+from checker.records import ArticleRef
+from worker import discover, extract, fetch
+
+MB = 1 << 20
+PER_CALL = 5.0  # seconds for one pattern call on 1 MB
+WHOLE = 60.0  # seconds for a whole function on 1 MB
+MODULES = (attribution, boilerplate, quotes, extract, fetch, discover)
+LINGKAR = ArticleRef(1, "Vaksin", "https://lingkar.co/vaksin-sputnik/", "Lingkar.co")
+SOURCE = "JAKARTA, Lingkar.co – Pemerintah Indonesia ... Sumber: ANTARA"
+FEW = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def scale(unit: str | bytes, size: int = MB):
+    """``unit`` repeated to exactly ``size`` characters."""
+    return (unit * (size // len(unit) + 1))[:size]
+
+
+# The known bad shapes (and their neighbours), each 1 MB.
+SHAPES = {
+    "a.a.a.1": scale("a.") + "1",
+    "AAAA": scale("A"),
+    "A A A": scale("A "),
+    "a-a-a-": scale("a-"),
+    "((((": scale("("),
+    "quotes": scale('"a" \u201cb\u201d \u00ab'),
+    "source newlines": "source" + scale("\n"),
+    "source: spaces": scale("Sumber: " + " " * 50 + "\n"),
+    "dotted capitals": scale("A.B-C_D"),
+    "www.www.": scale("www."),
+    "a.http://": scale("a.http://"),
+    "brackets of domains": scale("(lingkar.co) "),
+    "x reported": scale("Xx reported "),
+    "dilaporkan oleh": scale("dilaporkan oleh "),
+    "mixed": scale("Sumber: A.b-c (x) \u201cy\u201d lingkar.co/a www.b.c AAA reported\n"),
+}
+
+
+class Bounded:
+    """A compiled pattern whose every call carries a ``timeout``."""
+
+    CALLS = ("search", "match", "fullmatch", "finditer", "findall", "sub", "subn", "split", "splititer")
+
+    def __init__(self, pattern: regex.Pattern, timeout: float) -> None:
+        self._pattern = pattern
+        for name in self.CALLS:
+            setattr(self, name, partial(getattr(pattern, name), timeout=timeout))
+
+    def __getattr__(self, name):  # pattern, flags, groupindex ...
+        return getattr(self._pattern, name)
+
+
+@pytest.fixture
+def bounded(monkeypatch):
+    """Every compiled ``regex`` pattern of the modules under test runs with a PER_CALL timeout."""
+    for module in MODULES:
+        for name, value in list(vars(module).items()):
+            if isinstance(value, regex.Pattern):
+                monkeypatch.setattr(module, name, Bounded(value, PER_CALL))
+    attribution.credit_mentions.cache_clear()
+    yield
+    attribution.credit_mentions.cache_clear()
+
+
+@contextmanager
+def within(seconds: float = WHOLE):
+    """Raise TimeoutError in the middle of whatever runs longer than ``seconds`` (a generous bound)."""
+
+    def expired(*_):
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+# --------------------------------------------------------------------------------------------------
+# attribution: every pattern, the mentions and the credits of a whole suspect
+
+ATTRIBUTION_PATTERNS = ("CREDIT_PHRASE_RE", "REPORTED_RE", "BRACKET_RE")
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("name", ATTRIBUTION_PATTERNS)
+def test_attribution_patterns_on_adversarial_megabytes(bounded, name, shape) -> None:
+    with within():
+        for _ in getattr(attribution, name).finditer(SHAPES[shape]):
+            pass
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_credit_mentions_on_adversarial_megabytes(bounded, shape) -> None:
+    """All the patterns together, links included, and the quotation ranges they are checked against."""
+    with within():
+        attribution.credit_mentions(SHAPES[shape])
+
+
+@pytest.mark.parametrize("unit", ["(Lingkar.co) x ", "Sumber: Lingkar.co\n", "lingkar.co/a ", "Lingkar.co reported "])
+def test_many_credits_cost_a_sort_not_every_pair(bounded, unit) -> None:
+    """A page repeating a credit 50,000 times: each is evidence, and nesting is decided in one sweep."""
+    with within():
+        credits = attribution.find_credits(scale(unit), LINGKAR, SOURCE)
+    assert len(credits) > 10_000
+
+
+ATTRIBUTION_ALPHABET = st.sampled_from(
+    ["a", "A", "1", ".", "-", "_", "/", ":", " ", "\n", "(", ")", '"', "\u201c", "\u201d", "é", "co", "www.",
+     "http://", "Sumber", "source", "reported", "dilaporkan", "oleh", "Lingkar"]
+)
+
+
+@FEW
+@given(st.lists(ATTRIBUTION_ALPHABET, min_size=1, max_size=30).map("".join))
+def test_credit_mentions_on_generated_megabytes(unit) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in list(vars(attribution).items()):
+            if isinstance(value, regex.Pattern):
+                mp.setattr(attribution, name, Bounded(value, PER_CALL))
+        attribution.credit_mentions.cache_clear()
+        with within():
+            attribution.find_credits(scale(unit), LINGKAR, SOURCE)
+    attribution.credit_mentions.cache_clear()
+
+
+# The patterns as they were before the rewrite: the reference for what must still be found.
+OLD_URL_RE = regex.compile(
+    r"(?:https?://|www\.)[^\s<>\"'()\[\]]+|\b(?:[a-z0-9-]+\.)+[a-z]{2,24}(?:/[^\s<>\"'()\[\]]*)?", regex.IGNORECASE
+)
+OLD_REPORTED_RE = regex.compile(
+    r"(?P<name>[\p{Lu}][\w.\-]*(?:\s+[\p{Lu}][\w.\-]*){0,3})\s+(?:reported|reports|melaporkan|memberitakan)\b"
+    r"|(?P<by>\b(?:dilaporkan|diberitakan))\s+(?:oleh\s+)?(?P<name>[\w.\-]+(?:\s+[\w.\-]+){0,3})",
+)
+OLD_CREDIT_PHRASE_RE = regex.compile(
+    rf"\b(?:{attribution._CREDIT_LEAD})\b\s*[:\-–—]?\s*(?P<name>[^\n]{{1,120}})", regex.IGNORECASE
+)
+OLD_NOSCRIPT_RE = re.compile(r"<noscript\b[^>]*>(.*?)</noscript\s*>", re.IGNORECASE | re.DOTALL)
+OLD_META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.+-]+)""", re.IGNORECASE)
+
+PIECES = st.sampled_from(
+    ["a", "b", "Z", "1", "-", ".", "..", "/", ":", " ", "\n", "é", "_", "(", '"', "co", "www.", "http://",
+     "https://", "ſ", "K", "x.co", "abcdefghijklmnopqrstuvwxyzabc", "Reuters", " reported", " dilaporkan",
+     " oleh ", "Sumber", "source\n", "A"]
+)
+TEXTS = st.lists(PIECES, max_size=16).map("".join)
+MANY = settings(max_examples=3000, deadline=None)
+
+
+@MANY
+@given(TEXTS)
+def test_links_are_found_as_the_old_pattern_found_them(text) -> None:
+    assert attribution.url_spans(text) == [m.span() for m in OLD_URL_RE.finditer(text)]
+
+
+@MANY
+@given(TEXTS)
+def test_reported_names_are_found_as_before(text) -> None:
+    def mentions(pattern):
+        return [(m.start("name") if not m.group("by") else m.start(), m.end(), m.group("name"))
+                for m in pattern.finditer(text)]
+
+    assert mentions(attribution.REPORTED_RE) == mentions(OLD_REPORTED_RE)
+
+
+@MANY
+@given(TEXTS)
+def test_credit_lines_are_found_as_before(text) -> None:
+    """Same spans and names wherever the name could name anyone (has a letter or digit); a name of
+    spaces and punctuation never matches a publisher, and only there may the two differ."""
+
+    def named(pattern):
+        return [(m.span(), m.group("name")) for m in pattern.finditer(text)
+                if any(ch.isalnum() for ch in m.group("name"))]
+
+    assert named(attribution.CREDIT_PHRASE_RE) == named(OLD_CREDIT_PHRASE_RE)
+
+
+# --------------------------------------------------------------------------------------------------
+# boilerplate and quotations: line patterns, bounded lines
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_boilerplate_on_adversarial_megabytes(bounded, shape) -> None:
+    with within():
+        boilerplate.boilerplate_ranges(SHAPES[shape])
+        boilerplate.line_kind(SHAPES[shape])
+
+
+@pytest.mark.parametrize("line", ["!" * MB, "-" * (MB - 7) + "editor", "baca" + " " * MB, "a-" * (MB // 2),
+                                  "ikuti" + "\t" * MB + "x", "copy" + " " * MB])
+def test_long_lines_are_not_boilerplate(bounded, line) -> None:
+    with within():
+        assert boilerplate.line_kind(line) is None
+        assert boilerplate.boilerplate_ranges(line) == []
+
+
+@FEW
+@given(st.lists(st.sampled_from(["Baca", " juga", ":", "-", "!", " ", "\n", "Editor", "a", "'", "Sumber",
+                                 "copy", "paste", "error"]), min_size=1, max_size=20).map("".join))
+def test_boilerplate_on_generated_megabytes(unit) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in list(vars(boilerplate).items()):
+            if isinstance(value, regex.Pattern):
+                mp.setattr(boilerplate, name, Bounded(value, PER_CALL))
+        with within():
+            boilerplate.boilerplate_ranges(scale(unit))
+
+
+@pytest.mark.parametrize("text", [SHAPES["quotes"], SHAPES["mixed"], scale('"\n'), scale("\u201c"), scale("a\u2019")])
+def test_quotations_on_adversarial_megabytes(bounded, text) -> None:
+    with within():
+        quotes.quoted_ranges(text)
+
+
+# --------------------------------------------------------------------------------------------------
+# the HTML side: <noscript> blocks, charsets, XML declarations, whole pages
+
+HTML_SHAPES = {
+    "open noscripts": scale("<noscript>"),
+    "unclosed noscript tags": scale("<noscript"),
+    "noscripts and one close": scale("<noscript x") + "></noscript>",
+    "noscript blocks": scale("<noscript>a</noscript>"),
+    "spaces": scale(" \u00a0\t"),
+    "a.a.a.1 in a paragraph": "<p>" + scale("a.") + "1</p>",
+}
+
+
+@pytest.mark.parametrize("shape", HTML_SHAPES)
+def test_noscript_and_text_cleanup_on_adversarial_megabytes(bounded, shape) -> None:
+    with within():
+        extract._flatten_noscript(HTML_SHAPES[shape])
+        extract._clean_lines(HTML_SHAPES[shape])
+
+
+@pytest.mark.parametrize("shape", ["unclosed noscript tags", "a.a.a.1 in a paragraph", "noscript blocks"])
+def test_whole_page_extraction_on_adversarial_megabytes(bounded, shape) -> None:
+    with within():
+        extract.extract_page(HTML_SHAPES[shape], "https://copier.example/page")
+
+
+@pytest.mark.parametrize("body", [b"<meta charset=" + scale(b" "), scale(b"<meta"), b"<meta " + scale(b"charset"),
+                                  scale(b"<meta charset= '"), scale(b"<meta http-equiv=x ")])
+def test_charset_declarations_on_adversarial_megabytes(bounded, body) -> None:
+    with within():
+        fetch.meta_charset(body)  # the whole body, not only the 8 KB head that declared_charsets reads
+        fetch.declared_charsets(body, None)
+        fetch.declared_charsets(b"<?xml " + body, None, "application/xml")
+
+
+@pytest.mark.parametrize("text", [" " * MB + "<?xml", "<?xml" + scale("?") + "<a/>", scale("<?xml ")])
+def test_xml_declarations_on_adversarial_megabytes(bounded, text) -> None:
+    with within():
+        discover._parse_xml(text)
+
+
+@MANY
+@given(st.lists(st.sampled_from(["<noscript", ">", "</noscript", "</noscript>", "</NOSCRIPT >", " ", "a",
+                                 "<NoScript>", "<noscripts>", "\n", "</noscript\n>", "<", "/"]),
+                max_size=12).map("".join))
+def test_noscript_blocks_are_found_as_before(html) -> None:
+    old = [(m.start(), m.start(1), m.end(1), m.end()) for m in OLD_NOSCRIPT_RE.finditer(html)]
+    assert extract._noscript_blocks(html) == old
+
+
+@MANY
+@given(st.lists(st.sampled_from([b"<meta", b"<META", b" ", b"charset", b"CharSet", b"=", b"'", b'"', b"utf-8",
+                                 b">", b"a", b"\n", b"x=", b"<"]), max_size=14).map(b"".join))
+def test_meta_charsets_are_found_as_before(head) -> None:
+    old = OLD_META_CHARSET_RE.search(head)
+    assert fetch.meta_charset(head) == (old.group(1) if old else None)
