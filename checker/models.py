@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     or_,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger elsewhere.
@@ -84,6 +85,11 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20), default="viewer")  # admin | editor | viewer
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Part of every login session's identity: bumping it (logout, disable, password or role change) ends
+    # every session of this account. Added by checker.store's migration to databases made before it.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+    # No longer read or written (failed logins back off in the rate-limit store, see web.auth); kept
+    # because databases created before that have these columns, failed_logins NOT NULL.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from checker.errors import CheckerError
 from checker.models import Base
+
+# Columns added to tables after databases were first created with them: (table, column, SQL type with a
+# default for the rows already there). ``create_all`` makes missing tables whole but never alters an
+# existing one; init_db adds these where they are missing. Plain SQL that SQLite and PostgreSQL share.
+ADDED_COLUMNS = [
+    ("users", "session_version", "INTEGER NOT NULL DEFAULT 0"),
+]
 
 
 def make_engine(database_url: str) -> Engine:
@@ -38,8 +46,29 @@ def make_engine(database_url: str) -> Engine:
 
 
 def init_db(engine: Engine) -> None:
-    """Create missing tables."""
+    """Create missing tables, then add the columns of ADDED_COLUMNS that older databases lack."""
     Base.metadata.create_all(engine)
+    _add_missing_columns(engine)
+
+
+def _has_column(engine: Engine, table: str, column: str) -> bool:
+    return any(c["name"] == column for c in inspect(engine).get_columns(table))
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    quote = engine.dialect.identifier_preparer.quote
+    for table, column, ddl in ADDED_COLUMNS:
+        if _has_column(engine, table, column):
+            continue
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE {quote(table)} ADD COLUMN {quote(column)} {ddl}"))
+        except DBAPIError:
+            if not _has_column(engine, table, column):
+                raise
+            # Another process starting at the same moment added it first.
+
+
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -1,8 +1,9 @@
 """The dashboard and REST API: a Flask application factory, in the style of Flask's tutorial app.
 
-Configuration is read once, in this order (later wins): the defaults below, ``CHECKER_*`` environment
-variables (``from_prefixed_env``: ``CHECKER_DATA_DIR`` becomes ``DATA_DIR``, ``CHECKER_SECRET_KEY``
-becomes ``SECRET_KEY``, values are parsed as JSON when they can be), then ``test_config``.
+Configuration is read once, in this order (later wins): the defaults below (and web.throttle's),
+``CHECKER_*`` environment variables (``from_prefixed_env``: ``CHECKER_DATA_DIR`` becomes ``DATA_DIR``,
+``CHECKER_SECRET_KEY`` becomes ``SECRET_KEY``, values are parsed as JSON when they can be), then
+``test_config``.
 """
 
 from __future__ import annotations
@@ -35,20 +36,16 @@ DEFAULTS = {
     "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
     # Embedded default: tasks run on one background thread so requests return at once.
     "BACKGROUND_TASKS": True,
-    # Lockout: this many failed logins in a row lock the account for LOGIN_LOCKOUT_MINUTES;
-    # LOGIN_RATE_LIMIT failed attempts per LOGIN_RATE_WINDOW_S from one address answer 429.
-    "LOGIN_MAX_FAILURES": 5,
-    "LOGIN_LOCKOUT_MINUTES": 15,
-    "LOGIN_RATE_LIMIT": 30,
-    "LOGIN_RATE_WINDOW_S": 300,
     "PAGE_SIZE": 50,
 }
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Create and configure the app: settings, registry, blueprints, login and CSRF."""
+    """Create and configure the app: settings, registry, blueprints, login, CSRF and throttling."""
+    from web import throttle
+
     app = Flask(__name__)
-    app.config.from_mapping(DEFAULTS)
+    app.config.from_mapping(DEFAULTS | throttle.DEFAULTS)
     app.config.from_prefixed_env("CHECKER")
     if test_config:
         app.config.from_mapping(test_config)
@@ -71,6 +68,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
     auth.csrf.exempt(api.bp)  # token-authenticated, no cookies: nothing to forge
+    throttle.init_app(app, settings)
     return app
 
 

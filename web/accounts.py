@@ -1,4 +1,4 @@
-"""Accounts, organisations and API tokens: creating, authenticating, locking, revoking.
+"""Accounts, organisations and API tokens: creating, authenticating, disabling, revoking.
 
 Used by the login view, the API's token check, the admin pages and the ``checker users``/``tokens``
 commands. Passwords are hashed with scrypt (werkzeug); an API token is shown once and stored only as
@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
+from typing import NoReturn
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,12 +24,18 @@ ROLES = ("admin", "editor", "viewer")
 # admin > editor > viewer: each role may do what the ones below it may.
 ROLE_RANK = {"viewer": 0, "editor": 1, "admin": 2}
 MIN_PASSWORD_CHARS = 8
+MAX_PASSWORD_CHARS = 1024
 TOKEN_PREFIX = "chk_"
 # Shown in listings so a token can be recognised without being stored: "chk_" + 8 characters.
 TOKEN_VISIBLE_CHARS = 12
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Compared against when the e-mail is unknown, so a wrong e-mail costs the same time as a wrong password.
 _DUMMY_HASH = generate_password_hash("not a real password", method="scrypt")
+
+
+# The one answer to every failed login: wrong password, unknown e-mail, disabled account, backed off.
+LOGIN_REFUSED = ("Wrong e-mail or password, or too many failed attempts for this account: "
+                 "check them and try again in a minute.")
 
 
 class LoginRefused(Exception):
@@ -49,14 +56,17 @@ def has_role(role: str, needed: str) -> bool:
 
 def normalize_email(email: str) -> str:
     email = (email or "").strip().lower()
-    if not EMAIL_RE.match(email) or len(email) > 320:
-        raise InputError(f"{email!r} is not an e-mail address")
+    if not EMAIL_RE.match(email) or login_text(email, 320) is None:
+        raise InputError(f"{email[:100]!r} is not an e-mail address")
     return email
 
 
 def check_password(password: str) -> str:
     if len(password or "") < MIN_PASSWORD_CHARS:
         raise InputError(f"the password needs at least {MIN_PASSWORD_CHARS} characters")
+    if login_text(password, MAX_PASSWORD_CHARS) is None:
+        raise InputError(f"the password must be at most {MAX_PASSWORD_CHARS} characters, "
+                         "without NUL or lone surrogates")
     return password
 
 
@@ -98,25 +108,64 @@ def find_user(session: Session, email: str) -> User:
     return user
 
 
-def authenticate(session: Session, email: str, password: str, *, max_failures: int, lockout: timedelta) -> User:
-    """The account for these credentials, or LoginRefused. Counts failures and locks the account after
-    ``max_failures`` in a row; the caller commits either way."""
-    user = session.scalar(select(User).where(func.lower(User.email) == (email or "").strip().lower()))
-    if user is None:
+def login_text(value: str | None, max_chars: int) -> str | None:
+    """``value`` when it can be looked up and hashed (UTF-8 encodable, no NUL, at most ``max_chars``
+    characters), else None: such an e-mail cannot name an account, such a password cannot be one."""
+    value = value or ""
+    if len(value) > max_chars or "\x00" in value:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return None
+    return value
+
+
+def authenticate(session: Session, email: str, password: str) -> User:
+    """The active account for these credentials, or LoginRefused (one message for every reason, so a
+    refusal never tells whether the account exists or is disabled). An unknown e-mail costs the same
+    password hashing as a known one. Throttling is the caller's (web.auth)."""
+    email = login_text((email or "").strip().lower(), 320)
+    password = login_text(password, MAX_PASSWORD_CHARS)
+    user = session.scalar(select(User).where(func.lower(User.email) == email)) if email else None
+    if user is None or password is None:
         check_password_hash(_DUMMY_HASH, password or "")
-        raise LoginRefused("Wrong e-mail or password.")
-    if user.locked_until is not None and user.locked_until > now():
-        raise LoginRefused("Too many failed logins: this account is locked for a while. Try again later.")
-    if not check_password_hash(user.password_hash, password or ""):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= max_failures:
-            user.locked_until = now() + lockout
-            user.failed_logins = 0
-        raise LoginRefused("Wrong e-mail or password.")
-    if not user.active:
-        raise LoginRefused("This account is disabled.")
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now()
+        raise LoginRefused(LOGIN_REFUSED)
+    if not check_password_hash(user.password_hash, password) or not user.active:
+        raise LoginRefused(LOGIN_REFUSED)
+    user.last_login_at = now()
     return user
+
+
+def refuse_login(password: str | None) -> NoReturn:
+    """Refuse a login without checking it (its account is backed off), at the cost of checking it."""
+    check_password_hash(_DUMMY_HASH, login_text(password, MAX_PASSWORD_CHARS) or "")
+    raise LoginRefused(LOGIN_REFUSED)
+
+
+def end_sessions(user: User) -> None:
+    """End every login session of ``user`` (they carry the session version they were made with)."""
+    user.session_version = User.session_version + 1  # in SQL: two concurrent bumps both count
+
+
+def set_active(user: User, active: bool) -> None:
+    """Enable or disable an account; disabling ends its sessions (and its tokens stop working)."""
+    if user.active != active:
+        user.active = active
+        end_sessions(user)
+
+
+def set_password(user: User, password: str) -> None:
+    """A new password; every session made with the old one ends."""
+    user.password_hash = hash_password(check_password(password))
+    end_sessions(user)
+
+
+def set_role(user: User, role: str) -> None:
+    """A new role; sessions made under the old role end (the next login shows the new one)."""
+    if user.role != check_role(role):
+        user.role = role
+        end_sessions(user)
 
 
 def token_digest(token: str) -> str:

@@ -55,7 +55,7 @@ def set_active(user_id: int):
     if user.id == current_user.id:
         flash("You cannot disable your own account.", "error")
     else:
-        user.active = request.form.get("active") == "1"
+        accounts.set_active(user, request.form.get("active") == "1")  # disabling ends its sessions
         get_session().commit()
         flash(f"{user.email} {'enabled' if user.active else 'disabled'}.")
     return redirect(url_for("admin.users"), 303)

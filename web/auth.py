@@ -1,21 +1,24 @@
 """Login, logout and the guards every other view uses: ``login_required`` sessions (Flask-Login),
-``role_required`` for editors and admins, CSRF on every form (Flask-WTF), and a login rate limit."""
+``role_required`` for editors and admins, CSRF on every form (Flask-WTF); throttling in web.throttle.
+
+A session names its account as "id:session_version" (``Account.get_id``); ``load_user`` accepts it only
+while the account is active and its ``session_version`` unchanged, so logging out, disabling, a new
+password or a new role (each bumps the version, see web.accounts) ends every session of that account,
+wherever it was saved. Logging in starts a new session (no fixation) with a new CSRF token.
+"""
 
 from __future__ import annotations
 
 import functools
-import threading
-import time
-from collections import defaultdict, deque
 from dataclasses import dataclass
-from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import session as cookie_session
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from web import accounts
+from web import accounts, throttle
 from web.db import get_session
 
 bp = Blueprint("auth", __name__)
@@ -35,33 +38,42 @@ class Account(UserMixin):
     role: str
     org_id: int
     org_name: str
+    session_version: int = 0
 
     def can(self, role: str) -> bool:
         return accounts.has_role(self.role, role)
 
+    def get_id(self) -> str:
+        """What the session stores: the account and the session version it was made with."""
+        return f"{self.id}:{self.session_version}"
+
 
 def account_of(user) -> Account:
-    return Account(id=user.id, email=user.email, role=user.role, org_id=user.org_id, org_name=user.org.name)
+    return Account(id=user.id, email=user.email, role=user.role, org_id=user.org_id, org_name=user.org.name,
+                   session_version=user.session_version or 0)
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> Account | None:
+    """The session's account, unless it was disabled or its sessions were ended since."""
     from checker.models import User
 
+    uid, sep, version = (user_id or "").partition(":")
     try:
-        user = get_session().get(User, int(user_id))
+        uid_n, version_n = int(uid), int(version)
     except ValueError:
+        return None  # also a session saved before session versions: log in again
+    if not sep or not 1 <= uid_n < 2**63:
         return None
-    # A disabled account is logged out on its next request.
-    return account_of(user) if user is not None and user.active else None
+    user = get_session().get(User, uid_n)
+    if user is None or not user.active or (user.session_version or 0) != version_n:
+        return None
+    return account_of(user)
 
 
 def init_app(app) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
-    app.extensions["checker.login_limiter"] = FailureLimiter(
-        app.config["LOGIN_RATE_LIMIT"], app.config["LOGIN_RATE_WINDOW_S"]
-    )
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
@@ -103,61 +115,42 @@ def role_required(role: str):
     return decorator
 
 
-class FailureLimiter:
-    """At most ``limit`` failed logins per client address in ``window_s`` seconds (in this process)."""
-
-    def __init__(self, limit: int, window_s: float) -> None:
-        self.limit, self.window_s = limit, window_s
-        self._seen: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str) -> deque[float]:
-        q, cutoff = self._seen[key], time.monotonic() - self.window_s
-        while q and q[0] < cutoff:
-            q.popleft()
-        return q
-
-    def blocked(self, key: str) -> bool:
-        with self._lock:
-            return len(self._recent(key)) >= self.limit
-
-    def failed(self, key: str) -> None:
-        with self._lock:
-            self._recent(key).append(time.monotonic())
-
-
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths after login (no open redirect to another host)."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    """Only same-site paths after login: no other host (``//host``, ``/\\host``, a scheme), and nothing a
+    Location header cannot carry (control characters, spaces, non-ASCII: a real ``next`` is URL-encoded)."""
+    if (target and target.startswith("/") and not target.startswith(("//", "/\\"))
+            and all("!" <= c <= "~" and c != "\\" for c in target) and not urlsplit(target).netloc):
         return target
     return url_for("dashboard.overview")
 
 
 @bp.route("/login", methods=("GET", "POST"))
 def login():
-    """Log in with e-mail and password."""
+    """Log in with e-mail and password. Every refusal is the same 401 page, whatever the reason; per
+    address and per account throttling in web.throttle."""
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.overview"))
     error, status = None, 200
     if request.method == "POST":
-        limiter: FailureLimiter = current_app.extensions["checker.login_limiter"]
-        client = request.remote_addr or "?"
-        if limiter.blocked(client):
-            abort(429)
+        email, password = request.form.get("email", ""), request.form.get("password", "")
+        backoff = throttle.backoff()
         session = get_session()
         try:
-            user = accounts.authenticate(
-                session, request.form.get("email", ""), request.form.get("password", ""),
-                max_failures=current_app.config["LOGIN_MAX_FAILURES"],
-                lockout=timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"]),
-            )
+            if backoff.waiting(email):
+                accounts.refuse_login(password)  # unchecked, at the cost of a checked one
+            try:
+                user = accounts.authenticate(session, email, password)
+            except accounts.LoginRefused:
+                backoff.failed(email)
+                raise
         except accounts.LoginRefused as exc:
-            session.commit()  # keep the failure count
-            limiter.failed(client)
+            session.rollback()
             error, status = str(exc), 401
         else:
             account = account_of(user)
             session.commit()
+            backoff.succeeded(email)
+            cookie_session.clear()  # a new session (no fixation) and with it a new CSRF token
             login_user(account)
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", error=error, email=request.form.get("email", "")), status
@@ -165,7 +158,17 @@ def login():
 
 @bp.route("/logout", methods=("POST",))
 def logout():
-    """Log out (a POST with the CSRF token, so another site cannot log you out)."""
+    """Log out (a POST with the CSRF token, so another site cannot log you out). Ends every session of
+    the account, on every browser, remember-me cookies included."""
+    if current_user.is_authenticated:
+        from checker.models import User
+
+        session = get_session()
+        user = session.get(User, current_user.id)
+        if user is not None:
+            accounts.end_sessions(user)
+            session.commit()
     logout_user()
+    cookie_session.clear()
     flash("You are logged out.")
     return redirect(url_for("auth.login"))

@@ -60,9 +60,9 @@ def setup_demo(registry, seeds_dir: str | Path | None = None) -> tuple[str, str]
             accounts.create_user(session, email=DEMO_EMAIL, password=password, role="admin", org_id=org_id)
         elif password is None or not accounts.check_password_hash(user.password_hash, password):
             password = secrets.token_urlsafe(12)  # the file was lost: set a new password we can print
-            user.password_hash = accounts.hash_password(password)
+            accounts.set_password(user, password)
         if user is not None:
-            user.active, user.failed_logins, user.locked_until = True, 0, None
+            accounts.set_active(user, True)
         has_scans = session.scalar(select(Scan.id).where(Scan.org_id == org_id).limit(1)) is not None
     creds.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(creds, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -116,7 +116,7 @@ def users_list(c: Context, org_name: str | None) -> None:
 @click.option("--email", required=True)
 @pass_ctx
 def users_disable(c: Context, email: str) -> None:
-    """Disable an account (it is logged out and its tokens stop working)."""
+    """Disable an account (its sessions end and its tokens stop working)."""
     _set_active(c, email, False)
 
 
@@ -130,11 +130,31 @@ def users_enable(c: Context, email: str) -> None:
 
 def _set_active(c: Context, email: str, active: bool) -> None:
     with c.registry.Session.begin() as session:
-        user = accounts.find_user(session, email)
-        user.active = active
-        if active:
-            user.failed_logins, user.locked_until = 0, None
+        accounts.set_active(accounts.find_user(session, email), active)
     err.print(f"{email}: {'enabled' if active else 'disabled'}")
+
+
+@users.command("set-password")
+@click.option("--email", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="At least 8 characters (asked for when not given).")
+@pass_ctx
+def users_set_password(c: Context, email: str, password: str) -> None:
+    """Set an account's password (its login sessions end)."""
+    with c.registry.Session.begin() as session:
+        accounts.set_password(accounts.find_user(session, email), password)
+    err.print(f"{email}: password changed, logged out everywhere")
+
+
+@users.command("set-role")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(accounts.ROLES))
+@pass_ctx
+def users_set_role(c: Context, email: str, role: str) -> None:
+    """Change an account's role (its login sessions end)."""
+    with c.registry.Session.begin() as session:
+        accounts.set_role(accounts.find_user(session, email), role)
+    err.print(f"{email}: role {role}")
 
 
 # -- tokens --------------------------------------------------------------------------------------------------

@@ -69,5 +69,5 @@ def test_setup_demo_is_idempotent(tmp_path):
     from web import accounts
 
     with Registry(settings) as registry, registry.Session() as session:
-        user = accounts.authenticate(session, email, password, max_failures=5, lockout=__import__("datetime").timedelta(1))
+        user = accounts.authenticate(session, email, password)
         assert user.role == "admin"

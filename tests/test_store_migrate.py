@@ -1,0 +1,98 @@
+"""Databases created before a column existed get it on the next start (checker.store.init_db), on SQLite
+and on PostgreSQL: ``users.session_version`` (issue 9, finding 4)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import inspect, text
+
+from checker import store
+from checker.models import Base
+from checker.settings import Settings
+from tests.web.conftest import PASSWORD, close_app
+from web import accounts
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'data' / 'checker.db'}"
+    return request.getfixturevalue("pg_schema_url")
+
+
+def make_old_database(url: str) -> None:
+    """A database as ``create_all`` made it before ``users.session_version`` existed, with an account."""
+    engine = store.make_engine(url)
+    try:
+        Base.metadata.create_all(engine)
+        now = datetime.now(timezone.utc)
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE users DROP COLUMN session_version"))
+            conn.execute(text("INSERT INTO organisations (name, created_at) VALUES ('Old News', :now)"), {"now": now})
+            conn.execute(text(
+                "INSERT INTO users (email, password_hash, role, org_id, active, failed_logins, created_at) "
+                "SELECT 'old@old.example', :hash, 'admin', id, :yes, 0, :now FROM organisations"),
+                {"hash": accounts.hash_password(PASSWORD), "yes": True, "now": now})
+        assert "session_version" not in {c["name"] for c in inspect(engine).get_columns("users")}
+    finally:
+        engine.dispose()
+
+
+def users_columns(url: str) -> dict[str, dict]:
+    engine = store.make_engine(url)
+    try:
+        return {c["name"]: c for c in inspect(engine).get_columns("users")}
+    finally:
+        engine.dispose()
+
+
+def test_init_db_adds_the_session_version_to_an_old_database(database_url):
+    make_old_database(database_url)
+    for _ in range(2):  # idempotent: the second start changes nothing
+        engine = store.make_engine(database_url)
+        store.init_db(engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT session_version FROM users")).scalars().all() == [0]
+        engine.dispose()
+    column = users_columns(database_url)["session_version"]
+    assert not column["nullable"]
+
+
+def test_an_old_database_serves_logins_and_logouts(database_url, tmp_path):
+    from web import create_app
+
+    make_old_database(database_url)
+    settings = Settings.from_env({}, data_dir=tmp_path / "data", database_url=database_url)
+    app = create_app({"TESTING": True, "SETTINGS": settings, "SECRET_KEY": "test-only-key", "BACKGROUND_TASKS": False,
+                      "WTF_CSRF_ENABLED": False, "SESSION_COOKIE_SECURE": False})
+    try:
+        client = app.test_client()
+        assert client.post("/login", data={"email": "old@old.example", "password": PASSWORD}).status_code == 302
+        assert client.get("/").status_code == 200
+        cookie = client.get_cookie("session").value
+        client.post("/logout")
+        replay = app.test_client()
+        replay.set_cookie("session", cookie)
+        assert replay.get("/").status_code == 302
+    finally:
+        close_app(app)
+
+
+def test_a_column_added_by_another_process_meanwhile_is_fine(database_url, monkeypatch):
+    # Two processes starting together on an old database: both see the column missing, one adds it,
+    # the other's ALTER TABLE fails, and that is no error.
+    make_old_database(database_url)
+    engine = store.make_engine(database_url)
+    store.init_db(engine)
+    real, seen = store._has_column, []
+
+    def stale_first(engine_, table, column):
+        seen.append(column)
+        return False if len(seen) == 1 else real(engine_, table, column)
+
+    monkeypatch.setattr(store, "_has_column", stale_first)
+    store.init_db(engine)  # its ALTER TABLE fails: the column is there
+    engine.dispose()
+    assert len(seen) == 2 and "session_version" in users_columns(database_url)
