@@ -1,7 +1,12 @@
-"""Database engine and sessions: one place that knows SQLite from PostgreSQL."""
+"""Database engine and sessions: one place that knows SQLite from PostgreSQL.
+
+Also the data folder's privacy: the folder is created readable by its owner only (0700) and the SQLite
+file 0600 before SQLite opens it (SQLite gives the ``-wal`` and ``-shm`` files the database file's mode).
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
@@ -12,6 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from checker.errors import CheckerError
 from checker.models import Base
 
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
 # Columns added to tables after databases were first created with them: (table, column, SQL type with a
 # default for the rows already there). ``create_all`` makes missing tables whole but never alters an
 # existing one; init_db adds these where they are missing. Plain SQL that SQLite and PostgreSQL share.
@@ -20,15 +28,46 @@ ADDED_COLUMNS = [
 ]
 
 
+def private_dir(path: str | os.PathLike) -> Path:
+    """``path`` as a folder, created (with missing parents) readable by its owner only. A folder that
+    already exists keeps its mode: whoever made it chose it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=PRIVATE_DIR_MODE)
+    except FileExistsError:
+        return path
+    os.chmod(path, PRIVATE_DIR_MODE)  # mkdir's mode is masked by the umask; make it exact
+    return path
+
+
+def create_private_file(path: str | os.PathLike) -> bool:
+    """Create ``path`` empty, readable by its owner only, unless it exists; True if this call made it."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    return True
+
+
+def private_umask() -> None:
+    """Files and folders this process creates from now on are its owner's only (umask 077 added to the
+    current one). Called by the entry points that create data (the web app, the CLI, the worker)."""
+    os.umask(os.umask(0o077) | 0o077)
+
+
 def make_engine(database_url: str) -> Engine:
-    """Create the engine (and a SQLite file's folder); SQLite gets WAL, foreign keys, a busy timeout."""
+    """Create the engine (and a SQLite file's private folder and file); SQLite gets WAL, foreign keys,
+    a busy timeout."""
     try:
         url = make_url(database_url)
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises several types for bad URLs
         raise CheckerError(f"CHECKER_DATABASE_URL is not a valid database URL: {database_url!r}") from exc
     if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+            private_dir(Path(url.database).parent)
+            create_private_file(url.database)  # an empty file is an empty SQLite database
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -67,8 +106,6 @@ def _add_missing_columns(engine: Engine) -> None:
             if not _has_column(engine, table, column):
                 raise
             # Another process starting at the same moment added it first.
-
-
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -12,8 +12,9 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from flask import Flask
+from flask import Flask, request
 
 # Bulk uploads (JSONL/CSV of many articles) are the largest bodies; a single article is at most
 # CHECKER_MAX_TEXT_CHARS (2M characters, ~8 MB of UTF-8 at worst). 32 MiB covers both.
@@ -25,6 +26,9 @@ DEFAULTS = {
     "DATABASE_URL": None,
     "SETTINGS": None,  # a checker.settings.Settings (tests); wins over DATA_DIR/DATABASE_URL
     "MAX_CONTENT_LENGTH": DEFAULT_MAX_CONTENT_LENGTH,
+    # Where users reach the app, e.g. https://checker.example.org: the API document's server and the
+    # docs' examples. None: the OpenAPI server is "/" (relative) and never the request's Host header.
+    "BASE_URL": None,
     # Cookies: never readable from scripts, not sent on cross-site POSTs, HTTPS-only in production.
     # `checker serve` speaks plain HTTP on a laptop and turns SESSION_COOKIE_SECURE off.
     "SESSION_COOKIE_HTTPONLY": True,
@@ -39,9 +43,23 @@ DEFAULTS = {
     "PAGE_SIZE": 50,
 }
 
+# Every page's scripts and styles are files under /static: no inline script, style or event handler.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",  # frame-ancestors for browsers without CSP level 2
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Create and configure the app: settings, registry, blueprints, login, CSRF and throttling."""
+    """Create and configure the app: settings, registry, blueprints, login, CSRF, throttling, headers.
+
+    Files this process creates from here on are its owner's only (umask 077): the data folder holds the
+    database, the index, the secret key and the demo credentials."""
     from web import throttle
 
     app = Flask(__name__)
@@ -49,13 +67,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_prefixed_env("CHECKER")
     if test_config:
         app.config.from_mapping(test_config)
+    app.config["BASE_URL"] = _base_url(app.config["BASE_URL"])
 
     from checker.settings import Settings
+    from checker.store import private_dir, private_umask
 
+    private_umask()
     settings = app.config["SETTINGS"] or Settings.from_env(
         data_dir=app.config["DATA_DIR"], database_url=app.config["DATABASE_URL"]
     )
     app.config["SETTINGS"] = settings
+    private_dir(settings.data_dir)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key_file(settings.data_dir)
 
@@ -69,19 +91,56 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     auth.csrf.exempt(api.bp)  # token-authenticated, no cookies: nothing to forge
     throttle.init_app(app, settings)
+    app.after_request(_security_headers)
     return app
 
 
+def _security_headers(response):
+    """The same security headers on every response (pages, JSON, static files, errors)."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.is_secure:  # HTTPS (behind a proxy: with CHECKER_TRUSTED_PROXIES and X-Forwarded-Proto)
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def _base_url(value: str | None) -> str | None:
+    """CHECKER_BASE_URL without its trailing slash; only http(s) URLs of a host, without query."""
+    if not value:
+        return None
+    parts = urlsplit(str(value).strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"CHECKER_BASE_URL must be an http(s) URL like https://checker.example.org (got {value!r})")
+    return parts.geturl().rstrip("/")
+
+
 def _secret_key_file(data_dir: Path) -> str:
-    """The data folder's secret key, generated on first start (readable by the owner only)."""
+    """The data folder's secret key, generated on first start (readable by the owner only).
+
+    Created atomically: the key is written whole to a temporary file which is then hard-linked to the
+    final name; the link fails if another process (a gunicorn worker booting at the same moment) was
+    first, and then everyone reads the winner's key."""
     path = Path(data_dir) / "secret_key"
-    if path.exists():
+    try:
         key = path.read_text("ascii").strip()
-        if key:
-            return key
+    except FileNotFoundError:
+        pass
+    else:
+        if not key:
+            raise RuntimeError(f"{path} is empty: delete it (a new key is made) or set CHECKER_SECRET_KEY")
+        return key
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key)
-    return key
+    tmp = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process was first: use its key
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_text("ascii").strip()

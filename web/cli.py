@@ -12,6 +12,7 @@ from sqlalchemy import select
 from checker.cli import Context, err, out, pass_ctx
 from checker.errors import CheckerError, InputError
 from checker.models import ApiToken, Scan, User
+from checker.store import private_dir
 from web import accounts
 
 DEMO_ORG = "Demo newsroom"
@@ -64,7 +65,7 @@ def setup_demo(registry, seeds_dir: str | Path | None = None) -> tuple[str, str]
         if user is not None:
             accounts.set_active(user, True)
         has_scans = session.scalar(select(Scan.id).where(Scan.org_id == org_id).limit(1)) is not None
-    creds.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(creds.parent)
     fd = os.open(creds, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(password + "\n")

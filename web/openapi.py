@@ -116,8 +116,9 @@ SCHEMAS = {
 }
 
 
-def spec(server_url: str = "") -> dict:
-    """The OpenAPI document; ``server_url`` is where this API is served."""
+def spec(server_url: str | None = None) -> dict:
+    """The OpenAPI document; ``server_url`` is where this API is served: the app's configured
+    ``BASE_URL``, never the request's Host header (a client could choose it). None: relative, "/"."""
     return {
         "openapi": "3.0.3",
         "info": {"title": "Reuse checker API", "version": "1",

@@ -1,5 +1,7 @@
 // Progressive enhancement only: every page works without this script (they refresh themselves with
 // <noscript> meta refresh instead). It polls the live status of queued/running scans and of bulk uploads.
+// The Content-Security-Policy allows no inline script, style attribute or event handler: behaviour lives
+// here, bound to data- attributes, and sizes are set through the DOM (which the policy allows).
 (function () {
   "use strict";
   var POLL_MS = 1500;
@@ -71,7 +73,24 @@
     });
   }
 
+  // Verdict mix bars: each part as wide as its count (data-flex).
+  function mixWidths() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-flex]"), function (el) {
+      el.style.flex = el.dataset.flex;
+    });
+  }
+
+  // Print buttons (hidden without this script).
+  function printButtons() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (el) {
+      el.hidden = false;
+      el.addEventListener("click", function () { window.print(); });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    mixWidths();
+    printButtons();
     setTimeout(pollScans, POLL_MS);
     setTimeout(pollImport, POLL_MS);
     uploadProgress();
