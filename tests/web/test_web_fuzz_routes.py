@@ -198,7 +198,9 @@ def fuzz(request, tmp_path_factory, off_loopback):
     with pytest.MonkeyPatch.context() as mp:
         sent: list = []
         mp.setattr(dispatch, "send", lambda task, *args: sent.append((task.name, args)))
-        app = make_app(tmp, SETTINGS=settings_, PROPAGATE_EXCEPTIONS=False)
+        # The sweep fails many logins on purpose; throttling is tested in test_web_throttle.py.
+        app = make_app(tmp, SETTINGS=settings_, PROPAGATE_EXCEPTIONS=False, LOGIN_RATE_LIMIT="100000 per minute",
+                       LOGIN_BACKOFF_AFTER=1_000_000)
         errors: list = []
         got_request_exception.connect(lambda _sender, exception, **_kw: errors.append(exception), app, weak=False)
         app.config["FUZZ_ERRORS"] = errors
