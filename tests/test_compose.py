@@ -14,7 +14,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
 SERVICES = COMPOSE["services"]
-APP_SERVICES = ("worker", "beat", "web")
+APP_SERVICES = ("worker", "crawler", "beat", "web")
 
 
 def variables_read_by_code() -> set[str]:
@@ -26,7 +26,7 @@ def variables_read_by_code() -> set[str]:
 
 
 def test_expected_services() -> None:
-    assert set(SERVICES) >= {"redis", "postgres", "worker", "beat", "web"}
+    assert set(SERVICES) >= {"redis", "postgres", "worker", "crawler", "beat", "web"}
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
@@ -55,7 +55,7 @@ def test_settings_parse_the_compose_environment() -> None:
     assert settings.database_url.startswith("postgresql+psycopg://checker:checker@postgres")
 
 
-@pytest.mark.parametrize("name,subcommand", [("worker", "worker"), ("beat", "beat")])
+@pytest.mark.parametrize("name,subcommand", [("worker", "worker"), ("crawler", "worker"), ("beat", "beat")])
 def test_celery_commands_name_the_real_app(name, subcommand) -> None:
     command = SERVICES[name]["command"]
     assert command[:4] == ["celery", "-A", "worker.app", subcommand]
@@ -65,10 +65,15 @@ def test_celery_commands_name_the_real_app(name, subcommand) -> None:
     assert isinstance(module.celery_app, Celery)
     module.celery_app.loader.import_default_modules()  # what `celery worker` does at start: `include`
     if subcommand == "worker":
-        from worker.celery_app import QUEUE
+        from worker.celery_app import CRAWL_QUEUE, QUEUE
 
-        assert command[command.index("-Q") + 1] == QUEUE
+        # scans on the workers, crawls (routed to their own queue) on the crawlers
+        queue = CRAWL_QUEUE if name == "crawler" else QUEUE
+        assert command[command.index("-Q") + 1] == queue
         assert "worker.tasks.scan" in module.celery_app.tasks
+        route = module.celery_app.amqp.router.route({}, "worker.tasks.crawl")
+        assert route["queue"].name == CRAWL_QUEUE
+        assert module.celery_app.amqp.router.route({}, "worker.tasks.scan")["queue"].name == QUEUE
     else:
         schedule = module.celery_app.conf.beat_schedule
         assert {entry["task"] for entry in schedule.values()} <= set(module.celery_app.tasks)

@@ -8,12 +8,26 @@ Reliability settings and why:
   It must exceed the longest task and any countdown, or tasks run twice; ours is 2 h against a
   crawl cap of 30 min and retry countdowns of at most 10 min.
 - No result backend: scan state lives in our own tables (``checker.scans``).
+- Time limits: a scan gets ``CHECKER_SCAN_SOFT_TIME_LIMIT`` seconds (default 300; the task then ends
+  the scan ``failed``, saying it took too long) and is killed at ``CHECKER_SCAN_TIME_LIMIT`` (default
+  330; the worker's parent process then marks it failed), as read by the worker at start
+  (:func:`apply_scan_time_limits`). Celery enforces them only in a worker's prefork pool (the
+  default pool), not with ``--pool=solo`` or threads, and not on the embedded default, where the
+  bound on a scan is the work itself: linear-time text processing on a page of at most 5 MB,
+  fetches with timeouts (see docs/fairness.md).
+- Two queues: scans and short tasks on ``checker``, crawls (one long task each) on ``checker-crawl``,
+  so crawls never hold the scan workers (compose runs a ``crawler`` service for them). A worker
+  started without ``-Q`` consumes both.
 - Without ``CHECKER_BROKER_URL``, tasks run eagerly in the calling process (the embedded default).
 """
 
 from __future__ import annotations
 
-from celery import Celery
+import os
+from collections.abc import Mapping
+
+from celery import Celery, signals
+from kombu import Queue
 
 from checker.settings import Settings
 
@@ -24,12 +38,26 @@ CRAWL_SOFT_LIMIT_S = 30 * 60
 MONITOR_EVERY_S = 60
 SWEEP_EVERY_S = 5 * 60
 QUEUE = "checker"
+CRAWL_QUEUE = "checker-crawl"
+# A scan's soft time limit (the task stops and records why) and hard limit (the process is killed).
+SCAN_SOFT_TIME_LIMIT_S = 300
+SCAN_TIME_LIMIT_S = 330
+
+
+def scan_time_limits(env: Mapping[str, str] | None = None) -> tuple[int | None, int]:
+    """``(soft, hard)`` seconds for a scan task: ``CHECKER_SCAN_SOFT_TIME_LIMIT`` (0: none) and
+    ``CHECKER_SCAN_TIME_LIMIT``. A hard limit not above the soft one is raised to soft + 30 s."""
+    env = os.environ if env is None else env
+    raw_soft = (env.get("CHECKER_SCAN_SOFT_TIME_LIMIT") or "").strip()
+    soft = int(raw_soft) if raw_soft else SCAN_SOFT_TIME_LIMIT_S
+    hard = max(int(env.get("CHECKER_SCAN_TIME_LIMIT") or SCAN_TIME_LIMIT_S), 1)
+    if soft <= 0:
+        return None, hard
+    return soft, hard if hard > soft else soft + 30
 
 
 def visibility_timeout(settings: Settings) -> int:
     """``CHECKER_VISIBILITY_TIMEOUT`` seconds (tests shorten it to see redelivery), else the default."""
-    import os
-
     return int(os.environ.get("CHECKER_VISIBILITY_TIMEOUT") or VISIBILITY_TIMEOUT_S)
 
 
@@ -58,6 +86,11 @@ def create_celery(settings: Settings | None = None) -> Celery:
         task_ignore_result=True,
         result_backend=None,
         task_default_queue=QUEUE,
+        task_queues=(Queue(QUEUE, routing_key=QUEUE), Queue(CRAWL_QUEUE, routing_key=CRAWL_QUEUE)),
+        task_routes={"worker.tasks.crawl": {"queue": CRAWL_QUEUE, "routing_key": CRAWL_QUEUE}},
+        # The settings this app was made from: worker.dispatch reads the database and the broker's
+        # Redis through them when it sends scans fairly (docs/fairness.md).
+        checker_settings=settings,
         broker_transport_options=transport_options(visibility_timeout(settings)),
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
@@ -68,3 +101,13 @@ def create_celery(settings: Settings | None = None) -> Celery:
         },
     )
     return app
+
+
+@signals.worker_init.connect
+def apply_scan_time_limits(sender=None, **_) -> None:
+    """A worker enforces its own environment's scan time limits. They are set on the task in the
+    worker's main process (whose pool enforces them), not at app creation: a sender embeds its task's
+    limits in every message, and the web process's environment should not decide them."""
+    soft, hard = scan_time_limits()
+    task = sender.app.tasks["worker.tasks.scan"]
+    task.soft_time_limit, task.time_limit = soft, hard

@@ -29,3 +29,9 @@ def use(registry_: Registry | None) -> None:
     global _registry
     with _lock:
         _registry = registry_
+
+
+def installed() -> Registry | None:
+    """The registry installed (or opened) so far, without opening one."""
+    with _lock:
+        return _registry

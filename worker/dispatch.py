@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache, partial
 
 from kombu.exceptions import OperationalError
 
@@ -19,6 +19,7 @@ from checker.registry import Registry
 from celery import current_app
 
 import worker.app  # noqa: F401 - configures the default app from the environment
+from worker import context, fairness
 
 LOGGER = logging.getLogger(__name__)
 
@@ -28,31 +29,114 @@ DEFAULT_CRAWL_PAGES = 50
 MAX_BATCH_URLS = 1000
 
 
-_background: ThreadPoolExecutor | None = None
+SCAN_TASK, CRAWL_TASK = "worker.tasks.scan", "worker.tasks.crawl"
+
+# Embedded default with background tasks: scans (and other tasks) on one thread, fairly between
+# organisations; crawls on a thread of their own.
+_background: fairness.FairRunner | None = None
+_crawls: fairness.FairRunner | None = None
 
 
 def run_in_background(enabled: bool = True) -> None:
-    """Embedded default only: run tasks on one background thread instead of inside the caller (the
+    """Embedded default only: run tasks on background threads instead of inside the caller (the
     dashboard does this so a request returns at once and the page shows the scan's live status).
-    One thread, because the in-process index is shared and written by registration."""
-    global _background
+
+    Scans and other tasks run on one thread, because the in-process index is shared and written by
+    registration; it takes them one organisation at a time, the least recently served first
+    (:class:`worker.fairness.FairRunner`), so one organisation's batch delays another's scan by at
+    most the task running now. Crawls (fetching and storing pages, no index) run on a second thread,
+    so a long crawl holds up no scan; the scans a crawl queues go through the fair thread."""
+    global _background, _crawls
     if enabled and _background is None:
-        _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checker-task")
+        _background = fairness.FairRunner("checker-task")
+        _crawls = fairness.FairRunner("checker-crawl")
     elif not enabled and _background is not None:
+        _crawls.shutdown(wait=True)  # first: a crawl still running queues scans on the other thread
         _background.shutdown(wait=True)
-        _background = None
+        _background = _crawls = None
 
 
 def send(task, *args) -> None:
-    """Send a task to the broker; on the embedded default run it in this process (now, or on the
-    background thread)."""
+    """Send a task to the broker (scans fairly: :func:`send_scans`); on the embedded default run it
+    in this process (now, or on a background thread)."""
     if current_app.conf.task_always_eager and _background is not None:
-        _background.submit(task.apply, args)
+        if task.name == SCAN_TASK:
+            send_scans(args[:1])
+        elif task.name == CRAWL_TASK:
+            _crawls.submit(("crawl", _crawl_org(args[0])), partial(task.apply, args))
+        else:
+            _background.submit(("task", task.name), partial(task.apply, args))
         return
+    if task.name == SCAN_TASK and not current_app.conf.task_always_eager:
+        send_scans(args[:1])
+        return
+    _deliver(task, *args)
+
+
+def send_scans(scan_ids: Sequence[int]) -> None:
+    """Send stored ``queued`` scans, fairly between organisations (docs/fairness.md).
+
+    With a Redis broker an organisation has at most ``CHECKER_PER_ORG_INFLIGHT`` scans in flight: the
+    ones that get a slot are sent now, the rest stay queued and are sent as its scans finish. On the
+    embedded default with background tasks each scan joins its organisation's lane of the background
+    thread; without them (the CLI, tests) each runs now, in order. A batch should come here in one
+    call: its scans are grouped by organisation in one query."""
+    from worker.tasks import scan_task
+
+    scan_ids = list(scan_ids)
+    if not scan_ids:
+        return
+    if current_app.conf.task_always_eager:
+        if _background is None:
+            for scan_id in scan_ids:
+                _deliver(scan_task, scan_id)
+            return
+        for org_id, ids in fairness.orgs_of(_sessions(), scan_ids).items():
+            for scan_id in ids:
+                _background.submit(("org", org_id), partial(scan_task.apply, (scan_id,)))
+        return
+    slots = fairness.slots_for(_settings())
+    if slots is None:  # no Redis broker: no slots to count with; everything goes at once
+        for scan_id in scan_ids:
+            _deliver(scan_task, scan_id)
+        return
+    fairness.dispatch(_sessions(), slots, scan_ids, scan_task.delay)
+
+
+def _deliver(task, *args) -> None:
     try:
         task.delay(*args)
     except OperationalError as exc:  # broker down: the sweeper re-sends queued work later
         LOGGER.warning("could not send %s%r to the broker (%s); it stays queued", task.name, args, exc)
+
+
+def _settings():
+    """The settings of the current Celery app (worker.celery_app stores them in its conf)."""
+    return current_app.conf.get("checker_settings") or context.registry().settings
+
+
+def _sessions():
+    """Database sessions for the fair dispatch: the installed registry's (web app, CLI, worker), else
+    the current app's database."""
+    registry = context.installed()
+    if registry is not None:
+        return registry.Session
+    return _sessions_for(_settings().database_url)
+
+
+@lru_cache(maxsize=4)
+def _sessions_for(database_url: str):
+    from sqlalchemy.orm import sessionmaker
+
+    from checker.store import make_engine
+
+    return sessionmaker(make_engine(database_url), expire_on_commit=False)
+
+
+def _crawl_org(crawl_id: int) -> int | None:
+    with _sessions()() as session:
+        crawl = session.get(Crawl, crawl_id)
+        return crawl.org_id if crawl is not None else None
 
 
 def submit_scan(registry: Registry, *, org_id: int | None = None, text: str | None = None, url: str | None = None,

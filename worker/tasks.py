@@ -2,6 +2,12 @@
 
 Every task is idempotent (see :mod:`checker.scans`): running one twice, as at-least-once delivery
 allows, leaves the same rows as running it once.
+
+A scan that outlives its time limits ends ``failed`` saying so, and is not retried: the soft limit
+stops it inside the task, the hard limit kills its process and the worker's parent records it
+(:meth:`ScanTask.on_failure`). A scan that never finishes for any other reason (its worker dies each
+time) is given up after MAX_SCAN_ATTEMPTS starts. Every finished scan frees its organisation's slot
+and sends that organisation's next queued scan (docs/fairness.md).
 """
 
 from __future__ import annotations
@@ -10,14 +16,16 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from celery import shared_task
+from celery import Task, current_app, shared_task
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from sqlalchemy import select, update
 
 from checker import scans
 from checker.errors import CheckerError
 from checker.models import AlertEvent, Crawl, MatchRow, Scan, Watch, same_org
 from checker.records import ScanResult
-from worker import context
+from worker import context, dispatch, fairness
+from worker.celery_app import scan_time_limits
 from worker.alerts import AlertDeliveryError, AlertSettings, post_webhook, send_digest
 from worker.fetch import CRAWL_TYPES, FetchError, HostRateLimiter, RobotsCache, TransientFetchError, fetch
 from worker.pages import fetch_options, load_suspect, suspect_text
@@ -31,6 +39,9 @@ MAX_FETCH_RETRIES = 5
 RETRY_BASE_S = 30
 # A scan running (or queued) longer than this is re-sent by the sweeper.
 STUCK_AFTER = timedelta(minutes=30)
+# A scan started this many times is given up: every start but the fetch retries was lost (its
+# worker died, or was killed at the hard time limit without the parent recording it).
+MAX_SCAN_ATTEMPTS = MAX_FETCH_RETRIES + 3
 # Polite crawling: at least this long between two requests to one host.
 CRAWL_HOST_INTERVAL_S = 1.0
 # Sources whose new unattributed matches raise alerts (a single text scan is watched on screen).
@@ -41,13 +52,127 @@ def _backoff(retries: int) -> int:
     return min(RETRY_BASE_S * 2**retries, 600)
 
 
-@shared_task(bind=True, name="worker.tasks.scan", max_retries=MAX_FETCH_RETRIES)
+def too_slow(seconds: int | None, hard: bool = False) -> str:
+    """The error of a scan stopped by a time limit."""
+    how = " (stopped by the hard time limit)" if hard else ""
+    return f"took longer than {seconds} s{how}; the page is too large or too slow to check"
+
+
+class ScanTask(Task):
+    """scan_task's class: records scans stopped by a time limit outside the task's own code."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        """Celery calls this in the worker's parent process when the hard time limit killed the task
+        (and in the task's process when a soft limit struck outside the scan itself, e.g. while it
+        sent alerts). The scan, if still unfinished, ends failed, and its organisation moves on."""
+        if not args or not isinstance(exc, (SoftTimeLimitExceeded, TimeLimitExceeded)):
+            return
+        soft, hard = scan_time_limits()
+        is_hard = isinstance(exc, TimeLimitExceeded)
+        reason = too_slow(hard if is_hard else soft, hard=is_hard)
+        try:
+            _stopped(self, args[0], reason)
+        except Exception:  # noqa: BLE001 - the sweeper and MAX_SCAN_ATTEMPTS still end it
+            LOGGER.exception("could not record that scan %s was stopped", args[0])
+
+
+def _stopped(task: Task, scan_id: int, reason: str) -> None:
+    """Fail an unfinished scan and send its organisation's next one, on connections of its own: in the
+    worker's parent process nothing may be shared with the children it forks."""
+    from sqlalchemy.orm import sessionmaker
+
+    from checker.store import make_engine
+
+    settings = task.app.conf.get("checker_settings") or context.registry().settings
+    engine = make_engine(settings.database_url)
+    slots = None
+    try:
+        Session = sessionmaker(engine, expire_on_commit=False)
+        org_id = _fail_unfinished(Session, scan_id, reason)
+        slots = fairness.slots_for(settings, fresh=True)
+        if slots is not None:
+            slots.release(org_id, scan_id)
+            fairness.dispatch_org(Session, slots, org_id, lambda s: task.apply_async((s,)))
+    finally:
+        engine.dispose()
+        if slots is not None:
+            slots.client.close()
+
+
+def _fail_unfinished(Session, scan_id: int, reason: str) -> int | None:
+    """Mark a queued or running scan failed (a finished one keeps its result); its organisation."""
+    with Session.begin() as session:
+        org_id = session.scalar(select(Scan.org_id).where(Scan.id == scan_id))
+        session.execute(
+            update(Scan).where(Scan.id == scan_id, Scan.status.in_(("queued", "running")))
+            .values(status="failed", error=" ".join(reason.split())[:scans.MAX_ERROR_CHARS],
+                    finished_at=scans.now()))
+        return org_id
+
+
+def _slots(registry) -> fairness.Slots | None:
+    """The fair-dispatch slots, with a Redis broker; None on the embedded default (its background
+    thread is fair by itself) and with other brokers."""
+    if current_app.conf.task_always_eager:
+        return None
+    return fairness.slots_for(registry.settings)
+
+
+def _send_one(scan_id: int) -> None:
+    scan_task.delay(scan_id)
+
+
+def _next_of_org(registry, org_id: int | None, scan_id: int) -> None:
+    """``scan_id`` is finished: free its slot and send its organisation's next queued scans."""
+    slots = _slots(registry)
+    if slots is None:
+        return
+    try:
+        slots.release(org_id, scan_id)
+        fairness.dispatch_org(registry.Session, slots, org_id, _send_one)
+    except Exception:  # noqa: BLE001 - Redis down: the slot expires, the sweeper sends the rest
+        LOGGER.warning("could not send the next scans of organisation %s", org_id, exc_info=True)
+
+
+def _hold_slot(registry, org_id: int | None, scan_id: int, seconds: int) -> None:
+    slots = _slots(registry)
+    if slots is not None:
+        try:
+            slots.hold(org_id, scan_id, seconds)
+        except Exception:  # noqa: BLE001 - fairness is best effort when Redis is away
+            LOGGER.warning("could not hold a slot for scan %s", scan_id, exc_info=True)
+
+
+@shared_task(bind=True, base=ScanTask, name="worker.tasks.scan", max_retries=MAX_FETCH_RETRIES)
 def scan_task(self, scan_id: int) -> str:
-    """Run one scan: fetch and extract its URL if it has no text yet, scan, store the result."""
+    """Run one scan: fetch and extract its URL if it has no text yet, scan, store the result; then
+    send the organisation's next queued scan."""
     registry = context.registry()
     claimed = scans.claim(registry.Session, scan_id)
-    if claimed is None:
-        return "skipped"  # finished already (a duplicate delivery) or deleted
+    if claimed is None:  # finished already (a duplicate delivery) or deleted
+        if _slots(registry) is not None:
+            with registry.Session() as session:
+                org_id = session.scalar(select(Scan.org_id).where(Scan.id == scan_id))
+            _next_of_org(registry, org_id, scan_id)
+        return "skipped"
+    soft, hard = scan_time_limits()
+    _hold_slot(registry, claimed.org_id, scan_id, hard + fairness.RUN_SLOT_MARGIN_S)
+    if claimed.attempts > MAX_SCAN_ATTEMPTS:
+        scans.fail(registry.Session, scan_id, f"gave up after {claimed.attempts - 1} attempts: the scan never "
+                   f"finished (its worker stopped, or it ran past the {hard} s time limit)")
+        outcome, match_ids = "failed", []
+    else:
+        outcome, match_ids = _run_scan(self, registry, claimed, soft)
+    _next_of_org(registry, claimed.org_id, scan_id)
+    if match_ids and claimed.source in ALERTING_SOURCES:
+        _raise_alerts(registry, claimed.org_id, match_ids)
+    return outcome
+
+
+def _run_scan(task, registry, claimed: scans.Claimed, soft: int | None) -> tuple[str, list[int]]:
+    """The scan itself: ``(outcome, new match ids)``. A transient fetch error schedules a retry (the
+    scan keeps its slot until then); every other way out finishes the scan."""
+    scan_id = claimed.id
     try:
         evidence, text = None, claimed.text
         links, published_at = claimed.links, claimed.published_at
@@ -61,22 +186,25 @@ def scan_task(self, scan_id: int) -> str:
             result = _only_new(registry, claimed, result, suspect_url)
         match_ids = scans.complete(registry.Session, scan_id, result, text=text if claimed.text is None else None,
                                    evidence=evidence)
+    except SoftTimeLimitExceeded:  # not retried: the same page would take as long again
+        scans.fail(registry.Session, scan_id, too_slow(soft))
+        return "failed", []
     except TransientFetchError as exc:
-        if self.request.retries < MAX_FETCH_RETRIES:
+        if task.request.retries < MAX_FETCH_RETRIES:
+            countdown = _backoff(task.request.retries)
             scans.requeue(registry.Session, scan_id, f"retrying: {exc}")
-            raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
+            _hold_slot(registry, claimed.org_id, scan_id, countdown + fairness.SEND_SLOT_S)
+            raise task.retry(exc=exc, countdown=countdown) from None
         scans.fail(registry.Session, scan_id, f"gave up after {MAX_FETCH_RETRIES} retries: {exc}")
-        return "failed"
+        return "failed", []
     except (UrlRefused, FetchError, CheckerError) as exc:
         scans.fail(registry.Session, scan_id, str(exc))
-        return "failed"
+        return "failed", []
     except Exception as exc:  # noqa: BLE001 - record it for the user; the log has the traceback
         LOGGER.exception("scan %s failed", scan_id)
         scans.fail(registry.Session, scan_id, f"internal error: {type(exc).__name__}: {exc}")
-        return "failed"
-    if claimed.source in ALERTING_SOURCES:
-        _raise_alerts(registry, claimed.org_id, match_ids)
-    return "done"
+        return "failed", []
+    return "done", match_ids
 
 
 def _only_new(registry, claimed: scans.Claimed, result: ScanResult, suspect_url: str | None) -> ScanResult:
@@ -248,8 +376,8 @@ def _finish_crawl(registry, crawl_id: int, pages: int, error: str | None) -> Non
 
 
 def _send_scans(scan_ids: list[int]) -> None:
-    for scan_id in scan_ids:
-        scan_task.delay(scan_id)
+    """A crawl's pages go the fair way, like any batch (docs/fairness.md)."""
+    dispatch.send_scans(scan_ids)
 
 
 @shared_task(name="worker.tasks.monitor_due")
@@ -275,8 +403,14 @@ def monitor_due() -> int:
 
 @shared_task(name="worker.tasks.sweep_stuck")
 def sweep_stuck() -> int:
-    """Re-send scans stuck in running or queued past STUCK_AFTER (a lost message or a dead worker)."""
+    """Re-send scans stuck in running or queued past STUCK_AFTER (a lost message or a dead worker);
+    the number sent. With fair dispatch, every organisation with queued scans sends what its free
+    slots allow (a slot whose scan was lost has expired by then), so nothing stays stranded and the
+    per-organisation limit holds; a scan re-sent too often is given up by scan_task."""
     registry = context.registry()
     ids = scans.stuck(registry.Session, STUCK_AFTER)
-    _send_scans(ids)
-    return len(ids)
+    slots = _slots(registry)
+    if slots is None:
+        _send_scans(ids)
+        return len(ids)
+    return len(fairness.dispatch_all(registry.Session, slots, _send_one))
