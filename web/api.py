@@ -114,14 +114,15 @@ def page_json(page: queries.Page, fn) -> dict:
 
 @bp.get("/openapi.json")
 def openapi():
-    """The OpenAPI 3 document of this API."""
-    return jsonify(spec(request.host_url.rstrip("/")))
+    """The OpenAPI 3 document of this API; its server is the configured ``BASE_URL``, never the request's
+    Host header (a client chooses that)."""
+    return jsonify(spec(current_app.config.get("BASE_URL")))
 
 
 @bp.get("/docs")
 def docs():
     """A readable page of the API, generated from the OpenAPI document."""
-    return render_template("api/docs.html", spec=spec(request.host_url.rstrip("/")))
+    return render_template("api/docs.html", spec=spec(current_app.config.get("BASE_URL")))
 
 
 @bp.get("/articles")
