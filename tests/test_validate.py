@@ -55,8 +55,15 @@ def test_optional_url_and_field_name_in_the_message():
         validate.optional_http_url("javascript:x", "site URL")
 
 
-@given(st.text(max_size=300))
-@settings(max_examples=500, deadline=None)
+# Any text, and text behind the prefixes that reach the deeper checks (host, port, brackets).
+URL_LIKE = st.one_of(st.text(max_size=300), st.builds(
+    lambda p, rest: p + rest,
+    st.sampled_from(["http://", "https://", "HTTPS://", "http:", "http:///", "http://[", "javascript:", "//"]),
+    st.text(max_size=120)))
+
+
+@given(URL_LIKE)
+@settings(max_examples=1000, deadline=None)
 def test_any_string_is_an_http_url_or_an_input_error(s):
     """Never another exception; what passes is an http(s) URL with a host, storable on every backend."""
     try:
