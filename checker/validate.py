@@ -39,18 +39,19 @@ from checker.records import ArticleIn
 from checker.textio import check_text, refuse_lone_surrogates
 
 
-def _length(column) -> int:
+def column_length(column) -> int:
+    """The size of a String column (a model attribute such as ``Article.url``)."""
     return column.type.length
 
 
 # Column sizes, read from the models so that the limits and the schema cannot drift apart.
 # Every URL column is String(2000); the smallest wins should one of them ever shrink.
-URL_MAX_CHARS = min(_length(c) for c in (Article.url, Scan.url, Scan.final_url, Crawl.url, Watch.url,
+URL_MAX_CHARS = min(column_length(c) for c in (Article.url, Scan.url, Scan.final_url, Crawl.url, Watch.url,
                                           MatchRow.suspect_url))
-TITLE_MAX_CHARS = _length(Article.title)
-PUBLISHER_MAX_CHARS = _length(Article.publisher)
-LICENSE_MAX_CHARS = _length(Article.license)
-CREDIT_MAX_CHARS = _length(Article.required_credit)
+TITLE_MAX_CHARS = column_length(Article.title)
+PUBLISHER_MAX_CHARS = column_length(Article.publisher)
+LICENSE_MAX_CHARS = column_length(Article.license)
+CREDIT_MAX_CHARS = column_length(Article.required_credit)
 # Aliases and partners are stored as JSON lists (no column size): an alias is a publisher's name, so
 # it gets the publisher's limit; a partner is a domain name, at most 253 characters (RFC 1035).
 ALIAS_MAX_CHARS = PUBLISHER_MAX_CHARS

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from checker import validate
 from checker.errors import InputError, NotFound
 from checker.models import ApiToken, Organisation, User
 
@@ -77,9 +78,8 @@ def check_role(role: str) -> str:
 
 
 def get_or_create_org(session: Session, name: str) -> Organisation:
-    name = " ".join((name or "").split())
-    if not name or len(name) > 200:
-        raise InputError("the organisation name must be 1 to 200 characters")
+    name = validate.text_field(" ".join((name or "").split()), "organisation name",
+                               validate.column_length(Organisation.name), required=True)
     org = session.scalar(select(Organisation).where(Organisation.name == name))
     if org is None:
         org = Organisation(name=name)
@@ -178,7 +178,7 @@ def create_token(session: Session, user: User, name: str = "") -> tuple[ApiToken
         raise InputError(f"{user.email} is disabled")
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, token_sha256=token_digest(plaintext), prefix=plaintext[:TOKEN_VISIBLE_CHARS],
-                   name=(name or "").strip()[:200])
+                   name=validate.text_field(name or "", "token name", validate.column_length(ApiToken.name)) or "")
     session.add(row)
     session.flush()
     return row, plaintext

@@ -380,3 +380,17 @@ def test_nul_in_filters_and_notes_is_not_5xx_on_every_backend(any_app):
     response = client.post(f"/api/matches/{world.alpha_match}/review", json={"action": "confirmed", "note": "a\x00"},
                            headers=api)
     assert response.status_code == 422 and "note contains a NUL" in response.get_json()["error"]
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "t" * 201])
+def test_a_token_name_with_nul_or_too_long_creates_nothing_on_every_backend(any_app, name):
+    from checker.models import ApiToken, User
+
+    client = any_app.test_client()
+    client.post("/login", data={"email": "admin@alpha.example", "password": "correct horse battery"})
+    with any_app.extensions["checker.registry"].Session() as session:
+        admin_id = session.query(User).filter_by(email="admin@alpha.example").one().id
+    before = count(any_app, ApiToken)
+    response = client.post("/admin/tokens", data={"user_id": str(admin_id), "name": name})
+    assert response.status_code == 200 and "No token created" in response.get_data(as_text=True)
+    assert count(any_app, ApiToken) == before
