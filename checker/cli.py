@@ -415,7 +415,11 @@ def demo(c: Context, seeds_dir: str | None) -> None:
 
 
 def main() -> None:
-    """Console-script entry point: user errors become one line on stderr and exit status 1."""
+    """Console-script entry point: user errors become one line on stderr and exit status 1. What the
+    commands create (database, index files, reports) is readable by the user only."""
+    from checker.store import private_umask
+
+    private_umask()
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

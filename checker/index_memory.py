@@ -32,6 +32,7 @@ import numpy as np
 from checker.arrays import distinct, expand_ranges
 from checker.fingerprint import FingerprintScheme
 from checker.index import MAX_POSTINGS_PER_KEY, Hits, SchemeMismatch, checked_keys
+from checker.store import private_dir
 
 LOGGER = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ class MemoryIndex:
     @contextmanager
     def _locked(self):
         assert self.directory is not None
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)
         with open(self.directory / "index.lock", "a+") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:

@@ -28,7 +28,7 @@ from checker.normalize import normalize
 from checker.records import ArticleIn, ArticleRef, ScanResult
 from checker.scans import match_row
 from checker.settings import Settings
-from checker.store import init_db, make_engine, session_factory
+from checker.store import init_db, make_engine, private_dir, session_factory
 from checker.textio import check_text, clean_text
 
 LOGGER = logging.getLogger(__name__)
@@ -87,6 +87,8 @@ class Registry:
         processes may be using it, so it is never dropped implicitly."""
         self.settings = settings
         single_threaded_blas()
+        if not settings.index_url:
+            private_dir(settings.data_dir)  # the local index lives there, whatever the database
         self.engine = make_engine(settings.database_url)
         init_db(self.engine)
         self.Session = session_factory(self.engine)

@@ -112,3 +112,22 @@ def test_an_empty_secret_key_file_is_an_error_not_a_new_key(tmp_path):
     (tmp_path / "secret_key").write_text("")
     with pytest.raises(RuntimeError, match="empty"):
         _secret_key_file(tmp_path)
+
+
+def test_the_cli_keeps_its_data_folder_private(tmp_path, loose_umask):
+    """`checker import` from a shell with umask 022: the folder, the database and the index files are
+    the user's only (the web app is tested above; the CLI is another entry point that creates data)."""
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    articles = tmp_path / "a.jsonl"
+    articles.write_text('{"title": "T", "text": "' + "word " * 200 + '", "url": "https://a.example/1"}\n', "utf-8")
+    env = {**os.environ, "CHECKER_DATA_DIR": str(data), "NO_COLOR": "1"}
+    env.pop("CHECKER_DATABASE_URL", None)
+    checker = Path(sys.executable).with_name("checker")
+    subprocess.run([checker, "import", str(articles)], check=True, capture_output=True, env=env)
+    assert mode(data) == 0o700
+    loose = {str(p.relative_to(data)): oct(mode(p)) for p in data.rglob("*")
+             if mode(p) != (0o700 if p.is_dir() else 0o600)}
+    assert not loose, f"readable by others: {loose}"
