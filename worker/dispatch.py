@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from functools import lru_cache, partial
 
 from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
 
 from checker import scans, validate
 from checker.errors import InputError
@@ -100,7 +101,10 @@ def send_scans(scan_ids: Sequence[int]) -> None:
         for scan_id in scan_ids:
             _deliver(scan_task, scan_id)
         return
-    fairness.dispatch(_sessions(), slots, scan_ids, scan_task.delay)
+    try:
+        fairness.dispatch(_sessions(), slots, scan_ids, scan_task.delay)
+    except RedisError as exc:  # the broker's Redis is down: the scans stay queued, the sweeper sends them
+        LOGGER.warning("could not send scans %s fairly (%s); they stay queued", scan_ids[:10], exc)
 
 
 def _deliver(task, *args) -> None:
