@@ -30,6 +30,7 @@ from celery import Celery, signals
 from kombu import Queue
 
 from checker.settings import Settings
+from checker.store import private_umask
 
 VISIBILITY_TIMEOUT_S = 2 * 60 * 60
 # Longest a crawl task may run (soft limit raises inside the task; hard limit kills it).
@@ -71,6 +72,13 @@ def transport_options(visibility: int) -> dict:
         "unacked_restore_interval": 1 if short else 10,
         "unacked_restore_throttle": 1 if short else 10,
     }
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _private_files(**_kwargs) -> None:
+    """What a worker or beat writes (a local index, beat's schedule file) is its owner's only."""
+    private_umask()
 
 
 def create_celery(settings: Settings | None = None) -> Celery:

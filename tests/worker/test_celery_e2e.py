@@ -113,6 +113,7 @@ class Worker:
             [sys.executable, "-m", "celery", "-A", "worker.app", "worker", "--pool=solo", "--loglevel=INFO",
              "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"w{uuid.uuid4().hex[:6]}@%h"],
             cwd=ROOT, env=env, stdout=self._out, stderr=subprocess.STDOUT,
+            umask=0o022,  # as from a shell (this process may have tightened its own)
         )
         deadline = time.monotonic() + 60
         while "ready." not in log.read_text(errors="replace"):
@@ -156,6 +157,9 @@ def test_worker_processes_text_and_url_scans(env, tmp_path, page_server, seed_su
     register_demo_articles(registry, SEEDS)
     worker = Worker(env, tmp_path / "worker.log")
     try:
+        # Files the worker creates are private (issue 9): its umask hides them from group and others.
+        status = Path(f"/proc/{worker.proc.pid}/status").read_text()
+        assert int(status.split("Umask:")[1].split()[0], 8) & 0o077 == 0o077
         with app_for(env):
             text_id = dispatch.submit_scan(registry, text=seed_suspects["credited-copy"]["text"])
             url_id = dispatch.submit_scan(registry, url=f"{page_server}/copy.html", source="url")
