@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import lxml.html
 from lxml import etree
 
+from checker.validate import URL_MAX_CHARS
 from worker.fetch import FetchError
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ _XML_DECL_RE = re.compile(r"^\s*+<\?xml[^>]*\?>")  # anchored: read once, in lin
 
 
 def normalise_url(url: str, base: str | None = None) -> str | None:
-    """Absolute, normalised http(s) URL, or None.
+    """Absolute, normalised http(s) URL, or None (also when longer than a stored URL may be).
 
     Resolves against ``base``, lower-cases scheme and host, drops the default port, the fragment and
     user info, and gives an empty path as ``/``; the query is kept as it is (it often names the page).
@@ -113,7 +114,8 @@ def normalise_url(url: str, base: str | None = None) -> str | None:
         host = f"[{host}]"
     if port and port != {"http": 80, "https": 443}[scheme]:
         host = f"{host}:{port}"
-    return urlunsplit((scheme, host, parts.path or "/", parts.query, ""))
+    normal = urlunsplit((scheme, host, parts.path or "/", parts.query, ""))
+    return normal if len(normal) <= URL_MAX_CHARS else None  # longer cannot be stored as a scan's URL
 
 
 def site_host(url: str) -> str:

@@ -26,11 +26,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+from checker.validate import URL_MAX_CHARS
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[..., Sequence[tuple]]
 
 ALLOWED_SCHEMES = {"http": 80, "https": 443}
-MAX_URL_LENGTH = 8192
+# The longest URL stored (checker.validate, from the models' columns): a page reached by a longer URL,
+# or redirected to one, could not be recorded as evidence on PostgreSQL, so it is not fetched.
+MAX_URL_LENGTH = URL_MAX_CHARS
 MAX_HOST_LENGTH = 253
 
 # Ranges ipaddress's properties do not name precisely enough for a clear refusal message.

@@ -381,3 +381,13 @@ def test_crawler_with_fakes_only():
     assert [u for u, _ in crawler.crawl("https://s.example")] == list(pages)
     assert sorted(calls) == sorted(set(calls))  # sitemap.xml tried once, each page once
     assert "https://s.example/sitemap.xml" in calls
+
+
+def test_links_longer_than_a_stored_url_are_dropped():
+    from checker.validate import URL_MAX_CHARS
+
+    base = "https://example.com/"
+    fits = base + "a" * (URL_MAX_CHARS - len(base))
+    assert normalise_url(fits) == fits
+    assert normalise_url(fits + "a") is None
+    assert normalise_url("/" + "a" * URL_MAX_CHARS, base) is None

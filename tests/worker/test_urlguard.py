@@ -315,3 +315,14 @@ def test_scoped_ipv6_answer_is_refused(make_resolver):
     resolver = make_resolver({"scoped.example": ["fe80::1%eth0"]})
     with pytest.raises(UrlRefused):
         resolve_and_check("scoped.example", 80, resolver)
+
+
+def test_urls_longer_than_a_stored_url_are_refused():
+    """A page at (or redirected to) a URL the database cannot store as evidence is not fetched: the
+    guard's limit is the URL columns' size (issue 9: a 2,001-character URL failed the insert on PostgreSQL)."""
+    from checker.validate import URL_MAX_CHARS
+
+    base = "https://example.com/"
+    assert check_url(base + "a" * (URL_MAX_CHARS - len(base))).host == "example.com"
+    with pytest.raises(UrlRefused, match="longer than"):
+        check_url(base + "a" * (URL_MAX_CHARS - len(base) + 1))
