@@ -18,15 +18,21 @@ so every gunicorn worker and web container shares one count; else this process's
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
+from contextlib import contextmanager
 
 from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from limits.errors import StorageError
 from limits.storage import Storage
+from redis.exceptions import RedisError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from checker.settings import Settings
+
+LOGGER = logging.getLogger(__name__)
 
 DEFAULTS = {
     "TRUSTED_PROXIES": 0,  # proxies in front of the app whose X-Forwarded-For/-Proto to believe
@@ -59,7 +65,10 @@ def init_app(app: Flask, settings: Settings) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     # One Limiter per app (not a module global), so apps in one process keep their own storage.
     limiter = Limiter(get_remote_address, storage_uri=app.config["RATELIMIT_STORAGE_URI"] or storage_uri(settings),
-                      key_prefix=app.config["RATELIMIT_KEY_PREFIX"], strategy=app.config["RATELIMIT_STRATEGY"])
+                      key_prefix=app.config["RATELIMIT_KEY_PREFIX"], strategy=app.config["RATELIMIT_STRATEGY"],
+                      # The store (Redis) down: log it and let logins through unthrottled rather than
+                      # answer every login with a 500; passwords are still checked.
+                      swallow_errors=True)
     limiter.init_app(app)
     app.extensions["checker.backoff"] = Backoff(
         limiter.storage, app.config["RATELIMIT_KEY_PREFIX"], after=int(app.config["LOGIN_BACKOFF_AFTER"]),
@@ -94,8 +103,10 @@ class Backoff:
         return f"{self.prefix}/backoff/failures/{key}", f"{self.prefix}/backoff/wait/{key}"
 
     def waiting(self, email: str | None) -> bool:
-        """Whether this account's next attempt must wait still."""
-        return self.storage.get(self._keys(email)[1]) > 0
+        """Whether this account's next attempt must wait still (False when the store is down)."""
+        with _store_down_is_logged():
+            return self.storage.get(self._keys(email)[1]) > 0
+        return False
 
     def seconds_left(self, email: str | None) -> float:
         """How long this account's next attempt must wait still (0: it may try now)."""
@@ -106,7 +117,13 @@ class Backoff:
         return self.storage.get(self._keys(email)[0])
 
     def failed(self, email: str | None) -> int:
-        """Count a failed login; returns the wait it imposes on the account's next attempt (seconds)."""
+        """Count a failed login; returns the wait it imposes on the account's next attempt (seconds;
+        0 when the store is down)."""
+        with _store_down_is_logged():
+            return self._failed(email)
+        return 0
+
+    def _failed(self, email: str | None) -> int:
         failures, wait = self._keys(email)
         count = self.storage.incr(failures, self.window_s)
         if count < self.after:
@@ -116,5 +133,16 @@ class Backoff:
         return delay
 
     def succeeded(self, email: str | None) -> None:
-        for key in self._keys(email):
-            self.storage.clear(key)
+        with _store_down_is_logged():
+            for key in self._keys(email):
+                self.storage.clear(key)
+
+
+@contextmanager
+def _store_down_is_logged():
+    """Swallow (and log) the store's connection errors: throttling fails open, as Flask-Limiter's
+    ``swallow_errors`` does for the per-address limit, instead of every login answering 500."""
+    try:
+        yield
+    except (StorageError, RedisError, OSError) as exc:
+        LOGGER.warning("login throttling store unavailable, not throttling: %s", exc)

@@ -215,3 +215,22 @@ def test_the_store_is_the_broker_when_it_is_redis(tmp_path):
     assert throttle.storage_uri(settings("redis://redis:6379/0")) == "redis://redis:6379/0"
     assert throttle.storage_uri(settings("amqp://rabbit//")) == "memory://"
     assert throttle.storage_uri(settings(None)) == "memory://"
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_logins_still_work_when_the_counting_store_is_down(apps, caplog):
+    """Redis down: throttling fails open (logged) instead of answering every login with a 500;
+    passwords are still checked."""
+    app = apps(RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{closed_port()}/0", PROPAGATE_EXCEPTIONS=False)
+    client = app.test_client()
+    assert login(client, password="wrong password").status_code == 401
+    assert login(client).status_code in (302, 303)
+    assert "not throttling" in caplog.text or "rate limit" in caplog.text.lower()
