@@ -210,3 +210,73 @@ def connection_spy(monkeypatch):
     # urllib3.connection calls it as connection.create_connection: make sure that is the spy.
     assert urllib3.connection.connection.create_connection is spy
     return spy
+
+
+def worker_env(tmp_path, redis_db: int) -> dict:
+    """Environment of a real Celery worker and of this process's dispatch: the CI Redis database
+    ``redis_db`` as broker and index (a unique key prefix), SQLite in ``tmp_path``, loopback pages
+    allowed, and a short visibility timeout so redelivery tests finish."""
+    import uuid
+
+    return {
+        "CHECKER_BROKER_URL": f"redis://127.0.0.1:6379/{redis_db}",
+        "CHECKER_INDEX_PREFIX": f"test:{uuid.uuid4().hex[:8]}",
+        "CHECKER_DATA_DIR": str(tmp_path / "data"),
+        "CHECKER_DATABASE_URL": f"sqlite:///{tmp_path / 'data' / 'checker.db'}",
+        "CHECKER_ALLOW_PRIVATE_URLS": "1",
+        "CHECKER_VISIBILITY_TIMEOUT": "5",
+    }
+
+
+def make_orgs(registry, *names: str) -> list[int]:
+    """Organisations named ``names``, created in ``registry``'s database; their ids."""
+    from checker.models import Organisation
+
+    with registry.Session.begin() as session:
+        orgs = [Organisation(name=name) for name in names]
+        session.add_all(orgs)
+        session.flush()
+        return [o.id for o in orgs]
+
+
+class CeleryWorker:
+    """``celery -A worker.app worker`` as a child process, started as from a shell (umask 022) and
+    waited for until it is ready. ``pool="prefork"`` is the pool that enforces time limits."""
+
+    def __init__(self, env_values: dict, log, pool: str = "solo", concurrency: int | None = None) -> None:
+        import os
+        import subprocess
+        import sys
+        import uuid
+        from pathlib import Path
+
+        root = Path(__file__).resolve().parents[2]
+        self.log = log
+        self._out = log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "worker.app", "worker", f"--pool={pool}",
+             *([f"--concurrency={concurrency}"] if concurrency else []), "--loglevel=INFO", "--without-gossip",
+             "--without-mingle", "--without-heartbeat", "-n", f"w{uuid.uuid4().hex[:6]}@%h"],
+            cwd=root, env={**os.environ, **env_values, "PYTHONPATH": str(root)}, stdout=self._out,
+            stderr=subprocess.STDOUT, umask=0o022,  # as from a shell (this process may have tightened its own)
+        )
+        deadline = time.monotonic() + 60
+        while "ready." not in log.read_text(errors="replace"):
+            assert self.proc.poll() is None, log.read_text(errors="replace")
+            assert time.monotonic() < deadline, "worker did not start:\n" + log.read_text(errors="replace")
+            time.sleep(0.2)
+
+    def kill9(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+        self._out.close()

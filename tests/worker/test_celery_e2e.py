@@ -4,15 +4,11 @@ SIGKILL mid-scan, and a Redis restart with scans queued. Loopback only."""
 from __future__ import annotations
 
 import http.server
-import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,6 +22,7 @@ from checker.models import MatchRow, Scan
 from checker.registry import Registry
 from checker.settings import Settings
 from worker import dispatch
+from tests.worker.conftest import CeleryWorker, worker_env
 from worker.celery_app import create_celery
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,14 +73,7 @@ def page_server(seed_suspects):
 def env(tmp_path):
     broker = f"redis://127.0.0.1:6379/{REDIS_DB}"
     redis.Redis.from_url(broker).flushdb()
-    values = {
-        "CHECKER_BROKER_URL": broker,
-        "CHECKER_INDEX_PREFIX": f"test:{uuid.uuid4().hex[:8]}",
-        "CHECKER_DATA_DIR": str(tmp_path / "data"),
-        "CHECKER_DATABASE_URL": f"sqlite:///{tmp_path / 'data' / 'checker.db'}",
-        "CHECKER_ALLOW_PRIVATE_URLS": "1",
-        "CHECKER_VISIBILITY_TIMEOUT": "5",
-    }
+    values = worker_env(tmp_path, REDIS_DB)
     yield values
     redis.Redis.from_url(broker).flushdb()
 
@@ -100,39 +90,6 @@ def app_for(env_values: dict):
     finally:
         default_app.set_current()
         app.close()
-
-
-class Worker:
-    """`celery -A worker.app worker` as a child process."""
-
-    def __init__(self, env_values: dict, log: Path) -> None:
-        self.log = log
-        env = {**os.environ, **env_values, "PYTHONPATH": str(ROOT)}
-        self._out = log.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker.app", "worker", "--pool=solo", "--loglevel=INFO",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"w{uuid.uuid4().hex[:6]}@%h"],
-            cwd=ROOT, env=env, stdout=self._out, stderr=subprocess.STDOUT,
-            umask=0o022,  # as from a shell (this process may have tightened its own)
-        )
-        deadline = time.monotonic() + 60
-        while "ready." not in log.read_text(errors="replace"):
-            assert self.proc.poll() is None, log.read_text(errors="replace")
-            assert time.monotonic() < deadline, "worker did not start:\n" + log.read_text(errors="replace")
-            time.sleep(0.2)
-
-    def kill9(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill9()
-        self._out.close()
 
 
 def wait_for(registry: Registry, scan_ids: list[int], statuses=("done", "failed"), timeout: float = 60) -> list[Scan]:
@@ -155,7 +112,7 @@ def test_worker_processes_text_and_url_scans(env, tmp_path, page_server, seed_su
     registry = Registry(Settings.from_env(env))
     assert registry.index.__class__.__name__ == "RedisIndex"  # shared with the worker processes
     register_demo_articles(registry, SEEDS)
-    worker = Worker(env, tmp_path / "worker.log")
+    worker = CeleryWorker(env, tmp_path / "worker.log")
     try:
         # Files the worker creates are private (issue 9): its umask hides them from group and others.
         status = Path(f"/proc/{worker.proc.pid}/status").read_text()
@@ -187,7 +144,7 @@ def test_worker_processes_text_and_url_scans(env, tmp_path, page_server, seed_su
 def test_killed_worker_scan_finishes_once(env, tmp_path, page_server) -> None:
     registry = Registry(Settings.from_env(env))
     register_demo_articles(registry, SEEDS)
-    first = Worker(env, tmp_path / "w1.log")
+    first = CeleryWorker(env, tmp_path / "w1.log")
     try:
         with app_for(env):
             scan_id = dispatch.submit_scan(registry, url=f"{page_server}/slow/copy.html", source="url")
@@ -195,7 +152,7 @@ def test_killed_worker_scan_finishes_once(env, tmp_path, page_server) -> None:
             first.kill9()  # in the middle of fetching the slow page
         with registry.Session() as session:
             assert session.get(Scan, scan_id).status == "running"
-        second = Worker(env, tmp_path / "w2.log")
+        second = CeleryWorker(env, tmp_path / "w2.log")
         try:
             (scan,) = wait_for(registry, [scan_id], timeout=90)
         finally:
@@ -240,7 +197,7 @@ def test_redis_restart_with_scans_queued(env, tmp_path, seed_suspects, appendonl
                    for name in ("full-copy", "partial-copy", "independent-report")]
         client.shutdown(nosave=True)
         client = start_redis()
-        worker = Worker(env, tmp_path / "worker.log")
+        worker = CeleryWorker(env, tmp_path / "worker.log")
         try:
             if appendonly == "no":
                 time.sleep(2)

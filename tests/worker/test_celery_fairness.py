@@ -5,11 +5,7 @@ a local site on 127.0.0.1 that answers slowly. Redis database 12, flushed around
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,29 +13,23 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from checker.models import Organisation, Scan
+from checker.models import Scan
 from checker.registry import Registry
 from checker.settings import Settings
 from worker import context, dispatch
+from tests.worker.conftest import CeleryWorker, make_orgs, worker_env
 from worker.celery_app import create_celery
 
 ROOT = Path(__file__).resolve().parents[2]
-BROKER = "redis://127.0.0.1:6379/12"
+REDIS_DB = 12
+BROKER = f"redis://127.0.0.1:6379/{REDIS_DB}"
 PAGE = "<html><body><article><p>" + "A page that a copier may have taken from somewhere. " * 30 + "</p></article></body></html>"
 
 
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     redis.Redis.from_url(BROKER).flushdb()
-    values = {
-        "CHECKER_BROKER_URL": BROKER,
-        "CHECKER_INDEX_PREFIX": f"test:{uuid.uuid4().hex[:8]}",
-        "CHECKER_DATA_DIR": str(tmp_path / "data"),
-        "CHECKER_DATABASE_URL": f"sqlite:///{tmp_path / 'data' / 'checker.db'}",
-        "CHECKER_ALLOW_PRIVATE_URLS": "1",
-        "CHECKER_VISIBILITY_TIMEOUT": "5",
-        "CHECKER_PER_ORG_INFLIGHT": "2",
-    }
+    values = {**worker_env(tmp_path, REDIS_DB), "CHECKER_PER_ORG_INFLIGHT": "2"}
     monkeypatch.setenv("CHECKER_PER_ORG_INFLIGHT", "2")  # this process sends with the workers' limit
     yield values
     redis.Redis.from_url(BROKER).flushdb()
@@ -61,36 +51,6 @@ def sending(env_values: dict, registry: Registry):
         app.close()
 
 
-class Worker:
-    """``celery -A worker.app worker`` as a child process (prefork: the pool that enforces time limits)."""
-
-    def __init__(self, env_values: dict, log: Path, pool: str = "prefork") -> None:
-        self.log = log
-        self._out = log.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker.app", "worker", f"--pool={pool}", "--concurrency=1",
-             "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "-n", f"w{uuid.uuid4().hex[:6]}@%h"],
-            cwd=ROOT, env={**os.environ, **env_values, "PYTHONPATH": str(ROOT)}, stdout=self._out,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while "ready." not in log.read_text(errors="replace"):
-            assert self.proc.poll() is None, log.read_text(errors="replace")
-            assert time.monotonic() < deadline, "worker did not start:\n" + log.read_text(errors="replace")
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self._out.close()
-
-
 def wait_for(registry: Registry, ids: list[int], timeout: float = 120) -> dict[int, Scan]:
     deadline = time.monotonic() + timeout
     while True:
@@ -102,20 +62,12 @@ def wait_for(registry: Registry, ids: list[int], timeout: float = 120) -> dict[i
         time.sleep(0.2)
 
 
-def make_orgs(registry: Registry, *names: str) -> list[int]:
-    with registry.Session.begin() as session:
-        orgs = [Organisation(name=name) for name in names]
-        session.add_all(orgs)
-        session.flush()
-        return [o.id for o in orgs]
-
-
 def test_one_organisations_batch_does_not_hold_up_anothers_scan(env, tmp_path, site) -> None:
     for name in [*map(str, range(12)), "b"]:
         site.add(f"/page{name}", PAGE, delay=0.5)
     registry = Registry(Settings.from_env(env))
     alpha, beta = make_orgs(registry, "Alpha", "Beta")
-    worker = Worker(env, tmp_path / "worker.log", pool="solo")  # one scan at a time
+    worker = CeleryWorker(env, tmp_path / "worker.log", pool="solo", concurrency=1)  # one scan at a time
     try:
         with sending(env, registry):
             batch = dispatch.submit_urls(registry, [site.url(f"/page{i}") for i in range(12)], org_id=alpha)
@@ -137,7 +89,7 @@ def test_a_scan_past_its_soft_time_limit_fails_once_and_the_next_goes_out(env, t
     site.add("/fast", PAGE)
     registry = Registry(Settings.from_env(env))
     (alpha,) = make_orgs(registry, "Alpha")
-    worker = Worker(env, tmp_path / "worker.log")
+    worker = CeleryWorker(env, tmp_path / "worker.log", pool="prefork", concurrency=1)
     try:
         with sending(env, registry):
             slow = dispatch.submit_scan(registry, org_id=alpha, url=site.url("/slow"), source="url")
@@ -164,7 +116,7 @@ def test_a_scan_killed_at_the_hard_time_limit_is_recorded_by_the_parent(env, tmp
     site.add("/slow2", PAGE, delay=10)
     registry = Registry(Settings.from_env(env))
     (alpha,) = make_orgs(registry, "Alpha")
-    worker = Worker(env, tmp_path / "worker.log")
+    worker = CeleryWorker(env, tmp_path / "worker.log", pool="prefork", concurrency=1)
     try:
         with sending(env, registry):
             ids = [dispatch.submit_scan(registry, org_id=alpha, url=site.url(f"/slow{i}"), source="url")

@@ -15,9 +15,10 @@ import redis
 from sqlalchemy import select, update
 
 from checker import scans
-from checker.models import Organisation, Scan
+from checker.models import Scan
 from checker.registry import Registry
 from checker.settings import Settings
+from tests.worker.conftest import make_orgs
 from worker import context, dispatch, fairness, tasks
 
 REDIS_URL = "redis://127.0.0.1:6379/12"  # this project's fairness tests; keys under a fresh prefix
@@ -150,14 +151,6 @@ def registry(tmp_path):
     reg = Registry(settings)
     yield reg
     reg.close()
-
-
-def make_orgs(registry: Registry, *names: str) -> list[int]:
-    with registry.Session.begin() as session:
-        orgs = [Organisation(name=name) for name in names]
-        session.add_all(orgs)
-        session.flush()
-        return [o.id for o in orgs]
 
 
 def queue_texts(registry: Registry, org_id: int | None, n: int) -> list[int]:
