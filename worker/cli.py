@@ -7,6 +7,7 @@ prints the result. With a broker, the command queues the work and waits for the 
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections import Counter
 
@@ -94,6 +95,9 @@ def crawl(c: Context, url: str, max_pages: int, max_depth: int) -> None:
         if row.status in ("done", "failed") or time.monotonic() > deadline:
             break
         time.sleep(0.5)
+    if row.status == "failed" and not ids:  # one line on stderr (not wrapped), exit status 1
+        click.echo(f"error: crawl {crawl_id} of {url} failed: {row.error or 'no reason recorded'}", err=True)
+        sys.exit(1)
     scans = _wait(c, list(ids)) if ids else []
     counts = Counter(s.verdict or s.status for s in scans)
     err.print(f"crawl {crawl_id}: {row.status}, {len(scans)} page(s) scanned"

@@ -553,6 +553,7 @@ class _Robots:
     parser: Protego | None  # None: everything allowed (no robots.txt)
     disallow_all: bool
     expires: float
+    error: str | None = None  # why robots.txt could not be read, when that disallowed everything
 
 
 class RobotsCache:
@@ -593,6 +594,13 @@ class RobotsCache:
             return False
         return robots.parser is None or robots.parser.can_fetch(url, agent)
 
+    def unreachable(self, url: str) -> str | None:
+        """Why ``url``'s host disallows everything because its robots.txt could not be fetched (the
+        address was refused, the host is down); None when robots.txt was read or is absent."""
+        with self._lock:
+            cached = self._cache.get(host_key(url))
+        return cached.error if cached is not None and cached.disallow_all else None
+
     def crawl_delay(self, url: str, user_agent: str | None = None) -> float | None:
         robots = self._robots_for(url)
         if robots.parser is None:
@@ -625,14 +633,14 @@ class RobotsCache:
             self._rate_limiter.wait(url)
         try:
             page = self._fetch(url)
-        except TransientFetchError:
-            return _Robots(None, True, now + self.error_ttl)
+        except TransientFetchError as exc:
+            return _Robots(None, True, now + self.error_ttl, str(exc))
         except FetchError as exc:
             if exc.status is not None and 400 <= exc.status < 500:
                 return _Robots(None, False, now + self.ttl)
             if isinstance(exc, (UnsupportedContentType, BodyTooLarge)):
                 return _Robots(None, False, now + self.ttl)
-            return _Robots(None, True, now + self.error_ttl)
+            return _Robots(None, True, now + self.error_ttl, str(exc))
         return _Robots(Protego.parse(page.text), False, now + self.ttl)
 
 

@@ -362,17 +362,42 @@ def crawl_task(crawl_id: int) -> str:
     except (UrlRefused, FetchError, ValueError) as exc:
         _finish_crawl(registry, crawl_id, len(queued), f"{exc}")
         _send_scans(queued)
-        return "failed"
-    _finish_crawl(registry, crawl_id, len(queued), None)
+        return "failed" if not queued else "done"
+    why = None if queued else why_nothing_found(crawler, url)
+    _finish_crawl(registry, crawl_id, len(queued), why)
     _send_scans(queued)
-    return "done"
+    return "failed" if why else "done"
+
+
+def why_nothing_found(crawler, start_url: str) -> str | None:
+    """Why a crawl found no page to scan, in plain words, when it is a failure: the start page was
+    refused (the address guard), could not be fetched, or is disallowed by robots.txt, or no page at all
+    could be fetched. None when pages were fetched but none had text to check."""
+    from worker.discover import normalise_url
+
+    report = crawler.report
+    start = normalise_url(start_url) or start_url
+    for url, reason in report.errors:
+        if url == start:
+            return f"the start page could not be fetched: {reason}"
+    if start in report.disallowed:
+        unreachable = crawler.robots.unreachable(start) if hasattr(crawler.robots, "unreachable") else None
+        if unreachable:
+            return f"the site could not be reached: {unreachable}"
+        return f"the site's robots.txt does not allow crawling the start page {start}"
+    if not report.pages:
+        if report.errors:
+            return f"no page of the site could be fetched: {report.errors[0][1]}"
+        return "no web page was found at the start address"
+    return None
 
 
 def _finish_crawl(registry, crawl_id: int, pages: int, error: str | None) -> None:
     with registry.Session.begin() as session:
         crawl = session.get(Crawl, crawl_id)
         crawl.status = "failed" if error and not pages else "done"
-        crawl.error, crawl.pages_found, crawl.finished_at = error, pages, datetime.now(timezone.utc)
+        crawl.error = " ".join(error.split())[:scans.MAX_ERROR_CHARS] if error else None
+        crawl.pages_found, crawl.finished_at = pages, datetime.now(timezone.utc)
 
 
 def _send_scans(scan_ids: list[int]) -> None:
