@@ -41,6 +41,7 @@ class ImportJob:
     errors: list[str] = field(default_factory=list)
     error_count: int = 0
     status: str = "running"  # running | done | failed
+    reason: str | None = None  # why a failed job failed, in plain words
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     def error(self, message: str) -> None:
@@ -51,7 +52,7 @@ class ImportJob:
     def to_dict(self) -> dict:
         return {"id": self.id, "status": self.status, "filename": self.filename, "total": self.total,
                 "processed": self.processed, "registered": self.registered, "skipped": self.skipped,
-                "errors": self.error_count, "percent": round(100 * self.processed / self.total) if self.total else 100}
+                "errors": self.error_count, "reason": self.reason, "percent": round(100 * self.processed / self.total) if self.total else 100}
 
 
 def parse_upload(data: bytes, filename: str, max_chars: int, job: ImportJob) -> list[ArticleIn]:
@@ -117,8 +118,9 @@ def run(job: ImportJob, articles: list[ArticleIn], registry: Registry, lock: thr
         job.status = "done"
     except Exception:  # noqa: BLE001 - the job page says it failed; the log has the traceback
         LOGGER.exception("import %s failed", job.id)
+        job.reason = (f"the import stopped after {job.processed:,} of {job.total:,} articles because of an internal "
+                      "error; upload the file again to resume (articles already registered are skipped)")
         job.status = "failed"
-        job.error("internal error: the import stopped; upload the file again to resume")
 
 
 def _one_by_one(job: ImportJob, chunk: list[ArticleIn], registry: Registry, lock: threading.Lock):
@@ -139,6 +141,11 @@ def start(jobs: dict[str, ImportJob], data: bytes, filename: str, *, org_id: int
     articles = parse_upload(data, filename, registry.settings.max_text_chars, job)
     job.total = len(articles)
     jobs[job.id] = job
+    if not articles:
+        job.reason = (f"no line of the file could be read as an article ({job.error_count:,} line(s) with errors, "
+                      "listed below)" if job.error_count else "the file holds no articles")
+        job.status = "failed"
+        return job
     if background:
         threading.Thread(target=run, args=(job, articles, registry, lock), daemon=True,
                          name=f"import-{job.id[:8]}").start()

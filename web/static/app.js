@@ -29,7 +29,13 @@
             if (st) { st.textContent = s.status; st.className = "status " + s.status; }
             var v = el.querySelector("[data-field=verdict]");
             if (v && s.status === "done") v.innerHTML = '<span class="badge ' + s.verdict + '">' + (s.verdict || "").replace(/_/g, " ") + "</span>";
-            if (v && s.status === "failed") v.textContent = "failed";
+            if (v && s.status === "failed") {
+              var why = document.createElement("span");
+              why.className = "reason failed";
+              why.textContent = s.error || "no reason was recorded";
+              v.textContent = "";
+              v.appendChild(why);
+            }
             var m = el.querySelector("[data-field=matches]");
             if (m && s.status === "done") m.textContent = s.matches;
             if ((s.status === "done" || s.status === "failed") && el.dataset.reloadWhenDone) reload = true;
