@@ -36,7 +36,8 @@ def utcnow() -> datetime:
 
 
 def same_org(column, org_id: int | None):
-    """SQL condition: ``column`` belongs to ``org_id`` (None is the CLI's own, organisation-less space)."""
+    """SQL condition: ``column`` belongs to ``org_id`` (None: the organisation-less space that only code
+    using the Registry directly, such as bench/, still uses; the CLI and the dashboard always pass one)."""
     return column.is_(None) if org_id is None else column == org_id
 
 
@@ -126,6 +127,9 @@ class Article(Base):
     org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(500))
     url: Mapped[str | None] = mapped_column(String(2000), index=True)
+    # checker.validate.canonical_url(url): what a re-registration of the same article is found by.
+    # Added (and filled in) by checker.store's migration to databases made before it.
+    url_key: Mapped[str | None] = mapped_column(String(2000), index=True)
     publisher: Mapped[str | None] = mapped_column(String(300), index=True)
     license: Mapped[str] = mapped_column(String(200), default="all-rights-reserved")
     partners: Mapped[list] = mapped_column(JSON, default=list)

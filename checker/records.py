@@ -27,6 +27,9 @@ class ArticleIn:
     published_at: datetime | None = None
     required_credit: str | None = None
     aliases: tuple[str, ...] = ()
+    # The fields the user gave: re-registering an article updates only these. None: every field that
+    # is neither empty nor its default (the title and the text always).
+    given: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,12 +54,39 @@ def text_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+# What a re-registration may change, in the order messages name them.
+UPDATABLE = ("title", "url", "publisher", "license", "partners", "published_at", "required_credit", "aliases", "text")
+FIELD_LABELS = {"published_at": "publication date", "required_credit": "required credit", "license": "licence"}
+
+
 @dataclass(frozen=True, slots=True)
 class Registered:
-    """Outcome of registering one article: its id, and whether it was already there."""
+    """Outcome of registering one article: its id, whether it was already there, and which of its
+    fields this registration changed (a re-registration updates the fields it was given)."""
 
     id: int
     existing: bool = False
+    changed: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str:
+        """One line for the user: "registered as #3", "already registered as #3; updated: required
+        credit, aliases" or "already registered as #3; nothing changed"."""
+        if not self.existing:
+            return f"registered as #{self.id}"
+        if not self.changed:
+            return f"already registered as #{self.id}; nothing changed"
+        return f"already registered as #{self.id}; updated: " + ", ".join(FIELD_LABELS.get(f, f).replace("_", " ")
+                                                                           for f in self.changed)
+
+
+def given_fields(a: ArticleIn) -> frozenset[str]:
+    """The fields of ``a`` a re-registration copies onto the registered article."""
+    if a.given is not None:
+        return frozenset(a.given) & frozenset(UPDATABLE) | {"text"}
+    defaults = {"license": "all-rights-reserved"}
+    return frozenset(f for f in UPDATABLE
+                     if f in ("title", "text") or getattr(a, f) not in (None, "", (), [], defaults.get(f)))
 
 
 def _ref(row) -> ArticleRef:
@@ -143,27 +170,29 @@ class Registry:
             "text": a.text,
             "text_sha256": text_digest(a.text),
             "fingerprint_version": self.settings.scheme.version,
+            "url_key": validate.canonical_url(a.url),
+            "_given": given_fields(a),
         }
 
     def register(self, article: ArticleIn, *, org_id: int | None = None) -> int:
-        """Register one article; returns its id."""
-        return self.register_many([article], org_id=org_id)[0].id
+        """Register one article (or update the one already registered, see :meth:`register_many`);
+        returns its id."""
+        return self.register_many([article], skip_existing=True, org_id=org_id)[0].id
 
-    def _existing(self, session, rows: list[dict]) -> dict[str, int]:
-        """Already registered articles among ``rows``, keyed by url (or text hash when there is no url)."""
+    def _existing(self, session, rows: list[dict]) -> list[dict]:
+        """The organisation's registered articles that share a canonical url or a text with ``rows``."""
         org = rows[0]["org_id"] if rows else None
-        in_org = same_org(Article.org_id, org)
-        urls = [r["url"] for r in rows if r["url"]]
-        digests = [r["text_sha256"] for r in rows if not r["url"]]
-        found: dict[str, int] = {}
-        if urls:
-            for id_, url in session.execute(select(Article.id, Article.url).where(in_org, Article.url.in_(urls))):
-                found[url] = id_
-        if digests:
-            stmt = select(Article.id, Article.text_sha256).where(in_org, Article.url.is_(None), Article.text_sha256.in_(digests))
-            for id_, digest in session.execute(stmt):
-                found[digest] = id_
-        return found
+        keys = list({r["url_key"] for r in rows if r["url_key"]})
+        digests = list({r["text_sha256"] for r in rows})
+        columns = [Article.id, Article.url_key, Article.text_sha256, *(getattr(Article, f) for f in UPDATABLE)]
+        found: dict[int, dict] = {}
+        for chunk_keys, chunk_digests in ((keys, []), ([], digests)):
+            if not chunk_keys and not chunk_digests:
+                continue
+            cond = Article.url_key.in_(chunk_keys) if chunk_keys else Article.text_sha256.in_(chunk_digests)
+            for row in session.execute(select(*columns).where(same_org(Article.org_id, org), cond)):
+                found.setdefault(row.id, dict(row._mapping))
+        return sorted(found.values(), key=lambda r: r["id"])
 
     def register_many(
         self,
@@ -175,8 +204,13 @@ class Registry:
     ) -> list[Registered]:
         """Register articles in batches: one INSERT and one index segment per batch.
 
-        With ``skip_existing``, an article whose url (or, without a url, whose text) is already
-        registered is not registered again, which makes a re-run of an import resume where it stopped.
+        With ``skip_existing`` (what every interface passes), registering is idempotent within the
+        organisation: an article whose canonical url (:func:`checker.validate.canonical_url`) or, failing
+        that, whose text is already registered is not registered again; the registered one gets the
+        fields this registration was given (:func:`given_fields`) and :attr:`Registered.changed` names
+        those that differed. A new text for the same url replaces the old one and is fingerprinted
+        again. A re-run of an import therefore resumes where it stopped. Without it (bench/), every
+        article is a new one.
         """
         out: list[Registered] = []
         for batch in _batches(articles, REGISTER_BATCH):
@@ -187,65 +221,109 @@ class Registry:
         return out
 
     def _register_batch(self, rows: list[dict], skip_existing: bool) -> list[Registered]:
-        docs = [normalize(r["text"]) for r in rows]
-        for r, doc in zip(rows, docs):
-            r["word_count"] = len(doc)
+        now = datetime.now(timezone.utc)
         with self.Session.begin() as session:
-            existing = self._existing(session, rows) if skip_existing else {}
-            keys = [r["url"] or r["text_sha256"] for r in rows]
-            # Within the batch too, the first of several identical articles is the one registered.
-            first_of: dict[str, int] = {}
-            for n, key in enumerate(keys):
-                if key not in existing:
-                    first_of.setdefault(key, n)
-            new_rows = [r for n, r in enumerate(rows) if not skip_existing or first_of.get(keys[n]) == n]
-            new_ids: list[int] = []
+            targets: dict[str, dict] = {}  # "u:<url key>" / "d:<digest>" -> the article's current values
+
+            def remember(rec: dict) -> None:
+                if rec["url_key"]:
+                    targets["u:" + rec["url_key"]] = rec
+                targets.setdefault("d:" + rec["text_sha256"], rec)
+
+            if skip_existing:
+                for rec in self._existing(session, rows):
+                    remember(rec)
+            new_rows: list[dict] = []
+            dirty: dict[int, set[str]] = {}  # existing article id -> fields changed
+            steps: list[tuple[dict, bool, tuple[str, ...]]] = []
+            for row in rows:
+                given = row.pop("_given")
+                rec = None
+                if skip_existing:
+                    rec = (targets.get("u:" + row["url_key"]) if row["url_key"] else None) \
+                        or targets.get("d:" + row["text_sha256"])
+                if rec is None:
+                    new_rows.append(row)
+                    if skip_existing:
+                        remember(row)
+                    steps.append((row, False, ()))
+                    continue
+                # A url is another one only if its canonical form is: the stored spelling stays.
+                changed = tuple(f for f in UPDATABLE if f in given
+                                and (rec["url_key"] != row["url_key"] if f == "url" else rec[f] != row[f]))
+                for f in changed:
+                    rec[f] = row[f]
+                if "url" in changed:
+                    rec["url_key"] = row["url_key"]
+                if "text" in changed:
+                    rec["text_sha256"] = row["text_sha256"]
+                remember(rec)
+                if "id" in rec and changed:
+                    dirty.setdefault(rec["id"], set()).update(changed)
+                steps.append((rec, True, changed))
+            docs = {}
+            for r in new_rows:
+                docs[id(r)] = doc = normalize(r["text"])
+                r["word_count"] = len(doc)
+                r["created_at"] = r["updated_at"] = now
             if new_rows:
-                now = datetime.now(timezone.utc)
-                for r in new_rows:
-                    r["created_at"] = r["updated_at"] = now
                 result = session.execute(insert(Article).returning(Article.id, sort_by_parameter_order=True), new_rows)
-                new_ids = [row[0] for row in result]
-        ids = iter(new_ids)
-        outcomes: list[Registered] = []
-        for n, key in enumerate(keys):
-            if skip_existing and key in existing:
-                outcomes.append(Registered(existing[key], True))
-            elif skip_existing and first_of[key] != n:
-                outcomes.append(Registered(outcomes[first_of[key]].id, True))
-            else:
-                outcomes.append(Registered(next(ids)))
-        additions = []
-        for doc, outcome in zip(docs, outcomes, strict=True):
-            if not outcome.existing:
-                fp = fingerprint(doc, self.settings.scheme)
-                additions.append((outcome.id, fp.keys))
+                for r, (id_,) in zip(new_rows, result, strict=True):
+                    r["id"] = id_
+            reindex: dict[int, list] = {}
+            for id_, fields in dirty.items():
+                rec = next(r for r, existing, _ in steps if existing and r.get("id") == id_)
+                values = {f: rec[f] for f in fields}
+                if "url" in fields:
+                    values["url_key"] = rec["url_key"]
+                if "text" in fields:
+                    doc = normalize(rec["text"])
+                    reindex[id_] = doc
+                    values |= {"text_sha256": rec["text_sha256"], "word_count": len(doc),
+                               "fingerprint_version": self.settings.scheme.version}
+                session.execute(update(Article).where(Article.id == id_).values(**values, updated_at=now))
+        for id_ in dirty:
+            self._cache.pop(id_, None)
+        additions = [(r["id"], fingerprint(docs[id(r)], self.settings.scheme).keys) for r in new_rows]
+        if reindex:
+            self.index.remove(list(reindex))
+            additions += [(id_, fingerprint(doc, self.settings.scheme).keys) for id_, doc in reindex.items()]
         if additions:
             self.index.add(additions)
             self.index.save()
-        return outcomes
+        return [Registered(rec["id"], existing, changed) for rec, existing, changed in steps]
 
-    def get_article(self, article_id: int) -> Article:
+    # ``org_id`` on the methods below: only that organisation's articles; None: every article.
+    def get_article(self, article_id: int, org_id: int | None = None) -> Article:
         with self.Session() as session:
             article = session.get(Article, article_id)
-            if article is None:
+            if article is None or (org_id is not None and article.org_id != org_id):
                 raise NotFound(f"no article with id {article_id}")
             return article
 
-    def list_articles(self, *, limit: int = 50, offset: int = 0, query: str | None = None) -> list[Article]:
+    def list_articles(self, *, limit: int = 50, offset: int = 0, query: str | None = None,
+                      org_id: int | None = None) -> list[Article]:
         stmt = select(Article).order_by(Article.id.desc()).limit(limit).offset(offset)
         if query:
             stmt = stmt.where(article_search(query))
+        if org_id is not None:
+            stmt = stmt.where(Article.org_id == org_id)
         with self.Session() as session:
             return list(session.scalars(stmt))
 
-    def count_articles(self) -> int:
+    def count_articles(self, org_id: int | None = None) -> int:
+        stmt = select(func.count(Article.id))
+        if org_id is not None:
+            stmt = stmt.where(Article.org_id == org_id)
         with self.Session() as session:
-            return session.scalar(select(func.count(Article.id))) or 0
+            return session.scalar(stmt) or 0
 
-    def delete_article(self, article_id: int) -> None:
+    def delete_article(self, article_id: int, org_id: int | None = None) -> None:
+        cond = Article.id == article_id
+        if org_id is not None:
+            cond = cond & (Article.org_id == org_id)
         with self.Session.begin() as session:
-            if session.execute(delete(Article).where(Article.id == article_id)).rowcount == 0:
+            if session.execute(delete(Article).where(cond)).rowcount == 0:
                 raise NotFound(f"no article with id {article_id}")
         self.index.remove([article_id])
         self.index.save()

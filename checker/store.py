@@ -25,7 +25,10 @@ PRIVATE_FILE_MODE = 0o600
 # existing one; init_db adds these where they are missing. Plain SQL that SQLite and PostgreSQL share.
 ADDED_COLUMNS = [
     ("users", "session_version", "INTEGER NOT NULL DEFAULT 0"),
+    ("articles", "url_key", "VARCHAR(2000)"),
 ]
+# Indexes of ADDED_COLUMNS (create_all makes them only with a new table).
+ADDED_INDEXES = [("ix_articles_url_key", "articles", "url_key")]
 
 
 def private_dir(path: str | os.PathLike) -> Path:
@@ -96,16 +99,35 @@ def _has_column(engine: Engine, table: str, column: str) -> bool:
 
 def _add_missing_columns(engine: Engine) -> None:
     quote = engine.dialect.identifier_preparer.quote
+    added = set()
     for table, column, ddl in ADDED_COLUMNS:
         if _has_column(engine, table, column):
             continue
         try:
             with engine.begin() as conn:
                 conn.execute(text(f"ALTER TABLE {quote(table)} ADD COLUMN {quote(column)} {ddl}"))
+            added.add((table, column))
         except DBAPIError:
             if not _has_column(engine, table, column):
                 raise
             # Another process starting at the same moment added it first.
+    for name, table, column in ADDED_INDEXES:
+        if (table, column) in added:
+            with engine.begin() as conn:
+                conn.execute(text(f"CREATE INDEX IF NOT EXISTS {quote(name)} ON {quote(table)} ({quote(column)})"))
+    if ("articles", "url_key") in added:
+        _fill_url_keys(engine)
+
+
+def _fill_url_keys(engine: Engine) -> None:
+    """Give the articles registered before ``url_key`` existed theirs (once, when the column is added)."""
+    from checker.validate import canonical_url
+
+    with engine.begin() as conn:
+        rows = conn.execute(text("SELECT id, url FROM articles WHERE url IS NOT NULL AND url_key IS NULL")).all()
+        if rows:
+            conn.execute(text("UPDATE articles SET url_key = :key WHERE id = :id"),
+                         [{"id": id_, "key": canonical_url(url)} for id_, url in rows])
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

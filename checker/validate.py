@@ -31,7 +31,7 @@ import re
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from checker.errors import InputError
 from checker.models import Article, Crawl, MatchRow, Scan, Watch
@@ -119,6 +119,35 @@ def http_url(value: Any, field: str = "url") -> str:
     if not host:
         raise InputError(f"{field}: {_show(url)} has no host name (like https://example.com/page)")
     return url
+
+
+def canonical_url(url: str | None) -> str | None:
+    """The key two URLs of the same article share: scheme and host lower-cased, no default port, no
+    fragment, no ``utm_*`` parameters, no trailing slash (``https://Example.com:443/a/?utm_source=x#top``
+    and ``https://example.com/a`` are one article). None for None or a blank string; a URL that does
+    not parse is returned stripped, unchanged."""
+    if url is None or not url.strip():
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    if port is not None and (scheme, port) not in (("http", 80), ("https", 443)):
+        host = f"{host}:{port}"
+    if parts.username or parts.password:
+        userinfo = parts.username or ""
+        if parts.password:
+            userinfo += ":" + parts.password
+        host = f"{userinfo}@{host}"
+    path = parts.path.rstrip("/")
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not k.lower().startswith("utm_")]
+    return urlunsplit((scheme, host, path, urlencode(query), ""))
 
 
 def optional_http_url(value: Any, field: str = "url") -> str | None:

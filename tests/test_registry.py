@@ -56,6 +56,29 @@ def test_reopening_does_not_refingerprint_and_resumes(storage_settings, seed_sus
         assert again.scan(seed_suspects["full-copy"]["text"]).verdict == "unattributed_reuse"
 
 
+def test_a_new_text_at_the_same_url_replaces_the_old_one(storage_settings, seed_suspects) -> None:
+    # Issue 10, point 2: registering is idempotent by canonical url; a new text there is an update of
+    # the article's text (fingerprinted again), within one organisation only.
+    unrelated = seed_suspects["unrelated"]["text"]
+    copy = seed_suspects["full-copy"]["text"]
+    with Registry(storage_settings) as reg:
+        first = reg.register_many([ArticleIn(title="t", text=unrelated, url="https://a.example/x")],
+                                  skip_existing=True, org_id=None)[0]
+        assert reg.scan(copy).verdict == "no_reuse"
+        again = reg.register_many([ArticleIn(title="t", text=copy, url="HTTPS://A.example:443/x/?utm_medium=rss")],
+                                  skip_existing=True)[0]
+        assert (again.id, again.existing, again.changed) == (first.id, True, ("text",))
+        assert again.message == f"already registered as #{first.id}; updated: text"
+        assert reg.count_articles() == 1 and reg.get_article(first.id).url == "https://a.example/x"
+        assert reg.scan(copy).verdict == "unattributed_reuse" and reg.scan(unrelated).verdict == "no_reuse"
+        # Within one batch too: the second line updates the first.
+        batch = reg.register_many([ArticleIn(title="b", text=unrelated, url="https://b.example/y"),
+                                   ArticleIn(title="b2", text=unrelated, url="https://b.example/y/")],
+                                  skip_existing=True)
+        assert [(r.existing, r.changed) for r in batch] == [(False, ()), (True, ("title",))]
+        assert reg.get_article(batch[0].id).title == "b2"
+
+
 def test_index_is_rebuilt_from_the_database(storage_settings, seed_suspects) -> None:
     with Registry(storage_settings) as reg:
         register_demo_articles(reg, SEEDS)

@@ -95,4 +95,26 @@ def test_a_column_added_by_another_process_meanwhile_is_fine(database_url, monke
     monkeypatch.setattr(store, "_has_column", stale_first)
     store.init_db(engine)  # its ALTER TABLE fails: the column is there
     engine.dispose()
-    assert len(seen) == 2 and "session_version" in users_columns(database_url)
+    assert seen[:2] == ["session_version", "session_version"] and "session_version" in users_columns(database_url)
+
+
+def test_init_db_adds_and_fills_the_articles_url_key(database_url):
+    # Articles registered before url_key existed get their canonical url, so re-registering them at a
+    # variant of their url finds them.
+    engine = store.make_engine(database_url)
+    try:
+        Base.metadata.create_all(engine)
+        with engine.begin() as conn:
+            conn.execute(text("DROP INDEX ix_articles_url_key"))
+            conn.execute(text("ALTER TABLE articles DROP COLUMN url_key"))
+            conn.execute(text(
+                "INSERT INTO articles (title, url, license, partners, text, text_sha256, word_count, "
+                "fingerprint_version, created_at, updated_at) VALUES ('Old', 'HTTPS://Old.example/a/?utm_source=x', "
+                "'all-rights-reserved', '[]', 'old text', 'x', 2, 1, :now, :now)"), {"now": datetime.now(timezone.utc)})
+        store.init_db(engine)
+        store.init_db(engine)  # idempotent
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT url_key FROM articles")).scalars().all() == ["https://old.example/a"]
+        assert "ix_articles_url_key" in {i["name"] for i in inspect(engine).get_indexes("articles")}
+    finally:
+        engine.dispose()
