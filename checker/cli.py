@@ -21,7 +21,8 @@ from rich.text import Text
 from checker import validate
 from checker.errors import CheckerError, InputError
 from checker.jsonl import article_from_json, first_line, open_input, parse_datetime, read_lines
-from checker.models import article_dict
+from checker.models import Article, article_dict
+from checker.orgs import DEFAULT_ORG, org_id_for, org_name
 from checker.parallel import ScanPool, default_workers
 from checker.records import ArticleIn, ScanResult
 from checker.registry import Registry
@@ -48,9 +49,18 @@ VERDICT_STYLE = {
 
 
 class Context:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, org: str | None = None) -> None:
         self.settings = settings
+        self.org_name = org_name(org)  # checked now: a bad --org fails before any work
+        self._org_id: int | None = None
         self._registry: Registry | None = None
+
+    @property
+    def org_id(self) -> int:
+        """The organisation the command works in (--org, $CHECKER_ORG or DEFAULT_ORG), created on first use."""
+        if self._org_id is None:
+            self._org_id = org_id_for(self.registry.Session, self.org_name)
+        return self._org_id
 
     @property
     def registry(self) -> Registry:
@@ -89,12 +99,15 @@ class PluginGroup(click.Group):
 @click.group(cls=PluginGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Data folder (default $CHECKER_DATA_DIR or ./instance).")
 @click.option("--database-url", help="SQLAlchemy URL (default $CHECKER_DATABASE_URL or SQLite in the data folder).")
+@click.option("--org", envvar="CHECKER_ORG", show_envvar=True,
+              help=f"The organisation whose articles and scans the command works on (created if missing; "
+                   f"default {DEFAULT_ORG!r}, the one the dashboard shows its accounts).")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress details to stderr.")
 @click.pass_context
-def cli(ctx: click.Context, data_dir: str | None, database_url: str | None, verbose: bool) -> None:
+def cli(ctx: click.Context, data_dir: str | None, database_url: str | None, org: str | None, verbose: bool) -> None:
     """Register original articles and find where they were reused."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    ctx.obj = Context(Settings.from_env(data_dir=data_dir, database_url=database_url))
+    ctx.obj = Context(Settings.from_env(data_dir=data_dir, database_url=database_url), org)
     ctx.call_on_close(ctx.obj.close)
 
 
@@ -126,28 +139,37 @@ def _read_text_arg(path: str, settings: Settings) -> str:
 @click.option("--title", help="Title (default: the first line of the text).")
 @click.option("--url", help="Where the original is published.")
 @click.option("--publisher", help="Publisher name, as copies would credit it.")
-@click.option("--license", "license_", default="all-rights-reserved", show_default=True,
-              help="all-rights-reserved, cc-by-4.0, cc-by-sa-4.0, cc-by-nd-4.0, cc-by-nc-4.0, cc0-1.0, custom:<terms>.")
+@click.option("--license", "license_", default=None,
+              help="(default all-rights-reserved) all-rights-reserved, cc-by-4.0, cc-by-sa-4.0, cc-by-nd-4.0, cc-by-nc-4.0, cc0-1.0, custom:<terms>.")
 @click.option("--partner", "partners", multiple=True, help="A licensed partner domain (repeatable).")
 @click.option("--published-at", help="Publication date, ISO 8601.")
 @click.option("--required-credit", help="Credit text the licence requires, e.g. 'Sumber: Lingkar.co'.")
 @click.option("--alias", "aliases", multiple=True, help="Another name copies may credit the publisher by (repeatable).")
 @pass_ctx
 def register(c: Context, file, title, url, publisher, license_, partners, published_at, required_credit, aliases) -> None:
-    """Register FILE (or - for stdin) as an original article; prints its id."""
+    """Register FILE (or - for stdin) as an original article; prints its id.
+
+    Registering the same article again (same url, or same text) keeps its id and updates the options
+    given (stderr says which changed)."""
     text = _read_text_arg(file, c.settings)
+    options = {"title": title, "url": url, "publisher": publisher, "license": license_, "partners": partners,
+               "published_at": published_at, "required_credit": required_credit, "aliases": aliases}
     article = ArticleIn(
         title=title or first_line(text),
         text=text,
         url=url,
         publisher=publisher,
-        license=license_,
+        license=license_ or "all-rights-reserved",
         partners=tuple(partners),
         published_at=parse_datetime(published_at, "--published-at"),
         required_credit=required_credit,
         aliases=tuple(aliases),
+        given=frozenset(k for k, v in options.items() if v not in (None, ())),
     )
-    click.echo(c.registry.register(article))
+    outcome = c.registry.register_many([article], skip_existing=True, org_id=c.org_id)[0]
+    if outcome.existing:
+        err.print(outcome.message)
+    click.echo(outcome.id)
 
 
 @cli.command("import")
@@ -156,12 +178,14 @@ def register(c: Context, file, title, url, publisher, license_, partners, publis
 def import_(c: Context, file: str) -> None:
     """Register one article per JSONL line: {"title","url","publisher","license","partners","published_at","text"}.
 
-    Resumable: articles already registered (same url, or same text when there is no url) are skipped.
+    Resumable: articles already registered (same canonical url, or same text) are not registered
+    again; the fields a line gives update them.
     """
     stream = open_input(file)
     size = os.fstat(stream.fileno()).st_size if file != "-" else None
-    errors = imported = skipped = 0
+    errors = imported = skipped = updated = 0
     registry = c.registry
+    org_id = c.org_id
 
     def articles(advance):
         nonlocal errors
@@ -179,20 +203,23 @@ def import_(c: Context, file: str) -> None:
         for article in articles(advance):
             pending.append(article)
             if len(pending) >= 500:
-                imported, skipped = _register_chunk(registry, pending, imported, skipped)
+                imported, skipped, updated = _register_chunk(registry, pending, org_id, imported, skipped, updated)
                 pending = []
-        imported, skipped = _register_chunk(registry, pending, imported, skipped)
-    err.print(f"imported {imported}, skipped {skipped} already registered, {errors} line(s) with errors")
+        imported, skipped, updated = _register_chunk(registry, pending, org_id, imported, skipped, updated)
+    err.print(f"imported {imported}, skipped {skipped} already registered ({updated} of them updated), "
+              f"{errors} line(s) with errors")
     if errors:
         sys.exit(1)
 
 
-def _register_chunk(registry: Registry, articles: list[ArticleIn], imported: int, skipped: int) -> tuple[int, int]:
+def _register_chunk(registry: Registry, articles: list[ArticleIn], org_id: int, imported: int, skipped: int,
+                    updated: int) -> tuple[int, int, int]:
     if not articles:
-        return imported, skipped
-    results = registry.register_many(articles, skip_existing=True)
+        return imported, skipped, updated
+    results = registry.register_many(articles, skip_existing=True, org_id=org_id)
     new = sum(1 for r in results if not r.existing)
-    return imported + new, skipped + len(results) - new
+    changed = sum(1 for r in results if r.changed)
+    return imported + new, skipped + len(results) - new, updated + changed
 
 
 # -- scanning --------------------------------------------------------------------------------------
@@ -235,8 +262,8 @@ def scan(c: Context, file: str, url: str | None, published_at: str | None, as_js
     """Scan FILE (or - for stdin) for reuse of registered articles."""
     text = _read_text_arg(file, c.settings)
     url = validate.optional_http_url(url, "--url")
-    result = c.registry.scan(text, url, published_at=parse_datetime(published_at, "--published-at"))
-    scan_id = c.registry.record_scan(text, url, result)
+    result = c.registry.scan(text, url, published_at=parse_datetime(published_at, "--published-at"), org_id=c.org_id)
+    scan_id = c.registry.record_scan(text, url, result, org_id=c.org_id)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
@@ -256,13 +283,14 @@ def scan_batch(c: Context, file: str, no_record: bool, workers: int) -> None:
     if workers == 0:
         workers = default_workers() if size is not None and size > SMALL_BATCH_BYTES else 1
     registry = c.registry
+    org_id = c.org_id
     errors = 0
     pending: list[tuple[str, str | None, ScanResult]] = []
     lines: deque = deque()  # (task, id, error, line number) of the lines not yet answered, in order
 
     def flush() -> None:
         if pending and not no_record:
-            registry.record_scans(pending)
+            registry.record_scans(pending, org_id=org_id)
         pending.clear()
 
     def report(item_id, error: str) -> None:
@@ -278,7 +306,7 @@ def scan_batch(c: Context, file: str, no_record: bool, workers: int) -> None:
             report(item_id, error)
 
     # The pool forks before the progress bar starts its thread (see checker.parallel).
-    with stream, ScanPool(registry, workers) as pool, progress_bar(size, "scanning") as advance:
+    with stream, ScanPool(registry, workers, org_id=org_id) as pool, progress_bar(size, "scanning") as advance:
 
         def tasks():
             for line in read_lines(stream, on_bytes=advance):
@@ -322,7 +350,7 @@ def _scan_task(line) -> tuple[tuple[str, str | None] | None, str | None]:
 # -- articles --------------------------------------------------------------------------------------
 @cli.group()
 def articles() -> None:
-    """List, show and delete registered articles."""
+    """List, show and delete the organisation's registered articles."""
 
 
 @articles.command("list")
@@ -333,14 +361,14 @@ def articles() -> None:
 @pass_ctx
 def articles_list(c: Context, limit: int, offset: int, query: str | None, as_json: bool) -> None:
     """List registered articles, newest first."""
-    rows = c.registry.list_articles(limit=limit, offset=offset, query=query)
+    rows = c.registry.list_articles(limit=limit, offset=offset, query=query, org_id=c.org_id)
     if as_json:
         for a in rows:
             click.echo(json.dumps(article_dict(a), ensure_ascii=False))
         return
     for a in rows:
         out.print(f"{a.id:>6}  {a.title[:70]:<70}  {a.publisher or '-':<20} {a.license}")
-    err.print(f"{len(rows)} of {c.registry.count_articles()} article(s)")
+    err.print(f"{len(rows)} of {c.registry.count_articles(c.org_id)} article(s) in {c.org_name}")
 
 
 @articles.command("show")
@@ -349,7 +377,7 @@ def articles_list(c: Context, limit: int, offset: int, query: str | None, as_jso
 @pass_ctx
 def articles_show(c: Context, article_id: int, as_json: bool) -> None:
     """Show one article with its text."""
-    a = c.registry.get_article(article_id)
+    a = c.registry.get_article(article_id, c.org_id)
     if as_json:
         click.echo(json.dumps(article_dict(a, with_text=True), ensure_ascii=False))
         return
@@ -365,10 +393,10 @@ def articles_show(c: Context, article_id: int, as_json: bool) -> None:
 @pass_ctx
 def articles_delete(c: Context, article_id: int, yes: bool) -> None:
     """Delete an article from the registry and the index."""
-    a = c.registry.get_article(article_id)
+    a = c.registry.get_article(article_id, c.org_id)
     if not yes and sys.stdin.isatty() and not click.confirm(f"Delete article {a.id} {a.title!r}?"):
         raise click.Abort()
-    c.registry.delete_article(article_id)
+    c.registry.delete_article(article_id, c.org_id)
     err.print(f"deleted article {article_id}")
 
 
@@ -408,7 +436,7 @@ def demo(c: Context, seeds_dir: str | None) -> None:
     """Register the demo articles from seeds/ and print the scan of every demo suspect."""
     from checker.demo import load_demo
 
-    results = load_demo(c.registry, seeds_dir)
+    results = load_demo(c.registry, seeds_dir, org_id=c.org_id)
     for suspect, result in results:
         out.rule(f"{suspect['id']}: {suspect.get('note', '')}")
         _print_result(suspect["text"], result, None)

@@ -26,8 +26,8 @@ def read_jsonl(path: Path) -> list[dict]:
 
 def register_demo_articles(registry: Registry, seeds_dir: str | Path | None = None, *,
                            org_id: int | None = None) -> list[int]:
-    """Register the seed articles (skipping those already registered), in ``org_id``'s space when
-    given; returns their ids."""
+    """Register the seed articles in ``org_id`` (those already registered keep their ids: registering
+    is idempotent); returns their ids."""
     path = seeds_path(seeds_dir)
     articles = [
         article_from_json(value, n, registry.settings.max_text_chars)
@@ -40,7 +40,9 @@ def demo_suspects(seeds_dir: str | Path | None = None) -> list[dict]:
     return read_jsonl(seeds_path(seeds_dir) / "suspects.jsonl")
 
 
-def load_demo(registry: Registry, seeds_dir: str | Path | None = None) -> list[tuple[dict, ScanResult]]:
-    """Register the demo articles, then scan every demo suspect."""
-    register_demo_articles(registry, seeds_dir)
-    return [(s, registry.scan(s["text"], s.get("url"))) for s in demo_suspects(seeds_dir)]
+def load_demo(registry: Registry, seeds_dir: str | Path | None = None, *,
+              org_id: int | None = None) -> list[tuple[dict, ScanResult]]:
+    """Register the demo articles (in ``org_id``; already registered ones are kept), then scan every
+    demo suspect against that organisation's articles."""
+    register_demo_articles(registry, seeds_dir, org_id=org_id)
+    return [(s, registry.scan(s["text"], s.get("url"), org_id=org_id)) for s in demo_suspects(seeds_dir)]

@@ -32,6 +32,7 @@ Task = tuple[str, "str | None"]  # (text, url)
 Outcome = tuple[ScanResult | None, "str | None"]  # (result, error message)
 
 _registry: Registry | None = None  # the worker's (set before forking, reconnected in the child)
+_org_id: int | None = None  # whose articles the workers scan against
 
 
 def can_fork() -> bool:
@@ -46,10 +47,10 @@ def default_workers() -> int:
     return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
-def _scan_here(registry: Registry, task: Task) -> Outcome:
+def _scan_here(registry: Registry, task: Task, org_id: int | None = None) -> Outcome:
     text, url = task
     try:
-        return registry.scan(text, url), None
+        return registry.scan(text, url, org_id=org_id), None
     except InputError as exc:
         return None, str(exc)
 
@@ -61,19 +62,21 @@ def _child_init() -> None:
 
 def _child_scan(task: Task) -> Outcome:
     assert _registry is not None
-    return _scan_here(_registry, task)
+    return _scan_here(_registry, task, _org_id)
 
 
 class ScanPool:
     """``ScanPool(registry, workers)`` then ``pool.map(tasks)``: outcomes in input order. Create it
     before starting threads (a progress bar's, say): the workers are forked right away."""
 
-    def __init__(self, registry: Registry, workers: int) -> None:
-        global _registry
+    def __init__(self, registry: Registry, workers: int, *, org_id: int | None = None) -> None:
+        """``org_id``: scan against that organisation's articles only (None: every article)."""
+        global _registry, _org_id
         self.registry = registry
+        self.org_id = org_id
         self._pool = None
         if workers > 1 and can_fork():
-            _registry = registry
+            _registry, _org_id = registry, org_id
             self._pool = multiprocessing.get_context("fork").Pool(workers, initializer=_child_init)
             LOGGER.info("scanning in %d worker processes", workers)
 
@@ -83,16 +86,16 @@ class ScanPool:
 
     def map(self, tasks: Iterable[Task]) -> Iterator[Outcome]:
         if self._pool is None:
-            return (_scan_here(self.registry, t) for t in tasks)
+            return (_scan_here(self.registry, t, self.org_id) for t in tasks)
         return self._pool.imap(_child_scan, tasks, chunksize=CHUNK)
 
     def close(self) -> None:
-        global _registry
+        global _registry, _org_id
         if self._pool is not None:
             self._pool.close()
             self._pool.join()
             self._pool = None
-        _registry = None
+        _registry = _org_id = None
 
     def __enter__(self) -> Self:
         return self

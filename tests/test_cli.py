@@ -56,6 +56,40 @@ def test_register_scan_json_and_readable(run, tmp_path, seed_suspects) -> None:
     assert json.loads(out)["verdict"] == "licensed"
 
 
+def test_register_is_idempotent_and_updates_what_is_given(run) -> None:
+    # Issue 10, point 2: the same text and url registered three times gave ids 1, 2 and 3.
+    article = str(SEEDS / "000_9f16820795ab45db.txt")
+    ids = []
+    for url in ("https://lingkar.co/a", "https://Lingkar.co/a/?utm_source=x", "https://lingkar.co/a#top"):
+        _, out, err = run("register", article, "--url", url, "--publisher", "Lingkar.co")
+        ids.append(out.strip())
+    assert ids == ["1", "1", "1"]
+    assert "already registered as #1; nothing changed" in err
+    _, out, err = run("register", article, "--url", "https://lingkar.co/a", "--publisher", "Harian Lingkar",
+                      "--required-credit", "Sumber: Lingkar.co", "--alias", "Lingkar")
+    assert out.strip() == "1" and "already registered as #1; updated: publisher, required credit, aliases" in err
+    _, out, _ = run("register", article)  # same text, no url: the same article, its url kept
+    assert out.strip() == "1"
+    _, out, _ = run("articles", "show", "1", "--json")
+    shown = json.loads(out)
+    assert shown["publisher"] == "Harian Lingkar" and shown["url"] == "https://lingkar.co/a"
+    assert shown["required_credit"] == "Sumber: Lingkar.co" and shown["aliases"] == ["Lingkar"]
+    _, out, err = run("articles", "list")
+    assert "1 of 1 article(s) in Default" in err
+
+
+def test_scans_see_only_their_organisations_articles(run, tmp_path, seed_suspects) -> None:
+    # Issue 10, point 1: CLI scans checked every organisation's articles.
+    run("--org", "Other Daily", "register", str(SEEDS / "000_9f16820795ab45db.txt"), "--url", "https://other.example/a")
+    suspect = write(tmp_path / "s.txt", seed_suspects["partial-copy"]["text"])
+    _, out, _ = run("scan", suspect, "--json")
+    assert json.loads(out)["verdict"] == "no_reuse"
+    _, out, _ = run("scan", suspect, "--json", extra_env={"CHECKER_ORG": "Other Daily"})
+    assert json.loads(out)["verdict"] == "unattributed_reuse"
+    code, _, err = run("articles", "show", "1", ok=False)
+    assert code == 1 and "no article with id 1" in err
+
+
 def test_import_reports_bad_lines_keeps_good_ones_and_resumes(run, tmp_path, seed_articles) -> None:
     lines = [json.dumps(seed_articles[0]), "{not json", json.dumps({"title": "no text"}), "[1, 2]",
              json.dumps(seed_articles[1]), json.dumps({**seed_articles[2], "published_at": "yesterday"}),

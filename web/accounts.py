@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from checker import validate
+from checker import orgs, validate
 from checker.errors import InputError, NotFound
 from checker.models import ApiToken, Organisation, User
 
@@ -85,14 +85,8 @@ def check_role(role: str) -> str:
 
 
 def get_or_create_org(session: Session, name: str) -> Organisation:
-    name = validate.text_field(" ".join((name or "").split()), "organisation name",
-                               validate.column_length(Organisation.name), required=True)
-    org = session.scalar(select(Organisation).where(Organisation.name == name))
-    if org is None:
-        org = Organisation(name=name)
-        session.add(org)
-        session.flush()
-    return org
+    """The organisation called ``name``, created if missing (:func:`checker.orgs.get_or_create_org`)."""
+    return orgs.get_or_create_org(session, name)
 
 
 def create_user(session: Session, *, email: str, password: str, role: str, org_id: int) -> User:

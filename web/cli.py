@@ -12,10 +12,10 @@ from sqlalchemy import select
 from checker.cli import Context, err, out, pass_ctx
 from checker.errors import CheckerError, InputError
 from checker.models import ApiToken, Scan, User
+from checker.orgs import get_or_create_org
 from checker.store import private_dir
 from web import accounts
 
-DEMO_ORG = "Demo newsroom"
 DEMO_EMAIL = "demo@example.com"
 DEMO_CREDENTIALS_FILE = "demo-credentials.txt"
 
@@ -24,7 +24,8 @@ DEMO_CREDENTIALS_FILE = "demo-credentials.txt"
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--demo", is_flag=True, help="Load the seeds/ demo data into a demo organisation and print a demo login.")
+@click.option("--demo", is_flag=True, help="Load the seeds/ demo data into the organisation (--org, default "
+                                          "'Default': the CLI's) and print a demo login.")
 @pass_ctx
 def serve(c: Context, host: str, port: int, demo: bool) -> None:
     """Run the dashboard and the API (embedded default: SQLite, in-process background tasks)."""
@@ -38,22 +39,23 @@ def serve(c: Context, host: str, port: int, demo: bool) -> None:
         config |= {"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False}
     app = create_app(config)
     if demo:
-        email, password = setup_demo(app.extensions["checker.registry"])
+        email, password = setup_demo(app.extensions["checker.registry"], org=c.org_name)
         out.print(f"Demo account: e-mail {email}  password {password}")
     out.print(f"Dashboard: http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}/  "
               f"API docs: /api/docs  (Ctrl+C to stop)")
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
-def setup_demo(registry, seeds_dir: str | Path | None = None) -> tuple[str, str]:
-    """Idempotently: a demo organisation holding the seed articles and the demo suspects' scans, and a
-    demo admin account. Returns its credentials (kept in the data folder, readable by the owner only)."""
+def setup_demo(registry, seeds_dir: str | Path | None = None, *, org: str | None = None) -> tuple[str, str]:
+    """Idempotently: the seed articles and the demo suspects' scans in organisation ``org`` (default
+    checker.orgs.DEFAULT_ORG, the one the CLI works in, so `checker demo`/`checker scan` see the same
+    articles, registered once), and a demo admin account there. Returns its credentials (kept in the
+    data folder, readable by the owner only)."""
     from checker.demo import demo_suspects, register_demo_articles
 
     creds = registry.settings.data_dir / DEMO_CREDENTIALS_FILE
     with registry.Session.begin() as session:
-        org = accounts.get_or_create_org(session, DEMO_ORG)
-        org_id = org.id
+        org_id = get_or_create_org(session, org).id
         user = session.scalar(select(User).where(User.email == DEMO_EMAIL))
         password = creds.read_text("utf-8").strip() if creds.exists() else None
         if user is None:
@@ -87,12 +89,14 @@ def users() -> None:
 @click.option("--email", required=True)
 @click.option("--password", required=True, help="At least 8 characters.")
 @click.option("--role", required=True, type=click.Choice(accounts.ROLES))
-@click.option("--org", "org_name", required=True, help="Organisation name (created if missing).")
+@click.option("--org", "org_name", help="Organisation name (created if missing; default: the `checker --org` "
+                                        "one, else 'Default', the CLI's).")
 @pass_ctx
-def users_create(c: Context, email: str, password: str, role: str, org_name: str) -> None:
+def users_create(c: Context, email: str, password: str, role: str, org_name: str | None) -> None:
     """Create an account; prints its id."""
+    org_name = org_name or c.org_name
     with c.registry.Session.begin() as session:
-        org = accounts.get_or_create_org(session, org_name)
+        org = get_or_create_org(session, org_name)
         user = accounts.create_user(session, email=email, password=password, role=role, org_id=org.id)
         user_id, email = user.id, user.email
     err.print(f"created {role} {email} in {org_name}")
