@@ -135,8 +135,9 @@ def list_articles():
 
 @bp.post("/articles")
 def create_article():
-    """Register an article: the import fields. 201 {"id"} (with "existing": true when it was already
-    registered, so scripts that re-send an import keep working)."""
+    """Register an article: the import fields. 201 {"id"}; when it was already registered (same
+    canonical url or text), the fields sent update it and the answer adds "existing": true, "updated"
+    (the fields that changed) and "message", so scripts that re-send an import keep working."""
     need("editor")
     data = body()
     unknown = set(data) - {"title", "url", "publisher", "license", "partners", "published_at", "text",
@@ -150,7 +151,8 @@ def create_article():
     with write_lock():
         outcome = get_registry().register_many([article], skip_existing=True, org_id=account().org_id)[0]
     if outcome.existing:
-        return jsonify({"id": outcome.id, "existing": True}), 201
+        return jsonify({"id": outcome.id, "existing": True, "updated": list(outcome.changed),
+                        "message": outcome.message}), 201
     return jsonify({"id": outcome.id}), 201
 
 

@@ -99,19 +99,22 @@ def articles():
             abort(403)
         form = request.form
         try:
-            article_id = _register_from_form(form)
+            outcome = _register_from_form(form)
         except InputError as exc:
             error, status = str(exc), 422
         else:
-            flash("Article registered.")
-            return redirect(url_for("dashboard.article", article_id=article_id))
+            flash(f"Article {outcome.message}." if outcome.existing else "Article registered.")
+            return redirect(url_for("dashboard.article", article_id=outcome.id))
     f = _filters()
     page = queries.paginate(get_session(), queries.articles_query(current_user.org_id, f), f)
     return render_template("dashboard/articles.html", page=page, filters=f, form=form, error=error,
                            licenses=LICENSES), status
 
 
-def _register_from_form(form) -> int:
+def _register_from_form(form):
+    """Register the form's article, or update the one registered with the same canonical url or text
+    with every field the form filled in (the licence always: the form always has one). Returns the
+    checker.registry.Registered outcome."""
     license_ = (form.get("license") or "all-rights-reserved").strip()
     if license_ == "custom":
         terms = (form.get("custom_terms") or "").strip()
@@ -129,12 +132,11 @@ def _register_from_form(form) -> int:
         published_at=validate.parse_datetime(form.get("published_at"), "publication date"),
         required_credit=(form.get("required_credit") or "").strip() or None,
         aliases=tuple(a.strip() for a in (form.get("aliases") or "").split(",") if a.strip()),
+        given=frozenset({"license"} | {f for f in ("title", "url", "publisher", "partners", "published_at",
+                                                   "required_credit", "aliases") if (form.get(f) or "").strip()}),
     )
     with write_lock():
-        outcome = get_registry().register_many([article], skip_existing=True, org_id=current_user.org_id)[0]
-    if outcome.existing:
-        flash("This article was already registered; showing it.")
-    return outcome.id
+        return get_registry().register_many([article], skip_existing=True, org_id=current_user.org_id)[0]
 
 
 @bp.route("/articles/<int:article_id>")

@@ -69,8 +69,11 @@ SCHEMAS = {
         "required_credit": NULLABLE_STR, "aliases": {"type": "array", "items": {"type": "string"}},
         "published_at": NULLABLE_TIME, "word_count": {"type": "integer"}, "created_at": NULLABLE_TIME,
         "text": {"type": "string"}}},
-    "Created": {"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"},
-                                                                      "existing": {"type": "boolean"}}},
+    "Created": {"type": "object", "required": ["id"], "properties": {
+        "id": {"type": "integer"}, "existing": {"type": "boolean"},
+        "updated": {"type": "array", "items": {"type": "string"},
+                    "description": "fields of the registered article this request changed"},
+        "message": {"type": "string"}}},
     "ScanIn": {"type": "object", "additionalProperties": False,
                "description": "One of: {text, url?} (scan this text, found at url), {url} (fetch and scan the page), "
                               "{urls: [...]} (a batch of pages).",
@@ -136,8 +139,9 @@ def spec(server_url: str | None = None) -> dict:
                         "responses": {"200": _json(_page_of("Article")), **COMMON_ERRORS}},
                 "post": {"operationId": "createArticle", "summary": "Register an article",
                          "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ArticleIn")}}},
-                         "responses": {"201": _json(_ref("Created"), "registered, or already registered (same url, "
-                                                                     "or same text): then \"existing\" is true"),
+                         "responses": {"201": _json(_ref("Created"), "registered, or already registered (same "
+                                                                     "canonical url, or same text): then \"existing\" "
+                                                                     "is true and the fields sent update it"),
                                        "400": _error("malformed JSON"), "403": _error("role"),
                                        "413": _error("body too large"), **COMMON_ERRORS}},
             },

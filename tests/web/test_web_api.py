@@ -47,10 +47,20 @@ def test_create_article_201_then_existing(client, editor):
     created = client.post("/api/articles", json=body, headers=editor)
     assert created.status_code == 201 and set(created.get_json()) == {"id"}
     again = client.post("/api/articles", json=body, headers=editor)
-    assert again.status_code == 201 and again.get_json() == {"id": created.get_json()["id"], "existing": True}
-    article = client.get(f"/api/articles/{created.get_json()['id']}", headers=editor).get_json()
+    article_id = created.get_json()["id"]
+    assert again.status_code == 201 and again.get_json() == {
+        "id": article_id, "existing": True, "updated": [],
+        "message": f"already registered as #{article_id}; nothing changed"}
+    article = client.get(f"/api/articles/{article_id}", headers=editor).get_json()
     assert article["license"] == "cc-by-4.0" and article["partners"] == ["p.example"]
     assert article["published_at"] == "2026-11-01T01:00:00+00:00"
+    # The same article at a variant of its url (the stored one stays), with a required credit: updated.
+    variant = {**body, "url": "https://ALPHA.example/api/?utm_source=feed#top", "required_credit": "Sumber: Alpha"}
+    del variant["license"]
+    third = client.post("/api/articles", json=variant, headers=editor).get_json()
+    assert third["id"] == article_id and third["updated"] == ["required_credit"]
+    article = client.get(f"/api/articles/{article_id}", headers=editor).get_json()
+    assert article["required_credit"] == "Sumber: Alpha" and article["license"] == "cc-by-4.0"
 
 
 @pytest.mark.parametrize(("body", "message"), [

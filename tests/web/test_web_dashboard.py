@@ -58,6 +58,55 @@ def test_register_article_form_and_validation(client, editor):
     assert "My story" in page and "cc-by-4.0" in page and "a.example, b.example" in page
 
 
+def test_registering_again_updates_with_one_message(client, editor):
+    # Issue 10, point 2: a re-registration flashed two messages and dropped the required credit.
+    form = {"title": "My story", "text": "Sebuah cerita baru tentang banjir. " * 20,
+            "url": "https://alpha.example/story", "license": "cc-by-4.0"}
+    first = client.post("/articles", data=form)
+    assert "Article registered." in client.get(first.headers["Location"]).get_data(as_text=True)
+    again = client.post("/articles", data={**form, "url": "https://ALPHA.example/story/",
+                                           "required_credit": "Sumber: Alpha", "aliases": "Alpha, Harian Alpha"})
+    assert again.headers["Location"] == first.headers["Location"]
+    page = client.get(again.headers["Location"]).get_data(as_text=True)
+    article_id = first.headers["Location"].rstrip("/").rsplit("/", 1)[1]
+    assert f"already registered as #{article_id}; updated: required credit, aliases" in page
+    assert "Article registered." not in page and "showing it" not in page
+    stored = client.application.extensions["checker.registry"].get_article(int(article_id))
+    assert stored.required_credit == "Sumber: Alpha" and stored.aliases == ["Alpha", "Harian Alpha"]
+    assert stored.url == "https://alpha.example/story" and "Sumber: Alpha" in page
+    client.post("/articles", data=form)
+    page = client.get(first.headers["Location"]).get_data(as_text=True)
+    assert f"already registered as #{article_id}; nothing changed" in page and "Sumber: Alpha" in page
+
+
+def test_cli_registered_article_is_in_the_default_organisations_dashboard(tmp_path):
+    # Issue 10, point 1: what `checker register` stored belonged to no organisation.
+    import os
+    import subprocess
+
+    from tests.test_cli import CHECKER
+    from tests.web.conftest import PASSWORD, close_app, make_app
+    from web import accounts
+
+    env = {**os.environ, "CHECKER_DATA_DIR": str(tmp_path / "data")}
+    env.pop("CHECKER_DATABASE_URL", None)
+    env.pop("CHECKER_ORG", None)
+    text = tmp_path / "a.txt"
+    text.write_text("Harga cabai di pasar induk naik dua kali lipat menjelang hari raya. " * 10, "utf-8")
+    subprocess.run([CHECKER, "register", str(text), "--title", "Cabai naik"], env=env, check=True, capture_output=True)
+    subprocess.run([CHECKER, "users", "create", "--email", "ed@default.example", "--password", PASSWORD,
+                    "--role", "editor"], env=env, check=True, capture_output=True)
+    app = make_app(tmp_path)
+    try:
+        client = app.test_client()
+        assert client.post("/login", data={"email": "ed@default.example", "password": PASSWORD}).status_code == 302
+        assert "Cabai naik" in client.get("/articles").get_data(as_text=True)
+        with app.extensions["checker.registry"].Session() as session:
+            assert accounts.find_user(session, "ed@default.example").org.name == "Default"
+    finally:
+        close_app(app)
+
+
 def test_article_page_lists_where_it_was_reused(client, editor):
     html = client.get(f"/articles/{editor.alpha_article}").get_data(as_text=True)
     assert "portal-copas.example/berita/vaksin-sputnik" in html and f"/matches/{editor.alpha_match}" in html
