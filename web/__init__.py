@@ -91,8 +91,21 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     auth.csrf.exempt(api.bp)  # token-authenticated, no cookies: nothing to forge
     throttle.init_app(app, settings)
+    app.add_url_rule("/favicon.ico", "favicon", _favicon)
     app.after_request(_security_headers)
     return app
+
+
+def _favicon():
+    """Browsers and feed readers ask for /favicon.ico whatever the pages link: the same SVG icon."""
+    from pathlib import Path
+
+    from flask import Response
+
+    icon = Path(__file__).with_name("static") / "favicon.svg"
+    response = Response(icon.read_bytes(), mimetype="image/svg+xml")  # small: read, not streamed
+    response.cache_control.public, response.cache_control.max_age = True, 86400
+    return response
 
 
 def _security_headers(response):

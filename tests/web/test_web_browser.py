@@ -178,3 +178,118 @@ def assert_no_csp_violations(live_server: str, page) -> None:
                   " document.body.appendChild(s);")
     page.wait_for_timeout(200)
     assert page.evaluate("window.ran") is None and page.csp_violations
+
+
+# -- a 390 px phone ------------------------------------------------------------------------------------------
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def seeded_server(tmp_path):
+    """The app with one article of the editor's organisation and a scanned copy of it (so every list has a
+    row and there is a match page), served like live_server."""
+    from checker.jsonl import article_from_json
+    from worker import dispatch
+
+    app = make_app(tmp_path, BACKGROUND_TASKS=False, WTF_CSRF_ENABLED=True)
+    registry = app.extensions["checker.registry"]
+    with registry.Session.begin() as session:
+        org = accounts.get_or_create_org(session, "Lingkar Media")
+        accounts.create_user(session, email="editor@lingkar.example", password=PASSWORD, role="editor", org_id=org.id)
+        org_id = org.id
+    original = json.loads((SEEDS / "articles.jsonl").read_text("utf-8").splitlines()[0])
+    copy = next(json.loads(line) for line in (SEEDS / "suspects.jsonl").read_text("utf-8").splitlines()
+                if json.loads(line)["id"] == "full-copy")
+    registry.register_many([article_from_json(original, 1, registry.settings.max_text_chars)], org_id=org_id)
+    dispatch.submit_scan(registry, org_id=org_id, text=copy["text"], url=copy["url"], source="text")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(10)
+    server.server_close()
+    close_app(app)
+
+
+# Per page: what is wider than a 390 px screen (the page itself, a table, or its scrolling box), and the
+# buttons whose label wraps onto a second line (a word broken in two, or two words split).
+NARROW_CHECK = """() => {
+  const width = window.innerWidth;
+  const wide = [];
+  if (document.documentElement.scrollWidth > width) wide.push("page " + document.documentElement.scrollWidth);
+  for (const table of document.querySelectorAll("main table")) {
+    const box = table.closest(".table-scroll") || table;
+    const right = box.getBoundingClientRect().right;
+    if (right > width + 0.5) wide.push("table " + Math.round(right));
+  }
+  const wrapped = [];
+  for (const el of document.querySelectorAll("main a.button, main button, header a")) {
+    if (!el.offsetParent) continue;
+    const lines = el.getClientRects().length;
+    const style = getComputedStyle(el);
+    const lineHeight = parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.5;
+    const inner = el.getBoundingClientRect().height - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+    if (lines > 1 || inner > lineHeight * 1.5) wrapped.push(el.textContent.trim());
+  }
+  // Words of titles, links in tables and buttons that are split over two lines.
+  const broken = [];
+  for (const el of document.querySelectorAll("main h1, main h2, main td a, main a.button, main button")) {
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const re = /\\S+/g;
+      for (let m = re.exec(node.data); m; m = re.exec(node.data)) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const tops = new Set(Array.from(range.getClientRects()).map(r => Math.round(r.top)));
+        if (tops.size > 1 && !/[/.]/.test(m[0])) broken.push(m[0]);  // URLs may wrap
+      }
+    }
+  }
+  return {wide: wide, wrapped: wrapped.concat(broken), tables: document.querySelectorAll("main table").length};
+}"""
+
+
+def test_the_dashboard_fits_a_phone(seeded_server, page, tmp_path):
+    page.set_viewport_size(PHONE)
+    page.goto(f"{seeded_server}/login")
+    page.fill("input[name=email]", "editor@lingkar.example")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{seeded_server}/")
+
+    # The skip link is the first thing the keyboard reaches, and it leads past the navigation.
+    page.keyboard.press("Tab")
+    assert page.evaluate("[document.activeElement.className, document.activeElement.textContent]") == \
+        ["skip-link", "Skip to content"]
+    assert page.locator(".skip-link").is_visible()  # shown when focused
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "content"
+
+    page.goto(f"{seeded_server}/matches")
+    match_path = page.locator("main a[href^='/matches/']").first.get_attribute("href")
+    pages = [("/", "Overview", "page", True), ("/scans", "Scans", "page", True), ("/matches", "Matches", "page", True),
+             (match_path, "Matches", "true", False)]  # the match page has no table: the page itself must fit
+    for path, current, how, has_table in pages:
+        response = page.goto(f"{seeded_server}{path}")
+        assert response.status == 200, path
+        found = page.evaluate(NARROW_CHECK)
+        page.screenshot(path=tmp_path / f"phone{path.replace('/', '-')}.png", full_page=True)
+        assert found["tables"] >= has_table, path
+        assert found["wide"] == [], f"{path}: wider than {PHONE['width']} px: {found['wide']}"
+        assert found["wrapped"] == [], f"{path}: labels broken over lines: {found['wrapped']}"
+        marked = page.locator("header nav a[aria-current]")
+        assert marked.count() == 1 and marked.inner_text() == current, path
+        assert marked.get_attribute("aria-current") == how, path
+        # The current link looks different from the others.
+        other = page.locator("header nav a:not([aria-current])").first
+        style = "el => [getComputedStyle(el).fontWeight, getComputedStyle(el).textDecorationLine]"
+        assert marked.evaluate(style) != other.evaluate(style), path
+
+    # The icon: linked from every page and answered at /favicon.ico too (no 404s in the log).
+    icon = page.locator("link[rel=icon]").get_attribute("href")
+    for path in (icon, "/favicon.ico"):
+        response = page.request.get(f"{seeded_server}{path}")
+        assert response.status == 200 and response.headers["content-type"].startswith("image/svg+xml"), path
+    assert_no_csp_violations(seeded_server, page)
