@@ -21,7 +21,7 @@ from rich.text import Text
 from checker import validate
 from checker.errors import CheckerError, InputError
 from checker.jsonl import article_from_json, first_line, open_input, parse_datetime, read_lines
-from checker.models import Article, article_dict
+from checker.models import article_dict
 from checker.orgs import DEFAULT_ORG, org_id_for, org_name
 from checker.parallel import ScanPool, default_workers
 from checker.records import ArticleIn, ScanResult
