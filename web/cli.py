@@ -66,6 +66,7 @@ def setup_demo(registry, seeds_dir: str | Path | None = None, *, org: str | None
             accounts.set_password(user, password)
         if user is not None:
             accounts.set_active(user, True)
+            user.org_id = org_id  # made by an older version in "Demo newsroom": the demo is where the CLI is
         has_scans = session.scalar(select(Scan.id).where(Scan.org_id == org_id).limit(1)) is not None
     private_dir(creds.parent)
     fd = os.open(creds, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
