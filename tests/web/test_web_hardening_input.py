@@ -228,7 +228,9 @@ def test_lone_surrogate_in_a_jsonl_upload_is_a_line_error_not_an_internal_error(
     value = [SURROGATE] if field == "aliases" else "x " + SURROGATE
     line = raw_json({"title": "T", "text": TEXT, "url": "https://alpha.example/s", field: value})
     job = upload_job(client, upload(client, line.encode(), "s.jsonl"))
-    assert job["status"] == "done" and job["errors"] == 1 and job["registered"] == 0
+    # Its only line is refused: the upload ends failed, saying so, and the line's error is listed.
+    assert job["status"] == "failed" and job["errors"] == 1 and job["registered"] == 0
+    assert job["reason"].startswith("no line of the file could be read as an article")
     assert "lone surrogate" in job["page"] and "internal error" not in job["page"]
     assert count(app, Article) == before
 
@@ -272,7 +274,8 @@ def test_a_csv_field_of_200k_characters_is_not_a_500(app, client, editor, column
     writer.writeheader()
     writer.writerow(row)
     job = upload_job(client, upload(client, data.getvalue().encode(), "long.csv"))
-    assert job["status"] == "done" and job["registered"] == registered and job["errors"] == 1 - registered
+    assert job["status"] == ("done" if registered else "failed")  # a file with no readable article failed
+    assert job["registered"] == registered and job["errors"] == 1 - registered
     assert count(app, Article) == before + registered
     if column == "title":
         assert count(app, Article, func.length(Article.title).between(495, 500)) == 1
