@@ -45,7 +45,7 @@ def _wait(c: Context, scan_ids: list[int]) -> list[Scan]:
 def scan_url(c: Context, url: str, as_json: bool) -> None:
     """Fetch URL, extract its main text and scan it."""
     _attach(c)
-    scan_id = dispatch.submit_scan(c.registry, url=url, source="url")
+    scan_id = dispatch.submit_scan(c.registry, url=url, source="url", org_id=c.org_id)
     scan = _wait(c, [scan_id])[0]
     if scan.status == "failed":
         raise CheckerError(scan.error or "the scan failed")
@@ -84,7 +84,7 @@ def _as_result(data: dict) -> ScanResult:
 def crawl(c: Context, url: str, max_pages: int, max_depth: int) -> None:
     """Crawl a site (robots.txt, sitemaps, feeds, links) and scan every page found."""
     _attach(c)
-    crawl_id = dispatch.submit_crawl(c.registry, url, max_pages=max_pages, max_depth=max_depth)
+    crawl_id = dispatch.submit_crawl(c.registry, url, org_id=c.org_id, max_pages=max_pages, max_depth=max_depth)
     deadline = time.monotonic() + WAIT_TIMEOUT_S
     from checker.models import Crawl
 
@@ -122,7 +122,7 @@ def watch() -> None:
 @pass_ctx
 def watch_add(c: Context, url: str, interval: int, max_pages: int) -> None:
     """Watch URL's site; prints the watch id."""
-    click.echo(dispatch.add_watch(c.registry, url, interval_minutes=interval, max_pages=max_pages))
+    click.echo(dispatch.add_watch(c.registry, url, org_id=c.org_id, interval_minutes=interval, max_pages=max_pages))
 
 
 @watch.command("list")
@@ -130,7 +130,7 @@ def watch_add(c: Context, url: str, interval: int, max_pages: int) -> None:
 def watch_list(c: Context) -> None:
     """List watched sites."""
     with c.registry.Session() as session:
-        for w in session.scalars(select(Watch).order_by(Watch.id)):
+        for w in session.scalars(select(Watch).where(Watch.org_id == c.org_id).order_by(Watch.id)):
             last = f"{w.last_crawled_at:%Y-%m-%d %H:%M}" if w.last_crawled_at else "never"
             out.print(f"{w.id:>4}  {w.url:<50} every {w.interval_minutes} min, last crawled {last}"
                       + ("" if w.active else " (paused)"))
@@ -143,7 +143,7 @@ def watch_remove(c: Context, watch_id: int) -> None:
     """Stop watching."""
     with c.registry.Session.begin() as session:
         w = session.get(Watch, watch_id)
-        if w is None:
+        if w is None or w.org_id != c.org_id:
             raise CheckerError(f"no watch with id {watch_id}")
         session.delete(w)
     err.print(f"removed watch {watch_id}")

@@ -75,3 +75,34 @@ def test_checker_crawl_of_a_refused_address_exits_non_zero_with_one_line(tmp_pat
     lines = [ln for ln in result.output.splitlines() if ln.strip()]
     assert lines == ["error: crawl 1 of http://169.254.169.254/ failed: the site could not be reached: "
                      "refused address 169.254.169.254: link-local"]
+
+
+def test_crawls_and_watches_from_the_cli_belong_to_its_organisation(tmp_path, monkeypatch):
+    """`checker crawl` and `checker watch` work inside the CLI's organisation (--org), like register
+    and scan: the dashboard of that organisation sees them, another organisation's CLI does not."""
+    from checker.models import Organisation, Watch
+
+    monkeypatch.delenv("CHECKER_ALLOW_PRIVATE_URLS", raising=False)
+    monkeypatch.delenv("CHECKER_BROKER_URL", raising=False)
+    base = ["--data-dir", str(tmp_path / "data")]
+    runner = CliRunner()
+    try:
+        runner.invoke(cli, [*base, "--org", "Alpha", "crawl", "http://169.254.169.254/"])
+        added = runner.invoke(cli, [*base, "--org", "Alpha", "watch", "add", "https://copier.example/"])
+        assert added.exit_code == 0, added.output
+        mine = runner.invoke(cli, [*base, "--org", "Alpha", "watch", "list"])
+        theirs = runner.invoke(cli, [*base, "--org", "Beta", "watch", "list"])
+        removed = runner.invoke(cli, [*base, "--org", "Beta", "watch", "remove", added.output.strip()])
+    finally:
+        context.use(None)
+    assert "copier.example" in mine.output and "copier.example" not in theirs.output
+    assert removed.exit_code != 0
+    registry = make_registry(tmp_path)
+    try:
+        with registry.Session() as session:
+            alpha = session.query(Organisation).filter_by(name="Alpha").one().id
+            assert [w.org_id for w in session.query(Watch)] == [alpha]
+            assert [c.org_id for c in session.query(Crawl)] == [alpha]
+    finally:
+        context.use(None)
+        registry.close()
