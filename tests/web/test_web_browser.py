@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,21 +31,35 @@ if not CHROMIUM.exists():
     pytest.fail("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)", pytrace=False)
 
 
-@pytest.fixture
-def live_server(tmp_path):
-    app = make_app(tmp_path, BACKGROUND_TASKS=True, WTF_CSRF_ENABLED=True)
-    registry = app.extensions["checker.registry"]
-    with registry.Session.begin() as session:
+def editor_app(tmp_path, **config):
+    """The app (CSRF on) with the editor of "Lingkar Media"; returns (app, the organisation's id)."""
+    app = make_app(tmp_path, WTF_CSRF_ENABLED=True, **config)
+    with app.extensions["checker.registry"].Session.begin() as session:
         org = accounts.get_or_create_org(session, "Lingkar Media")
         accounts.create_user(session, email="editor@lingkar.example", password=PASSWORD, role="editor", org_id=org.id)
+        return app, org.id
+
+
+@contextmanager
+def serving(app):
+    """``app`` served on a free loopback port by a thread; its base URL. Closed (app too) afterwards."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(10)
-    server.server_close()
-    close_app(app)
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+        server.server_close()
+        close_app(app)
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    app, _org = editor_app(tmp_path, BACKGROUND_TASKS=True)
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture
@@ -191,25 +206,15 @@ def seeded_server(tmp_path):
     from checker.jsonl import article_from_json
     from worker import dispatch
 
-    app = make_app(tmp_path, BACKGROUND_TASKS=False, WTF_CSRF_ENABLED=True)
+    app, org_id = editor_app(tmp_path, BACKGROUND_TASKS=False)
     registry = app.extensions["checker.registry"]
-    with registry.Session.begin() as session:
-        org = accounts.get_or_create_org(session, "Lingkar Media")
-        accounts.create_user(session, email="editor@lingkar.example", password=PASSWORD, role="editor", org_id=org.id)
-        org_id = org.id
     original = json.loads((SEEDS / "articles.jsonl").read_text("utf-8").splitlines()[0])
     copy = next(json.loads(line) for line in (SEEDS / "suspects.jsonl").read_text("utf-8").splitlines()
                 if json.loads(line)["id"] == "full-copy")
     registry.register_many([article_from_json(original, 1, registry.settings.max_text_chars)], org_id=org_id)
     dispatch.submit_scan(registry, org_id=org_id, text=copy["text"], url=copy["url"], source="text")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(10)
-    server.server_close()
-    close_app(app)
+    with serving(app) as url:
+        yield url
 
 
 # Per page: what is wider than a 390 px screen (the page itself, a table, or its scrolling box), and the
