@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, true, update
 
 from checker import validate
 from checker.errors import NotFound
@@ -186,10 +186,8 @@ class Registry:
         digests = list({r["text_sha256"] for r in rows})
         columns = [Article.id, Article.url_key, Article.text_sha256, *(getattr(Article, f) for f in UPDATABLE)]
         found: dict[int, dict] = {}
-        for chunk_keys, chunk_digests in ((keys, []), ([], digests)):
-            if not chunk_keys and not chunk_digests:
-                continue
-            cond = Article.url_key.in_(chunk_keys) if chunk_keys else Article.text_sha256.in_(chunk_digests)
+        # Two queries, not one OR: each is an indexed IN lookup.
+        for cond in ([Article.url_key.in_(keys)] if keys else []) + [Article.text_sha256.in_(digests)]:
             for row in session.execute(select(*columns).where(same_org(Article.org_id, org), cond)):
                 found.setdefault(row.id, dict(row._mapping))
         return sorted(found.values(), key=lambda r: r["id"])
@@ -234,7 +232,7 @@ class Registry:
                 for rec in self._existing(session, rows):
                     remember(rec)
             new_rows: list[dict] = []
-            dirty: dict[int, set[str]] = {}  # existing article id -> fields changed
+            dirty: dict[int, tuple[dict, set[str]]] = {}  # existing article id -> (its values, fields changed)
             steps: list[tuple[dict, bool, tuple[str, ...]]] = []
             for row in rows:
                 given = row.pop("_given")
@@ -259,11 +257,10 @@ class Registry:
                     rec["text_sha256"] = row["text_sha256"]
                 remember(rec)
                 if "id" in rec and changed:
-                    dirty.setdefault(rec["id"], set()).update(changed)
+                    dirty.setdefault(rec["id"], (rec, set()))[1].update(changed)
                 steps.append((rec, True, changed))
-            docs = {}
-            for r in new_rows:
-                docs[id(r)] = doc = normalize(r["text"])
+            docs = [normalize(r["text"]) for r in new_rows]
+            for r, doc in zip(new_rows, docs):
                 r["word_count"] = len(doc)
                 r["created_at"] = r["updated_at"] = now
             if new_rows:
@@ -271,8 +268,7 @@ class Registry:
                 for r, (id_,) in zip(new_rows, result, strict=True):
                     r["id"] = id_
             reindex: dict[int, list] = {}
-            for id_, fields in dirty.items():
-                rec = next(r for r, existing, _ in steps if existing and r.get("id") == id_)
+            for id_, (rec, fields) in dirty.items():
                 values = {f: rec[f] for f in fields}
                 if "url" in fields:
                     values["url_key"] = rec["url_key"]
@@ -284,7 +280,7 @@ class Registry:
                 session.execute(update(Article).where(Article.id == id_).values(**values, updated_at=now))
         for id_ in dirty:
             self._cache.pop(id_, None)
-        additions = [(r["id"], fingerprint(docs[id(r)], self.settings.scheme).keys) for r in new_rows]
+        additions = [(r["id"], fingerprint(doc, self.settings.scheme).keys) for r, doc in zip(new_rows, docs)]
         if reindex:
             self.index.remove(list(reindex))
             additions += [(id_, fingerprint(doc, self.settings.scheme).keys) for id_, doc in reindex.items()]
@@ -294,36 +290,32 @@ class Registry:
         return [Registered(rec["id"], existing, changed) for rec, existing, changed in steps]
 
     # ``org_id`` on the methods below: only that organisation's articles; None: every article.
+    @staticmethod
+    def _in(org_id: int | None):
+        return true() if org_id is None else Article.org_id == org_id
+
     def get_article(self, article_id: int, org_id: int | None = None) -> Article:
         with self.Session() as session:
-            article = session.get(Article, article_id)
-            if article is None or (org_id is not None and article.org_id != org_id):
+            article = session.scalar(select(Article).where(Article.id == article_id, self._in(org_id)))
+            if article is None:
                 raise NotFound(f"no article with id {article_id}")
             return article
 
     def list_articles(self, *, limit: int = 50, offset: int = 0, query: str | None = None,
                       org_id: int | None = None) -> list[Article]:
-        stmt = select(Article).order_by(Article.id.desc()).limit(limit).offset(offset)
+        stmt = select(Article).where(self._in(org_id)).order_by(Article.id.desc()).limit(limit).offset(offset)
         if query:
             stmt = stmt.where(article_search(query))
-        if org_id is not None:
-            stmt = stmt.where(Article.org_id == org_id)
         with self.Session() as session:
             return list(session.scalars(stmt))
 
     def count_articles(self, org_id: int | None = None) -> int:
-        stmt = select(func.count(Article.id))
-        if org_id is not None:
-            stmt = stmt.where(Article.org_id == org_id)
         with self.Session() as session:
-            return session.scalar(stmt) or 0
+            return session.scalar(select(func.count(Article.id)).where(self._in(org_id))) or 0
 
     def delete_article(self, article_id: int, org_id: int | None = None) -> None:
-        cond = Article.id == article_id
-        if org_id is not None:
-            cond = cond & (Article.org_id == org_id)
         with self.Session.begin() as session:
-            if session.execute(delete(Article).where(cond)).rowcount == 0:
+            if session.execute(delete(Article).where(Article.id == article_id, self._in(org_id))).rowcount == 0:
                 raise NotFound(f"no article with id {article_id}")
         self.index.remove([article_id])
         self.index.save()

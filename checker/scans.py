@@ -196,12 +196,17 @@ def match_row(scan_id: int | None, m, suspect_url: str | None) -> MatchRow:
     return row
 
 
+def readable_error(error: str) -> str:
+    """``error`` as it is stored and shown: one line, at most MAX_ERROR_CHARS characters."""
+    return " ".join(error.split())[:MAX_ERROR_CHARS]
+
+
 def fail(Session: sessionmaker[Session], scan_id: int, error: str) -> None:
     """Finish with a readable error."""
     with Session.begin() as session:
         session.execute(
             update(Scan).where(Scan.id == scan_id)
-            .values(status="failed", error=" ".join(error.split())[:MAX_ERROR_CHARS], finished_at=now())
+            .values(status="failed", error=readable_error(error), finished_at=now())
         )
 
 

@@ -105,8 +105,7 @@ def _fail_unfinished(Session, scan_id: int, reason: str) -> int | None:
         org_id = session.scalar(select(Scan.org_id).where(Scan.id == scan_id))
         session.execute(
             update(Scan).where(Scan.id == scan_id, Scan.status.in_(("queued", "running")))
-            .values(status="failed", error=" ".join(reason.split())[:scans.MAX_ERROR_CHARS],
-                    finished_at=scans.now()))
+            .values(status="failed", error=scans.readable_error(reason), finished_at=scans.now()))
         return org_id
 
 
@@ -396,7 +395,7 @@ def _finish_crawl(registry, crawl_id: int, pages: int, error: str | None) -> Non
     with registry.Session.begin() as session:
         crawl = session.get(Crawl, crawl_id)
         crawl.status = "failed" if error and not pages else "done"
-        crawl.error = " ".join(error.split())[:scans.MAX_ERROR_CHARS] if error else None
+        crawl.error = scans.readable_error(error) if error else None
         crawl.pages_found, crawl.finished_at = pages, datetime.now(timezone.utc)
 
 
