@@ -29,6 +29,23 @@ def shared_corpus(path: Path, marker: str) -> Path:
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
         pytest.fail(reason)
     pytest.skip(reason)
+# The Redis database the tests use (15 keeps them away from the broker's database 0); override with
+# CHECKER_TEST_REDIS_URL.
+REDIS_URL = os.environ.get("CHECKER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def redis_connection(url: str = REDIS_URL):
+    """A connection to the test Redis, failing the test (with the URL) when the server is not there."""
+    import redis
+
+    conn = redis.Redis.from_url(url)
+    try:
+        conn.ping()
+    except redis.exceptions.ConnectionError as exc:  # pragma: no cover - CI always has the server
+        pytest.fail(f"Redis is not reachable at {url}: {exc}")
+    return conn
+
+
 # The PostgreSQL server CI starts (trust auth, database "test"); override with CHECKER_TEST_PG_URL.
 PG_URL = os.environ.get("CHECKER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

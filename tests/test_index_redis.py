@@ -7,7 +7,6 @@ everything, a query is one round trip, the stored scheme is enforced at open tim
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import numpy as np
@@ -18,9 +17,8 @@ from checker.fingerprint import DEFAULT_SCHEME, FingerprintScheme
 from checker.index import MAX_POSTINGS_PER_KEY, SchemeMismatch, open_index
 from checker.index_memory import MemoryIndex
 from checker.index_redis import RedisIndex
+from tests.conftest import REDIS_URL, redis_connection
 
-# Database 15 keeps the tests away from the broker's database 0; override with CHECKER_TEST_REDIS_URL.
-REDIS_URL = os.environ.get("CHECKER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def keys(seed: int, n: int = 5) -> np.ndarray:
@@ -39,11 +37,7 @@ def found(hits) -> list[tuple[int, int]]:
 
 @pytest.fixture
 def client():
-    conn = redis.Redis.from_url(REDIS_URL)
-    try:
-        conn.ping()
-    except redis.exceptions.ConnectionError as exc:  # pragma: no cover - CI always has the server
-        pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}")
+    conn = redis_connection()
     yield conn
     conn.close()
 

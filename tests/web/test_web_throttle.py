@@ -4,7 +4,6 @@ in one store that app instances share (Redis), and the same answer for every fai
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 
@@ -12,10 +11,10 @@ import pytest
 import redis
 
 from checker.settings import Settings
+from tests.conftest import REDIS_URL, redis_connection
 from tests.web.conftest import PASSWORD, close_app, csrf_token_of, make_app, populate
 from web import accounts, throttle
 
-REDIS_URL = os.environ.get("CHECKER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 EDITOR = "editor@alpha.example"
 CLIENT_A, CLIENT_B, PROXY = "203.0.113.7", "198.51.100.9", "10.0.0.2"
 
@@ -178,11 +177,7 @@ def test_every_failed_login_gets_the_same_answer(apps):
 @pytest.fixture
 def redis_prefix():
     """A key prefix of this test's own in the test Redis; its keys are deleted afterwards."""
-    conn = redis.Redis.from_url(REDIS_URL)
-    try:
-        conn.ping()
-    except redis.exceptions.ConnectionError as exc:  # pragma: no cover - CI always has the server
-        pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}")
+    conn = redis_connection()
     prefix = f"test-throttle-{uuid.uuid4().hex[:12]}"
     yield prefix
     for key in conn.scan_iter(f"*{prefix}*"):
