@@ -50,9 +50,7 @@ class Settings:
             f"sqlite:///{data_dir / 'checker.db'}"
         )
         broker_url = env.get("CHECKER_BROKER_URL") or None
-        index_url = env.get("CHECKER_INDEX_URL") or (
-            broker_url if broker_url and broker_url.startswith(("redis://", "rediss://")) else None
-        )
+        index_url = env.get("CHECKER_INDEX_URL") or redis_only(broker_url)
         settings = cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -65,6 +63,12 @@ class Settings:
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 
     @property
+    def redis_broker_url(self) -> str | None:
+        """The broker's URL when the broker is Redis (what the shared index, the fair-dispatch slots and
+        the login counts use by default), else None."""
+        return redis_only(self.broker_url)
+
+    @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
 
@@ -74,3 +78,8 @@ class Settings:
         if self.index_url:
             return {"type": "redis", "url": self.index_url, "prefix": self.index_prefix}
         return {"type": "memory", "directory": self.index_dir}
+
+
+def redis_only(url: str | None) -> str | None:
+    """``url`` if it names a Redis server (``redis://``, ``rediss://``), else None."""
+    return url if url and url.startswith(("redis://", "rediss://")) else None

@@ -49,7 +49,7 @@ DEFAULTS = {
 def storage_uri(settings: Settings) -> str:
     """Where the counts live by default: the Redis broker when there is one, else this process."""
     broker = settings.broker_url or ""
-    return broker if broker.startswith(("redis://", "rediss://", "unix://")) else "memory://"
+    return settings.redis_broker_url or (broker if broker.startswith("unix://") else "memory://")
 
 
 def _failed(response) -> bool:

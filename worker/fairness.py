@@ -116,12 +116,6 @@ class Slots:
         return sorted(int(x) for x in self.client.zrangebyscore(self.key(org_id), now, "+inf"))
 
 
-def redis_url(settings) -> str | None:
-    """The Redis that holds the slots: the broker's, when the broker is Redis."""
-    url = getattr(settings, "broker_url", None)
-    return url if url and url.startswith(("redis://", "rediss://")) else None
-
-
 def slot_prefix(settings) -> str:
     return f"{settings.index_prefix}:fair:"
 
@@ -136,7 +130,7 @@ def _client(url: str):
 def slots_for(settings, *, fresh: bool = False) -> Slots | None:
     """The slot store these settings select, or None (no Redis broker: no limit). ``fresh`` opens a
     client of its own (the worker's parent process, which must not share one with its children)."""
-    url = redis_url(settings)
+    url = settings.redis_broker_url  # the slots live in the broker's Redis
     if url is None:
         return None
     if fresh:
