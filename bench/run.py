@@ -139,6 +139,11 @@ class Engine:
         # env={}: the benchmark's own SQLite data dir, whatever CHECKER_* the shell has
         self.settings = Settings.from_env(env={}, data_dir=str(data_dir), database_url=None)
         self.reg = Registry(self.settings)
+        # Registered and scanned in the CLI's organisation, as a user's `checker import` would: the
+        # scan-batch subprocess (the CLI) sees only that organisation's articles.
+        from checker.orgs import org_id_for
+
+        self.org_id = org_id_for(self.reg.Session, None)
 
     @staticmethod
     def article_in(a):
@@ -149,11 +154,11 @@ class Engine:
         )
 
     def register(self, articles_in: list) -> list[int]:
-        out = self.reg.register_many(articles_in)
+        out = self.reg.register_many(articles_in, org_id=self.org_id)
         return [int(getattr(r, "id", r)) for r in out]  # Registered(id, existing) or plain ids
 
     def scan(self, text: str) -> dict:
-        return self.reg.scan(text).to_dict()
+        return self.reg.scan(text, org_id=self.org_id).to_dict()
 
     def close(self) -> None:
         self.reg.close()
