@@ -74,6 +74,14 @@ class Organisation(Base):
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Where its people are: dates on its pages are shown in this IANA zone, with the zone named.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default=sql_text("'UTC'"))
+    # What counts as a match for it (checker.config's defaults when NULL / as the server defaults say):
+    # the smallest passage worth reporting, in words; whether quotations are left out of the passages;
+    # sources (domains, or URL prefixes) whose copies are not reported, e.g. licensed partners' mirrors.
+    min_match_words: Mapped[int | None] = mapped_column(Integer)
+    exclude_quotes: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sql_text("TRUE"))
+    excluded_sources: Mapped[list | None] = mapped_column(JSON)
 
 
 class User(Base):
@@ -89,6 +97,10 @@ class User(Base):
     # Part of every login session's identity: bumping it (logout, disable, password or role change) ends
     # every session of this account. Added by checker.store's migration to databases made before it.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+    # The dashboard's language ("en" | "id"); NULL: the browser's preference.
+    locale: Mapped[str | None] = mapped_column(String(10))
+    # May create organisations (the install's operator; `checker users create --site-admin`).
+    site_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sql_text("FALSE"))
     # No longer read or written (failed logins back off in the rate-limit store, see web.auth); kept
     # because databases created before that have these columns, failed_logins NOT NULL.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)

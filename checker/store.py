@@ -26,6 +26,12 @@ PRIVATE_FILE_MODE = 0o600
 ADDED_COLUMNS = [
     ("users", "session_version", "INTEGER NOT NULL DEFAULT 0"),
     ("articles", "url_key", "VARCHAR(2000)"),
+    ("users", "locale", "VARCHAR(10)"),
+    ("users", "site_admin", "BOOLEAN NOT NULL DEFAULT FALSE"),
+    ("organisations", "time_zone", "VARCHAR(64) NOT NULL DEFAULT 'UTC'"),
+    ("organisations", "min_match_words", "INTEGER"),
+    ("organisations", "exclude_quotes", "BOOLEAN NOT NULL DEFAULT TRUE"),
+    ("organisations", "excluded_sources", "JSON"),
 ]
 # Indexes of ADDED_COLUMNS (create_all makes them only with a new table).
 ADDED_INDEXES = [("ix_articles_url_key", "articles", "url_key")]

@@ -39,6 +39,8 @@ class Account(UserMixin):
     org_id: int
     org_name: str
     session_version: int = 0
+    locale: str | None = None  # the account's language; None: the browser's (web.i18n)
+    time_zone: str = "UTC"  # the organisation's, for dates on its pages
 
     def can(self, role: str) -> bool:
         return accounts.has_role(self.role, role)
@@ -50,7 +52,8 @@ class Account(UserMixin):
 
 def account_of(user) -> Account:
     return Account(id=user.id, email=user.email, role=user.role, org_id=user.org_id, org_name=user.org.name,
-                   session_version=user.session_version or 0)
+                   session_version=user.session_version or 0, locale=user.locale,
+                   time_zone=user.org.time_zone or "UTC")
 
 
 @login_manager.user_loader
