@@ -19,7 +19,7 @@ from checker.index import PassageIndex
 from checker.normalize import normalize
 from checker.profile import Profile
 from checker.records import ArticleRef, Match, ScanResult
-from checker.verdict import judge, measure, overall, to_passages
+from checker.verdict import judge, measure, overall, to_passages, word_counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,8 @@ def match_article(
     if not token_passages:
         return None
     source = article.profile.doc
-    score, s_cov, t_cov, kind = measure(suspect.doc, source, token_passages, cfg)
+    counts = word_counts(suspect.doc, source, token_passages)
+    score, s_cov, t_cov, kind = measure(counts, token_passages, cfg)
     credits = find_credits(suspect.doc.text, article.ref, source.text, links)
     verdict, licensed, explanation = judge(
         article.ref, kind, credits, url, published_at,
@@ -67,6 +68,9 @@ def match_article(
         verdict=verdict,
         explanation=explanation,
         credits=tuple(credits),
+        words_matched=counts.suspect_matched,
+        suspect_words=counts.suspect_words,
+        source_words=counts.source_words,
     )
 
 

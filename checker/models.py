@@ -272,6 +272,10 @@ class MatchRow(Base):
     score: Mapped[float] = mapped_column(Float)
     suspect_coverage: Mapped[float] = mapped_column(Float)
     source_coverage: Mapped[float] = mapped_column(Float)
+    # The counts behind the shares (records.Match); NULL on rows stored before they were counted.
+    words_matched: Mapped[int | None] = mapped_column(Integer)
+    suspect_words: Mapped[int | None] = mapped_column(Integer)
+    source_words: Mapped[int | None] = mapped_column(Integer)
     attributed: Mapped[bool]
     licensed: Mapped[bool]
     explanation: Mapped[str] = mapped_column(Text, default="")
@@ -301,6 +305,7 @@ class PassageRow(Base):
     source_start: Mapped[int]
     source_end: Mapped[int]
     similarity: Mapped[float] = mapped_column(Float)
+    words: Mapped[int | None] = mapped_column(Integer)  # the suspect's words in it; NULL on older rows
 
     match: Mapped[MatchRow] = relationship(back_populates="passages")
 

@@ -60,6 +60,8 @@ class Passage:
     source_start: int
     source_end: int
     similarity: float
+    # The suspect's words inside the passage (0: a result stored before words were counted).
+    words: int = 0
 
     def to_dict(self) -> dict:
         return {
@@ -68,6 +70,7 @@ class Passage:
             "source_start": self.source_start,
             "source_end": self.source_end,
             "similarity": round(self.similarity, 4),
+            "words": self.words,
         }
 
 
@@ -97,6 +100,11 @@ class Match:
     verdict: str = "unattributed_reuse"
     explanation: str = ""
     credits: tuple[Credit, ...] = ()
+    # The counts behind the coverage shares (PRODUCT.md): suspect_coverage = words_matched /
+    # suspect_words; 0 in results stored before they were counted.
+    words_matched: int = 0
+    suspect_words: int = 0
+    source_words: int = 0
 
     def to_dict(self) -> dict:
         return {
@@ -105,6 +113,9 @@ class Match:
             "score": round(self.score, 4),
             "suspect_coverage": round(self.suspect_coverage, 4),
             "source_coverage": round(self.source_coverage, 4),
+            "words_matched": self.words_matched,
+            "suspect_words": self.suspect_words,
+            "source_words": self.source_words,
             "attributed": self.attributed,
             "licensed": self.licensed,
             "passages": [p.to_dict() for p in self.passages],

@@ -32,6 +32,10 @@ ADDED_COLUMNS = [
     ("organisations", "min_match_words", "INTEGER"),
     ("organisations", "exclude_quotes", "BOOLEAN NOT NULL DEFAULT TRUE"),
     ("organisations", "excluded_sources", "JSON"),
+    ("matches", "words_matched", "INTEGER"),
+    ("matches", "suspect_words", "INTEGER"),
+    ("matches", "source_words", "INTEGER"),
+    ("passages", "words", "INTEGER"),
 ]
 # Indexes of ADDED_COLUMNS (create_all makes them only with a new table).
 ADDED_INDEXES = [("ix_articles_url_key", "articles", "url_key")]

@@ -14,6 +14,7 @@ Definitions (PRODUCT.md):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
@@ -66,17 +67,47 @@ def to_passages(suspect: Document, source: Document, passages: list[TokenPassage
             *suspect.span(p.suspect_first, p.suspect_last),
             *source.span(p.source_first, p.source_last),
             similarity=p.similarity,
+            words=p.suspect_len,
         )
         for p in passages
     )
 
 
+@dataclass(frozen=True, slots=True)
+class WordCounts:
+    """The words (content tokens) behind the two coverage shares, so that a page can show "120 of 3,400
+    words" beside a share too small to read as a percentage:
+    ``suspect_coverage = suspect_matched / suspect_words``, ``source_coverage = source_matched / source_words``."""
+
+    suspect_matched: int
+    source_matched: int
+    suspect_words: int
+    source_words: int
+
+    @property
+    def suspect_coverage(self) -> float:
+        return self.suspect_matched / max(self.suspect_words, 1)
+
+    @property
+    def source_coverage(self) -> float:
+        return self.source_matched / max(self.source_words, 1)
+
+
+def word_counts(suspect: Document, source: Document, passages: list[TokenPassage]) -> WordCounts:
+    """Words of each text inside the passages (each counted once) and in all."""
+    return WordCounts(
+        token_union([(p.suspect_first, p.suspect_last) for p in passages], len(suspect)),
+        token_union([(p.source_first, p.source_last) for p in passages], len(source)),
+        len(suspect),
+        len(source),
+    )
+
+
 def measure(
-    suspect: Document, source: Document, passages: list[TokenPassage], cfg: MatchConfig = DEFAULT_MATCH_CONFIG
+    counts: WordCounts, passages: list[TokenPassage], cfg: MatchConfig = DEFAULT_MATCH_CONFIG
 ) -> tuple[float, float, float, str]:
     """``(score, suspect_coverage, source_coverage, kind)`` of verified passages."""
-    s_cov = token_union([(p.suspect_first, p.suspect_last) for p in passages], len(suspect)) / max(len(suspect), 1)
-    t_cov = token_union([(p.source_first, p.source_last) for p in passages], len(source)) / max(len(source), 1)
+    s_cov, t_cov = counts.suspect_coverage, counts.source_coverage
     weights = np.array([p.suspect_len for p in passages], dtype=float)
     similarity = float(np.average([p.similarity for p in passages], weights=weights))
     meaning = float(np.average([p.meaning for p in passages], weights=weights))

@@ -70,6 +70,8 @@ def _as_result(data: dict) -> ScanResult:
             source_coverage=m["source_coverage"], attributed=m["attributed"], licensed=m["licensed"],
             passages=tuple(Passage(**p) for p in m["passages"]), verdict=m.get("verdict", data["verdict"]),
             explanation=m.get("explanation", ""), credits=tuple(Credit(**cr) for cr in m.get("credits", [])),
+            words_matched=m.get("words_matched", 0), suspect_words=m.get("suspect_words", 0),
+            source_words=m.get("source_words", 0),
         )
         for m in data["matches"]
     )
