@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request,
                    url_for)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -11,10 +15,11 @@ from checker import validate
 from checker.errors import InputError, NotFound
 from checker.models import Scan
 from checker.records import VERDICTS, ArticleIn
-from web import imports, queries
+from web import confirm, imports, queries
 from web.auth import role_required
 from web.db import get_registry, get_session, write_lock
 from web.highlight import Span, highlight
+from web.i18n import as_utc, zone_of
 from web.serialize import scan_dict
 
 bp = Blueprint("dashboard", __name__)
@@ -115,6 +120,16 @@ def _register_from_form(form):
     """Register the form's article, or update the one registered with the same canonical url or text
     with every field the form filled in (the licence always: the form always has one). Returns the
     checker.registry.Registered outcome."""
+    article = _article_from_form(form, given=frozenset(
+        {"license"} | {f for f in ("title", "url", "publisher", "partners", "published_at", "required_credit",
+                                   "aliases") if (form.get(f) or "").strip()}))
+    with write_lock():
+        return get_registry().register_many([article], skip_existing=True, org_id=current_user.org_id)[0]
+
+
+def _article_from_form(form, given: frozenset[str] | None = None) -> ArticleIn:
+    """The article the register or edit form describes (checked later by checker.validate.article, as
+    every registration is); ``given``: the fields a re-registration copies (see ArticleIn.given)."""
     license_ = (form.get("license") or "all-rights-reserved").strip()
     if license_ == "custom":
         terms = (form.get("custom_terms") or "").strip()
@@ -122,7 +137,7 @@ def _register_from_form(form):
             raise InputError("describe the custom licence terms")
         license_ = "custom:" + terms
     partners = tuple(p for p in (form.get("partners") or "").replace(",", " ").split() if p)
-    article = ArticleIn(
+    return ArticleIn(
         title=(form.get("title") or "").strip(),
         text=(form.get("text") or "").replace("\r\n", "\n"),
         url=(form.get("url") or "").strip() or None,
@@ -132,11 +147,8 @@ def _register_from_form(form):
         published_at=validate.parse_datetime(form.get("published_at"), "publication date"),
         required_credit=(form.get("required_credit") or "").strip() or None,
         aliases=tuple(a.strip() for a in (form.get("aliases") or "").split(",") if a.strip()),
-        given=frozenset({"license"} | {f for f in ("title", "url", "publisher", "partners", "published_at",
-                                                   "required_credit", "aliases") if (form.get(f) or "").strip()}),
+        given=given,
     )
-    with write_lock():
-        return get_registry().register_many([article], skip_existing=True, org_id=current_user.org_id)[0]
 
 
 @bp.route("/articles/<int:article_id>")
@@ -146,6 +158,81 @@ def article(article_id: int):
     f = queries.Filters(article_id=article_id, per_page=200)
     matches = get_session().scalars(queries.matches_query(current_user.org_id, f).limit(200)).all()
     return render_template("dashboard/article.html", article=art, matches=matches)
+
+
+# The edit form's fields as its flash message names them.
+EDITED_FIELDS = {"title": _l("title"), "url": _l("URL"), "publisher": _l("publisher"), "license": _l("licence"),
+                 "partners": _l("partner domains"), "published_at": _l("publication date"),
+                 "required_credit": _l("required credit"), "aliases": _l("publisher aliases"), "text": _l("text")}
+
+
+@bp.route("/articles/<int:article_id>/edit", methods=("GET", "POST"))
+@role_required("editor")
+def article_edit(article_id: int):
+    """Edit an article (editors): every field and the text; a changed text is indexed again, so scans
+    of the old text stop finding the article and scans of the new one find it. A URL or text another
+    article already has is refused, naming that article."""
+    art = _or_404(queries.get_article, article_id)
+    form, error, status = _article_form_values(art), None, 200
+    if request.method == "POST":
+        form = request.form
+        try:
+            edited = _article_from_form(form)
+            with write_lock():
+                outcome = get_registry().update_article(article_id, edited, org_id=current_user.org_id)
+        except NotFound:
+            abort(404)
+        except InputError as exc:
+            error, status = str(exc), 422
+        else:
+            flash(_("Article updated: %(fields)s.", fields=", ".join(str(EDITED_FIELDS[f]) for f in outcome.changed))
+                  if outcome.changed else _("Nothing changed."))
+            return redirect(url_for("dashboard.article", article_id=article_id), 303)
+    return render_template("dashboard/article_edit.html", article=art, form=form, error=error,
+                           licenses=LICENSES), status
+
+
+def _article_form_values(art) -> dict[str, str]:
+    """The edit form filled with ``art`` as stored: the same fields and spelling the form sends back
+    (a custom licence as "custom" and its terms; lists comma-separated; a publication date alone when
+    it is midnight UTC, as a date-only registration stores it, else the moment in the organisation's
+    time zone with its offset, so saving the form unchanged changes nothing)."""
+    license_, terms = art.license, ""
+    if license_.startswith("custom:"):
+        license_, terms = "custom", license_.removeprefix("custom:")
+    published = ""
+    if art.published_at is not None:
+        utc = as_utc(art.published_at)
+        published = (utc.date().isoformat() if utc.time() == time(0) else
+                     utc.astimezone(zone_of(current_user.time_zone)).isoformat(timespec="seconds"))
+    return {"title": art.title, "url": art.url or "", "publisher": art.publisher or "", "license": license_,
+            "custom_terms": terms, "partners": ", ".join(art.partners or ()), "published_at": published,
+            "required_credit": art.required_credit or "", "aliases": ", ".join(art.aliases or ()),
+            "text": art.text}
+
+
+@bp.route("/articles/<int:article_id>/delete", methods=("GET", "POST"))
+@role_required("editor")
+def article_delete(article_id: int):
+    """Delete an article (editors), after a confirmation page: it leaves the index, so scans no longer
+    find it; the matches found of it stay, shown as of a deleted article."""
+    art = _or_404(queries.get_article, article_id)
+    if request.method == "POST" and confirm.confirmed():
+        with write_lock():
+            try:
+                get_registry().delete_article(article_id, current_user.org_id)
+            except NotFound:
+                abort(404)
+        flash(_("Article “%(title)s” deleted.", title=art.title))
+        return redirect(url_for("dashboard.articles"), 303)
+    found = queries.count(get_session(), queries.matches_query(
+        current_user.org_id, queries.Filters(article_id=article_id)))
+    return confirm.ask(
+        _("Delete the article “%(title)s”?", title=art.title),
+        detail=_("Scans will no longer find it. The %(n)s match(es) found of it stay readable, shown as "
+                 "matches of a deleted article.", n=found),
+        action=url_for("dashboard.article_delete", article_id=article_id),
+        cancel=url_for("dashboard.article", article_id=article_id), button=_("Delete the article"))
 
 
 @bp.route("/articles/upload", methods=("GET", "POST"))
@@ -219,7 +306,8 @@ def submit():
                                      dispatch.DEFAULT_CRAWL_PAGES)
             if kind == "crawl":
                 crawl_id = dispatch.submit_crawl(registry, form.get("site", ""), org_id=org, max_pages=max_pages)
-                flash(f"Crawl {crawl_id} started: its pages appear in the scans list as they are found.")
+                flash(f"Crawl {crawl_id} started: its pages appear here as they are found.")
+                return redirect(url_for("activity.crawl", crawl_id=crawl_id))
             else:
                 interval = queries._int(form.get("interval_hours"), "interval (hours)", 1, 24 * 90, 24)
                 dispatch.add_watch(registry, form.get("site", ""), org_id=org, interval_minutes=interval * 60,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from checker import validate
 from checker.errors import InputError, NotFound
-from checker.models import Article, MatchRow, Review, Scan, article_search
+from checker.models import AlertEvent, Article, Crawl, MatchRow, Review, Scan, article_search
 from checker.records import KINDS, VERDICTS
 from checker.scans import STATUSES
 
@@ -279,3 +279,26 @@ def domain_table(session: Session, org_id: int) -> list[dict]:
         entry["articles"].add(article_id)
         entry["last_seen"] = max(entry["last_seen"], created)
     return sorted(table.values(), key=lambda e: (-e["verdicts"]["unattributed_reuse"], -e["matches"], e["domain"]))
+
+
+# -- crawls and alert deliveries -----------------------------------------------------------------------
+def get_crawl(session: Session, org_id: int, crawl_id: int) -> Crawl:
+    return _get_owned(session, Crawl, org_id, crawl_id, "crawl")
+
+
+def crawls_query(org_id: int, f: Filters) -> Select:
+    stmt = select(Crawl).where(Crawl.org_id == org_id).order_by(Crawl.id.desc())
+    if f.status:
+        stmt = stmt.where(Crawl.status == f.status)
+    if f.domain:
+        stmt = stmt.where(_url_on_domain(Crawl.url, f.domain))
+    return _day_range(stmt, Crawl.created_at, f)
+
+
+def crawl_scans_query(crawl: Crawl) -> Select:
+    return select(Scan).where(Scan.crawl_id == crawl.id, Scan.org_id == crawl.org_id).order_by(Scan.id)
+
+
+def alerts_query(org_id: int, f: Filters) -> Select:
+    return _day_range(select(AlertEvent).where(AlertEvent.org_id == org_id).order_by(AlertEvent.id.desc()),
+                      AlertEvent.created_at, f)

@@ -259,31 +259,35 @@ def deliver_alerts(self, event_ids: list[int]) -> str:
     registry = context.registry()
     with registry.Session() as session:
         events = session.scalars(select(AlertEvent).where(AlertEvent.id.in_(event_ids))).all()
-    errors = []
+    # Per event: the channels' new statuses and this run's failure reasons (each event keeps its own).
+    statuses: dict[int, dict] = {e.id: {} for e in events}
+    failures: dict[int, list[str]] = {e.id: [] for e in events}
     for event in events:
-        status = {}
         if event.webhook_status == "pending":
             if not settings.webhook_url:
-                status["webhook_status"] = "skipped"
+                statuses[event.id]["webhook_status"] = "skipped"
             else:
                 try:
                     post_webhook(settings, event.id, event.payload)
-                    status["webhook_status"] = "sent"
+                    statuses[event.id]["webhook_status"] = "sent"
                 except AlertDeliveryError as exc:
-                    errors.append(str(exc))
-        _update_event(registry, event.id, status, errors)
+                    failures[event.id].append(str(exc))
     pending_mail = [e for e in events if e.email_status == "pending"]
     if pending_mail:
         if not settings.email_enabled:
             for e in pending_mail:
-                _update_event(registry, e.id, {"email_status": "skipped"}, [])
+                statuses[e.id]["email_status"] = "skipped"
         else:
             try:
                 send_digest(settings, [e.payload for e in pending_mail])
                 for e in pending_mail:
-                    _update_event(registry, e.id, {"email_status": "sent"}, [])
+                    statuses[e.id]["email_status"] = "sent"
             except AlertDeliveryError as exc:
-                errors.append(str(exc))
+                for e in pending_mail:
+                    failures[e.id].append(f"e-mail: {exc}")
+    for event in events:
+        _update_event(registry, event.id, statuses[event.id], failures[event.id])
+    errors = [reason for reasons in failures.values() for reason in reasons]
     if errors:
         if self.request.retries < self.max_retries:
             raise self.retry(countdown=_backoff(self.request.retries), exc=AlertDeliveryError("; ".join(errors)))
@@ -303,7 +307,7 @@ def _update_event(registry, event_id: int, values: dict, errors: list[str]) -> N
         for k, v in values.items():
             setattr(event, k, v)
         if errors:
-            event.last_error = errors[-1][:2000]
+            event.last_error = "; ".join(errors)[:2000]
         if event.webhook_status != "pending" and event.email_status != "pending":
             event.sent_at = datetime.now(timezone.utc)
 

@@ -72,3 +72,46 @@ def test_an_upload_stopped_by_an_error_says_why(app, client, editor, monkeypatch
     assert ("Why it failed: the import stopped after 0 of 1 articles because of an internal error; "
             "upload the file again to resume") in text_of(html)
     assert client.get(location + ".json").get_json()["status"] == "failed"
+
+
+def crawl_id_of(location: str) -> int:
+    assert re.fullmatch(r"/crawls/\d+", location), location
+    return int(location.rsplit("/", 1)[1])
+
+
+def test_a_failed_crawl_says_why_on_its_page_and_in_the_list(client, editor):
+    response = client.post("/submit", data={"kind": "crawl", "site": REFUSED})
+    assert response.status_code == 302
+    crawl_id = crawl_id_of(response.headers["Location"])  # the crawl's own page, not the scan list
+    page = text_of(client.get(f"/crawls/{crawl_id}").get_data(as_text=True))
+    assert "failed" in page and "Why it failed:" in page and "169.254.169.254" in page
+
+    listing = client.get("/crawls").get_data(as_text=True)
+    row = re.search(rf'<tr data-crawl-id="{crawl_id}">.*?</tr>', listing, re.S).group(0)
+    assert 'class="status failed"' in row and "169.254.169.254" in text_of(row)
+
+
+def test_another_organisations_crawl_is_not_found(app, client, editor, auth):
+    response = client.post("/submit", data={"kind": "crawl", "site": REFUSED})
+    crawl_id = crawl_id_of(response.headers["Location"])
+    auth.logout()
+    auth.login("editor@beta.example")
+    assert client.get(f"/crawls/{crawl_id}").status_code == 404
+    assert f'data-crawl-id="{crawl_id}"' not in client.get("/crawls").get_data(as_text=True)
+
+
+def test_a_failed_alert_delivery_says_why(app, client, editor):
+    from checker.models import AlertEvent
+
+    registry = app.extensions["checker.registry"]
+    with registry.Session.begin() as session:
+        for org, key in ((editor.alpha, "a"), (editor.beta, "b")):
+            session.add(AlertEvent(org_id=org, dedupe_key=key, kind="new_unattributed_reuse",
+                                   payload={"match_id": editor.alpha_match, "article": {"title": f"Story {key}"},
+                                            "suspect_url": "https://copier.example/x"},
+                                   webhook_status="failed", email_status="skipped", attempts=7,
+                                   last_error=f"webhook https://hooks.example/{key} answered 503"))
+    html = client.get("/alerts").get_data(as_text=True)
+    (row,) = re.findall(r'<tr data-alert-id="\d+">.*?</tr>', html, re.S)  # Beta's alert is not listed
+    assert "hooks.example/a answered 503" in text_of(row) and "Story a" in row
+    assert f'href="/matches/{editor.alpha_match}"' in row

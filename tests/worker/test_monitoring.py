@@ -188,3 +188,17 @@ def test_batch_of_urls_alerts_and_bad_urls_fail_cleanly(alerting, site, seed_sus
     assert rows[ids[1]].status == "failed" and "404" in rows[ids[1]].error
     assert rows[ids[2]].status == "failed" and rows[ids[2]].error
     assert len(receiver.posts) == 1
+
+
+def test_a_delivery_that_keeps_failing_records_why_per_channel(alerting, site, seed_suspects, monkeypatch) -> None:
+    registry, receiver, sink = alerting
+    publish_copier_site(site, seed_suspects)
+    receiver.answers = [503] * 20  # the receiver never recovers
+    monkeypatch.setenv("CHECKER_SMTP_PORT", str(free_port()))  # nothing listens there
+    dispatch.submit_crawl(registry, site.url("/"), max_pages=5)
+    with registry.Session() as session:
+        (alert,) = session.scalars(select(AlertEvent)).all()
+    assert (alert.webhook_status, alert.email_status) == ("failed", "failed")
+    # Both channels' reasons, each in plain words, on the event itself.
+    assert "answered 503" in alert.last_error and "e-mail:" in alert.last_error
+    assert len(sink.messages) == 0 and len(receiver.posts) >= 2
