@@ -19,12 +19,14 @@ import numpy as np
 from sqlalchemy import delete, func, insert, select, true, update
 
 from checker import validate
-from checker.errors import NotFound
+from checker.errors import InputError, NotFound
 from checker.fingerprint import fingerprint
 from checker.index import PassageIndex, SchemeMismatch, open_index
+from checker.match_options import DEFAULT_OPTIONS, MatchOptions
 from checker.matcher import IndexedArticle, scan_text
 from checker.models import Article, Scan, article_search, same_org
 from checker.normalize import normalize
+from checker.orgs import match_options_for
 from checker.records import ArticleIn, ArticleRef, ScanResult
 from checker.scans import match_row
 from checker.settings import Settings
@@ -87,6 +89,38 @@ def given_fields(a: ArticleIn) -> frozenset[str]:
     defaults = {"license": "all-rights-reserved"}
     return frozenset(f for f in UPDATABLE
                      if f in ("title", "text") or getattr(a, f) not in (None, "", (), [], defaults.get(f)))
+
+
+# What registration compares an article by and may change in it.
+_KEY_COLUMNS = (Article.id, Article.url_key, Article.text_sha256, *(getattr(Article, f) for f in UPDATABLE))
+
+
+def _apply_changes(rec: dict, row: dict, fields: Iterable[str]) -> tuple[str, ...]:
+    """Copy onto ``rec`` (a registered article's values) those of ``fields`` in which ``row`` (the
+    validated new values) differs, with the url key and text digest that follow; returns them in
+    :data:`UPDATABLE` order. A url is another one only if its canonical form is: the stored spelling
+    stays when only the spelling differs."""
+    fields = frozenset(fields)
+    changed = tuple(f for f in UPDATABLE if f in fields
+                    and (rec["url_key"] != row["url_key"] if f == "url" else rec[f] != row[f]))
+    for f in changed:
+        rec[f] = row[f]
+    if "url" in changed:
+        rec["url_key"] = row["url_key"]
+    if "text" in changed:
+        rec["text_sha256"] = row["text_sha256"]
+    return changed
+
+
+def _refuse_clash(row: dict, others: list[dict]) -> None:
+    """InputError when one of ``others`` (other articles of the organisation) has ``row``'s canonical
+    url or text: an edit must not make two articles that registration could not tell apart."""
+    for other in others:
+        if row["url_key"] and other["url_key"] == row["url_key"]:
+            raise InputError(f"article #{other['id']} ({other['title']}) already has the URL {row['url']}")
+    for other in others:
+        if other["text_sha256"] == row["text_sha256"]:
+            raise InputError(f"article #{other['id']} ({other['title']}) already has this text")
 
 
 def _ref(row) -> ArticleRef:
@@ -184,11 +218,10 @@ class Registry:
         org = rows[0]["org_id"] if rows else None
         keys = list({r["url_key"] for r in rows if r["url_key"]})
         digests = list({r["text_sha256"] for r in rows})
-        columns = [Article.id, Article.url_key, Article.text_sha256, *(getattr(Article, f) for f in UPDATABLE)]
         found: dict[int, dict] = {}
         # Two queries, not one OR: each is an indexed IN lookup.
         for cond in ([Article.url_key.in_(keys)] if keys else []) + [Article.text_sha256.in_(digests)]:
-            for row in session.execute(select(*columns).where(same_org(Article.org_id, org), cond)):
+            for row in session.execute(select(*_KEY_COLUMNS).where(same_org(Article.org_id, org), cond)):
                 found.setdefault(row.id, dict(row._mapping))
         return sorted(found.values(), key=lambda r: r["id"])
 
@@ -246,15 +279,7 @@ class Registry:
                         remember(row)
                     steps.append((row, False, ()))
                     continue
-                # A url is another one only if its canonical form is: the stored spelling stays.
-                changed = tuple(f for f in UPDATABLE if f in given
-                                and (rec["url_key"] != row["url_key"] if f == "url" else rec[f] != row[f]))
-                for f in changed:
-                    rec[f] = row[f]
-                if "url" in changed:
-                    rec["url_key"] = row["url_key"]
-                if "text" in changed:
-                    rec["text_sha256"] = row["text_sha256"]
+                changed = _apply_changes(rec, row, given)
                 remember(rec)
                 if "id" in rec and changed:
                     dirty.setdefault(rec["id"], (rec, set()))[1].update(changed)
@@ -267,27 +292,61 @@ class Registry:
                 result = session.execute(insert(Article).returning(Article.id, sort_by_parameter_order=True), new_rows)
                 for r, (id_,) in zip(new_rows, result, strict=True):
                     r["id"] = id_
-            reindex: dict[int, list] = {}
-            for id_, (rec, fields) in dirty.items():
-                values = {f: rec[f] for f in fields}
-                if "url" in fields:
-                    values["url_key"] = rec["url_key"]
-                if "text" in fields:
-                    doc = normalize(rec["text"])
-                    reindex[id_] = doc
-                    values |= {"text_sha256": rec["text_sha256"], "word_count": len(doc),
-                               "fingerprint_version": self.settings.scheme.version}
-                session.execute(update(Article).where(Article.id == id_).values(**values, updated_at=now))
-        for id_ in dirty:
+            reindex = {id_: self._write_changes(session, id_, rec, fields, now) for id_, (rec, fields) in dirty.items()}
+        self._index_changes(dirty, reindex, list(zip((r["id"] for r in new_rows), docs)))
+        return [Registered(rec["id"], existing, changed) for rec, existing, changed in steps]
+
+    def _write_changes(self, session, article_id: int, rec: dict, fields: Iterable[str], now: datetime) -> list | None:
+        """UPDATE the article with ``rec``'s values of ``fields`` (and what follows from them: the url key;
+        for a new text its digest, word count and fingerprint scheme). Returns the new text normalised
+        when the text changed (it must be indexed again, see :meth:`_index_changes`), else None."""
+        fields = set(fields)
+        values = {f: rec[f] for f in fields}
+        doc = None
+        if "url" in fields:
+            values["url_key"] = rec["url_key"]
+        if "text" in fields:
+            doc = normalize(rec["text"])
+            values |= {"text_sha256": rec["text_sha256"], "word_count": len(doc),
+                       "fingerprint_version": self.settings.scheme.version}
+        session.execute(update(Article).where(Article.id == article_id).values(**values, updated_at=now))
+        return doc
+
+    def _index_changes(self, changed: Iterable[int], reindex: dict[int, list | None], new: list[tuple[int, list]]) -> None:
+        """After the database commit: forget the cached copies of ``changed`` articles, replace the index
+        entries of those whose text changed (``reindex`` maps them to their new normalised text; None:
+        unchanged) and add the ``new`` ones (id, normalised text)."""
+        for id_ in changed:
             self._cache.pop(id_, None)
-        additions = [(r["id"], fingerprint(doc, self.settings.scheme).keys) for r, doc in zip(new_rows, docs)]
-        if reindex:
-            self.index.remove(list(reindex))
-            additions += [(id_, fingerprint(doc, self.settings.scheme).keys) for id_, doc in reindex.items()]
+        texts = {id_: doc for id_, doc in reindex.items() if doc is not None}
+        if texts:
+            self.index.remove(list(texts))
+        additions = [(id_, fingerprint(doc, self.settings.scheme).keys) for id_, doc in [*new, *texts.items()]]
         if additions:
             self.index.add(additions)
             self.index.save()
-        return [Registered(rec["id"], existing, changed) for rec, existing, changed in steps]
+
+    def update_article(self, article_id: int, article: ArticleIn, *, org_id: int | None = None) -> Registered:
+        """Edit a registered article in place (the dashboard's Edit page): every field of ``article``
+        replaces the stored one (a blank one clears it), checked as a registration is; a new text is
+        fingerprinted again and its index entries replace the old text's, so scans of the old text no
+        longer find it. Registration finds an article by its canonical url and its text, so another
+        article of the organisation that already has either is an InputError naming it; an id that is
+        not the organisation's is NotFound. :attr:`Registered.changed` names the fields that changed."""
+        row = self._validate(article)
+        row.pop("_given")
+        with self.Session.begin() as session:
+            found = session.execute(select(*_KEY_COLUMNS, Article.org_id)
+                                    .where(Article.id == article_id, self._in(org_id))).first()
+            if found is None:
+                raise NotFound(f"no article with id {article_id}")
+            rec = dict(found._mapping)
+            _refuse_clash(row, [r for r in self._existing(session, [{**row, "org_id": rec["org_id"]}])
+                                if r["id"] != article_id])
+            changed = _apply_changes(rec, row, UPDATABLE)
+            doc = self._write_changes(session, article_id, rec, changed, datetime.now(timezone.utc)) if changed else None
+        self._index_changes([article_id], {article_id: doc}, [])
+        return Registered(article_id, True, changed)
 
     # ``org_id`` on the methods below: only that organisation's articles; None: every article.
     @staticmethod
@@ -387,8 +446,12 @@ class Registry:
         published_at: datetime | None = None,
         links: Iterable[str] = (),
         org_id: int | None = None,
+        options: MatchOptions | None = None,
     ) -> ScanResult:
-        """Scan ``text`` (found at ``url``, if known) against the registered articles (of ``org_id``)."""
+        """Scan ``text`` (found at ``url``, if known) against the registered articles (of ``org_id``),
+        with the match settings ``options``; None: the organisation's (:meth:`match_options`), read
+        now, so every scan of an organisation follows its settings. A batch reads them once and passes
+        them."""
         text = check_text(text, self.settings.max_text_chars, "suspect text")
         return scan_text(
             text,
@@ -398,7 +461,15 @@ class Registry:
             published_at=published_at,
             links=links,
             cfg=self.settings.match,
+            options=self.match_options(org_id) if options is None else options,
         )
+
+    def match_options(self, org_id: int | None) -> MatchOptions:
+        """The match settings of the organisation ``org_id`` (the defaults for None)."""
+        if org_id is None:
+            return DEFAULT_OPTIONS
+        with self.Session() as session:
+            return match_options_for(session, org_id)
 
     def record_scan(self, text: str, url: str | None, result: ScanResult, *, org_id: int | None = None,
                     source: str = "text") -> int:
