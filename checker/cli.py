@@ -248,6 +248,8 @@ def _print_result(text: str, result: ScanResult, scan_id: int | None) -> None:
                 half = MAX_PASSAGE_PREVIEW // 2
                 snippet = snippet[:half] + " … " + snippet[-half:]
             out.print(Text("  " + " ".join(snippet.split()), style="black on yellow"))
+    for note in result.excluded:  # what the organisation's match settings hid
+        out.print(f"\n{note.describe()}", style="yellow")
     if scan_id is not None:
         out.print(f"\nrecorded as scan {scan_id}", style="dim")
 
@@ -306,7 +308,9 @@ def scan_batch(c: Context, file: str, no_record: bool, workers: int) -> None:
             report(item_id, error)
 
     # The pool forks before the progress bar starts its thread (see checker.parallel).
-    with stream, ScanPool(registry, workers, org_id=org_id) as pool, progress_bar(size, "scanning") as advance:
+    options = registry.match_options(org_id)  # read once: the whole batch follows the same settings
+    with stream, ScanPool(registry, workers, org_id=org_id, options=options) as pool, \
+            progress_bar(size, "scanning") as advance:
 
         def tasks():
             for line in read_lines(stream, on_bytes=advance):
@@ -398,6 +402,51 @@ def articles_delete(c: Context, article_id: int, yes: bool) -> None:
         raise click.Abort()
     c.registry.delete_article(article_id, c.org_id)
     err.print(f"deleted article {article_id}")
+
+
+# -- the organisation's settings --------------------------------------------------------------------
+@cli.group("org")
+def org_group() -> None:
+    """The organisation's settings (--org): what its scans report, and its time zone."""
+
+
+@org_group.command("settings")
+@click.option("--min-match-words", metavar="N",
+              help="Smallest match worth reporting, in words (at least the engine's own 15); 'default' resets it.")
+@click.option("--exclude-quotes/--include-quotes", "exclude_quotes", default=None,
+              help="Leave quotations out of matches (the default), or count quoted words like any others.")
+@click.option("--exclude-source", "add_sources", multiple=True, metavar="S",
+              help="Do not report copies found on S: a domain (covers its subdomains) or a URL prefix (repeatable).")
+@click.option("--clear-excluded", is_flag=True, help="Forget the excluded sources (before adding any given).")
+@click.option("--time-zone", metavar="ZONE", help="IANA time zone of the organisation's dates, e.g. Asia/Jakarta.")
+@click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
+@pass_ctx
+def org_settings(c: Context, min_match_words, exclude_quotes, add_sources, clear_excluded, time_zone, as_json) -> None:
+    """Show the organisation's match settings; change those given (all checked, or none changed)."""
+    from checker.models import Organisation
+    from checker.orgs import KEEP, settings_of, update_settings
+
+    with c.registry.Session.begin() as session:
+        org = session.get(Organisation, c.org_id)
+        sources = KEEP
+        if clear_excluded or add_sources:
+            sources = ([] if clear_excluded else list(org.excluded_sources or [])) + list(add_sources)
+        words = KEEP if min_match_words is None else (
+            None if min_match_words.strip().lower() in ("default", "") else min_match_words)
+        changed = update_settings(org, min_match_words=words, exclude_quotes=KEEP if exclude_quotes is None
+                                  else exclude_quotes, excluded_sources=sources,
+                                  time_zone=KEEP if time_zone is None else time_zone)
+        shown = settings_of(org)
+    if changed:
+        err.print("updated: " + ", ".join(name.replace("_", " ") for name in changed))
+    if as_json:
+        click.echo(json.dumps(shown, ensure_ascii=False))
+        return
+    out.print(f"organisation:      {shown['organisation']}")
+    out.print(f"min match words:   {shown['min_match_words'] or 'default (' + str(c.settings.match.min_passage_words) + ')'}")
+    out.print(f"quotations:        {'excluded' if shown['exclude_quotes'] else 'counted as reuse'}")
+    out.print(f"excluded sources:  {', '.join(shown['excluded_sources']) or 'none'}")
+    out.print(f"time zone:         {shown['time_zone']}")
 
 
 # -- index -----------------------------------------------------------------------------------------

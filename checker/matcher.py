@@ -7,8 +7,10 @@ the registered articles for candidate ids. The registry supplies both from the d
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+
+import numpy as np
 
 from checker.align import align_passages
 from checker.attribution import find_credits, has_required_credit
@@ -16,6 +18,7 @@ from checker.candidates import rank_candidates
 from checker.config import DEFAULT_MATCH_CONFIG, MatchConfig
 from checker.fingerprint import DEFAULT_SCHEME, FingerprintScheme, fingerprint
 from checker.index import PassageIndex
+from checker.match_options import DEFAULT_OPTIONS, MatchOptions, SmallPassagesHidden, SourceExcluded
 from checker.normalize import normalize
 from checker.profile import Profile
 from checker.records import ArticleRef, Match, ScanResult
@@ -43,11 +46,13 @@ def match_article(
     published_at: datetime | None = None,
     links: Iterable[str] = (),
     cfg: MatchConfig = DEFAULT_MATCH_CONFIG,
-) -> Match | None:
-    """The match of ``suspect`` against one article, or None when nothing is reused."""
-    token_passages = align_passages(suspect, article.profile, cfg)
+    options: MatchOptions = DEFAULT_OPTIONS,
+) -> tuple[Match | None, SmallPassagesHidden | None]:
+    """The match of ``suspect`` against one article (None when nothing is reused, or nothing as large as
+    ``options.min_match_words``), and the note on the passages that setting hid (None if none)."""
+    token_passages, hidden = options.keep_passages(article.ref, align_passages(suspect, article.profile, cfg))
     if not token_passages:
-        return None
+        return None, hidden
     source = article.profile.doc
     counts = word_counts(suspect.doc, source, token_passages)
     score, s_cov, t_cov, kind = measure(counts, token_passages, cfg)
@@ -71,7 +76,7 @@ def match_article(
         words_matched=counts.suspect_matched,
         suspect_words=counts.suspect_words,
         source_words=counts.source_words,
-    )
+    ), hidden
 
 
 def scan_text(
@@ -83,23 +88,33 @@ def scan_text(
     published_at: datetime | None = None,
     links: Iterable[str] = (),
     cfg: MatchConfig = DEFAULT_MATCH_CONFIG,
+    options: MatchOptions = DEFAULT_OPTIONS,
 ) -> ScanResult:
-    """Scan ``text``: query the index with its keys, verify the best candidates, decide the verdict."""
+    """Scan ``text``: query the index with its keys, verify the best candidates, decide the verdict.
+    ``options``: the organisation's match settings (:mod:`checker.match_options`; the defaults change
+    nothing); what they hid is noted in the result's ``excluded``."""
     doc = normalize(text)
+    if not options.exclude_quotes:  # quoted words count like any other
+        doc = replace(doc, quoted=np.zeros(len(doc), dtype=bool))
     fp = fingerprint(doc, index.scheme)
     ranked = rank_candidates(index.query(fp.keys), fp.key_sentence(), cfg)
     # Over-fetch: ``load`` may drop some (another organisation's articles).
     ids = [c.article_id for c in ranked[: 4 * cfg.max_candidates]]
     articles = load(ids)[: cfg.max_candidates] if ids else []
-    matches = []
+    matches, hidden = [], []
     if articles:  # most texts have no candidate: no profile to build
         suspect = Profile.build(doc, index.scheme.shingle_size_for(doc))
         links = tuple(links)
-        matches = [
-            m
-            for article in articles
-            if (m := match_article(suspect, article, url=url, published_at=published_at, links=links, cfg=cfg))
-        ]
+        for article in articles:
+            m, note = match_article(suspect, article, url=url, published_at=published_at, links=links, cfg=cfg,
+                                    options=options)
+            matches += [m] if m else []
+            hidden += [note] if note else []
     matches.sort(key=lambda m: (-m.score, m.article.id))
+    source = options.excluded_source(url)
+    if source is not None:
+        return ScanResult(verdict="no_reuse", explanation=f"not reported: the suspect is on an excluded source ({source})",
+                          excluded=(SourceExcluded(source, tuple(m.article for m in matches)),))
     verdict, explanation = overall(matches)
-    return ScanResult(verdict=verdict, matches=tuple(matches), explanation=explanation)
+    hidden.sort(key=lambda note: note.article.id)
+    return ScanResult(verdict=verdict, matches=tuple(matches), explanation=explanation, excluded=tuple(hidden))

@@ -13,6 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from checker import validate
+from checker.errors import InputError
+from checker.match_options import DEFAULT_OPTIONS, MatchOptions
 from checker.models import Article, Crawl, Organisation, Scan, Watch
 
 DEFAULT_ORG = "Default"
@@ -61,3 +63,59 @@ def org_id_for(session_factory, name: str | None) -> int:
         if org.name == DEFAULT_ORG:
             adopt_orgless(session, org)
         return org.id
+
+
+# -- match settings ------------------------------------------------------------------------------------
+def match_options(org: Organisation) -> MatchOptions:
+    """The organisation's match settings as the engine takes them (:mod:`checker.match_options`),
+    checked again: a row edited by hand past the forms fails the scan with the reason (InputError),
+    rather than scanning with a setting nobody chose."""
+    try:
+        return validate.match_options(min_match_words=org.min_match_words,
+                                      exclude_quotes=True if org.exclude_quotes is None else org.exclude_quotes,
+                                      excluded_sources=org.excluded_sources or [])
+    except InputError as exc:
+        raise InputError(f"the match settings of {org.name} are invalid ({exc}); correct them on its settings "
+                         "page or with `checker org settings`") from None
+
+
+def match_options_for(session: Session, org_id: int | None) -> MatchOptions:
+    """:func:`match_options` of the organisation ``org_id``; the defaults for none (or a deleted one)."""
+    org = session.get(Organisation, org_id) if org_id is not None else None
+    return DEFAULT_OPTIONS if org is None else match_options(org)
+
+
+def save_match_options(org: Organisation, options: MatchOptions) -> None:
+    """Store checked settings (:func:`checker.validate.match_options`) on the organisation's row."""
+    org.min_match_words = options.min_match_words
+    org.exclude_quotes = options.exclude_quotes
+    org.excluded_sources = list(options.excluded_sources) or None
+
+
+KEEP = object()  # update_settings: leave this setting as it is
+
+
+def settings_of(org: Organisation) -> dict:
+    """The organisation's settings as stored (what `checker org settings --json` prints)."""
+    return {"organisation": org.name, "min_match_words": org.min_match_words,
+            "exclude_quotes": True if org.exclude_quotes is None else org.exclude_quotes,
+            "excluded_sources": list(org.excluded_sources or []), "time_zone": org.time_zone or "UTC"}
+
+
+def update_settings(org: Organisation, *, min_match_words=KEEP, exclude_quotes=KEEP, excluded_sources=KEEP,
+                    time_zone=KEEP) -> list[str]:
+    """Check the given settings together with the kept ones and store them all, or store nothing:
+    InputError names the bad setting, and the row is untouched. Returns the names of the settings
+    that changed. (The settings page and `checker org settings` both write through here.)"""
+    current = settings_of(org)
+    given = {"min_match_words": min_match_words, "exclude_quotes": exclude_quotes,
+             "excluded_sources": excluded_sources, "time_zone": time_zone}
+    wanted = {k: current[k] if v is KEEP else v for k, v in given.items()}
+    options = validate.match_options(min_match_words=wanted["min_match_words"],
+                                     exclude_quotes=wanted["exclude_quotes"],
+                                     excluded_sources=wanted["excluded_sources"])
+    zone = validate.time_zone(wanted["time_zone"])
+    save_match_options(org, options)
+    org.time_zone = zone
+    after = settings_of(org)
+    return [k for k in given if after[k] != current[k]]

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from typing import Self
 
 from checker.errors import InputError
+from checker.match_options import MatchOptions
 from checker.records import ScanResult
 from checker.registry import Registry
 
@@ -33,6 +34,7 @@ Outcome = tuple[ScanResult | None, "str | None"]  # (result, error message)
 
 _registry: Registry | None = None  # the worker's (set before forking, reconnected in the child)
 _org_id: int | None = None  # whose articles the workers scan against
+_options: MatchOptions | None = None  # with which match settings (None: the organisation's)
 
 
 def can_fork() -> bool:
@@ -47,10 +49,11 @@ def default_workers() -> int:
     return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
-def _scan_here(registry: Registry, task: Task, org_id: int | None = None) -> Outcome:
+def _scan_here(registry: Registry, task: Task, org_id: int | None = None,
+               options: MatchOptions | None = None) -> Outcome:
     text, url = task
     try:
-        return registry.scan(text, url, org_id=org_id), None
+        return registry.scan(text, url, org_id=org_id, options=options), None
     except InputError as exc:
         return None, str(exc)
 
@@ -62,21 +65,24 @@ def _child_init() -> None:
 
 def _child_scan(task: Task) -> Outcome:
     assert _registry is not None
-    return _scan_here(_registry, task, _org_id)
+    return _scan_here(_registry, task, _org_id, _options)
 
 
 class ScanPool:
     """``ScanPool(registry, workers)`` then ``pool.map(tasks)``: outcomes in input order. Create it
     before starting threads (a progress bar's, say): the workers are forked right away."""
 
-    def __init__(self, registry: Registry, workers: int, *, org_id: int | None = None) -> None:
-        """``org_id``: scan against that organisation's articles only (None: every article)."""
-        global _registry, _org_id
+    def __init__(self, registry: Registry, workers: int, *, org_id: int | None = None,
+                 options: MatchOptions | None = None) -> None:
+        """``org_id``: scan against that organisation's articles only (None: every article);
+        ``options``: the match settings (None: the organisation's, read per scan)."""
+        global _registry, _org_id, _options
         self.registry = registry
         self.org_id = org_id
+        self.options = options
         self._pool = None
         if workers > 1 and can_fork():
-            _registry, _org_id = registry, org_id
+            _registry, _org_id, _options = registry, org_id, options
             self._pool = multiprocessing.get_context("fork").Pool(workers, initializer=_child_init)
             LOGGER.info("scanning in %d worker processes", workers)
 
@@ -86,16 +92,16 @@ class ScanPool:
 
     def map(self, tasks: Iterable[Task]) -> Iterator[Outcome]:
         if self._pool is None:
-            return (_scan_here(self.registry, t, self.org_id) for t in tasks)
+            return (_scan_here(self.registry, t, self.org_id, self.options) for t in tasks)
         return self._pool.imap(_child_scan, tasks, chunksize=CHUNK)
 
     def close(self) -> None:
-        global _registry, _org_id
+        global _registry, _org_id, _options
         if self._pool is not None:
             self._pool.close()
             self._pool.join()
             self._pool = None
-        _registry = _org_id = None
+        _registry = _org_id = _options = None
 
     def __enter__(self) -> Self:
         return self

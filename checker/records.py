@@ -131,8 +131,13 @@ class ScanResult:
     matches: tuple[Match, ...] = ()
     explanation: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # What the organisation's match settings hid, with why (checker.match_options); "excluded" in the
+    # JSON only when there is something, so the contract's fields stay as they are.
+    excluded: tuple = ()
 
     def to_dict(self) -> dict:
         out = {"verdict": self.verdict, "matches": [m.to_dict() for m in self.matches]}
         out["explanation"] = self.explanation
+        if self.excluded:
+            out["excluded"] = [note.to_dict() for note in self.excluded]
         return out

@@ -338,3 +338,86 @@ def article(a: ArticleIn, max_text_chars: int) -> ArticleIn:
         required_credit=" ".join(credit.split()) if credit else None,
         aliases=tuple(aliases),
     )
+
+
+# -- match settings (checker.match_options) and time zones -------------------------------------------
+# The largest minimum match size worth asking for: beyond a long article's length, nothing is reported.
+MAX_MIN_MATCH_WORDS = 100_000
+TIME_ZONE_MAX_CHARS = 64  # organisations.time_zone
+# A domain: dot-separated labels of letters, digits and inner hyphens (IDN letters too), at least two.
+_DOMAIN_RE = re.compile(r"(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W_](?:[\w-]{0,61}[^\W_])?")
+
+
+def minimum_match_words(value: Any, field: str = "minimum match words") -> int | None:
+    """The smallest match worth reporting, in words: None (the engine's default) for None or a blank
+    string, else a whole number from the engine's own minimum (``MatchConfig.min_passage_words``) to
+    :data:`MAX_MIN_MATCH_WORDS`. A smaller number is refused, not clamped: shorter passages are never
+    found at all (they are what independent reports share), and a setting that silently did nothing
+    would mislead."""
+    from checker.config import DEFAULT_MATCH_CONFIG
+
+    floor = DEFAULT_MATCH_CONFIG.min_passage_words
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str):
+        _no_bad_characters(value, field)
+        try:
+            value = int(value.strip()) if len(value.strip()) <= 12 else None
+        except ValueError:
+            value = None
+        if value is None:
+            raise InputError(f"{field} must be a whole number of words (or empty for the default, {floor})")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"{field} must be a whole number of words, not {type(value).__name__}")
+    if value < floor:
+        raise InputError(f"{field}: {value} is below the engine's own minimum of {floor} words (shorter "
+                         f"passages are never reported); use {floor} or more, or leave it empty for the default")
+    if value > MAX_MIN_MATCH_WORDS:
+        raise InputError(f"{field}: at most {MAX_MIN_MATCH_WORDS:,} words (got {value:,})")
+    return value
+
+
+def excluded_source(value: Any, field: str = "excluded source") -> str:
+    """One excluded source, normalised: a domain (``Partner.Example.`` -> ``partner.example``; ``www.``,
+    ``*.`` and a leading dot dropped, since a domain covers its subdomains anyway) or a URL prefix
+    (``https://partner.example/syndication/``, or the same without its scheme; kept as
+    :func:`canonical_url` writes it)."""
+    text = text_field(value, field, URL_MAX_CHARS, required=True)
+    if "://" in text or "/" in text:
+        url = http_url(text if "://" in text else "https://" + text, field)
+        return canonical_url(url)
+    domain = text.lower().rstrip(".")
+    for lead in ("*.", ".", "www."):
+        domain = domain.removeprefix(lead)
+    if len(domain) > PARTNER_MAX_CHARS or not _DOMAIN_RE.fullmatch(domain):
+        raise InputError(f"{field}: {_show(text)} is neither a domain (like partner.example, which also covers "
+                         "its subdomains) nor a URL (like https://partner.example/news)")
+    return domain
+
+
+def excluded_source_list(values: Any, field: str = "excluded sources") -> list[str]:
+    """A list of :func:`excluded_source` entries, blanks dropped, duplicates once, in the order given
+    (at most :data:`MAX_LIST_ITEMS`; each is tested against every scanned URL)."""
+    entries = text_list(values, field, URL_MAX_CHARS)
+    return list(dict.fromkeys(excluded_source(v, f"{field} entry {n}") for n, v in enumerate(entries, start=1)))
+
+
+def match_options(*, min_match_words: Any = None, exclude_quotes: Any = True, excluded_sources: Any = ()):
+    """A :class:`checker.match_options.MatchOptions` with every setting checked (InputError names the
+    bad one)."""
+    from checker.match_options import MatchOptions
+
+    if not isinstance(exclude_quotes, bool):
+        raise InputError(f"quotations excluded must be yes or no (true or false), not {_show(str(exclude_quotes))}")
+    return MatchOptions(minimum_match_words(min_match_words), exclude_quotes,
+                        tuple(excluded_source_list(excluded_sources)))
+
+
+def time_zone(value: Any, field: str = "time zone") -> str:
+    """An IANA time zone name that this system knows (``Asia/Jakarta``, ``UTC``)."""
+    from zoneinfo import available_timezones
+
+    name = text_field(value, field, TIME_ZONE_MAX_CHARS, required=True)
+    if name not in available_timezones():
+        raise InputError(f"{field}: {_show(name)} is not a known time zone (like Asia/Jakarta or UTC)")
+    return name
