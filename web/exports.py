@@ -1,5 +1,5 @@
-"""Evidence out of the dashboard: matches as CSV and JSON, a printable report per match, and a
-takedown-notice draft filled from that report."""
+"""Evidence out of the dashboard: matches as CSV and JSON, a printable report per match (its PDF is
+web.evidence's), and a takedown-notice draft filled from that report, in English or Indonesian."""
 
 from __future__ import annotations
 
@@ -9,13 +9,18 @@ import json
 from datetime import datetime, timezone
 
 from flask import Response, abort, render_template, request
+from babel.dates import format_datetime
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 
-from checker.errors import InputError, NotFound
+from checker import validate
+from checker.errors import InputError
 from web import queries
 from web.dashboard import bp
 from web.db import get_session
-from web.highlight import excerpt
+from web.evidence import evidence
+from web.i18n import as_utc, zone_label, zone_of
 from web.serialize import match_dict
 
 # Rows in one export; a larger export is narrowed with the list's filters.
@@ -77,34 +82,96 @@ def _stamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M")
 
 
-def _evidence(match_id: int) -> dict:
-    try:
-        m = queries.get_match(get_session(), current_user.org_id, match_id)
-    except NotFound:
-        abort(404)
-    scan, article = m.scan, m.article
-    passages = [{"n": n, "suspect": excerpt(scan.text, p.suspect_start, p.suspect_end),
-                 "source": excerpt(article.text if article else "", p.source_start, p.source_end), "p": p}
-                for n, p in enumerate(m.passages, start=1)]
-    return {"m": m, "scan": scan, "article": article, "passages": passages,
-            "suspect_url": scan.final_url or scan.url or m.suspect_url, "generated_at": datetime.now(timezone.utc),
-            "org_name": current_user.org_name, "domain": queries.domain_of(scan.final_url or scan.url)}
-
-
 @bp.route("/matches/<int:match_id>/report")
 def report(match_id: int):
-    """Printable evidence report: both URLs, fetch time, body hash, passages side by side."""
-    return render_template("dashboard/report.html", **_evidence(match_id))
+    """Printable evidence report: both texts marked, verdict, numbers, dates, hashes and review trail."""
+    return render_template("dashboard/report.html", **evidence(match_id, current_user))
+
+
+# -- takedown draft ---------------------------------------------------------------------------------------
+# The letter's languages (each has its own template, takedown_<code>.txt: a letter is content written
+# whole in its language, not assembled from translated fragments).
+TAKEDOWN_LANGUAGES = {"en": "English", "id": "Bahasa Indonesia"}
+# Longest notice accepted back from the box: a letter is a page or two; this leaves room for long quotes.
+TAKEDOWN_MAX_CHARS = 50_000
+
+
+def takedown_language(value: str | None) -> str:
+    """``value`` if it is a language the letter is written in, else the reader's interface language."""
+    if value in TAKEDOWN_LANGUAGES:
+        return value
+    current = str(get_locale() or "en")
+    return current if current in TAKEDOWN_LANGUAGES else "en"
+
+
+def notice_text(value) -> str:
+    """The notice as typed in the box (browsers send CRLF line ends; the file gets LF), refused with an
+    InputError when it is missing, blank, longer than :data:`TAKEDOWN_MAX_CHARS` or holds a NUL or a lone
+    surrogate (checker.validate.text_field's rules)."""
+    text = (value if isinstance(value, str) else "").replace("\r\n", "\n")
+    validate.text_field(text, _("the notice text"), TAKEDOWN_MAX_CHARS, required=True)
+    return text
+
+
+# How each letter writes a date and a moment (CLDR patterns; the zone's abbreviation follows).
+LETTER_DATES = {"en": ("d MMMM y", "d MMMM y 'at' HH:mm"), "id": ("d MMMM y", "d MMMM y 'pukul' HH.mm")}
+
+
+def letter_dates(lang: str, zone: str):
+    """``(day, moment)``: functions writing a stored UTC datetime the way the letter's language does, in
+    the organisation's time zone: "30 November 2026", "30 November 2026 pukul 10.00 WIB"."""
+    day_pattern, moment_pattern = LETTER_DATES[lang]
+    tz = zone_of(zone)
+
+    def day(value) -> str:
+        return format_datetime(as_utc(value), day_pattern, tzinfo=tz, locale=lang)
+
+    def moment(value) -> str:
+        local = as_utc(value).astimezone(tz)
+        return f"{format_datetime(local, moment_pattern, tzinfo=tz, locale=lang)} {zone_label(local)}"
+
+    return day, moment
+
+
+def draft_letter(context: dict, lang: str) -> str:
+    """The takedown letter of the evidence ``context``, written whole in ``lang`` (takedown_<lang>.txt)."""
+    day, moment = letter_dates(lang, context["zone"])
+    return render_template(f"dashboard/takedown_{lang}.txt", day=day, moment=moment, **context)
+
+
+def _takedown_page(match_id: int, lang: str, text: str | None = None, error: str | None = None, status: int = 200):
+    context = evidence(match_id, current_user)
+    if text is None:
+        text = draft_letter(context, lang)
+    return render_template("dashboard/takedown.html", text=text, lang=lang, letter_languages=TAKEDOWN_LANGUAGES,
+                           error=error, **context), status
 
 
 @bp.route("/matches/<int:match_id>/takedown")
 def takedown(match_id: int):
-    """A takedown-notice draft filled from the evidence report (``?format=txt`` downloads it)."""
-    evidence = _evidence(match_id)
-    text = render_template("dashboard/takedown.txt", **evidence)
+    """A takedown-notice draft filled from the evidence report, in English or Indonesian (``?lang=``),
+    editable in a box; ``?format=txt`` downloads the draft as written, before any edit."""
+    lang = takedown_language(request.args.get("lang"))
     if request.args.get("format") == "txt":
-        return Response(text, mimetype="text/plain",
-                        headers={"Content-Disposition": f'attachment; filename="takedown-match-{match_id}.txt"'})
-    return render_template("dashboard/takedown.html", text=text, **evidence)
+        text = draft_letter(evidence(match_id, current_user), lang)
+        return _text_download(text, match_id, lang)
+    return _takedown_page(match_id, lang)
 
 
+@bp.route("/matches/<int:match_id>/takedown.txt", methods=("POST",))
+def takedown_download(match_id: int):
+    """"Download as text": the notice exactly as it is in the box, edits included (a form post, so
+    nothing typed is lost); a 400 page with the text kept in the box when it cannot be a notice."""
+    evidence(match_id, current_user)  # another organisation's match is a 404, as on the page
+    lang = takedown_language(request.form.get("lang"))
+    raw = request.form.get("text")
+    try:
+        text = notice_text(raw)
+    except InputError as exc:
+        return _takedown_page(match_id, lang, text=raw or "", error=str(exc), status=400)
+    return _text_download(text, match_id, lang)
+
+
+def _text_download(text: str, match_id: int, lang: str) -> Response:
+    return Response(text, mimetype="text/plain",  # Flask adds charset=utf-8
+                    headers={"Content-Disposition": f'attachment; filename="takedown-match-{match_id}-{lang}.txt"'})

@@ -1,0 +1,148 @@
+"""Evidence of one match, as a lawyer reads it: both texts with the copied passages marked, the verdict
+and why, the numbers, the dates in the organisation's time zone, the review trail and a SHA-256 of each
+text; shown as a page (``dashboard.report``) and as a PDF (``dashboard.report_pdf``, WeasyPrint).
+
+Why the PDF renderer never fetches: the report holds text written by strangers (the suspect page), and a
+renderer that follows URLs is an SSRF and a tracking pixel. :class:`StylesheetOnlyFetcher` serves the
+report's own stylesheet and refuses every other URL (http, file, data, ...).
+
+WeasyPrint needs the Pango library at import time; it is imported when a PDF is asked for, so a server
+without it starts and answers that one route with a 503 saying what to install.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from pathlib import Path
+
+from flask import Response, abort, render_template
+from flask_login import current_user
+from markupsafe import Markup
+
+from checker.errors import NotFound
+from web import queries
+from web.dashboard import bp
+from web.db import get_session
+from web.highlight import Span, excerpt, highlight
+
+# The PDF's stylesheet: the one URL the PDF renderer may open (a made-up scheme, so that no real
+# address, file path or base URL can ever resolve to it).
+STYLESHEET_FILE = Path(__file__).with_name("static") / "report_pdf.css"
+STYLESHEET_URL = "checker-evidence:report_pdf.css"
+INSTALL_HINT = ("pip install weasyprint (in the checker's environment) and the Pango library: "
+                "apt install libpango-1.0-0 libpangoft2-1.0-0 on Debian or Ubuntu")
+
+
+def text_sha256(text: str | None) -> str | None:
+    """Hex SHA-256 of ``text`` exactly as stored, encoded as UTF-8 (what ``sha256sum`` of the text saved
+    as a UTF-8 file without a final newline prints); None when there is no text."""
+    return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def marked_texts(suspect: str, original: str, passages) -> tuple[Markup, Markup]:
+    """Both texts with passage n marked as ``s<n>`` / ``o<n>`` and linked to its counterpart: the same
+    marks as the match page (web.highlight)."""
+    numbered = list(enumerate(passages, start=1))
+    return (highlight(suspect, [Span(p.suspect_start, p.suspect_end, f"s{n}", f"o{n}", f"{n}") for n, p in numbered]),
+            highlight(original, [Span(p.source_start, p.source_end, f"o{n}", f"s{n}", f"{n}") for n, p in numbered]))
+
+
+def evidence(match_id: int, account) -> dict:
+    """Everything the report, the PDF and the takedown draft show about ``account``'s match ``match_id``
+    (404 for an unknown id or another organisation's)."""
+    try:
+        m = queries.get_match(get_session(), account.org_id, match_id)
+    except NotFound:
+        abort(404)
+    scan, article = m.scan, m.article
+    suspect_text, original_text = scan.text or "", article.text if article else ""
+    passages = [{"n": n, "suspect": excerpt(suspect_text, p.suspect_start, p.suspect_end),
+                 "source": excerpt(original_text, p.source_start, p.source_end), "p": p}
+                for n, p in enumerate(m.passages, start=1)]
+    suspect_marked, original_marked = marked_texts(suspect_text, original_text, m.passages)
+    suspect_url = scan.final_url or scan.url or m.suspect_url
+    return {"m": m, "scan": scan, "article": article, "passages": passages, "suspect_url": suspect_url,
+            "suspect_marked": suspect_marked, "original_marked": original_marked,
+            "hashes": {"suspect": text_sha256(scan.text), "original": text_sha256(article.text) if article else None,
+                       "body": scan.body_sha256},
+            "generated_at": datetime.now(timezone.utc), "zone": account.time_zone or "UTC",
+            "org_name": account.org_name, "domain": queries.domain_of(suspect_url)}
+
+
+def report_filename(match_id: int, generated_at: datetime) -> str:
+    """``evidence-match-12-20261130.pdf``: which match, and the day (UTC) the report was made."""
+    return f"evidence-match-{match_id}-{generated_at:%Y%m%d}.pdf"
+
+
+class RefusedFetch(ValueError):
+    """The PDF renderer asked for a URL other than the report's stylesheet."""
+
+
+class StylesheetOnlyFetcher:
+    """A WeasyPrint ``url_fetcher`` that answers :data:`STYLESHEET_URL` with the report's stylesheet and
+    refuses every other URL. WeasyPrint calls it and reads ``_fail_on_errors``; a refused resource is
+    left out of the PDF (logged by WeasyPrint), the rest of the report is still made."""
+
+    _fail_on_errors = False
+
+    def __call__(self, url: str):
+        return self.fetch(url)
+
+    def fetch(self, url: str, headers=None):
+        if url != STYLESHEET_URL:
+            raise RefusedFetch(f"the evidence report fetches nothing: refused {url[:200]!r}")
+        from weasyprint.urls import URLFetcherResponse
+
+        return URLFetcherResponse(url, STYLESHEET_FILE.read_bytes(), {"Content-Type": "text/css; charset=utf-8"})
+
+
+class PdfUnavailable(RuntimeError):
+    """WeasyPrint or the Pango library it needs is not installed."""
+
+
+def render_pdf(html: str) -> bytes:
+    """The PDF of ``html`` (which links only :data:`STYLESHEET_URL`), made without any network access."""
+    try:
+        from weasyprint import HTML
+    except (ImportError, OSError) as exc:  # OSError: WeasyPrint is there but cannot load Pango
+        raise PdfUnavailable(f"{type(exc).__name__}: {exc}") from exc
+    return HTML(string=html, url_fetcher=StylesheetOnlyFetcher()).write_pdf()
+
+
+def pdf_response(match_id: int, account) -> Response:
+    """The report of ``account``'s match as a PDF download; a 503 page naming what to install when the
+    PDF renderer is missing."""
+    context = evidence(match_id, account)
+    html = render_template("dashboard/report_pdf.html", stylesheet_url=STYLESHEET_URL, pdf=True, **context)
+    try:
+        pdf = render_pdf(html)
+    except PdfUnavailable as exc:
+        page = render_template("dashboard/report_pdf_unavailable.html", m=context["m"], hint=INSTALL_HINT,
+                               reason=str(exc))
+        return Response(page, status=503, mimetype="text/html")
+    filename = report_filename(match_id, context["generated_at"])
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.route("/matches/<int:match_id>/<any(suspect, original):which>.txt")
+def text_file(match_id: int, which: str):
+    """The copy's or the original's text exactly as stored, UTF-8: ``sha256sum`` of this file is the
+    report's SHA-256 of that text (docs/evidence.md)."""
+    context = evidence(match_id, current_user)
+    if which == "suspect":
+        text = context["scan"].text
+    else:
+        text = context["article"].text if context["article"] else None
+    if text is None:
+        abort(404)
+    return Response(text.encode("utf-8"), mimetype="text/plain",
+                    headers={"Content-Disposition": f'attachment; filename="match-{match_id}-{which}.txt"'})
+
+
+@bp.route("/matches/<int:match_id>/report.pdf")
+def report_pdf(match_id: int):
+    """The evidence report as a PDF (WeasyPrint), for filing or sending to a lawyer."""
+    return pdf_response(match_id, current_user)
+
