@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask import session as cookie_session
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -25,7 +27,8 @@ bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Please log in to see this page."
+login_manager.login_message = _l("Please log in to see this page.")
+login_manager.localize_callback = str  # the lazy message in the reader's language, when it is flashed
 login_manager.session_protection = "strong"
 
 
@@ -80,12 +83,14 @@ def init_app(app) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
-        return render_template("error.html", code=400, message=f"The form expired or was not sent by this site "
-                               f"({exc.description}). Go back, reload the page and try again."), 400
+        return render_template("error.html", code=400, message=_(
+            "The form expired or was not sent by this site (%(why)s). Go back, reload the page and try again.",
+            why=exc.description)), 400
 
-    for code, message in ((403, "Your role does not allow this."), (404, "Not found."),
-                          (405, "This method is not allowed here."), (413, "The upload is too large."),
-                          (429, "Too many attempts; wait a few minutes."), (500, "Something went wrong on our side.")):
+    for code, message in ((403, _l("Your role does not allow this.")), (404, _l("Not found.")),
+                          (405, _l("This method is not allowed here.")), (413, _l("The upload is too large.")),
+                          (429, _l("Too many attempts; wait a few minutes.")),
+                          (500, _l("Something went wrong on our side."))):
         app.register_error_handler(code, functools.partial(_error_page, code=code, message=message))
 
     @app.context_processor
@@ -97,7 +102,7 @@ def _error_page(exc, *, code: int, message: str):
     if request.path.startswith("/api/"):
         from web.api import json_error
 
-        return json_error(code, getattr(exc, "description", None) or message)
+        return json_error(code, getattr(exc, "description", None) or str(message))
     return render_template("error.html", code=code, message=message), code
 
 
@@ -118,7 +123,7 @@ def role_required(role: str):
     return decorator
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only same-site paths after login: no other host (``//host``, ``/\\host``, a scheme), and nothing a
     Location header cannot carry (control characters, spaces, non-ASCII: a real ``next`` is URL-encoded)."""
     if (target and target.startswith("/") and not target.startswith(("//", "/\\"))
@@ -148,14 +153,14 @@ def login():
                 raise
         except accounts.LoginRefused as exc:
             session.rollback()
-            error, status = str(exc), 401
+            error, status = _(str(exc)), 401  # accounts.LOGIN_REFUSED, translated (marked in web.i18n)
         else:
             account = account_of(user)
             session.commit()
             backoff.succeeded(email)
             cookie_session.clear()  # a new session (no fixation) and with it a new CSRF token
             login_user(account)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
     return render_template("auth/login.html", error=error, email=request.form.get("email", "")), status
 
 
@@ -173,5 +178,5 @@ def logout():
             session.commit()
     logout_user()
     cookie_session.clear()
-    flash("You are logged out.")
+    flash(_("You are logged out."))
     return redirect(url_for("auth.login"))

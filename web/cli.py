@@ -51,11 +51,11 @@ def setup_demo(registry, seeds_dir: str | Path | None = None, *, org: str | None
     checker.orgs.DEFAULT_ORG, the one the CLI works in, so `checker demo`/`checker scan` see the same
     articles, registered once), and a demo admin account there. Returns its credentials (kept in the
     data folder, readable by the owner only)."""
-    from checker.demo import demo_suspects, register_demo_articles
+    from checker.demo import demo_org, demo_suspects, register_demo_articles
 
     creds = registry.settings.data_dir / DEMO_CREDENTIALS_FILE
     with registry.Session.begin() as session:
-        org_id = get_or_create_org(session, org).id
+        org_id = demo_org(session, org).id  # created by the demo: Asia/Jakarta time
         user = session.scalar(select(User).where(User.email == DEMO_EMAIL))
         password = creds.read_text("utf-8").strip() if creds.exists() else None
         if user is None:

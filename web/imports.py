@@ -14,6 +14,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from checker.errors import CheckerError, InputError
 from checker.jsonl import article_from_json, read_lines
 from checker.records import ArticleIn
@@ -41,7 +44,7 @@ class ImportJob:
     errors: list[str] = field(default_factory=list)
     error_count: int = 0
     status: str = "running"  # running | done | failed
-    reason: str | None = None  # why a failed job failed, in plain words
+    reason: str | None = None  # why a failed job failed, in plain words (lazy: in the reader's language)
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     def error(self, message: str) -> None:
@@ -52,7 +55,7 @@ class ImportJob:
     def to_dict(self) -> dict:
         return {"id": self.id, "status": self.status, "filename": self.filename, "total": self.total,
                 "processed": self.processed, "registered": self.registered, "skipped": self.skipped,
-                "errors": self.error_count, "reason": self.reason, "percent": round(100 * self.processed / self.total) if self.total else 100}
+                "errors": self.error_count, "reason": str(self.reason) if self.reason else None, "percent": round(100 * self.processed / self.total) if self.total else 100}
 
 
 def parse_upload(data: bytes, filename: str, max_chars: int, job: ImportJob) -> list[ArticleIn]:
@@ -86,7 +89,8 @@ def _csv_records(data: bytes, max_chars: int):
     try:
         missing = {"text"} - set(reader.fieldnames or ())
         if missing:
-            raise InputError(f"the CSV header needs a 'text' column (columns: {', '.join(CSV_FIELDS)})")
+            raise InputError(_("the CSV header needs a 'text' column (columns: %(columns)s)",
+                               columns=", ".join(CSV_FIELDS)))
         for n, row in enumerate(reader, start=2):
             value = {k: (v if v is not None else None) for k, v in row.items() if k in CSV_FIELDS}
             partners = value.get("partners") or ""
@@ -95,11 +99,11 @@ def _csv_records(data: bytes, max_chars: int):
             yield n, value, None
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
-            reason = f"a field is longer than {max_chars:,} characters, the most an article may have"
+            reason = _("a field is longer than %(n)s characters, the most an article may have", n=format(max_chars, ","))
         else:
             reason = str(exc)
-        raise InputError(f"the CSV file cannot be read at line {reader.line_num:,}: {reason}; "
-                         "nothing was registered") from None
+        raise InputError(_("the CSV file cannot be read at line %(line)s: %(reason)s; nothing was registered",
+                           line=format(reader.line_num, ","), reason=reason)) from None
 
 
 def run(job: ImportJob, articles: list[ArticleIn], registry: Registry, lock: threading.Lock) -> None:
@@ -118,8 +122,9 @@ def run(job: ImportJob, articles: list[ArticleIn], registry: Registry, lock: thr
         job.status = "done"
     except Exception:  # noqa: BLE001 - the job page says it failed; the log has the traceback
         LOGGER.exception("import %s failed", job.id)
-        job.reason = (f"the import stopped after {job.processed:,} of {job.total:,} articles because of an internal "
-                      "error; upload the file again to resume (articles already registered are skipped)")
+        job.reason = _l("the import stopped after %(done)s of %(total)s articles because of an internal error; "
+                        "upload the file again to resume (articles already registered are skipped)",
+                        done=format(job.processed, ","), total=format(job.total, ","))
         job.status = "failed"
 
 
@@ -142,8 +147,8 @@ def start(jobs: dict[str, ImportJob], data: bytes, filename: str, *, org_id: int
     job.total = len(articles)
     jobs[job.id] = job
     if not articles:
-        job.reason = (f"no line of the file could be read as an article ({job.error_count:,} line(s) with errors, "
-                      "listed below)" if job.error_count else "the file holds no articles")
+        job.reason = (_l("no line of the file could be read as an article (%(n)s line(s) with errors, listed below)",
+                         n=format(job.error_count, ",")) if job.error_count else _l("the file holds no articles"))
         job.status = "failed"
         return job
     if background:
