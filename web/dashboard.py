@@ -6,6 +6,7 @@ from datetime import time
 
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request,
                    url_for)
+from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -18,8 +19,10 @@ from checker.records import VERDICTS, ArticleIn
 from web import confirm, imports, queries
 from web.auth import role_required
 from web.db import get_registry, get_session, write_lock
-from web.highlight import Span, highlight
+from web.coverage import Coverage, share
+from web.highlight import Span, highlight, marked_texts
 from web.i18n import as_utc, zone_of
+from web.passages import passage_runs
 from web.serialize import scan_dict
 
 bp = Blueprint("dashboard", __name__)
@@ -44,6 +47,12 @@ def http_href(url) -> str | None:
         return validate.http_url(url)
     except InputError:
         return None
+
+
+# One definition of coverage on every page (web.coverage): ``{{ x|share }}`` and ``coverage_of(match)``.
+bp.add_app_template_filter(share, "share")
+bp.add_app_template_global(Coverage.of, "coverage_of")
+bp.add_app_template_filter(format_number, "num")
 
 
 def _filters() -> queries.Filters:
@@ -365,14 +374,12 @@ def matches():
 def match(match_id: int):
     """Suspect and original side by side, passages highlighted and linked, evidence and review trail."""
     m = _or_404(queries.get_match, match_id)
-    passages = list(m.passages)
-    suspect = highlight(m.scan.text or "", [Span(p.suspect_start, p.suspect_end, f"s{n}", f"o{n}", f"{n}")
-                                            for n, p in enumerate(passages, start=1)])
-    original = highlight(m.article.text if m.article else "",
-                         [Span(p.source_start, p.source_end, f"o{n}", f"s{n}", f"{n}")
-                          for n, p in enumerate(passages, start=1)])
+    suspect_text, original_text = m.scan.text or "", m.article.text if m.article else ""
+    runs = passage_runs(list(m.passages), suspect_text, original_text)
+    passages = [item for run in runs for item in run.items]
+    suspect, original = marked_texts(suspect_text, original_text, [item.row for item in passages])
     return render_template("dashboard/match.html", m=m, scan=m.scan, article=m.article, suspect=suspect,
-                           original=original, passages=passages, actions=queries.REVIEW_ACTIONS)
+                           original=original, passages=passages, runs=runs, actions=queries.REVIEW_ACTIONS)
 
 
 @bp.route("/matches/<int:match_id>/review", methods=("POST",))

@@ -29,6 +29,16 @@ def _page_of(name: str) -> dict:
 
 NULLABLE_STR = {"type": "string", "nullable": True}
 NULLABLE_TIME = {"type": "string", "format": "date-time", "nullable": True}
+# A match's coverage (web.coverage: one definition everywhere) and the word counts behind it; the counts
+# are null on matches stored before they were counted.
+COVERAGE_FIELDS = {
+    "suspect_coverage": {"type": "number", "description": "share of the suspect's words reused from the article "
+                                                          "(words_matched / suspect_words)"},
+    "source_coverage": {"type": "number", "description": "share of the article's words found in the suspect"},
+    "words_matched": {"type": "integer", "nullable": True, "description": "the suspect's words inside the passages"},
+    "suspect_words": {"type": "integer", "nullable": True, "description": "all words of the suspect"},
+    "source_words": {"type": "integer", "nullable": True, "description": "all words of the article"},
+}
 PAGE_PARAMS = [
     {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
     {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}},
@@ -94,19 +104,20 @@ SCHEMAS = {
             "article": {"type": "object", "properties": {"id": {"type": "integer"}, "title": {"type": "string"},
                                                           "url": NULLABLE_STR, "publisher": NULLABLE_STR}},
             "kind": {"type": "string", "enum": list(KINDS)}, "score": {"type": "number"},
-            "suspect_coverage": {"type": "number"}, "source_coverage": {"type": "number"},
+            **COVERAGE_FIELDS,
             "attributed": {"type": "boolean"}, "licensed": {"type": "boolean"},
             "passages": {"type": "array", "items": _ref("Passage")}}}}}},
     "Passage": {"type": "object", "properties": {
         "suspect_start": {"type": "integer"}, "suspect_end": {"type": "integer"}, "source_start": {"type": "integer"},
-        "source_end": {"type": "integer"}, "similarity": {"type": "number"}}},
+        "source_end": {"type": "integer"}, "similarity": {"type": "number"},
+        "words": {"type": "integer", "nullable": True, "description": "the suspect's words in the passage"}}},
     "Match": {"type": "object", "required": ["id", "scan_id", "kind", "verdict", "review_status"], "properties": {
         "id": {"type": "integer"}, "scan_id": {"type": "integer"},
         "article": {"type": "object", "nullable": True, "properties": {
             "id": {"type": "integer"}, "title": {"type": "string"}, "url": NULLABLE_STR, "publisher": NULLABLE_STR}},
         "suspect_url": NULLABLE_STR, "kind": {"type": "string", "enum": list(KINDS)},
         "verdict": {"type": "string", "enum": list(VERDICTS)}, "score": {"type": "number"},
-        "suspect_coverage": {"type": "number"}, "source_coverage": {"type": "number"},
+        **COVERAGE_FIELDS,
         "attributed": {"type": "boolean"}, "licensed": {"type": "boolean"}, "explanation": {"type": "string"},
         "credits": {"type": "array", "items": {"type": "object"}},
         "review_status": {"type": "string", "enum": REVIEW_STATUSES}, "created_at": NULLABLE_TIME,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from checker.models import MatchRow, Scan
+from web.coverage import Coverage
 
 
 def iso(value: datetime | None) -> str | None:
@@ -41,8 +42,7 @@ def match_dict(m: MatchRow, *, with_passages: bool = True) -> dict:
         "kind": m.kind,
         "verdict": m.verdict,
         "score": round(m.score, 4),
-        "suspect_coverage": round(m.suspect_coverage, 4),
-        "source_coverage": round(m.source_coverage, 4),
+        **Coverage.of(m).to_dict(),  # the one definition (web.coverage), with its word counts
         "attributed": m.attributed,
         "licensed": m.licensed,
         "explanation": m.explanation,
@@ -53,7 +53,7 @@ def match_dict(m: MatchRow, *, with_passages: bool = True) -> dict:
     if with_passages:
         out["passages"] = [
             {"suspect_start": p.suspect_start, "suspect_end": p.suspect_end, "source_start": p.source_start,
-             "source_end": p.source_end, "similarity": round(p.similarity, 4)}
+             "source_end": p.source_end, "similarity": round(p.similarity, 4), "words": p.words}
             for p in m.passages
         ]
         out["reviews"] = [

@@ -102,3 +102,92 @@
     uploadProgress();
   });
 })();
+
+// -- The match page leads to the copy (issue 10, point 3) -----------------------------------------------
+// The passage list, Next/Previous and the keys n/j and p/k make a passage current: both text panes
+// scroll (inside their own box, not the page) so that passage is near their top, and it is outlined in
+// both panes and marked aria-current in the list. Without this script the list's links and the badges
+// still jump to the passages by their anchors (#s1, #o1).
+(function () {
+  "use strict";
+  var MARGIN = 16;  // px left above the current passage inside its pane
+
+  function matchPage() {
+    var list = document.querySelector("section.passages[data-passages]");
+    var suspect = document.getElementById("suspect-text");
+    var original = document.getElementById("original-text");
+    if (!list || !suspect || !original) return;
+    var total = parseInt(list.dataset.passages, 10) || 0;
+    var links = Array.prototype.slice.call(list.querySelectorAll(".passage-link[data-passage]"));
+    var nav = list.querySelector("[data-passage-nav]");
+    var status = list.querySelector("[data-passage-status]");
+    var current = 0;
+
+    // Scroll ``pane`` (and only it) so that ``mark`` starts MARGIN px below its top edge.
+    function scrollPane(pane, mark) {
+      if (!mark) return;
+      var offset = mark.getBoundingClientRect().top - pane.getBoundingClientRect().top;
+      pane.scrollTop = Math.max(0, pane.scrollTop + offset - MARGIN);
+    }
+
+    function mark(pane, prefix, n) { return pane.querySelector("mark#" + prefix + n); }
+
+    function select(n, fromUser) {
+      if (!total) return;
+      n = Math.min(Math.max(n, 1), total);
+      current = n;
+      Array.prototype.forEach.call(document.querySelectorAll(".match-panes mark.current"), function (el) {
+        el.classList.remove("current");
+      });
+      [[suspect, "s"], [original, "o"]].forEach(function (side) {
+        var el = mark(side[0], side[1], n);
+        if (el) { el.classList.add("current"); scrollPane(side[0], el); }
+      });
+      links.forEach(function (a) {
+        var on = a.dataset.passage === String(n);
+        a.classList.toggle("current", on);
+        if (on) a.setAttribute("aria-current", "true"); else a.removeAttribute("aria-current");
+      });
+      if (status) status.textContent = status.dataset.template
+        ? status.dataset.template.replace("{n}", n).replace("{total}", total) : n + " / " + total;
+      if (fromUser) {
+        // The panes must be on screen to show the passage: bring the suspect pane's top into view.
+        var box = suspect.getBoundingClientRect();
+        if (box.top < 0 || box.top > window.innerHeight * 0.6) suspect.closest(".match-panes").scrollIntoView({block: "start"});
+      }
+    }
+
+    links.forEach(function (a) {
+      a.addEventListener("click", function (ev) {
+        ev.preventDefault();
+        select(parseInt(a.dataset.passage, 10), true);
+      });
+    });
+    // A badge in a text: the same passage, both sides (the address still names the counterpart).
+    Array.prototype.forEach.call(document.querySelectorAll(".match-panes a.passage-n[data-passage]"), function (a) {
+      a.addEventListener("click", function (ev) {
+        ev.preventDefault();
+        select(parseInt(a.dataset.passage, 10), false);
+        if (window.history && history.replaceState) history.replaceState(null, "", a.getAttribute("href"));
+      });
+    });
+    Array.prototype.forEach.call(list.querySelectorAll("[data-passage-step]"), function (button) {
+      button.addEventListener("click", function () { select(current + parseInt(button.dataset.passageStep, 10), true); });
+    });
+    document.addEventListener("keydown", function (ev) {
+      if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.defaultPrevented) return;
+      var t = ev.target;
+      if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+      var step = {n: 1, j: 1, p: -1, k: -1}[ev.key];
+      if (!step) return;
+      ev.preventDefault();
+      select(current + step, true);
+    });
+    if (nav) nav.hidden = false;
+    // On load: the passage the address names (#s2, #o2), else the first.
+    var named = /^#[so](\d+)$/.exec(window.location.hash);
+    select(named ? parseInt(named[1], 10) : 1, false);
+  }
+
+  document.addEventListener("DOMContentLoaded", matchPage);
+})();
