@@ -13,11 +13,6 @@ from dataclasses import dataclass
 
 from checker.models import MatchRow
 
-# A share below half a percent is "<1%", one above 99.5% that is not the whole text ">99%":
-# rounding must not turn a real copy into "0%" nor an excerpt into "100%".
-SMALLEST_SHOWN = 0.005
-
-
 @dataclass(frozen=True, slots=True)
 class Coverage:
     """Both shares of one match and their word counts (None on rows stored before words were counted)."""
@@ -54,8 +49,9 @@ def share(x: float | None) -> str:
     round to 0, ">99%" for one short of the whole that would round to 100."""
     if x is None:
         return "–"
-    if 0 < x < SMALLEST_SHOWN:
+    shown = f"{x * 100:.0f}"
+    if shown == "0" and x > 0:
         return "<1%"
-    if 1 - SMALLEST_SHOWN <= x < 1:
+    if shown == "100" and x < 1:
         return ">99%"
-    return f"{x * 100:.0f}%"
+    return shown + "%"
