@@ -21,6 +21,7 @@ from rich.text import Text
 from checker import validate
 from checker.errors import CheckerError, InputError
 from checker.jsonl import article_from_json, first_line, open_input, parse_datetime, read_lines
+from checker.match_options import describe
 from checker.models import article_dict
 from checker.orgs import DEFAULT_ORG, org_id_for, org_name
 from checker.parallel import ScanPool, default_workers
@@ -223,7 +224,8 @@ def _register_chunk(registry: Registry, articles: list[ArticleIn], org_id: int, 
 
 
 # -- scanning --------------------------------------------------------------------------------------
-def _print_result(text: str, result: ScanResult, scan_id: int | None) -> None:
+def _print_result(text: str, result: ScanResult, scan_id: int | None, notes: list[dict] | None = None) -> None:
+    """The result, readable; ``notes``: what the match settings hid (default: the result's own)."""
     out.print(Text(result.verdict.replace("_", " ").upper(), style=VERDICT_STYLE[result.verdict]), end="  ")
     out.print(result.explanation)
     for m in result.matches:
@@ -248,8 +250,8 @@ def _print_result(text: str, result: ScanResult, scan_id: int | None) -> None:
                 half = MAX_PASSAGE_PREVIEW // 2
                 snippet = snippet[:half] + " … " + snippet[-half:]
             out.print(Text("  " + " ".join(snippet.split()), style="black on yellow"))
-    for note in result.excluded:  # what the organisation's match settings hid
-        out.print(f"\n{note.describe()}", style="yellow")
+    for note in [n.to_dict() for n in result.excluded] if notes is None else notes:
+        out.print(f"\n{describe(note)}", style="yellow")
     if scan_id is not None:
         out.print(f"\nrecorded as scan {scan_id}", style="dim")
 

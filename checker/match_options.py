@@ -57,15 +57,6 @@ class SmallPassagesHidden:
                 "words": sum(self.passage_words), "passage_words": list(self.passage_words),
                 "minimum": self.minimum, "whole_match": self.whole_match}
 
-    def describe(self) -> str:
-        """One English sentence (the CLI's; the dashboard words it in the reader's language)."""
-        sizes = ", ".join(str(w) for w in self.passage_words)
-        if self.whole_match:
-            return (f"1 match with {self.article.title!r} ({sizes} words) was hidden because it is smaller "
-                    f"than the organisation's minimum of {self.minimum} words")
-        return (f"{len(self.passage_words)} passage(s) of the match with {self.article.title!r} ({sizes} words) "
-                f"hidden because smaller than the organisation's minimum of {self.minimum} words")
-
 
 @dataclass(frozen=True, slots=True)
 class SourceExcluded:
@@ -78,12 +69,23 @@ class SourceExcluded:
         return {"reason": SOURCE, "source": self.source, "matches": len(self.articles),
                 "articles": [a.to_dict() for a in self.articles]}
 
-    def describe(self) -> str:
-        hidden = f" ({len(self.articles)} match(es) hidden)" if self.articles else ""
-        return f"not reported: this suspect is on an excluded source ({self.source}){hidden}"
-
 
 Hidden = SmallPassagesHidden | SourceExcluded
+
+
+def describe(note: dict) -> str:
+    """A note in its JSON form (``to_dict``, as results are stored) as one English sentence: the CLI's
+    wording (the dashboard words it in the reader's language, dashboard/_excluded_note.html)."""
+    if note.get("reason") == SOURCE:
+        hidden = f" ({note['matches']} match(es) hidden)" if note.get("matches") else ""
+        return f"not reported: this suspect is on an excluded source ({note['source']}){hidden}"
+    title = (note.get("article") or {}).get("title")
+    sizes = ", ".join(str(w) for w in note.get("passage_words", []))
+    if note.get("whole_match"):
+        return (f"1 match with {title!r} ({sizes} words) was hidden because it is smaller than the "
+                f"organisation's minimum of {note['minimum']} words")
+    return (f"{note['passages']} passage(s) of the match with {title!r} ({sizes} words) hidden because smaller "
+            f"than the organisation's minimum of {note['minimum']} words")
 
 
 def _path_prefix(path: str, prefix: str) -> bool:

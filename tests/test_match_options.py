@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from checker import validate
 from checker.errors import InputError
-from checker.match_options import DEFAULT_OPTIONS, MatchOptions, source_covers
+from checker.match_options import DEFAULT_OPTIONS, MatchOptions, describe, source_covers
 from checker.models import Organisation
 from checker.orgs import get_or_create_org, match_options, match_options_for, update_settings
 from checker.quotes import quoted_ranges
@@ -82,7 +82,7 @@ def test_a_minimum_hides_the_small_match_and_keeps_the_big_one(seeded):
     assert note.to_dict() == {"reason": "min_match_words", "article": note.article.to_dict(), "passages": 1,
                               "words": small, "passage_words": [small], "minimum": 40, "whole_match": True}
     assert note.article.id == flood_id
-    assert f"({small} words) was hidden" in note.describe() and "minimum of 40 words" in note.describe()
+    assert f"({small} words) was hidden" in describe(note.to_dict()) and "minimum of 40 words" in describe(note.to_dict())
     assert result.to_dict()["excluded"] == [note.to_dict()]
 
 

@@ -56,7 +56,7 @@ def scan_url(c: Context, url: str, as_json: bool) -> None:
         return
     out.print(f"{scan.final_url or scan.url}  (fetched {scan.fetched_at:%Y-%m-%d %H:%M} UTC, sha256 {scan.body_sha256[:16]}…)",
               style="dim")
-    _print_result(scan.text or "", _as_result(scan.result), scan.id)
+    _print_result(scan.text or "", _as_result(scan.result), scan.id, notes=scan.result.get("excluded", []))
 
 
 def _as_result(data: dict) -> ScanResult:
