@@ -23,6 +23,7 @@ from checker.errors import CheckerError, InputError
 from checker.jsonl import article_from_json, first_line, open_input, parse_datetime, read_lines
 from checker.match_options import describe
 from checker.models import article_dict
+from checker.numbers import share, words_of
 from checker.orgs import DEFAULT_ORG, org_id_for, org_name
 from checker.parallel import ScanPool, default_workers
 from checker.records import ArticleIn, ScanResult
@@ -233,8 +234,9 @@ def _print_result(text: str, result: ScanResult, scan_id: int | None, notes: lis
         out.print(Text(f"#{m.article.id} {m.article.title}", style="bold"), end=" ")
         out.print(Text(f"({m.article.publisher or '-'}, {m.article.url or 'no url'})", style="dim"))
         out.print(
-            f"  {m.kind.replace('_', ' ')} · score {m.score:.2f} · {m.suspect_coverage:.0%} of the suspect · "
-            f"{m.source_coverage:.0%} of the article · {m.verdict.replace('_', ' ')}"
+            f"  {m.kind.replace('_', ' ')} · score {m.score:.2f} · {share(m.suspect_coverage)} of the suspect"
+            f"{words_of(m.words_matched, m.suspect_words)} · {share(m.source_coverage)} of the article"
+            f"{f'’s {m.source_words:,} words' if m.source_words else ''} · {m.verdict.replace('_', ' ')}"
         )
         out.print(f"  {m.explanation}", style="dim")
         for c in m.credits:

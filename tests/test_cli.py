@@ -47,9 +47,12 @@ def test_register_scan_json_and_readable(run, tmp_path, seed_suspects) -> None:
     result = json.loads(out)
     assert result["verdict"] == "unattributed_reuse"
     m = result["matches"][0]
-    assert set(m) >= {"article", "kind", "score", "suspect_coverage", "source_coverage", "attributed", "licensed", "passages"}
+    assert set(m) >= {"article", "kind", "score", "suspect_coverage", "source_coverage", "words_matched",
+                      "suspect_words", "source_words", "attributed", "licensed", "passages"}
     assert set(m["article"]) == {"id", "title", "url", "publisher"}
-    assert set(m["passages"][0]) == {"suspect_start", "suspect_end", "source_start", "source_end", "similarity"}
+    assert set(m["passages"][0]) == {"suspect_start", "suspect_end", "source_start", "source_end", "similarity",
+                                     "words"}
+    assert m["suspect_coverage"] == round(m["words_matched"] / m["suspect_words"], 4)
     _, out, _ = run("scan", "-", stdin=seed_suspects["partial-copy"]["text"].encode())
     assert "UNATTRIBUTED REUSE" in out and "Pihaknya juga mengatakan" in out and "recorded as scan" in out
     _, out, _ = run("scan", suspect, "--url", "https://news.mitra.example/x", "--json")

@@ -12,6 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from checker.models import MatchRow
+from checker.numbers import share
+
+__all__ = ["Coverage", "share"]  # share: the printing rule, checker.numbers's (the CLI's too)
+
 
 @dataclass(frozen=True, slots=True)
 class Coverage:
@@ -42,16 +46,3 @@ class Coverage:
         return {"suspect_coverage": round(self.suspect, 4), "source_coverage": round(self.source, 4),
                 "words_matched": self.words_matched, "suspect_words": self.suspect_words,
                 "source_words": self.source_words}
-
-
-def share(x: float | None) -> str:
-    """A share as a whole percentage that never hides a copy: "<1%" for a non-zero share that would
-    round to 0, ">99%" for one short of the whole that would round to 100."""
-    if x is None:
-        return "–"
-    shown = f"{x * 100:.0f}"
-    if shown == "0" and x > 0:
-        return "<1%"
-    if shown == "100" and x < 1:
-        return ">99%"
-    return shown + "%"

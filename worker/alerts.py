@@ -24,6 +24,8 @@ from email.message import EmailMessage
 
 import urllib3
 
+from checker.numbers import share
+
 WEBHOOK_TIMEOUT_S = 10.0
 
 
@@ -104,7 +106,7 @@ def digest_message(settings: AlertSettings, payloads: Sequence[dict]) -> EmailMe
         lines += [
             f"- {p['article']['title']} ({p['article'].get('url') or 'no url'})",
             f"  copied at {p.get('suspect_url') or 'a submitted text'}: {p['kind']}, "
-            f"{p['source_coverage']:.0%} of the article",
+            f"{share(p['source_coverage'])} of the article",
             f"  {p.get('dashboard_path', '')}",
         ]
     msg.set_content("\n".join(lines) + "\n")

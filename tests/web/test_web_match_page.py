@@ -18,6 +18,7 @@ from sqlalchemy import update
 
 from checker.models import MatchRow, PassageRow
 from checker.records import ArticleIn
+from tests import test_cli
 from tests.web.conftest import PASSWORD
 from web import accounts
 from web.coverage import share
@@ -26,6 +27,7 @@ from web.passages import passage_runs
 SYLLABLES = ("ka ri mo ta ne su lo pa bi de gu ha ji ke lu ma no pe ra si tu wa ya ze").split()
 PARAGRAPH_WORDS = 60
 SUSPECT_URL = "https://copier.example/news/1"
+run = test_cli.run  # the console script as a subprocess (fixture)
 
 
 def paragraphs(seed: int, count: int) -> list[str]:
@@ -241,3 +243,14 @@ def test_matches_stored_before_words_were_counted_show_their_shares(reader, copi
     assert "100% similar" in html and "60 words" not in html
     api = reader.get(f"/api/matches/{copies.far}", headers={"Authorization": f"Bearer {copies.token}"}).get_json()
     assert api["words_matched"] is None and api["suspect_coverage"] == 0.0625
+
+
+def test_the_cli_prints_the_same_shares_and_words(run, tmp_path):
+    """The CLI, the dashboard and the alerts print shares by one rule (checker.numbers.share)."""
+    original, suspect = tmp_path / "original.txt", tmp_path / "suspect.txt"
+    original.write_text("\n\n".join(ORIGINAL), "utf-8")
+    suspect.write_text(NEEDLE, "utf-8")
+    run("register", str(original), "--title", "The original")
+    _, out, _ = run("scan", str(suspect), "--url", SUSPECT_URL)
+    assert f"<1% of the suspect (60 of {301 * 60:,} words)" in out
+    assert f"3% of the article’s {30 * 60:,} words" in out
