@@ -138,6 +138,11 @@ def term(code: str | None) -> str:
     return str(TERMS.get(code, code.replace("_", " ")))
 
 
+def translated_terms() -> dict[str, str]:
+    """Every code's word in the reader's language, for app.js's live updates (a page's ``data-terms``)."""
+    return {code: str(word) for code, word in TERMS.items()}
+
+
 @bp.route("/language", methods=("POST",))
 def set_language():
     """The header's language switcher: the account keeps the choice (``users.locale``) and this browser
@@ -175,6 +180,7 @@ def init_app(app) -> None:
     app.add_template_filter(format_when, "when")
     app.add_template_filter(format_day, "day")
     app.add_template_filter(term, "term")
+    app.add_template_global(translated_terms, "translated_terms")
 
     @app.context_processor
     def inject_languages():

@@ -6,6 +6,13 @@
   "use strict";
   var POLL_MS = 1500;
 
+  // A stored code (queued, unattributed_reuse) as the page's language words it: the page gives the words
+  // in data-terms (web.i18n.translated_terms); without them, the code with spaces.
+  function term(holder, code) {
+    var words = holder && holder.dataset.terms ? JSON.parse(holder.dataset.terms) : {};
+    return words[code] || (code || "").replace(/_/g, " ");
+  }
+
   function pendingScans() {
     return Array.prototype.slice.call(document.querySelectorAll("[data-scan-id][data-status]")).filter(function (el) {
       return el.dataset.status === "queued" || el.dataset.status === "running";
@@ -26,13 +33,19 @@
             if (el.dataset.status === s.status) return;
             el.dataset.status = s.status;
             var st = el.querySelector("[data-field=status]");
-            if (st) { st.textContent = s.status; st.className = "status " + s.status; }
+            if (st) { st.textContent = term(holder, s.status); st.className = "status " + s.status; }
             var v = el.querySelector("[data-field=verdict]");
-            if (v && s.status === "done") v.innerHTML = '<span class="badge ' + s.verdict + '">' + (s.verdict || "").replace(/_/g, " ") + "</span>";
+            if (v && s.status === "done") {
+              var badge = document.createElement("span");
+              badge.className = "badge " + (s.verdict || "pending");
+              badge.textContent = term(holder, s.verdict || "pending");
+              v.textContent = "";
+              v.appendChild(badge);
+            }
             if (v && s.status === "failed") {
               var why = document.createElement("span");
               why.className = "reason failed";
-              why.textContent = s.error || "no reason was recorded";
+              why.textContent = s.error || holder.dataset.noReason || "no reason was recorded";
               v.textContent = "";
               v.appendChild(why);
             }
@@ -54,7 +67,7 @@
       var bar = box.querySelector("[data-field=progress]");
       bar.max = job.total || 1; bar.value = job.total ? job.processed : 1;
       ["status", "processed", "registered", "skipped"].forEach(function (k) {
-        var el = box.querySelector("[data-field=" + k + "]"); if (el) el.textContent = job[k];
+        var el = box.querySelector("[data-field=" + k + "]"); if (el) el.textContent = k === "status" ? term(box, job[k]) : job[k];
       });
       if (job.status === "running") setTimeout(pollImport, POLL_MS); else window.location.reload();
     }).catch(function () { setTimeout(pollImport, POLL_MS * 4); });
