@@ -27,7 +27,9 @@ from web.serialize import match_dict
 MAX_EXPORT_ROWS = 100_000
 CSV_COLUMNS = ("match_id", "scan_id", "found_at", "suspect_url", "suspect_domain", "article_id", "article_title",
                "article_url", "kind", "verdict", "score", "suspect_coverage", "source_coverage", "attributed",
-               "licensed", "review_status", "passages")
+               "licensed", "review_status", "passages",
+               # The counts behind the two shares (web.coverage), appended so older readers keep their columns.
+               "words_matched", "suspect_words", "source_words")
 
 
 def _export_filters() -> queries.Filters:
@@ -64,7 +66,7 @@ def export_csv():
             m.id, m.scan_id, m.created_at.isoformat(), m.suspect_url, queries.domain_of(m.suspect_url),
             m.article_id, m.article.title if m.article else "", m.article.url if m.article else "", m.kind, m.verdict,
             f"{m.score:.4f}", f"{m.suspect_coverage:.4f}", f"{m.source_coverage:.4f}", m.attributed, m.licensed,
-            m.review_status, len(m.passages))])
+            m.review_status, len(m.passages), m.words_matched, m.suspect_words, m.source_words)])
     return Response(buf.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="matches-{_stamp()}.csv"'})
 

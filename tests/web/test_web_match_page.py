@@ -9,6 +9,8 @@ paragraphs lie far apart; the engine finds each copied paragraph as one verbatim
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 import re
 from dataclasses import dataclass
@@ -179,7 +181,7 @@ def coverage_lines(html: str) -> list[str]:
                                             html, re.S)]
 
 
-def test_one_definition_of_coverage_on_the_list_the_scan_the_match_and_the_api(reader, copies):
+def test_one_definition_of_coverage_on_the_list_the_scan_the_match_the_api_and_the_csv(reader, copies):
     api = reader.get(f"/api/matches/{copies.far}", headers={"Authorization": f"Bearer {copies.token}"}).get_json()
     words, suspect_words, source_words = api["words_matched"], api["suspect_words"], api["source_words"]
     assert words == 2 * 60 and suspect_words == 32 * 60 and source_words == 30 * 60
@@ -197,6 +199,13 @@ def test_one_definition_of_coverage_on_the_list_the_scan_the_match_and_the_api(r
     for where, html in (("match page", match_html), ("scan page", page(reader, f"/scans/{scan_id}")),
                         ("matches list", list_row)):
         assert coverage_lines(html)[:2] == expected, where
+    # The CSV export: the same shares and counts.
+    rows = csv.DictReader(io.StringIO(page(reader, "/exports/matches.csv")))
+    row = next(r for r in rows if r["match_id"] == str(copies.far))
+    assert (float(row["suspect_coverage"]), float(row["source_coverage"])) == \
+        (round(words / suspect_words, 4), round(words / source_words, 4))
+    assert (row["words_matched"], row["suspect_words"], row["source_words"]) == \
+        (str(words), str(suspect_words), str(source_words))
     # The scan's own result (the API's scan) carries the same counts.
     result = reader.get(f"/api/scans/{scan_id}", headers={"Authorization": f"Bearer {copies.token}"}).get_json()
     m = result["result"]["matches"][0]
