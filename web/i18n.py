@@ -34,7 +34,7 @@ LOCALE_COOKIE_AGE = 365 * 24 * 3600
 WHEN_PATTERN = "yyyy-MM-dd HH:mm"  # sortable, the same in both languages; the zone follows
 
 # Codes stored in the database and shown as words: verdicts, scan states, match kinds, review states,
-# roles. ``{{ code|term }}`` shows the word in the reader's language (lazy: translated when shown).
+# roles, scan sources. ``{{ code|term }}`` shows the word in the reader's language (lazy: translated when shown).
 TERMS = {
     "unattributed_reuse": _l("unattributed reuse"), "attributed_reuse": _l("attributed reuse"),
     "licensed": _l("licensed"), "no_reuse": _l("no reuse"), "pending": _l("pending"),
@@ -43,6 +43,8 @@ TERMS = {
     "paraphrase": _l("paraphrase"),
     "open": _l("open"), "confirmed": _l("confirmed"), "dismissed": _l("dismissed"),
     "admin": _l("admin"), "editor": _l("editor"), "viewer": _l("viewer"),
+    # where a scan came from (scans.source)
+    "text": _l("text"), "url": _l("URL"), "batch": _l("URL list"), "crawl": _l("crawl"), "watch": _l("watch"),
 }
 
 
