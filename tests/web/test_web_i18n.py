@@ -20,6 +20,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from checker.models import Organisation, User
+from tests.web.conftest import SEEDS
 from web import accounts, i18n
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -184,6 +185,16 @@ def test_the_demo_creates_its_organisation_in_jakarta_time_and_leaves_existing_o
         accounts.get_or_create_org(session, "Existing")
     with app.extensions["checker.registry"].Session.begin() as session:
         assert demo_org(session, "Existing").time_zone == "UTC"
+
+
+def test_serve_demo_fills_an_organisation_in_jakarta_time(app):
+    from checker.orgs import DEFAULT_ORG
+    from web.cli import setup_demo
+
+    registry = app.extensions["checker.registry"]
+    setup_demo(registry, SEEDS)
+    with registry.Session() as session:
+        assert session.query(Organisation).filter_by(name=DEFAULT_ORG).one().time_zone == "Asia/Jakarta"
 
 
 # -- the catalogue ------------------------------------------------------------------------------------------
