@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime, timezone
 from typing import NoReturn
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -48,6 +48,10 @@ LOGIN_REFUSED = ("Wrong e-mail or password, or too many failed attempts for this
 
 class LoginRefused(Exception):
     """A login that failed; the message is safe to show."""
+
+
+class WrongPassword(InputError):
+    """The current password given to change it is not the account's (a failed login, for throttling)."""
 
 
 def now() -> datetime:
@@ -89,17 +93,56 @@ def get_or_create_org(session: Session, name: str) -> Organisation:
     return orgs.get_or_create_org(session, name)
 
 
-def create_user(session: Session, *, email: str, password: str, role: str, org_id: int) -> User:
-    """A new active account in ``org_id``; InputError for a taken e-mail or a weak password."""
+def create_user(session: Session, *, email: str, password: str, role: str, org_id: int,
+                site_admin: bool = False) -> User:
+    """A new active account in ``org_id``; InputError for a taken e-mail or a weak password. A
+    ``site_admin`` (the install's operator) may also create organisations."""
     email = normalize_email(email)
     check_password(password)
     check_role(role)
     if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
         raise InputError(f"an account with e-mail {email} already exists")
-    user = User(email=email, password_hash=hash_password(password), role=role, org_id=org_id, active=True)
+    user = User(email=email, password_hash=hash_password(password), role=role, org_id=org_id, active=True,
+                site_admin=site_admin)
     session.add(user)
     session.flush()
     return user
+
+
+def create_organisation(session: Session, *, name: str, admin_email: str, password: str,
+                        time_zone: str) -> tuple[Organisation, User]:
+    """A new organisation (name checked by :func:`checker.orgs.org_name`, dates shown in ``time_zone``)
+    with its first account, an admin. InputError for a name already taken (whatever its case: two
+    publishers called "Lingkar" and "lingkar" would be confused in every list), and for any bad field
+    of the account, before anything is written."""
+    name = orgs.org_name(name)
+    zone = validate.time_zone(time_zone)
+    taken = session.scalar(select(Organisation.name).where(func.lower(Organisation.name) == name.lower()))
+    if taken is not None:
+        raise InputError(f"an organisation called {taken!r} already exists")
+    org = Organisation(name=name, time_zone=zone)
+    session.add(org)
+    session.flush()
+    return org, create_user(session, email=admin_email, password=password, role="admin", org_id=org.id)
+
+
+def delete_user(session: Session, user: User) -> None:
+    """Delete an account for good: its API tokens go with it; the scans it submitted and the reviews it
+    wrote stay (the database sets their author to NULL, shown as a deleted account)."""
+    session.execute(delete(User).where(User.id == user.id))
+    session.expunge(user)
+
+
+def change_password(user: User, current: str, new: str, repeated: str) -> None:
+    """The account's own password change: ``current`` must be its password and ``new`` typed the same
+    twice (InputError otherwise, the password unchanged); every session made with the old one ends
+    (:func:`set_password`)."""
+    current = login_text(current, MAX_PASSWORD_CHARS)
+    if current is None or not check_password_hash(user.password_hash, current):
+        raise WrongPassword("the current password is wrong")
+    if new != repeated:
+        raise InputError("the new password and its repetition differ")
+    set_password(user, new)
 
 
 def find_user(session: Session, email: str) -> User:
@@ -196,11 +239,17 @@ def user_for_token(session: Session, token: str) -> User | None:
     return row.user
 
 
-def revoke_token(session: Session, token_id: int, *, org_id: int | None = None) -> ApiToken:
-    """Revoke a token (of ``org_id`` when given; another organisation's token is not found)."""
-    row = session.get(ApiToken, token_id)
+def get_token(session: Session, token_id: int, *, org_id: int | None = None) -> ApiToken:
+    """A token by id (of ``org_id`` when given; another organisation's token is NotFound)."""
+    row = session.get(ApiToken, token_id) if 1 <= token_id < 2**63 else None
     if row is None or (org_id is not None and row.user.org_id != org_id):
         raise NotFound(f"no API token with id {token_id}")
+    return row
+
+
+def revoke_token(session: Session, token_id: int, *, org_id: int | None = None) -> ApiToken:
+    """Revoke a token (of ``org_id`` when given; another organisation's token is not found)."""
+    row = get_token(session, token_id, org_id=org_id)
     if row.revoked_at is None:
         row.revoked_at = now()
     return row

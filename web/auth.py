@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from checker.errors import InputError
 from web import accounts, throttle
 from web.db import get_session
 
@@ -44,6 +45,7 @@ class Account(UserMixin):
     session_version: int = 0
     locale: str | None = None  # the account's language; None: the browser's (web.i18n)
     time_zone: str = "UTC"  # the organisation's, for dates on its pages
+    site_admin: bool = False  # the install's operator: may create organisations
 
     def can(self, role: str) -> bool:
         return accounts.has_role(self.role, role)
@@ -56,7 +58,7 @@ class Account(UserMixin):
 def account_of(user) -> Account:
     return Account(id=user.id, email=user.email, role=user.role, org_id=user.org_id, org_name=user.org.name,
                    session_version=user.session_version or 0, locale=user.locale,
-                   time_zone=user.org.time_zone or "UTC")
+                   time_zone=user.org.time_zone or "UTC", site_admin=bool(user.site_admin))
 
 
 @login_manager.user_loader
@@ -180,3 +182,41 @@ def logout():
     cookie_session.clear()
     flash(_("You are logged out."))
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=("GET", "POST"))
+def password():
+    """Change your own password: the current one, the new one twice. The account's other sessions end
+    (a new password bumps its session version, web.accounts.set_password); this one goes on, logged in
+    again under the new version. A wrong current password counts as a failed login of the account
+    (web.throttle), so this form cannot be used to guess a password faster than the login form."""
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    error, status = None, 200
+    if request.method == "POST":
+        from checker.models import User
+
+        session, backoff, email = get_session(), throttle.backoff(), current_user.email
+        user = session.get(User, current_user.id)
+        try:
+            if backoff.waiting(email):
+                raise InputError(_("Too many wrong passwords for this account: try again in a minute."))
+            try:
+                accounts.change_password(user, request.form.get("current_password", ""),
+                                         request.form.get("new_password", ""), request.form.get("new_password2", ""))
+            except accounts.WrongPassword:
+                backoff.failed(email)
+                raise
+        except InputError as exc:
+            session.rollback()
+            error, status = str(exc), 422
+        else:
+            session.commit()
+            session.refresh(user)
+            account = account_of(user)
+            cookie_session.clear()  # a new session, as at login, under the new session version
+            login_user(account)
+            flash(_("Password changed. Your other sessions have ended."))
+            return redirect(url_for("auth.password"), 303)
+    return render_template("auth/password.html", error=error,
+                           min_chars=accounts.MIN_PASSWORD_CHARS), status

@@ -49,8 +49,8 @@ def serve(c: Context, host: str, port: int, demo: bool) -> None:
 def setup_demo(registry, seeds_dir: str | Path | None = None, *, org: str | None = None) -> tuple[str, str]:
     """Idempotently: the seed articles and the demo suspects' scans in organisation ``org`` (default
     checker.orgs.DEFAULT_ORG, the one the CLI works in, so `checker demo`/`checker scan` see the same
-    articles, registered once), and a demo admin account there. Returns its credentials (kept in the
-    data folder, readable by the owner only)."""
+    articles, registered once), and a demo admin account there, a site admin (it may create
+    organisations). Returns its credentials (kept in the data folder, readable by the owner only)."""
     from checker.demo import demo_org, demo_suspects, register_demo_articles
 
     creds = registry.settings.data_dir / DEMO_CREDENTIALS_FILE
@@ -60,12 +60,14 @@ def setup_demo(registry, seeds_dir: str | Path | None = None, *, org: str | None
         password = creds.read_text("utf-8").strip() if creds.exists() else None
         if user is None:
             password = password or secrets.token_urlsafe(12)
-            accounts.create_user(session, email=DEMO_EMAIL, password=password, role="admin", org_id=org_id)
+            accounts.create_user(session, email=DEMO_EMAIL, password=password, role="admin", org_id=org_id,
+                                 site_admin=True)
         elif password is None or not accounts.check_password_hash(user.password_hash, password):
             password = secrets.token_urlsafe(12)  # the file was lost: set a new password we can print
             accounts.set_password(user, password)
         if user is not None:
             accounts.set_active(user, True)
+            user.site_admin = True  # the demo's operator (made by a version without site admins)
             user.org_id = org_id  # made by an older version in "Demo newsroom": the demo is where the CLI is
         has_scans = session.scalar(select(Scan.id).where(Scan.org_id == org_id).limit(1)) is not None
     private_dir(creds.parent)
@@ -92,15 +94,18 @@ def users() -> None:
 @click.option("--role", required=True, type=click.Choice(accounts.ROLES))
 @click.option("--org", "org_name", help="Organisation name (created if missing; default: the `checker --org` "
                                         "one, else 'Default', the CLI's).")
+@click.option("--site-admin", is_flag=True, help="The install's operator: may also create organisations "
+                                                 "(the dashboard's Organisations page).")
 @pass_ctx
-def users_create(c: Context, email: str, password: str, role: str, org_name: str | None) -> None:
+def users_create(c: Context, email: str, password: str, role: str, org_name: str | None, site_admin: bool) -> None:
     """Create an account; prints its id."""
     org_name = org_name or c.org_name
     with c.registry.Session.begin() as session:
         org = get_or_create_org(session, org_name)
-        user = accounts.create_user(session, email=email, password=password, role=role, org_id=org.id)
+        user = accounts.create_user(session, email=email, password=password, role=role, org_id=org.id,
+                                    site_admin=site_admin)
         user_id, email = user.id, user.email
-    err.print(f"created {role} {email} in {org_name}")
+    err.print(f"created {role} {email} in {org_name}" + (" (site admin)" if site_admin else ""))
     click.echo(user_id)
 
 

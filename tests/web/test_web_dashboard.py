@@ -315,7 +315,8 @@ def test_admin_manages_users_and_tokens(client, auth, world):
     assert client.get("/api/articles", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     assert client.post("/admin/tokens", data={"user_id": str(beta_id)}).status_code == 404
     assert client.post(f"/admin/users/{beta_id}/active", data={"active": "0"}).status_code == 404
-    assert client.post(f"/admin/users/{new_id}/active", data={"active": "0"}).status_code == 303
+    # Disabling asks first (web.confirm): only the confirmed POST disables.
+    assert client.post(f"/admin/users/{new_id}/active", data={"active": "0", "confirm": "yes"}).status_code == 303
     assert client.get("/api/articles", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 
@@ -328,7 +329,7 @@ def test_admin_revokes_tokens_of_own_organisation_only(app, client, auth, world)
         own = session.query(ApiToken).filter_by(token_sha256=token_digest(world.tokens["viewer"])).one().id
         other = session.query(ApiToken).filter_by(token_sha256=token_digest(world.tokens["beta"])).one().id
     assert client.post(f"/admin/tokens/{other}/revoke").status_code == 404
-    assert client.post(f"/admin/tokens/{own}/revoke").status_code == 303
+    assert client.post(f"/admin/tokens/{own}/revoke", data={"confirm": "yes"}).status_code == 303
     assert client.get("/api/articles", headers={"Authorization": f"Bearer {world.tokens['viewer']}"}).status_code == 401
     assert client.get("/api/articles", headers={"Authorization": f"Bearer {world.tokens['beta']}"}).status_code == 200
 
