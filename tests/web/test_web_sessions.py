@@ -55,7 +55,8 @@ def test_other_accounts_sessions_survive_a_logout(app, world):
 
 def admin_toggles(app, user_id: int, active: bool) -> None:
     admin = logged_in(app, "admin@alpha.example")
-    response = admin.post(f"/admin/users/{user_id}/active", data={"active": "1" if active else "0"})
+    # Disabling asks first (web.confirm): the confirmed POST.
+    response = admin.post(f"/admin/users/{user_id}/active", data={"active": "1" if active else "0", "confirm": "yes"})
     assert response.status_code == 303
 
 
