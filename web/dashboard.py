@@ -8,6 +8,7 @@ from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, rend
                    url_for)
 from flask_babel import format_number
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -238,8 +239,10 @@ def article_delete(article_id: int):
         current_user.org_id, queries.Filters(article_id=article_id)))
     return confirm.ask(
         _("Delete the article “%(title)s”?", title=art.title),
-        detail=_("Scans will no longer find it. The %(n)s match(es) found of it stay readable, shown as "
-                 "matches of a deleted article.", n=found),
+        detail=" ".join([_("Scans will no longer find it.")] + ([ngettext(
+            "The match found of it stays readable, shown as the match of a deleted article.",
+            "The %(num)s matches found of it stay readable, shown as matches of a deleted article.", found)]
+            if found else [])),
         action=url_for("dashboard.article_delete", article_id=article_id),
         cancel=url_for("dashboard.article", article_id=article_id), button=_("Delete the article"))
 

@@ -193,6 +193,7 @@ def test_deleting_an_article_needs_the_confirmation(client, auth, world, registr
     question = client.get(f"/articles/{world.alpha_article}/delete")
     text = question.get_data(as_text=True)
     assert question.status_code == 200 and "Delete the article" in text and "cannot be undone" in text
+    assert "The match found of it stays readable" in text  # the scan of the full copy found it once
     assert 'name="confirm" value="yes"' in text
     # A POST without the confirmation (a stray click, an old form) deletes nothing.
     unconfirmed = client.post(f"/articles/{world.alpha_article}/delete")
