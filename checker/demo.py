@@ -31,10 +31,9 @@ def demo_org(session: Session, name: str | None) -> Organisation:
     """The organisation the demo fills (checker.orgs' default for None). Created here, it gets
     :data:`DEMO_TIME_ZONE`; one that already exists keeps the time zone its people chose."""
     existing = session.scalar(select(Organisation).where(Organisation.name == org_name(name)))
-    if existing is not None:
-        return existing
-    org = get_or_create_org(session, name)
-    org.time_zone = DEMO_TIME_ZONE
+    org = get_or_create_org(session, name)  # the default one adopts what belongs to none
+    if existing is None:
+        org.time_zone = DEMO_TIME_ZONE
     return org
 
 

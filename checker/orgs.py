@@ -32,7 +32,8 @@ def org_name(name: str | None) -> str:
 
 
 def get_or_create_org(session: Session, name: str | None) -> Organisation:
-    """The organisation called ``name`` (:data:`DEFAULT_ORG` for None), created if missing."""
+    """The organisation called ``name`` (:data:`DEFAULT_ORG` for None), created if missing. The default
+    organisation adopts the rows that belong to none (:func:`adopt_orgless`)."""
     name = org_name(name)
     org = session.scalar(select(Organisation).where(Organisation.name == name))
     if org is None:
@@ -43,12 +44,16 @@ def get_or_create_org(session: Session, name: str | None) -> Organisation:
                 session.flush()
         except IntegrityError:  # another process created it at the same moment
             org = session.scalar(select(Organisation).where(Organisation.name == name))
+    if org.name == DEFAULT_ORG:
+        adopt_orgless(session, org)
     return org
 
 
 def adopt_orgless(session: Session, org: Organisation) -> int:
     """Move every organisation-less article, scan, crawl and watch into ``org``; how many rows moved.
-    (Alert events stay: they are a delivery log, unique per organisation.)"""
+    (Alert events stay: they are a delivery log, unique per organisation.) A process that had already
+    loaded an adopted article keeps its old organisation until it restarts, as with any article another
+    process changes (issue 12); the CLI and ``checker serve`` adopt when they start."""
     moved = 0
     for model in ORG_SCOPED:
         moved += session.execute(update(model).where(model.org_id.is_(None)).values(org_id=org.id)).rowcount or 0
@@ -56,13 +61,9 @@ def adopt_orgless(session: Session, org: Organisation) -> int:
 
 
 def org_id_for(session_factory, name: str | None) -> int:
-    """The id of the organisation called ``name`` (created if missing), in a transaction of its own.
-    The default organisation adopts the rows that belong to none (:data:`ORG_SCOPED`)."""
+    """The id of the organisation called ``name`` (created if missing), in a transaction of its own."""
     with session_factory.begin() as session:
-        org = get_or_create_org(session, name)
-        if org.name == DEFAULT_ORG:
-            adopt_orgless(session, org)
-        return org.id
+        return get_or_create_org(session, name).id
 
 
 # -- match settings ------------------------------------------------------------------------------------
