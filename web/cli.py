@@ -119,8 +119,9 @@ def users_list(c: Context, org_name: str | None) -> None:
         rows = [u for u in session.scalars(stmt) if org_name is None or u.org.name == org_name]
         for u in rows:
             state = "active" if u.active else "disabled"
+            role = u.role + ("+site" if u.site_admin else "")  # a site admin may create organisations
             last = f"{u.last_login_at:%Y-%m-%d %H:%M}" if u.last_login_at else "never"
-            out.print(f"{u.id:>4}  {u.email:<32} {u.role:<7} {state:<8} {u.org.name}  (last login {last})")
+            out.print(f"{u.id:>4}  {u.email:<32} {role:<10} {state:<8} {u.org.name}  (last login {last})")
 
 
 @users.command("disable")

@@ -406,6 +406,10 @@ def test_the_cli_makes_site_admins_and_the_demo_admin_is_one(app, registry):
                                      "admin", "--org", "Site"], catch_exceptions=False)
     assert plain.exit_code == 0, plain.output
     assert _user(registry, "op@site.example").site_admin and not _user(registry, "ed@site.example").site_admin
+    listed = CliRunner().invoke(cli, ["--data-dir", str(registry.settings.data_dir), "--database-url", url, "users",
+                                      "list"], catch_exceptions=False).output
+    assert "admin+site" in next(line for line in listed.splitlines() if "op@site.example" in line)
+    assert "admin+site" not in next(line for line in listed.splitlines() if "ed@site.example" in line)
     email, _password = setup_demo(registry, SEEDS)
     assert email == DEMO_EMAIL and _user(registry, DEMO_EMAIL).site_admin
 
