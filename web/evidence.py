@@ -18,13 +18,12 @@ from pathlib import Path
 
 from flask import Response, abort, render_template
 from flask_login import current_user
-from markupsafe import Markup
 
 from checker.errors import NotFound
-from web import queries
+from web import api, queries
 from web.dashboard import bp
 from web.db import get_session
-from web.highlight import Span, excerpt, highlight
+from web.highlight import excerpt, marked_texts
 
 # The PDF's stylesheet: the one URL the PDF renderer may open (a made-up scheme, so that no real
 # address, file path or base URL can ever resolve to it).
@@ -38,14 +37,6 @@ def text_sha256(text: str | None) -> str | None:
     """Hex SHA-256 of ``text`` exactly as stored, encoded as UTF-8 (what ``sha256sum`` of the text saved
     as a UTF-8 file without a final newline prints); None when there is no text."""
     return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def marked_texts(suspect: str, original: str, passages) -> tuple[Markup, Markup]:
-    """Both texts with passage n marked as ``s<n>`` / ``o<n>`` and linked to its counterpart: the same
-    marks as the match page (web.highlight)."""
-    numbered = list(enumerate(passages, start=1))
-    return (highlight(suspect, [Span(p.suspect_start, p.suspect_end, f"s{n}", f"o{n}", f"{n}") for n, p in numbered]),
-            highlight(original, [Span(p.source_start, p.source_end, f"o{n}", f"s{n}", f"{n}") for n, p in numbered]))
 
 
 def evidence(match_id: int, account) -> dict:
@@ -110,17 +101,15 @@ def render_pdf(html: str) -> bytes:
     return HTML(string=html, url_fetcher=StylesheetOnlyFetcher()).write_pdf()
 
 
-def pdf_response(match_id: int, account) -> Response:
-    """The report of ``account``'s match as a PDF download; a 503 page naming what to install when the
-    PDF renderer is missing."""
+def pdf_response(match_id: int, account, unavailable) -> Response:
+    """The report of ``account``'s match as a PDF download; ``unavailable(context, reason)`` answers
+    (a 503 naming what to install) when the PDF renderer is missing."""
     context = evidence(match_id, account)
     html = render_template("dashboard/report_pdf.html", stylesheet_url=STYLESHEET_URL, pdf=True, **context)
     try:
         pdf = render_pdf(html)
     except PdfUnavailable as exc:
-        page = render_template("dashboard/report_pdf_unavailable.html", m=context["m"], hint=INSTALL_HINT,
-                               reason=str(exc))
-        return Response(page, status=503, mimetype="text/html")
+        return unavailable(context, str(exc))
     filename = report_filename(match_id, context["generated_at"])
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
@@ -141,8 +130,23 @@ def text_file(match_id: int, which: str):
                     headers={"Content-Disposition": f'attachment; filename="match-{match_id}-{which}.txt"'})
 
 
+def _unavailable_page(context: dict, reason: str) -> Response:
+    page = render_template("dashboard/report_pdf_unavailable.html", m=context["m"], hint=INSTALL_HINT, reason=reason)
+    return Response(page, status=503, mimetype="text/html")
+
+
+def _unavailable_json(context: dict, reason: str) -> Response:
+    return api.json_error(503, f"PDF reports are not available on this server ({reason}): {INSTALL_HINT}")
+
+
 @bp.route("/matches/<int:match_id>/report.pdf")
 def report_pdf(match_id: int):
     """The evidence report as a PDF (WeasyPrint), for filing or sending to a lawyer."""
-    return pdf_response(match_id, current_user)
+    return pdf_response(match_id, current_user, _unavailable_page)
+
+
+@api.bp.get("/matches/<int:match_id>/report.pdf")
+def api_report_pdf(match_id: int):
+    """The evidence report as a PDF, with an API token (PRODUCT.md); another organisation's id is a 404."""
+    return pdf_response(match_id, api.account(), _unavailable_json)
 

@@ -192,6 +192,16 @@ def spec(server_url: str | None = None) -> dict:
                         "parameters": [_id_param("match_id")],
                         "responses": {"200": _json(_ref("Match")), "404": _error("no such match"), **COMMON_ERRORS}},
             },
+            "/api/matches/{match_id}/report.pdf": {
+                "get": {"operationId": "getMatchReportPdf", "summary": "The match's evidence report as a PDF",
+                        "parameters": [_id_param("match_id")],
+                        "responses": {"200": {"description": "the PDF (docs/evidence.md says what it holds)",
+                                              "content": {"application/pdf": {"schema": {"type": "string",
+                                                                                         "format": "binary"}}}},
+                                      "404": _error("no such match"),
+                                      "503": _error("the PDF renderer (WeasyPrint, Pango) is not installed"),
+                                      **COMMON_ERRORS}},
+            },
             "/api/matches/{match_id}/review": {
                 "post": {"operationId": "reviewMatch", "summary": "Confirm, dismiss, mark licensed or reopen",
                          "parameters": [_id_param("match_id")],

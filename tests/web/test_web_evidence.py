@@ -331,3 +331,20 @@ def test_each_text_downloads_byte_for_byte_with_the_reports_hash(client, world, 
     assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
     assert hashlib.sha256(response.data).hexdigest() in report
     assert client.get(f"/matches/{world.beta_match}/{which}.txt").status_code == 404
+
+
+def test_the_api_serves_the_pdf_to_its_organisations_token_only(client, world):
+    token = {"Authorization": f"Bearer {world.tokens['viewer']}"}
+    response = client.get(f"/api/matches/{world.alpha_match}/report.pdf", headers=token)
+    assert response.status_code == 200 and response.mimetype == "application/pdf" and response.data.startswith(b"%PDF")
+    assert "Alpha News" in pdf_text(response.data)
+    other = client.get(f"/api/matches/{world.beta_match}/report.pdf", headers=token)
+    assert other.status_code == 404 and other.is_json
+    assert client.get(f"/api/matches/{world.alpha_match}/report.pdf").status_code == 401
+
+
+def test_without_weasyprint_the_api_answers_a_json_503(client, world, monkeypatch):
+    monkeypatch.setitem(sys.modules, "weasyprint", None)
+    response = client.get(f"/api/matches/{world.alpha_match}/report.pdf",
+                          headers={"Authorization": f"Bearer {world.tokens['viewer']}"})
+    assert response.status_code == 503 and "pip install weasyprint" in response.get_json()["error"]
