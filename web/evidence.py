@@ -24,6 +24,7 @@ from web import api, queries
 from web.dashboard import bp
 from web.db import get_session
 from web.highlight import excerpt, marked_texts
+from web.i18n import zone_of
 
 # The PDF's stylesheet: the one URL the PDF renderer may open (a made-up scheme, so that no real
 # address, file path or base URL can ever resolve to it).
@@ -57,7 +58,7 @@ def evidence(match_id: int, account) -> dict:
             "suspect_marked": suspect_marked, "original_marked": original_marked,
             "hashes": {"suspect": text_sha256(scan.text), "original": text_sha256(article.text) if article else None,
                        "body": scan.body_sha256},
-            "generated_at": datetime.now(timezone.utc), "zone": account.time_zone or "UTC",
+            "generated_at": datetime.now(timezone.utc), "zone": zone_of(account.time_zone).key,
             "org_name": account.org_name, "domain": queries.domain_of(suspect_url)}
 
 

@@ -348,3 +348,23 @@ def test_without_weasyprint_the_api_answers_a_json_503(client, world, monkeypatc
     response = client.get(f"/api/matches/{world.alpha_match}/report.pdf",
                           headers={"Authorization": f"Bearer {world.tokens['viewer']}"})
     assert response.status_code == 503 and "pip install weasyprint" in response.get_json()["error"]
+
+
+def test_an_unknown_zone_is_shown_as_utc_not_as_its_name(app, client, world):
+    with app.extensions["checker.registry"].Session.begin() as session:
+        session.get(Organisation, world.alpha).time_zone = "Mars/Olympus_Mons"
+    login(client)
+    text = pdf_text(client.get(f"/matches/{world.alpha_match}/report.pdf").data)
+    assert "Olympus" not in text and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", text)
+
+
+def test_a_deleted_original_still_has_its_report_and_draft(app, client, world):
+    with app.extensions["checker.registry"].Session.begin() as session:
+        session.get(MatchRow, world.alpha_match).article_id = None
+    login(client)
+    pdf = client.get(f"/matches/{world.alpha_match}/report.pdf")
+    assert pdf.status_code == 200 and "a deleted article" in pdf_text(pdf.data)
+    for lang in ("en", "id"):
+        assert client.get(f"/matches/{world.alpha_match}/takedown?lang={lang}").status_code == 200
+    assert client.get(f"/matches/{world.alpha_match}/original.txt").status_code == 404
+    assert client.get(f"/matches/{world.alpha_match}/suspect.txt").status_code == 200
