@@ -342,6 +342,7 @@ def test_only_site_admins_see_organisations(client, auth, world, site_admin, reg
 
 
 def test_a_site_admin_creates_an_organisation_with_its_first_admin(client, auth, world, site_admin, registry, app):
+    assert "/login" in client.get("/admin/organisations").location  # logged out: to the login page
     auth.login(site_admin)
     assert 'href="/admin/organisations"' in client.get("/").get_data(as_text=True)
     page = client.get("/admin/organisations").get_data(as_text=True)
