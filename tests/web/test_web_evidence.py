@@ -35,7 +35,7 @@ BODY = "<html><body>the page as fetched</body></html>".encode()
 FETCHED_AT = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)  # 10:00 WIB
 # Fixed phrases of each letter, and which must not be in the other one.
 LETTER_PHRASES = {"en": ("Dear Sir or Madam,", "Yours faithfully,", "Subject: Request to remove copied content"),
-                  "id": ("Dengan hormat,", "Hormat kami,", "Perihal: Permohonan penghapusan")}
+                  "id": ("Dengan hormat,", "Hormat kami,", "Perihal  : Permohonan penghapusan")}
 
 
 @pytest.fixture
