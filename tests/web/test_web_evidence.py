@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import threading
+import types
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -143,9 +144,17 @@ def test_the_pdf_needs_a_login(client, world):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_without_weasyprint_the_pdf_is_a_503_saying_what_to_install(client, world, monkeypatch):
+class WithoutPango(types.ModuleType):
+    """WeasyPrint installed without the Pango library: its import fails with OSError (cffi's dlopen)."""
+
+    def __getattr__(self, name):
+        raise OSError("cannot load library 'libpango-1.0-0': No such file or directory")
+
+
+@pytest.mark.parametrize("missing", [None, WithoutPango("weasyprint")], ids=["no-weasyprint", "no-pango"])
+def test_without_weasyprint_the_pdf_is_a_503_saying_what_to_install(client, world, monkeypatch, missing):
     login(client)
-    monkeypatch.setitem(sys.modules, "weasyprint", None)  # import weasyprint -> ImportError
+    monkeypatch.setitem(sys.modules, "weasyprint", missing)  # None: import weasyprint -> ImportError
     response = client.get(f"/matches/{world.alpha_match}/report.pdf")
     page = response.get_data(as_text=True)
     assert response.status_code == 503 and response.mimetype == "text/html"
