@@ -377,3 +377,8 @@ def test_a_deleted_original_still_has_its_report_and_draft(app, client, world):
         assert client.get(f"/matches/{world.alpha_match}/takedown?lang={lang}").status_code == 200
     assert client.get(f"/matches/{world.alpha_match}/original.txt").status_code == 404
     assert client.get(f"/matches/{world.alpha_match}/suspect.txt").status_code == 200
+
+
+def test_the_image_installs_what_the_pdf_needs():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "libpango-1.0-0" in dockerfile and "libpangoft2-1.0-0" in dockerfile and "fonts-dejavu" in dockerfile
