@@ -181,6 +181,11 @@ def coverage_lines(html: str) -> list[str]:
                                             html, re.S)]
 
 
+def row_linking(html: str, href: str) -> str:
+    """The table row of ``html`` that links ``href``."""
+    return next(row for row in html.split("<tr")[1:] if f'href="{href}"' in row).split("</tr>")[0] + "</tr>"
+
+
 def test_one_definition_of_coverage_on_the_list_the_scan_the_match_the_api_and_the_csv(reader, copies):
     api = reader.get(f"/api/matches/{copies.far}", headers={"Authorization": f"Bearer {copies.token}"}).get_json()
     words, suspect_words, source_words = api["words_matched"], api["suspect_words"], api["source_words"]
@@ -196,8 +201,11 @@ def test_one_definition_of_coverage_on_the_list_the_scan_the_match_the_api_and_t
     scan_id = re.search(r'href="/scans/(\d+)"', match_html).group(1)
     list_html = page(reader, "/matches")
     list_row = re.search(rf'<tr><td><a href="/matches/{copies.far}">.*?</tr>', list_html, re.S).group(0)
+    article_id = re.search(r'href="/articles/(\d+)"', match_html).group(1)
     for where, html in (("match page", match_html), ("scan page", page(reader, f"/scans/{scan_id}")),
-                        ("matches list", list_row)):
+                        ("matches list", list_row),
+                        ("article page", row_linking(page(reader, f"/articles/{article_id}"), f"/matches/{copies.far}")),
+                        ("overview", row_linking(page(reader, "/"), f"/matches/{copies.far}"))):
         assert coverage_lines(html)[:2] == expected, where
     # The CSV export: the same shares and counts.
     rows = csv.DictReader(io.StringIO(page(reader, "/exports/matches.csv")))
