@@ -193,7 +193,11 @@ def test_the_editors_path(editor_server, page, tmp_path, lang):
 
     # A 390 px phone: nothing wider than the screen, on the lists and on the match and scan pages.
     page.set_viewport_size(PHONE)
-    for path in ("/", "/articles", "/scans", "/matches", scan_path, match_path, "/settings", "/crawls"):
+    page.goto(f"{base}{match_path}")
+    article_path = page.locator("main a[href^='/articles/']").first.get_attribute("href")
+    for path in ("/", "/articles", article_path, f"{article_path}/edit", "/scans", "/matches", scan_path, match_path,
+                 f"{match_path}/report", f"{match_path}/takedown", "/settings", "/crawls", "/alerts",
+                 "/account/password", "/submit"):
         assert page.goto(f"{base}{path}").status == 200, path
         found = page.evaluate(NARROW_CHECK)
         assert found["wide"] == [], f"{lang} {path}: wider than {PHONE['width']} px: {found['wide']}"
