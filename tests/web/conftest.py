@@ -87,6 +87,19 @@ def app(tmp_path):
     close_app(app)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage_app(request, tmp_path):
+    """An app with the fixtures' world (``app.config["WORLD"]``), on SQLite, then on a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        app = make_app(tmp_path)
+    else:
+        url = request.getfixturevalue("pg_schema_url")
+        app = make_app(tmp_path, SETTINGS=Settings.from_env({}, data_dir=tmp_path / "data", database_url=url))
+    app.config["WORLD"] = populate(app)
+    yield app
+    close_app(app)
+
+
 @pytest.fixture
 def world(app) -> World:
     return populate(app)

@@ -24,8 +24,6 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from checker.models import Article, MatchRow, Review, Scan
-from checker.settings import Settings
-from tests.web.conftest import close_app, make_app, populate
 
 BAD_URLS = ["javascript:alert(document.cookie)", "JaVaScRiPt:alert(1)", " javascript:alert(1)",
             "data:text/html,<script>alert(1)</script>", "DATA:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg=="]
@@ -320,17 +318,10 @@ def test_a_good_batch_is_stored_whole_and_sent(app, client, api, sent):
 
 
 # -- the same limits on SQLite and PostgreSQL ------------------------------------------------------
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_app(request, tmp_path):
-    """An app with the fixtures' world, on SQLite, then on a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        app = make_app(tmp_path)
-    else:
-        url = request.getfixturevalue("pg_schema_url")
-        app = make_app(tmp_path, SETTINGS=Settings.from_env({}, data_dir=tmp_path / "data", database_url=url))
-    app.config["WORLD"] = populate(app)
-    yield app
-    close_app(app)
+@pytest.fixture
+def any_app(storage_app):
+    """An app with the fixtures' world, on SQLite, then on a fresh PostgreSQL schema (conftest's storage_app)."""
+    return storage_app
 
 
 LONG_OR_NUL = [

@@ -8,7 +8,6 @@ import re
 import pytest
 
 from checker.models import Organisation, Scan
-from checker.settings import Settings
 from tests.conftest import SEEDS, read_jsonl
 from tests.web.conftest import PASSWORD, close_app, csrf_token_of, make_app, populate
 
@@ -17,17 +16,10 @@ GOOD = {"min_match_words": "60", "exclude_quotes": "no", "excluded_sources": "Pa
         "time_zone": "Asia/Jakarta"}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def site(request, tmp_path):
-    """An app with the fixtures' world, on SQLite, then on a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        app = make_app(tmp_path)
-    else:
-        url = request.getfixturevalue("pg_schema_url")
-        app = make_app(tmp_path, SETTINGS=Settings.from_env({}, data_dir=tmp_path / "data", database_url=url))
-    app.config["WORLD"] = populate(app)
-    yield app
-    close_app(app)
+@pytest.fixture
+def site(storage_app):
+    """An app with the fixtures' world, on SQLite, then on a fresh PostgreSQL schema (conftest's storage_app)."""
+    return storage_app
 
 
 def login(app, who: str):
