@@ -76,7 +76,8 @@ def url_spans(text: str) -> list[tuple[int, int]]:
     "www.") win where both could start at the same place, as in the alternation above."""
     spans: list[tuple[int, int]] = []
     pos = 0
-    runs = _LABEL_RUN_RE.finditer(text)
+    # The runs' spans first, then the walk: a pattern call does only the pattern's work (see quotes.py).
+    runs = iter([m.span() for m in _LABEL_RUN_RE.finditer(text)])
     run = next(runs, None)
     domain: tuple[int, int] | None = None  # (start, last dot) of the next bare domain at or after pos
     scheme = _SCHEME_START_RE.search(text)
@@ -84,7 +85,7 @@ def url_spans(text: str) -> list[tuple[int, int]]:
         if domain is not None and domain[0] < pos:
             domain = None  # overtaken: look again in the same run, from pos
         while domain is None and run is not None:
-            lo, hi = max(run.start(), pos), run.end()
+            lo, hi = max(run[0], pos), run[1]
             if lo < hi:
                 dot = _LAST_TLD_DOT_RE.search(text, lo, hi)
                 if dot is not None:
@@ -179,7 +180,7 @@ def credit_mentions(suspect_text: str) -> tuple[tuple[int, int, str, str], ...]:
     quote_starts = [a for a, _ in quotes]
     found = []
     for pattern, reason in ((CREDIT_PHRASE_RE, "credit line"), (REPORTED_RE, "reported by"), (BRACKET_RE, "dateline")):
-        for m in pattern.finditer(suspect_text):
+        for m in list(pattern.finditer(suspect_text)):
             # "X reported": the mention is the name and the verb, not the word's lower-case head.
             start = m.start("name") if pattern is REPORTED_RE and not m.group("by") else m.start()
             if not _inside(quotes, quote_starts, start, m.end()):
