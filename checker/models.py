@@ -82,6 +82,11 @@ class Organisation(Base):
     min_match_words: Mapped[int | None] = mapped_column(Integer)
     exclude_quotes: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sql_text("TRUE"))
     excluded_sources: Mapped[list | None] = mapped_column(JSON)
+    # Alerts on new unattributed copies: sent as found ("immediate") or once a day in one digest
+    # ("daily"); when the last digest went out.
+    alert_frequency: Mapped[str] = mapped_column(String(10), default="immediate",
+                                                 server_default=sql_text("'immediate'"))
+    last_digest_at: Mapped[datetime | None]
 
 
 class User(Base):
@@ -152,6 +157,8 @@ class Article(Base):
     published_at: Mapped[datetime | None]
     text: Mapped[str] = mapped_column(Text)
     text_sha256: Mapped[str] = mapped_column(String(64))
+    # When discovery last searched the web for copies of it (None: not yet; worker.discovery).
+    discovered_at: Mapped[datetime | None] = mapped_column(index=True)
     word_count: Mapped[int] = mapped_column(Integer, default=0)
     fingerprint_version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -258,6 +265,36 @@ class Watch(Base):
     last_crawled_at: Mapped[datetime | None]
     next_due_at: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # "site": crawl the site (robots.txt, sitemaps, feeds, links); "feed": read one RSS/Atom feed or
+    # sitemap and scan the items not seen before, with a conditional request (etag / last_modified).
+    kind: Mapped[str] = mapped_column(String(10), default="site", server_default=sql_text("'site'"))
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    # Failed runs in a row (0 after a run that worked), the last run's error, and why the watch was
+    # paused (by a person, or after checker.monitoring.MAX_FAILURES failures in a row).
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    paused_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class SearchQuery(Base):
+    """One phrase sent to a web search provider by discovery (worker.discovery), kept as the cache of
+    its results, the proof it is not sent again within the repeat period, and the day's usage."""
+
+    __tablename__ = "search_queries"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"), index=True)
+    provider: Mapped[str] = mapped_column(String(30))
+    # sha256 of the normalised phrase: what "the same query" means.
+    phrase_key: Mapped[str] = mapped_column(String(64), index=True)
+    phrase: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="done")  # done | failed
+    result_urls: Mapped[list | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    queried_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class MatchRow(Base):

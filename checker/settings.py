@@ -8,6 +8,14 @@
 - ``CHECKER_INDEX_PREFIX``: key prefix of the shared index in Redis (default ``checker:index``).
 - ``CHECKER_ALLOW_PRIVATE_URLS=1``: let the fetcher reach loopback/private addresses (tests only).
 - ``CHECKER_MAX_TEXT_CHARS``: the largest text accepted for registration or scanning.
+- ``CHECKER_SCHEDULER_TICK_S``: how often the embedded scheduler looks for due work (default 60 s;
+  with a broker, Celery beat does this every minute instead).
+- Discovery (docs/discovery.md): ``CHECKER_SEARXNG_URL`` (a SearXNG instance), ``CHECKER_BRAVE_API_KEY``
+  (Brave Search API; ``CHECKER_BRAVE_URL`` overrides its endpoint), ``CHECKER_SEARCH_DAILY_BUDGET``
+  (queries per provider per UTC day, default 100), ``CHECKER_SEARCH_REPEAT_DAYS`` (a phrase is not sent
+  again within this many days, default 30), ``CHECKER_DISCOVERY_PHRASES`` (phrases per article,
+  default 3), ``CHECKER_REDISCOVER_DAYS`` (older articles are searched again after this many days,
+  default 30; 0: never).
 """
 
 from __future__ import annotations
@@ -23,6 +31,8 @@ from checker.fingerprint import DEFAULT_SCHEME, FingerprintScheme
 # 2 million characters is ~300k words, a long book; news articles are 2-20 thousand characters.
 # Larger inputs are almost always a wrong file (a database dump, a binary), not an article.
 DEFAULT_MAX_TEXT_CHARS = 2_000_000
+# The Brave Search API's web search endpoint (https://api-dashboard.search.brave.com/app/documentation).
+BRAVE_SEARCH_URL = "https://api.search.brave.com/res/v1/web/search"
 
 
 def _truthy(value: str | None) -> bool:
@@ -40,6 +50,14 @@ class Settings:
     max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
     scheme: FingerprintScheme = field(default=DEFAULT_SCHEME)
     match: MatchConfig = field(default=DEFAULT_MATCH_CONFIG)
+    scheduler_tick_s: float = 60.0
+    searxng_url: str | None = None
+    brave_api_key: str | None = None
+    brave_url: str = BRAVE_SEARCH_URL
+    search_daily_budget: int = 100
+    search_repeat_days: int = 30
+    discovery_phrases: int = 3
+    rediscover_days: int = 30
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:
@@ -59,6 +77,14 @@ class Settings:
             index_prefix=env.get("CHECKER_INDEX_PREFIX") or "checker:index",
             allow_private_urls=_truthy(env.get("CHECKER_ALLOW_PRIVATE_URLS")),
             max_text_chars=int(env.get("CHECKER_MAX_TEXT_CHARS") or DEFAULT_MAX_TEXT_CHARS),
+            scheduler_tick_s=float(env.get("CHECKER_SCHEDULER_TICK_S") or 60),
+            searxng_url=env.get("CHECKER_SEARXNG_URL") or None,
+            brave_api_key=env.get("CHECKER_BRAVE_API_KEY") or None,
+            brave_url=env.get("CHECKER_BRAVE_URL") or BRAVE_SEARCH_URL,
+            search_daily_budget=int(env.get("CHECKER_SEARCH_DAILY_BUDGET") or 100),
+            search_repeat_days=int(env.get("CHECKER_SEARCH_REPEAT_DAYS") or 30),
+            discovery_phrases=int(env.get("CHECKER_DISCOVERY_PHRASES") or 3),
+            rediscover_days=int(env.get("CHECKER_REDISCOVER_DAYS") or 30),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 

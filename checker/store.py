@@ -36,9 +36,19 @@ ADDED_COLUMNS = [
     ("matches", "suspect_words", "INTEGER"),
     ("matches", "source_words", "INTEGER"),
     ("passages", "words", "INTEGER"),
+    ("organisations", "alert_frequency", "VARCHAR(10) NOT NULL DEFAULT 'immediate'"),
+    ("organisations", "last_digest_at", "TIMESTAMP WITH TIME ZONE"),
+    ("articles", "discovered_at", "TIMESTAMP WITH TIME ZONE"),
+    ("watches", "kind", "VARCHAR(10) NOT NULL DEFAULT 'site'"),
+    ("watches", "etag", "VARCHAR(500)"),
+    ("watches", "last_modified", "VARCHAR(100)"),
+    ("watches", "failures", "INTEGER NOT NULL DEFAULT 0"),
+    ("watches", "last_error", "TEXT"),
+    ("watches", "paused_reason", "TEXT"),
 ]
 # Indexes of ADDED_COLUMNS (create_all makes them only with a new table).
-ADDED_INDEXES = [("ix_articles_url_key", "articles", "url_key")]
+ADDED_INDEXES = [("ix_articles_url_key", "articles", "url_key"),
+                 ("ix_articles_discovered_at", "articles", "discovered_at")]
 
 
 def private_dir(path: str | os.PathLike) -> Path:

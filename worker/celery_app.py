@@ -83,7 +83,7 @@ def _private_files(**_kwargs) -> None:
 
 def create_celery(settings: Settings | None = None) -> Celery:
     settings = settings or Settings.from_env()
-    app = Celery("checker", include=["worker.tasks"])
+    app = Celery("checker", include=["worker.tasks", "worker.discovery_tasks"])
     app.conf.update(
         broker_url=settings.broker_url or "memory://localhost/",
         task_always_eager=settings.broker_url is None,

@@ -195,13 +195,16 @@ def submit_crawl(registry: Registry, url: str, *, org_id: int | None = None,
 
 
 def add_watch(registry: Registry, url: str, *, org_id: int | None = None, interval_minutes: int = 24 * 60,
-              max_pages: int = DEFAULT_CRAWL_PAGES) -> int:
-    """Watch a site: beat re-crawls it every ``interval_minutes`` (the first crawl at the next tick)."""
+              max_pages: int = DEFAULT_CRAWL_PAGES, kind: str = "site") -> int:
+    """Watch a site (``kind="site"``: crawl it) or one feed or sitemap (``kind="feed"``: scan its new
+    items) every ``interval_minutes``; the first run at the scheduler's next tick."""
+    from checker import monitoring
+
     url = _check_site(url, max_pages)
-    if not 5 <= interval_minutes <= 60 * 24 * 90:
-        raise InputError("the interval must be between 5 minutes and 90 days")
+    monitoring.check_interval(interval_minutes)
+    monitoring.check_kind(kind)
     with registry.Session.begin() as session:
-        watch = Watch(org_id=org_id, url=url, interval_minutes=interval_minutes, max_pages=max_pages)
+        watch = Watch(org_id=org_id, url=url, interval_minutes=interval_minutes, max_pages=max_pages, kind=kind)
         session.add(watch)
         session.flush()
         return watch.id

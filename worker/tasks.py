@@ -20,9 +20,9 @@ from celery import Task, current_app, shared_task
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from sqlalchemy import select, update
 
-from checker import scans
+from checker import monitoring, scans
 from checker.errors import CheckerError
-from checker.models import AlertEvent, Crawl, MatchRow, Scan, Watch, same_org
+from checker.models import AlertEvent, Crawl, MatchRow, Scan, same_org
 from checker.records import ScanResult
 from worker import context, dispatch, fairness
 from worker.celery_app import scan_time_limits
@@ -401,6 +401,7 @@ def _finish_crawl(registry, crawl_id: int, pages: int, error: str | None) -> Non
         crawl.status = "failed" if error and not pages else "done"
         crawl.error = scans.readable_error(error) if error else None
         crawl.pages_found, crawl.finished_at = pages, datetime.now(timezone.utc)
+        monitoring.record_run(session, crawl.watch_id, crawl.error if crawl.status == "failed" else None)
 
 
 def _send_scans(scan_ids: list[int]) -> None:
@@ -410,22 +411,13 @@ def _send_scans(scan_ids: list[int]) -> None:
 
 @shared_task(name="worker.tasks.monitor_due")
 def monitor_due() -> int:
-    """Start a crawl for every active watch that is due (Celery beat calls this every minute)."""
+    """Start a crawl for every active watch that is due (Celery beat, or the embedded scheduler, calls
+    this every tick; checker.monitoring decides what is due)."""
     registry = context.registry()
-    now = datetime.now(timezone.utc)
-    started = []
     with registry.Session.begin() as session:
-        due = session.scalars(select(Watch).where(
-            Watch.active.is_(True), (Watch.next_due_at.is_(None)) | (Watch.next_due_at <= now))).all()
-        for watch in due:
-            crawl = Crawl(org_id=watch.org_id, watch_id=watch.id, url=watch.url, max_pages=watch.max_pages)
-            session.add(crawl)
-            watch.last_crawled_at = now
-            watch.next_due_at = now + timedelta(minutes=watch.interval_minutes)
-            session.flush()
-            started.append(crawl.id)
+        started = monitoring.start_due(session)
     for crawl_id in started:
-        crawl_task.delay(crawl_id)
+        dispatch.send(crawl_task, crawl_id)
     return len(started)
 
 
