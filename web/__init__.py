@@ -40,6 +40,8 @@ DEFAULTS = {
     "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
     # Embedded default: tasks run on one background thread so requests return at once.
     "BACKGROUND_TASKS": True,
+    # With background tasks and no broker: run the periodic tasks in this process (worker.scheduler).
+    "SCHEDULER": True,
     "PAGE_SIZE": 50,
 }
 
