@@ -423,9 +423,14 @@ def org_group() -> None:
               help="Do not report copies found on S: a domain (covers its subdomains) or a URL prefix (repeatable).")
 @click.option("--clear-excluded", is_flag=True, help="Forget the excluded sources (before adding any given).")
 @click.option("--time-zone", metavar="ZONE", help="IANA time zone of the organisation's dates, e.g. Asia/Jakarta.")
+@click.option("--alerts", "alert_frequency", type=click.Choice(["immediate", "daily"]),
+              help="Send new unattributed copies as they are found, or once a day in one digest.")
+@click.option("--alert-email", "alert_emails", multiple=True, metavar="ADDRESS",
+              help="Send alert e-mails to ADDRESS (repeatable; replaces the list; '' clears it).")
 @click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
 @pass_ctx
-def org_settings(c: Context, min_match_words, exclude_quotes, add_sources, clear_excluded, time_zone, as_json) -> None:
+def org_settings(c: Context, min_match_words, exclude_quotes, add_sources, clear_excluded, time_zone, alert_frequency,
+                 alert_emails, as_json) -> None:
     """Show the organisation's match settings; change those given (all checked, or none changed)."""
     from checker.models import Organisation
     from checker.orgs import KEEP, settings_of, update_settings
@@ -439,7 +444,9 @@ def org_settings(c: Context, min_match_words, exclude_quotes, add_sources, clear
             None if min_match_words.strip().lower() in ("default", "") else min_match_words)
         changed = update_settings(org, min_match_words=words, exclude_quotes=KEEP if exclude_quotes is None
                                   else exclude_quotes, excluded_sources=sources,
-                                  time_zone=KEEP if time_zone is None else time_zone)
+                                  time_zone=KEEP if time_zone is None else time_zone,
+                                  alert_frequency=alert_frequency or KEEP,
+                                  alert_emails=[e for e in alert_emails if e.strip()] if alert_emails else KEEP)
         shown = settings_of(org)
     if changed:
         err.print("updated: " + ", ".join(name.replace("_", " ") for name in changed))
@@ -451,6 +458,8 @@ def org_settings(c: Context, min_match_words, exclude_quotes, add_sources, clear
     out.print(f"quotations:        {'excluded' if shown['exclude_quotes'] else 'counted as reuse'}")
     out.print(f"excluded sources:  {', '.join(shown['excluded_sources']) or 'none'}")
     out.print(f"time zone:         {shown['time_zone']}")
+    out.print(f"alerts:            {'once a day, in one digest' if shown['alert_frequency'] == 'daily' else 'as found'}"
+              f" to {', '.join(shown['alert_emails']) or 'the operator’s CHECKER_ALERT_TO'}")
 
 
 # -- index -----------------------------------------------------------------------------------------

@@ -87,6 +87,8 @@ class Organisation(Base):
     alert_frequency: Mapped[str] = mapped_column(String(10), default="immediate",
                                                  server_default=sql_text("'immediate'"))
     last_digest_at: Mapped[datetime | None]
+    # Who gets its alert e-mails (None or empty: the operator's CHECKER_ALERT_TO).
+    alert_emails: Mapped[list | None] = mapped_column(JSON)
 
 
 class User(Base):

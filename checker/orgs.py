@@ -100,23 +100,28 @@ def settings_of(org: Organisation) -> dict:
     """The organisation's settings as stored (what `checker org settings --json` prints)."""
     return {"organisation": org.name, "min_match_words": org.min_match_words,
             "exclude_quotes": True if org.exclude_quotes is None else org.exclude_quotes,
-            "excluded_sources": list(org.excluded_sources or []), "time_zone": org.time_zone or "UTC"}
+            "excluded_sources": list(org.excluded_sources or []), "time_zone": org.time_zone or "UTC",
+            "alert_frequency": org.alert_frequency or "immediate", "alert_emails": list(org.alert_emails or [])}
 
 
 def update_settings(org: Organisation, *, min_match_words=KEEP, exclude_quotes=KEEP, excluded_sources=KEEP,
-                    time_zone=KEEP) -> list[str]:
+                    time_zone=KEEP, alert_frequency=KEEP, alert_emails=KEEP) -> list[str]:
     """Check the given settings together with the kept ones and store them all, or store nothing:
     InputError names the bad setting, and the row is untouched. Returns the names of the settings
     that changed. (The settings page and `checker org settings` both write through here.)"""
     current = settings_of(org)
     given = {"min_match_words": min_match_words, "exclude_quotes": exclude_quotes,
-             "excluded_sources": excluded_sources, "time_zone": time_zone}
+             "excluded_sources": excluded_sources, "time_zone": time_zone,
+             "alert_frequency": alert_frequency, "alert_emails": alert_emails}
     wanted = {k: current[k] if v is KEEP else v for k, v in given.items()}
     options = validate.match_options(min_match_words=wanted["min_match_words"],
                                      exclude_quotes=wanted["exclude_quotes"],
                                      excluded_sources=wanted["excluded_sources"])
     zone = validate.time_zone(wanted["time_zone"])
+    frequency = validate.alert_frequency(wanted["alert_frequency"])
+    emails = validate.email_list(wanted["alert_emails"])
     save_match_options(org, options)
     org.time_zone = zone
+    org.alert_frequency, org.alert_emails = frequency, emails or None
     after = settings_of(org)
     return [k for k in given if after[k] != current[k]]

@@ -38,6 +38,7 @@ ADDED_COLUMNS = [
     ("passages", "words", "INTEGER"),
     ("organisations", "alert_frequency", "VARCHAR(10) NOT NULL DEFAULT 'immediate'"),
     ("organisations", "last_digest_at", "TIMESTAMP WITH TIME ZONE"),
+    ("organisations", "alert_emails", "JSON"),
     ("articles", "discovered_at", "TIMESTAMP WITH TIME ZONE"),
     ("watches", "kind", "VARCHAR(10) NOT NULL DEFAULT 'site'"),
     ("watches", "etag", "VARCHAR(500)"),

@@ -421,3 +421,32 @@ def time_zone(value: Any, field: str = "time zone") -> str:
     if name not in available_timezones():
         raise InputError(f"{field}: {_show(name)} is not a known time zone (like Asia/Jakarta or UTC)")
     return name
+
+
+EMAIL_MAX_CHARS = 320
+MAX_ALERT_EMAILS = 20
+ALERT_FREQUENCIES = ("immediate", "daily")
+
+
+def is_email(email: str) -> bool:
+    """``local@domain.tld`` without spaces: the shape of an address, not a promise it receives mail."""
+    local, at, domain = email.partition("@")
+    return bool(local and at and "." in domain[1:-1] and "@" not in domain and not any(c.isspace() for c in email))
+
+
+def email_list(values: Any, field: str = "alert e-mail addresses") -> list[str]:
+    """Distinct e-mail addresses (lower-cased), at most MAX_ALERT_EMAILS."""
+    emails = [e.lower() for e in text_list(values, field, EMAIL_MAX_CHARS)]
+    for email in emails:
+        if not is_email(email):
+            raise InputError(f"{field}: {_show(email)} is not an e-mail address")
+    emails = list(dict.fromkeys(emails))
+    if len(emails) > MAX_ALERT_EMAILS:
+        raise InputError(f"{field}: at most {MAX_ALERT_EMAILS} addresses")
+    return emails
+
+
+def alert_frequency(value: Any, field: str = "alerts") -> str:
+    if value not in ALERT_FREQUENCIES:
+        raise InputError(f"{field}: {_show(str(value))} is not one of {', '.join(ALERT_FREQUENCIES)}")
+    return value

@@ -29,13 +29,15 @@ def registered(run, tmp_path: Path):  # noqa: F811
 
 def test_show_change_and_refuse(run):  # noqa: F811
     assert settings(run) == {"organisation": "Default", "min_match_words": None, "exclude_quotes": True,
-                             "excluded_sources": [], "time_zone": "UTC"}
+                             "excluded_sources": [], "time_zone": "UTC", "alert_frequency": "immediate",
+                             "alert_emails": []}
     _, out, _ = run("org", "settings")
     assert "default (15)" in out and "quotations:        excluded" in out
     changed = settings(run, "--min-match-words", "40", "--include-quotes", "--exclude-source", "Partner.Example",
                        "--exclude-source", "https://mirror.example/synd/", "--time-zone", "Asia/Jakarta")
     assert changed == {"organisation": "Default", "min_match_words": 40, "exclude_quotes": False,
-                       "excluded_sources": ["partner.example", "https://mirror.example/synd"], "time_zone": "Asia/Jakarta"}
+                       "excluded_sources": ["partner.example", "https://mirror.example/synd"], "time_zone": "Asia/Jakarta",
+                       "alert_frequency": "immediate", "alert_emails": []}
     for bad, message in ((["--min-match-words", "10"], "below the engine's own minimum of 15 words"),
                          (["--min-match-words", "many"], "whole number"),
                          (["--exclude-source", "javascript:alert(1)"], "neither a domain"),
@@ -114,3 +116,14 @@ def test_scan_url_follows_the_organisations_settings(run, registered):  # noqa: 
         assert "not reported: this suspect is on an excluded source (127.0.0.1)" in out
     finally:
         site.stop()
+
+
+def test_alert_settings(run):  # noqa: F811
+    changed = settings(run, "--alerts", "daily", "--alert-email", "Desk@Lingkar.example", "--alert-email", "ed@lingkar.example")
+    assert changed["alert_frequency"] == "daily" and changed["alert_emails"] == ["desk@lingkar.example", "ed@lingkar.example"]
+    _, out, _ = run("org", "settings")
+    assert "once a day, in one digest to desk@lingkar.example, ed@lingkar.example" in out
+    code, _, err = run("org", "settings", "--alert-email", "not an address", ok=False)
+    assert code != 0 and "is not an e-mail address" in err
+    assert settings(run)["alert_emails"] == ["desk@lingkar.example", "ed@lingkar.example"]  # nothing stored
+    assert settings(run, "--alert-email", "", "--alerts", "immediate")["alert_emails"] == []

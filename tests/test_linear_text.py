@@ -331,14 +331,14 @@ def test_lines_are_found_in_the_main_text_as_before(text, patterns) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# web.accounts: e-mail addresses (the login form's field; the old pattern was quadratic on "a@....")
+# checker.validate: e-mail addresses (the login form's field; the old pattern was quadratic on "a@....")
 
 OLD_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @pytest.mark.parametrize("email", ["a@" + "." * MB + " ", "a@" + "a." * (MB // 2) + "@", "@" * MB, "a" * MB])
 def test_email_check_on_adversarial_megabytes(email) -> None:
-    from web.accounts import is_email
+    from checker.validate import is_email
 
     with within():
         assert not is_email(email)
@@ -347,6 +347,6 @@ def test_email_check_on_adversarial_megabytes(email) -> None:
 @MANY
 @given(st.lists(st.sampled_from(["a", "b", ".", "@", " ", "\t", "é", "..", "x.co"]), max_size=12).map("".join))
 def test_email_check_agrees_with_the_old_pattern(email) -> None:
-    from web.accounts import is_email
+    from checker.validate import is_email
 
     assert is_email(email) == bool(OLD_EMAIL_RE.match(email))

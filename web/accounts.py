@@ -8,7 +8,6 @@ its SHA-256 digest (a token is 256 random bits, so a fast digest is enough: ther
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from datetime import datetime, timezone
 from typing import NoReturn
@@ -31,12 +30,8 @@ TOKEN_PREFIX = "chk_"
 TOKEN_VISIBLE_CHARS = 12
 # local@domain, neither holding "@" or whitespace, with a dot inside the domain (not first or last).
 # Checked by parts: the regex r"^[^@\s]+@[^@\s]+\.[^@\s]+$" backtracks over every dot (n² on "a@....").
-_SPACE_RE = re.compile(r"\s")
 
 
-def is_email(email: str) -> bool:
-    local, at, domain = email.partition("@")
-    return bool(local and at and "." in domain[1:-1] and "@" not in domain and not _SPACE_RE.search(email))
 # Compared against when the e-mail is unknown, so a wrong e-mail costs the same time as a wrong password.
 _DUMMY_HASH = generate_password_hash("not a real password", method="scrypt")
 
@@ -68,7 +63,7 @@ def has_role(role: str, needed: str) -> bool:
 
 def normalize_email(email: str) -> str:
     email = (email or "").strip().lower()
-    if login_text(email, 320) is None or not is_email(email):
+    if login_text(email, 320) is None or not validate.is_email(email):
         raise InputError(f"{email[:100]!r} is not an e-mail address")
     return email
 

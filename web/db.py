@@ -21,6 +21,11 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.extensions["checker.write_lock"] = threading.Lock()
     context.use(registry)
     dispatch.run_in_background(bool(app.config["BACKGROUND_TASKS"]))
+    if app.config["BACKGROUND_TASKS"] and app.config["SCHEDULER"] and not settings.broker_url:
+        # No broker, so no Celery beat: this process runs the periodic tasks (watches, discovery, digests).
+        from worker import scheduler
+
+        scheduler.start_embedded(settings.scheduler_tick_s)
     app.teardown_appcontext(close_session)
 
 

@@ -40,8 +40,10 @@ def _form_values(form) -> dict:
     if quotes not in QUOTES_CHOICES:
         raise InputError(_("Quotations excluded must be yes or no."))
     sources = [line for line in form.get("excluded_sources", "").splitlines() if line.strip()]
+    emails = [line for line in form.get("alert_emails", "").replace(",", "\n").splitlines() if line.strip()]
     return {"min_match_words": form.get("min_match_words", ""), "exclude_quotes": QUOTES_CHOICES[quotes],
-            "excluded_sources": sources, "time_zone": form.get("time_zone", "")}
+            "excluded_sources": sources, "time_zone": form.get("time_zone", ""),
+            "alert_frequency": form.get("alert_frequency", "immediate"), "alert_emails": emails}
 
 
 @bp.route("", methods=("GET", "POST"))

@@ -5,7 +5,12 @@ Settings (environment):
   signature of the exact body bytes is sent as ``X-Checker-Signature: sha256=<hex>`` with the event id
   in ``X-Checker-Event``, so receivers can verify and de-duplicate.
 - ``CHECKER_SMTP_HOST``, ``CHECKER_SMTP_PORT`` (25), ``CHECKER_SMTP_USER``, ``CHECKER_SMTP_PASSWORD``,
-  ``CHECKER_SMTP_STARTTLS`` (off), ``CHECKER_ALERT_FROM``, ``CHECKER_ALERT_TO`` (comma-separated).
+  ``CHECKER_SMTP_STARTTLS`` (off), ``CHECKER_ALERT_FROM``, ``CHECKER_ALERT_TO`` (comma-separated; an
+  organisation's own alert addresses, set on its settings page, win).
+- ``CHECKER_BASE_URL``: the dashboard's address, so each alert links to its match page in full.
+
+An organisation gets its alerts as they are found ("immediate": a webhook event per copy, one e-mail per
+scan) or once a day ("daily": one webhook digest and one e-mail listing the day's new copies).
 
 The webhook URL is set by the operator, not by users, so it is not put through the SSRF guard (an
 internal receiver is a normal set-up).
@@ -44,6 +49,7 @@ class AlertSettings:
     smtp_starttls: bool = False
     mail_from: str = "reuse-checker@localhost"
     mail_to: tuple[str, ...] = ()
+    base_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AlertSettings:
@@ -58,11 +64,16 @@ class AlertSettings:
             smtp_starttls=(env.get("CHECKER_SMTP_STARTTLS") or "").lower() in {"1", "true", "yes"},
             mail_from=env.get("CHECKER_ALERT_FROM") or "reuse-checker@localhost",
             mail_to=tuple(a.strip() for a in (env.get("CHECKER_ALERT_TO") or "").split(",") if a.strip()),
+            base_url=(env.get("CHECKER_BASE_URL") or "").rstrip("/") or None,
         )
 
     @property
     def email_enabled(self) -> bool:
         return bool(self.smtp_host and self.mail_to)
+
+    def link(self, path: str) -> str:
+        """A dashboard path as a link people can follow: in full when CHECKER_BASE_URL is set."""
+        return f"{self.base_url}{path}" if self.base_url else path
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -74,8 +85,8 @@ def verify(body: bytes, secret: str, signature: str) -> bool:
     return hmac.compare_digest(sign(body, secret), signature)
 
 
-def post_webhook(settings: AlertSettings, event_id: int, payload: dict) -> None:
-    """POST one event; raises AlertDeliveryError on a network error or a non-2xx answer."""
+def post_webhook(settings: AlertSettings, event_id: int | str, payload: dict) -> None:
+    """POST one event (or a digest); raises AlertDeliveryError on a network error or a non-2xx answer."""
     assert settings.webhook_url
     body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
     headers = {
@@ -107,7 +118,7 @@ def digest_message(settings: AlertSettings, payloads: Sequence[dict]) -> EmailMe
             f"- {p['article']['title']} ({p['article'].get('url') or 'no url'})",
             f"  copied at {p.get('suspect_url') or 'a submitted text'}: {p['kind']}, "
             f"{share(p['source_coverage'])} of the article",
-            f"  {p.get('dashboard_path', '')}",
+            f"  {settings.link(p.get('dashboard_path', ''))}",
         ]
     msg.set_content("\n".join(lines) + "\n")
     return msg

@@ -35,7 +35,8 @@ from checker.store import private_umask
 VISIBILITY_TIMEOUT_S = 2 * 60 * 60
 # Longest a crawl task may run (soft limit raises inside the task; hard limit kills it).
 CRAWL_SOFT_LIMIT_S = 30 * 60
-# Beat: due watches are looked for every minute; stuck scans every 5 minutes.
+# Beat (and the embedded scheduler, worker.scheduler): due watches, articles due for discovery and
+# daily alert digests are looked for every minute; stuck scans every 5 minutes.
 MONITOR_EVERY_S = 60
 SWEEP_EVERY_S = 5 * 60
 QUEUE = "checker"
@@ -106,6 +107,8 @@ def create_celery(settings: Settings | None = None) -> Celery:
         beat_schedule={
             "monitor-watches": {"task": "worker.tasks.monitor_due", "schedule": MONITOR_EVERY_S},
             "sweep-stuck-scans": {"task": "worker.tasks.sweep_stuck", "schedule": SWEEP_EVERY_S},
+            "discover-articles": {"task": "worker.discovery_tasks.discover_due", "schedule": MONITOR_EVERY_S},
+            "alert-digests": {"task": "worker.tasks.send_digests", "schedule": MONITOR_EVERY_S},
         },
     )
     return app

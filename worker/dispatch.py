@@ -52,6 +52,9 @@ def run_in_background(enabled: bool = True) -> None:
         _background = fairness.FairRunner("checker-task")
         _crawls = fairness.FairRunner("checker-crawl")
     elif not enabled and _background is not None:
+        from worker import scheduler
+
+        scheduler.stop_embedded()  # first: it sends tasks to these threads
         _crawls.shutdown(wait=True)  # first: a crawl still running queues scans on the other thread
         _background.shutdown(wait=True)
         _background = _crawls = None

@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 
 from checker import monitoring, scans
 from checker.errors import CheckerError
-from checker.models import AlertEvent, Crawl, MatchRow, Scan, same_org
+from checker.models import AlertEvent, Crawl, MatchRow, Organisation, Scan, same_org
 from checker.records import ScanResult
 from worker import context, dispatch, fairness
 from worker.celery_app import scan_time_limits
@@ -45,7 +45,7 @@ MAX_SCAN_ATTEMPTS = MAX_FETCH_RETRIES + 3
 # Polite crawling: at least this long between two requests to one host.
 CRAWL_HOST_INTERVAL_S = 1.0
 # Sources whose new unattributed matches raise alerts (a single text scan is watched on screen).
-ALERTING_SOURCES = ("watch", "crawl", "batch")
+ALERTING_SOURCES = ("watch", "crawl", "batch", "discovery")
 
 
 def _backoff(retries: int) -> int:
@@ -181,7 +181,7 @@ def _run_scan(task, registry, claimed: scans.Claimed, soft: int | None) -> tuple
             links, published_at = evidence.links, evidence.published_at
         suspect_url = (evidence.final_url if evidence else None) or claimed.url
         result = registry.scan(text, suspect_url, published_at=published_at, links=links, org_id=claimed.org_id)
-        if claimed.source == "watch":
+        if claimed.source in ("watch", "discovery"):
             result = _only_new(registry, claimed, result, suspect_url)
         match_ids = scans.complete(registry.Session, scan_id, result, text=text if claimed.text is None else None,
                                    evidence=evidence)
@@ -248,30 +248,62 @@ def _raise_alerts(registry, org_id: int | None, match_ids: list[int]) -> None:
             session.add(event)
             session.flush()
             event_ids.append(event.id)
-    if event_ids:
+    if event_ids and not _daily(registry, org_id):
         deliver_alerts.delay(event_ids)
 
 
+def _daily(registry, org_id: int | None) -> bool:
+    """Whether the organisation takes its alerts in a daily digest (send_digests sends them)."""
+    if org_id is None:
+        return False
+    with registry.Session() as session:
+        return session.scalar(select(Organisation.alert_frequency).where(Organisation.id == org_id)) == "daily"
+
+
+def _org_alert_settings(registry, settings: AlertSettings, org_id: int | None) -> AlertSettings:
+    """The operator's alert settings, with the organisation's own alert addresses when it set some."""
+    if org_id is None:
+        return settings
+    with registry.Session() as session:
+        emails = session.scalar(select(Organisation.alert_emails).where(Organisation.id == org_id))
+    return replace(settings, mail_to=tuple(emails)) if emails else settings
+
+
 @shared_task(bind=True, name="worker.tasks.deliver_alerts", max_retries=6)
-def deliver_alerts(self, event_ids: list[int]) -> str:
-    """POST each pending event to the webhook and send one e-mail digest; retried with backoff."""
-    settings = AlertSettings.from_env()
+def deliver_alerts(self, event_ids: list[int], digest: bool = False) -> str:
+    """Send pending events, all of one organisation: each to the webhook (or, as a ``digest``, all in
+    one POST) and all in one e-mail; retried with backoff."""
     registry = context.registry()
     with registry.Session() as session:
-        events = session.scalars(select(AlertEvent).where(AlertEvent.id.in_(event_ids))).all()
+        events = session.scalars(select(AlertEvent).where(AlertEvent.id.in_(event_ids)).order_by(AlertEvent.id)).all()
+    if not events:
+        return "nothing"
+    settings = _org_alert_settings(registry, AlertSettings.from_env(), events[0].org_id)
+    for event in events:
+        event.payload["dashboard_url"] = settings.link(event.payload.get("dashboard_path", ""))
     # Per event: the channels' new statuses and this run's failure reasons (each event keeps its own).
     statuses: dict[int, dict] = {e.id: {} for e in events}
     failures: dict[int, list[str]] = {e.id: [] for e in events}
-    for event in events:
-        if event.webhook_status == "pending":
-            if not settings.webhook_url:
-                statuses[event.id]["webhook_status"] = "skipped"
-            else:
-                try:
-                    post_webhook(settings, event.id, event.payload)
-                    statuses[event.id]["webhook_status"] = "sent"
-                except AlertDeliveryError as exc:
-                    failures[event.id].append(str(exc))
+    pending_hook = [e for e in events if e.webhook_status == "pending"]
+    if pending_hook and not settings.webhook_url:
+        for e in pending_hook:
+            statuses[e.id]["webhook_status"] = "skipped"
+    elif pending_hook and digest:
+        body = {"event": "digest", "org_id": events[0].org_id, "events": [e.payload for e in pending_hook]}
+        try:
+            post_webhook(settings, f"digest-{pending_hook[0].id}-{pending_hook[-1].id}", body)
+            for e in pending_hook:
+                statuses[e.id]["webhook_status"] = "sent"
+        except AlertDeliveryError as exc:
+            for e in pending_hook:
+                failures[e.id].append(str(exc))
+    else:
+        for event in pending_hook:
+            try:
+                post_webhook(settings, event.id, event.payload)
+                statuses[event.id]["webhook_status"] = "sent"
+            except AlertDeliveryError as exc:
+                failures[event.id].append(str(exc))
     pending_mail = [e for e in events if e.email_status == "pending"]
     if pending_mail:
         if not settings.email_enabled:
@@ -298,6 +330,45 @@ def deliver_alerts(self, event_ids: list[int]) -> str:
                             .values(email_status="failed"))
         return "failed"
     return "sent"
+
+
+# A daily digest goes out at most once in this long, and only when there is something new.
+DIGEST_EVERY = timedelta(days=1)
+# A match reviewed as one of these before its digest went out is left out of it.
+SETTLED_REVIEWS = ("dismissed", "licensed")
+
+
+@shared_task(name="worker.tasks.send_digests")
+def send_digests() -> int:
+    """Send each daily-digest organisation its pending alerts, once a day (beat or the embedded
+    scheduler calls this every tick); how many digests were sent. Events whose match was dismissed or
+    found licensed in the meantime are skipped, saying so."""
+    registry = context.registry()
+    now = datetime.now(timezone.utc)
+    batches = []
+    with registry.Session.begin() as session:
+        orgs = session.scalars(select(Organisation).where(
+            Organisation.alert_frequency == "daily",
+            Organisation.last_digest_at.is_(None) | (Organisation.last_digest_at <= now - DIGEST_EVERY))).all()
+        for org in orgs:
+            events = session.scalars(select(AlertEvent).where(
+                AlertEvent.org_id == org.id, AlertEvent.attempts == 0,
+                (AlertEvent.webhook_status == "pending") | (AlertEvent.email_status == "pending"))
+                .order_by(AlertEvent.id)).all()
+            keep = []
+            for event in events:
+                match = session.get(MatchRow, event.payload.get("match_id") or 0)
+                if match is not None and match.review_status in SETTLED_REVIEWS:
+                    event.webhook_status = event.email_status = "skipped"
+                    event.last_error = f"left out of the digest: the match was {match.review_status} before it went out"
+                else:
+                    keep.append(event.id)
+            if keep:
+                org.last_digest_at = now
+                batches.append(keep)
+    for ids in batches:
+        deliver_alerts.delay(ids, digest=True)
+    return len(batches)
 
 
 def _update_event(registry, event_id: int, values: dict, errors: list[str]) -> None:
