@@ -11,6 +11,12 @@ Errors: ``FetchError`` (permanent: refused URL, 4xx, wrong type, too large, too 
 failure) and its subclass ``TransientFetchError`` (timeouts, connection failures, 5xx, 429, temporary DNS
 failure) which a task may retry with backoff.
 
+Conditional requests: ``fetch(url, etag=..., last_modified=...)`` sends ``If-None-Match`` /
+``If-Modified-Since`` (through the same guard, redirects and caps); a 304 answer comes back as a
+``FetchedPage`` with ``not_modified`` true and no body, and every page carries the response's ``ETag``
+and ``Last-Modified`` so the caller can store them for next time (a watched feed that has not changed
+then costs one small request).
+
 Also here: ``HostRateLimiter`` (a polite per-host interval) and ``RobotsCache`` (robots.txt through the
 same safe fetcher, parsed with Protego, which implements RFC 9309 wildcards and longest match).
 """
@@ -96,6 +102,10 @@ class FetchedPage:
     lists, in order, each URL that answered with a redirect (so ``redirects[0] == url`` when there was
     one). ``body_sha256`` is the hex SHA-256 of ``body`` (after Content-Encoding is undone), ``text``
     the body decoded with ``encoding`` (empty for gzip payloads), ``fetched_at`` aware UTC.
+
+    ``etag`` and ``last_modified`` are the response's validators (None when it sent none). A
+    conditional fetch the server answered with 304 has ``status == 304``, ``not_modified`` true, an
+    empty body and content type, and the validators that still hold.
     """
 
     url: str
@@ -108,10 +118,16 @@ class FetchedPage:
     redirects: list[str] = field(default_factory=list)
     encoding: str | None = None
     body: bytes = field(default=b"", repr=False)
+    etag: str | None = None
+    last_modified: str | None = None
 
     @property
     def is_html(self) -> bool:
         return self.content_type in HTML_TYPES
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
 
 
 class FetchError(Exception):
@@ -150,18 +166,31 @@ class TooManyRedirects(FetchError):
     """More than ``FetchOptions.max_redirects`` redirects."""
 
 
-def fetch(url: str, *, options: FetchOptions | None = None) -> FetchedPage:
-    """Fetch ``url`` safely and return the decoded page; raise ``FetchError`` (or a subclass)."""
+def fetch(
+    url: str,
+    *,
+    options: FetchOptions | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> FetchedPage:
+    """Fetch ``url`` safely and return the decoded page; raise ``FetchError`` (or a subclass).
+
+    With ``etag`` and/or ``last_modified`` (validators a previous response sent) the request is
+    conditional, and an unchanged resource comes back as a 304 page (``not_modified``) without a body.
+    """
     options = options or FetchOptions()
     deadline = time.monotonic() + options.total_timeout
+    conditional = conditional_headers(etag, last_modified)
     redirects: list[str] = []
     current = url
     for _hop in range(options.max_redirects + 1):
         target = _guard(current, options)
         addresses = _resolve(target, options)
-        pool, response = _open(target, addresses, options, deadline)
+        pool, response = _open(target, addresses, options, deadline, conditional)
         try:
             status = response.status
+            new_etag = _header_value(response, "ETag")
+            new_last_modified = _header_value(response, "Last-Modified")
             if status in REDIRECT_STATUSES:
                 location = (response.headers.get("Location") or "").strip()
                 if not location:
@@ -171,6 +200,10 @@ def fetch(url: str, *, options: FetchOptions | None = None) -> FetchedPage:
                 redirects.append(target.url)
                 current = urljoin(target.url, location)
                 continue
+            if status == 304 and conditional:
+                return _not_modified(
+                    url, target.url, redirects, new_etag or etag, new_last_modified or last_modified
+                )
             _raise_for_status(target.url, status, response)
             media_type, charset = parse_content_type(response.headers.get("Content-Type"))
             if media_type and media_type not in options.accepted_types:
@@ -207,8 +240,47 @@ def fetch(url: str, *, options: FetchOptions | None = None) -> FetchedPage:
             redirects=redirects,
             encoding=encoding,
             body=body,
+            etag=new_etag,
+            last_modified=new_last_modified,
         )
     raise TooManyRedirects(f"{url}: more than {options.max_redirects} redirects", url=url)
+
+
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    """``If-None-Match`` / ``If-Modified-Since`` for stored validators. A value that could not be a
+    header (control characters, which only a corrupted store would hold) is left out, not sent."""
+    headers = {}
+    for name, value in (("If-None-Match", etag), ("If-Modified-Since", last_modified)):
+        value = (value or "").strip()
+        if value and not _CONTROL_RE.search(value):
+            headers[name] = value
+    return headers
+
+
+def _header_value(response, name: str) -> str | None:
+    value = (response.headers.get(name) or "").strip()
+    return value or None
+
+
+def _not_modified(
+    url: str, final_url: str, redirects: list[str], etag: str | None, last_modified: str | None
+) -> FetchedPage:
+    """The page of a 304 answer: nothing to read, the validators that still hold."""
+    return FetchedPage(
+        url=url,
+        final_url=final_url,
+        status=304,
+        content_type="",
+        fetched_at=datetime.now(UTC),
+        body_sha256=hashlib.sha256(b"").hexdigest(),
+        text="",
+        redirects=redirects,
+        etag=etag,
+        last_modified=last_modified,
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -362,7 +434,9 @@ def _resolve(target: ParsedTarget, options: FetchOptions) -> list:
         raise FetchRefused(f"{target.url}: {exc}", url=target.url) from None
 
 
-def _headers(target: ParsedTarget, options: FetchOptions) -> dict[str, str]:
+def _headers(
+    target: ParsedTarget, options: FetchOptions, extra: dict[str, str] | None = None
+) -> dict[str, str]:
     headers = {
         "Host": target.host_header,
         "User-Agent": options.user_agent,
@@ -371,6 +445,8 @@ def _headers(target: ParsedTarget, options: FetchOptions) -> dict[str, str]:
     }
     if options.accept_language:
         headers["Accept-Language"] = options.accept_language
+    if extra:
+        headers.update(extra)
     return headers
 
 
@@ -395,7 +471,13 @@ def _pool(target: ParsedTarget, address, options: FetchOptions, deadline: float)
     )
 
 
-def _open(target: ParsedTarget, addresses: list, options: FetchOptions, deadline: float):
+def _open(
+    target: ParsedTarget,
+    addresses: list,
+    options: FetchOptions,
+    deadline: float,
+    extra_headers: dict[str, str] | None = None,
+):
     """Connect to the first address that answers; return ``(pool, response)`` with the body unread."""
     last_error: Exception | None = None
     for address in addresses:
@@ -406,7 +488,7 @@ def _open(target: ParsedTarget, addresses: list, options: FetchOptions, deadline
             response = pool.urlopen(
                 "GET",
                 target.request_target,
-                headers=_headers(target, options),
+                headers=_headers(target, options, extra_headers),
                 redirect=False,
                 retries=False,
                 preload_content=False,
