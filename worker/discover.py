@@ -88,6 +88,18 @@ _XML_PARSER = etree.XMLParser(
     remove_comments=True,
 )
 _XML_DECL_RE = re.compile(r"^\s*+<\?xml[^>]*\?>")  # anchored: read once, in linear time
+# The same, refusing what is not well-formed: only to say why a document could not be read.
+_STRICT_XML_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=False
+)
+# What a feed or sitemap document is, by its root element (RSS 1.0's root is rdf:RDF).
+DOCUMENT_KINDS = {
+    "rss": "rss",
+    "rdf": "rss",
+    "feed": "atom",
+    "urlset": "sitemap",
+    "sitemapindex": "sitemap index",
+}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -185,6 +197,36 @@ def parse_feed(xml: str | bytes, base: str | None = None) -> list[str]:
         if url and url not in urls:
             urls.append(url)
     return urls
+
+
+def document_kind(xml: str | bytes) -> str | None:
+    """``"rss"``, ``"atom"``, ``"sitemap"`` or ``"sitemap index"`` by the document's root element
+    (recovering from small XML errors, as the parsers do); None for anything else, HTML included."""
+    root = _parse_xml(xml)
+    return DOCUMENT_KINDS.get(_local(root.tag)) if root is not None else None
+
+
+# libxml2's names for the commonest feed error (a bare "&" in a title or URL), said plainly.
+_XML_JARGON = {
+    "xmlParseEntityRef: no name": "a bare & (it must be written &amp;)",
+    "EntityRef: expecting ';'": "an & that does not start an entity (it must be written &amp;)",
+}
+
+
+def xml_problem(xml: str | bytes) -> str | None:
+    """Why ``xml`` is not well-formed XML, in one line with its place (None when it is). The parsers
+    recover from such errors; this says why a document that yielded nothing could not be read."""
+    data = _xml_bytes(xml)
+    if not data.strip():
+        return "the document is empty"
+    try:
+        etree.fromstring(data, parser=_STRICT_XML_PARSER)
+    except etree.XMLSyntaxError as exc:
+        message = " ".join(str(exc.msg or exc).split())[:200]  # libxml2's words, with line and column
+        for jargon, words in _XML_JARGON.items():
+            message = message.replace(jargon, words)
+        return message
+    return None
 
 
 def feed_links(html: str, base: str) -> list[str]:
@@ -384,7 +426,7 @@ class Crawler:
             if page is None:
                 continue
             self.report.sitemaps.append(url)
-            body = _payload(page)
+            body = document_payload(page)
             found, subs = parse_sitemap(body, page.final_url)
             pages.extend(u for u in found if same_site(u, start))
             todo.extend(s for s in subs if s not in done)
@@ -398,14 +440,14 @@ class Crawler:
         if page is None:
             return []
         self.report.feeds.append(feed)
-        return [u for u in parse_feed(_payload(page), page.final_url) if same_site(u, start)]
+        return [u for u in parse_feed(document_payload(page), page.final_url) if same_site(u, start)]
 
 
 # --------------------------------------------------------------------------------------------------
 # helpers
 
 
-def _payload(page) -> bytes | str:
+def document_payload(page) -> bytes | str:
     """The document inside a fetched sitemap or feed: raw bytes (gunzipped) when there are any."""
     body = getattr(page, "body", b"") or b""
     if body:
@@ -413,12 +455,15 @@ def _payload(page) -> bytes | str:
     return page.text
 
 
-def _parse_xml(xml: str | bytes):
+def _xml_bytes(xml: str | bytes) -> bytes:
     if isinstance(xml, str):
         # lxml refuses str input that carries an encoding declaration; the text is decoded already.
-        data = _XML_DECL_RE.sub("", xml, count=1).encode("utf-8")
-    else:
-        data = xml
+        return _XML_DECL_RE.sub("", xml, count=1).encode("utf-8")
+    return xml
+
+
+def _parse_xml(xml: str | bytes):
+    data = _xml_bytes(xml)
     if not data.strip() or not data.lstrip().startswith(b"<"):
         return None
     try:
@@ -488,6 +533,8 @@ def _base_href(root, url: str) -> str:
 __all__ = [
     "Crawler",
     "CrawlReport",
+    "document_kind",
+    "document_payload",
     "feed_links",
     "gunzip_capped",
     "normalise_url",
@@ -496,4 +543,5 @@ __all__ = [
     "same_site",
     "same_site_links",
     "site_host",
+    "xml_problem",
 ]
