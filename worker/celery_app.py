@@ -36,8 +36,8 @@ VISIBILITY_TIMEOUT_S = 2 * 60 * 60
 # Longest a crawl task may run (soft limit raises inside the task; hard limit kills it).
 CRAWL_SOFT_LIMIT_S = 30 * 60
 # Beat (and the embedded scheduler, worker.scheduler): due watches, articles due for discovery and
-# daily alert digests are looked for every minute; stuck scans every 5 minutes.
-MONITOR_EVERY_S = 60
+# daily alert digests are looked for every CHECKER_SCHEDULER_TICK_S (default a minute); stuck scans
+# every 5 minutes.
 SWEEP_EVERY_S = 5 * 60
 QUEUE = "checker"
 CRAWL_QUEUE = "checker-crawl"
@@ -82,6 +82,16 @@ def _private_files(**_kwargs) -> None:
     private_umask()
 
 
+def periodic_schedule(tick_s: float) -> dict[str, dict]:
+    """Celery beat's schedule, and the embedded scheduler's (worker.scheduler): name -> task, seconds."""
+    return {
+        "monitor-watches": {"task": "worker.tasks.monitor_due", "schedule": tick_s},
+        "discover-articles": {"task": "worker.discovery_tasks.discover_due", "schedule": tick_s},
+        "alert-digests": {"task": "worker.tasks.send_digests", "schedule": tick_s},
+        "sweep-stuck-scans": {"task": "worker.tasks.sweep_stuck", "schedule": max(SWEEP_EVERY_S, tick_s)},
+    }
+
+
 def create_celery(settings: Settings | None = None) -> Celery:
     settings = settings or Settings.from_env()
     app = Celery("checker", include=["worker.tasks", "worker.discovery_tasks"])
@@ -104,12 +114,7 @@ def create_celery(settings: Settings | None = None) -> Celery:
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         timezone="UTC",
-        beat_schedule={
-            "monitor-watches": {"task": "worker.tasks.monitor_due", "schedule": MONITOR_EVERY_S},
-            "sweep-stuck-scans": {"task": "worker.tasks.sweep_stuck", "schedule": SWEEP_EVERY_S},
-            "discover-articles": {"task": "worker.discovery_tasks.discover_due", "schedule": MONITOR_EVERY_S},
-            "alert-digests": {"task": "worker.tasks.send_digests", "schedule": MONITOR_EVERY_S},
-        },
+        beat_schedule=periodic_schedule(settings.scheduler_tick_s),
     )
     return app
 

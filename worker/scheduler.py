@@ -17,15 +17,18 @@ from collections.abc import Callable
 LOGGER = logging.getLogger(__name__)
 
 
-def periodic_tasks() -> list[tuple[object, float]]:
-    """``(task, every seconds)`` for each entry of the beat schedule, from the Celery app itself, so the
-    two setups cannot drift apart."""
+def periodic_tasks(tick: float) -> list[tuple[object, float]]:
+    """``(task, every seconds)`` for each entry of Celery beat's schedule at this tick
+    (:func:`worker.celery_app.periodic_schedule`), so the two setups cannot drift apart."""
     from celery import current_app
 
     import worker.app  # noqa: F401 - configures the default app from the environment
+    import worker.discovery_tasks  # noqa: F401 - the tasks the schedule names
+    import worker.tasks  # noqa: F401
+    from worker.celery_app import periodic_schedule
 
     return [(current_app.tasks[entry["task"]], float(entry["schedule"]))
-            for entry in current_app.conf.beat_schedule.values()]
+            for entry in periodic_schedule(tick).values()]
 
 
 class Scheduler:
@@ -39,7 +42,7 @@ class Scheduler:
         self.tick = max(float(tick), 0.05)
         self._send = send or dispatch.send
         self._clock = clock
-        self._tasks = tasks if tasks is not None else periodic_tasks()
+        self._tasks = tasks if tasks is not None else periodic_tasks(self.tick)
         self._last: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
