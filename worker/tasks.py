@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
 from celery import Task, current_app, shared_task
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
@@ -22,7 +23,7 @@ from sqlalchemy import select, update
 
 from checker import monitoring, scans
 from checker.errors import CheckerError
-from checker.models import AlertEvent, Crawl, MatchRow, Organisation, Scan, same_org
+from checker.models import AlertEvent, Crawl, MatchRow, Organisation, Scan, Watch, same_org
 from checker.records import ScanResult
 from worker import context, dispatch, fairness
 from worker.celery_app import scan_time_limits
@@ -404,8 +405,12 @@ def crawl_task(crawl_id: int) -> str:
             return "skipped"
         crawl.status, crawl.started_at = "running", datetime.now(timezone.utc)
         url, org_id, max_pages, max_depth = crawl.url, crawl.org_id, crawl.max_pages, crawl.max_depth
-        source = "watch" if crawl.watch_id else "crawl"
+        watch_id, source = crawl.watch_id, "watch" if crawl.watch_id else "crawl"
+        watch = session.get(Watch, watch_id) if watch_id else None
+        kind = watch.kind if watch is not None else "site"
     options = replace(fetch_options(registry.settings), accepted_types=CRAWL_TYPES)
+    if kind == "feed":
+        return _read_feed_watch(registry, crawl_id, org_id, watch_id, url, max_pages, options)
     crawler = Crawler(
         lambda u: fetch(u, options=options),
         RobotsCache(options),
@@ -421,18 +426,8 @@ def crawl_task(crawl_id: int) -> str:
         for page_url, page in crawler.crawl(url):
             if page_url in done_urls:
                 continue  # a re-run of this crawl task: the page is queued already
-            extracted = extract_fetched(page)
-            text = suspect_text(extracted)
-            if not text.strip():
-                continue
-            with Session.begin() as session:
-                scan = Scan(org_id=org_id, source=source, status="queued", text=text, url=page_url,
-                            crawl_id=crawl_id, final_url=page.final_url, fetched_at=page.fetched_at,
-                            body_sha256=page.body_sha256, page_title=(extracted.title or "")[:500] or None,
-                            published_at=extracted.date, links=list(extracted.links))
-                session.add(scan)
-                session.flush()
-                queued.append(scan.id)
+            if (scan_id := _queue_page(Session, crawl_id, org_id, source, page_url, page)) is not None:
+                queued.append(scan_id)
     except (UrlRefused, FetchError, ValueError) as exc:
         _finish_crawl(registry, crawl_id, len(queued), f"{exc}")
         _send_scans(queued)
@@ -441,6 +436,48 @@ def crawl_task(crawl_id: int) -> str:
     _finish_crawl(registry, crawl_id, len(queued), why)
     _send_scans(queued)
     return "failed" if why else "done"
+
+
+def _queue_page(Session, crawl_id: int, org_id: int | None, source: str, page_url: str, page) -> int | None:
+    """Store a fetched page of a crawl as a queued scan (None when it has no text to check)."""
+    extracted = extract_fetched(page)
+    text = suspect_text(extracted)
+    if not text.strip():
+        return None
+    with Session.begin() as session:
+        scan = Scan(org_id=org_id, source=source, status="queued", text=text, url=page_url,
+                    crawl_id=crawl_id, final_url=page.final_url, fetched_at=page.fetched_at,
+                    body_sha256=page.body_sha256, page_title=(extracted.title or "")[:500] or None,
+                    published_at=extracted.date, links=list(extracted.links))
+        session.add(scan)
+        session.flush()
+        return scan.id
+
+
+def _read_feed_watch(registry, crawl_id: int, org_id: int | None, watch_id: int, url: str, max_pages: int,
+                     options) -> str:
+    """A feed watch's run: one conditional request for the feed (an unchanged feed costs just that),
+    then the items no run of this watch has scanned yet, each queued as a scan."""
+    from worker.feedwatch import read_feed
+
+    Session = registry.Session
+    with Session() as session:
+        watch = session.get(Watch, watch_id)
+        etag, last_modified = watch.etag, watch.last_modified
+        seen = set(session.scalars(select(Scan.url).join(Crawl, Scan.crawl_id == Crawl.id)
+                                   .where(Crawl.watch_id == watch_id)))
+    run = read_feed(url, etag=etag, last_modified=last_modified, seen=seen, max_items=max_pages,
+                    fetch_page=partial(fetch, options=options), robots=RobotsCache(options),
+                    limiter=HostRateLimiter(CRAWL_HOST_INTERVAL_S), user_agent=options.user_agent)
+    queued = [scan_id for page_url, page in run.pages
+              if (scan_id := _queue_page(Session, crawl_id, org_id, "watch", page_url, page)) is not None]
+    if run.error is None:
+        with Session.begin() as session:
+            watch = session.get(Watch, watch_id)
+            watch.etag, watch.last_modified = run.etag, run.last_modified
+    _finish_crawl(registry, crawl_id, len(queued), run.error)
+    _send_scans(queued)
+    return "failed" if run.error and not queued else "done"
 
 
 def why_nothing_found(crawler, start_url: str) -> str | None:

@@ -212,3 +212,50 @@ def test_an_immediate_organisation_is_alerted_at_once(alerting, site, seed_suspe
     dispatch.submit_urls(registry, [site.url("/copy.html")], org_id=org_id)
     assert len(receiver.posts) == 1 and json.loads(receiver.posts[0][1])["event"] == "new_unattributed_reuse"
     assert send_digests.delay().get() == 0
+
+
+# -- feed watches ----------------------------------------------------------------------------------
+
+def test_a_feed_watch_scans_new_items_and_an_unchanged_feed_costs_one_request(alerting, site, seed_suspects) -> None:  # noqa: F811
+    from tests.worker.conftest import Route
+    from tests.worker.test_feedwatch import rss
+
+    registry, receiver, _ = alerting
+    publish_copier_site(site, seed_suspects)
+    items = [site.url("/copy.html"), site.url("/other.html")]
+
+    def feed(request):
+        tag = f'"v{len(items)}"'
+        if request.headers.get("if-none-match") == tag:
+            return Route(304, b"", {"ETag": tag})
+        return Route(200, rss(items).encode(), {"Content-Type": "application/rss+xml", "ETag": tag})
+
+    site.routes["/feed.xml"] = feed
+    watch_id = dispatch.add_watch(registry, site.url("/feed.xml"), interval_minutes=30, max_pages=10, kind="feed")
+
+    def run_now() -> list[str]:
+        site.requests.clear()
+        with registry.Session.begin() as session:
+            session.get(Watch, watch_id).next_due_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+        assert monitor_due.delay().get() == 1
+        return [r.path for r in site.requests]
+
+    assert set(run_now()) >= {"/feed.xml", "/copy.html", "/other.html"}
+    with registry.Session() as session:
+        scans = {s.url: s for s in session.scalars(select(Scan).join(Crawl).where(Crawl.watch_id == watch_id))}
+        assert session.get(Watch, watch_id).etag == '"v2"'
+    assert set(scans) == set(items) and scans[items[0]].verdict == "unattributed_reuse"
+    assert scans[items[1]].verdict == "no_reuse" and len(receiver.posts) == 1
+    assert site.hits("/") == 0 and site.hits("/sitemap.xml") == 0  # a feed watch reads the feed, not the site
+
+    assert run_now() == ["/feed.xml"]  # unchanged: one conditional request answered 304
+    with registry.Session() as session:
+        last = session.scalars(select(Crawl).where(Crawl.watch_id == watch_id).order_by(Crawl.id.desc())).first()
+        assert (last.status, last.pages_found, last.error) == ("done", 0, None)
+
+    site.add("/new.html", site.routes["/copy.html"].body.replace(b"Vaksin", b"Vaksin baru"))
+    items.append(site.url("/new.html"))
+    assert sorted(run_now()) == ["/feed.xml", "/new.html", "/robots.txt"]  # only the new item (and robots.txt)
+    with registry.Session() as session:
+        summary, = monitoring.summaries(session, None)
+    assert summary.kind == "feed" and summary.pages_seen == 1 and summary.new_matches == 2
