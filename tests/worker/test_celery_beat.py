@@ -1,0 +1,97 @@
+"""Watches on schedule with a broker (issue 11): a real Celery beat process and a real worker on the
+CI Redis run a watch that nobody started by hand; the same code (checker.monitoring) decides what is
+due as in the embedded scheduler (test_scheduler.py). Loopback only."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import select
+
+from checker import monitoring
+from checker.demo import register_demo_articles
+from checker.models import Crawl, Scan
+from checker.registry import Registry
+from checker.settings import Settings
+from tests.conftest import SEEDS
+from tests.worker.conftest import CeleryWorker, worker_env
+from tests.worker.test_monitoring import publish_copier_site
+from worker import dispatch
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_DB = 10  # this module's broker/index database on the CI Redis; flushed before and after
+
+
+@pytest.fixture
+def env(tmp_path):
+    broker = f"redis://127.0.0.1:6379/{REDIS_DB}"
+    redis.Redis.from_url(broker).flushdb()
+    yield {**worker_env(tmp_path, REDIS_DB), "CHECKER_SCHEDULER_TICK_S": "1"}
+    redis.Redis.from_url(broker).flushdb()
+
+
+class Beat:
+    """``celery -A worker.app beat`` as a child process, waited for until it starts."""
+
+    def __init__(self, env_values: dict, tmp_path: Path) -> None:
+        self.log = tmp_path / "beat.log"
+        self._out = self.log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "worker.app", "beat", "--loglevel=INFO",
+             f"--schedule={tmp_path / 'beat-schedule'}", f"--pidfile={tmp_path / 'beat.pid'}"],
+            cwd=ROOT, env={**os.environ, **env_values, "PYTHONPATH": str(ROOT)}, stdout=self._out,
+            stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while "beat: Starting" not in self.log.read_text(errors="replace"):
+            assert self.proc.poll() is None, self.log.read_text(errors="replace")
+            assert time.monotonic() < deadline, "beat did not start:\n" + self.log.read_text(errors="replace")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self._out.close()
+
+
+def test_beat_and_a_worker_run_a_due_watch(env, tmp_path, site, seed_suspects) -> None:
+    publish_copier_site(site, seed_suspects)
+    registry = Registry(Settings.from_env(env))
+    worker = beat = None
+    try:
+        register_demo_articles(registry, SEEDS)
+        watch_id = dispatch.add_watch(registry, site.url("/"), interval_minutes=60, max_pages=10)
+        worker = CeleryWorker(env, tmp_path / "worker.log")
+        beat = Beat(env, tmp_path)
+        deadline = time.monotonic() + 90
+        while True:
+            with registry.Session() as session:
+                scan = session.scalars(select(Scan).where(Scan.url == site.url("/copy.html"),
+                                                          Scan.status == "done")).first()
+            if scan is not None:
+                break
+            assert time.monotonic() < deadline, (beat.log.read_text(errors="replace")[-3000:],
+                                                  worker.log.read_text(errors="replace")[-3000:])
+            time.sleep(0.3)
+        assert scan.source == "watch" and scan.verdict == "unattributed_reuse"
+        time.sleep(3)  # three more beats: due again only in an hour, so still one run
+        with registry.Session() as session:
+            crawls = session.scalars(select(Crawl).where(Crawl.watch_id == watch_id)).all()
+            (summary,) = monitoring.summaries(session, None)
+        assert len(crawls) == 1 and crawls[0].id == scan.crawl_id
+        assert summary.last_run_at is not None and summary.new_matches >= 1
+        assert "worker.tasks.monitor_due" in beat.log.read_text(errors="replace")
+    finally:
+        for process in (beat, worker):
+            if process is not None:
+                process.stop()
+        registry.close()
