@@ -145,3 +145,25 @@ def test_a_scan_of_an_excluded_source_says_so(site):
     assert "Open match" not in page
     page = scan_page(site, editor, text, "https://elsewhere.example/copy")  # elsewhere: reported as before
     assert "Hidden by the organisation" not in page and "Open match" in page
+
+
+# -- alerts (issue 11) -----------------------------------------------------------------------------------------
+def test_alert_frequency_and_addresses(site):
+    world, admin = site.config["WORLD"], login(site, "admin@alpha.example")
+    page = admin.get("/settings").get_data(as_text=True)
+    assert '<option value="immediate" selected>' in page and 'name="alert_emails"' in page
+    bad = admin.post("/settings", data={**GOOD, "alert_frequency": "daily", "alert_emails": "desk@alpha.example\nnot mail"})
+    assert bad.status_code == 422 and "is not an e-mail address" in bad.get_data(as_text=True)
+    assert "not mail</textarea>" in bad.get_data(as_text=True)  # the form keeps what was typed
+    with site.extensions["checker.registry"].Session() as session:
+        org = session.get(Organisation, world.alpha)
+        assert (org.alert_frequency, org.alert_emails, org.min_match_words) == ("immediate", None, None)  # nothing stored
+    ok = admin.post("/settings", data={**GOOD, "alert_frequency": "daily",
+                                       "alert_emails": "Desk@Alpha.example, ed@alpha.example\n"})
+    assert ok.status_code == 303
+    with site.extensions["checker.registry"].Session() as session:
+        org = session.get(Organisation, world.alpha)
+        assert (org.alert_frequency, org.alert_emails) == ("daily", ["desk@alpha.example", "ed@alpha.example"])
+    assert admin.post("/settings", data={**GOOD, "alert_frequency": "hourly"}).status_code == 422
+    editor = login(site, "editor@alpha.example")
+    assert editor.post("/settings", data={**GOOD, "alert_frequency": "immediate"}).status_code == 403
