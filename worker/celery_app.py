@@ -15,7 +15,7 @@ Reliability settings and why:
   default pool), not with ``--pool=solo`` or threads, and not on the embedded default, where the
   bound on a scan is the work itself: linear-time text processing on a page of at most 5 MB,
   fetches with timeouts (see docs/fairness.md).
-- Two queues: scans and short tasks on ``checker``, crawls (one long task each) on ``checker-crawl``,
+- Two queues: scans and short tasks on ``checker``, crawls and discovery (long tasks) on ``checker-crawl``,
   so crawls never hold the scan workers (compose runs a ``crawler`` service for them). A worker
   started without ``-Q`` consumes both.
 - Without ``CHECKER_BROKER_URL``, tasks run eagerly in the calling process (the embedded default).
@@ -106,7 +106,9 @@ def create_celery(settings: Settings | None = None) -> Celery:
         result_backend=None,
         task_default_queue=QUEUE,
         task_queues=(Queue(QUEUE, routing_key=QUEUE), Queue(CRAWL_QUEUE, routing_key=CRAWL_QUEUE)),
-        task_routes={"worker.tasks.crawl": {"queue": CRAWL_QUEUE, "routing_key": CRAWL_QUEUE}},
+        # Crawls and discovery (long, mostly waiting on other sites; they only queue scans) on the crawl queue.
+        task_routes={name: {"queue": CRAWL_QUEUE, "routing_key": CRAWL_QUEUE}
+                     for name in ("worker.tasks.crawl", "worker.discovery_tasks.*")},
         # The settings this app was made from: worker.dispatch reads the database and the broker's
         # Redis through them when it sends scans fairly (docs/fairness.md).
         checker_settings=settings,

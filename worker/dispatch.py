@@ -31,6 +31,7 @@ MAX_BATCH_URLS = 1000
 
 
 SCAN_TASK, CRAWL_TASK = "worker.tasks.scan", "worker.tasks.crawl"
+DISCOVERY_TASKS = "worker.discovery_tasks."
 
 # Embedded default with background tasks: scans (and other tasks) on one thread, fairly between
 # organisations; crawls on a thread of their own.
@@ -68,6 +69,8 @@ def send(task, *args) -> None:
             send_scans(args[:1])
         elif task.name == CRAWL_TASK:
             _crawls.submit(("crawl", _crawl_org(args[0])), partial(task.apply, args))
+        elif task.name.startswith(DISCOVERY_TASKS):  # slow searches that only queue scans: no index
+            _crawls.submit(("task", task.name), partial(task.apply, args))
         else:
             _background.submit(("task", task.name), partial(task.apply, args))
         return
