@@ -532,8 +532,6 @@ def main() -> None:
         err.print(f"[red]internal error:[/] {type(exc).__name__}: {exc} (set CHECKER_DEBUG=1 for a traceback)",
                   markup=True, highlight=False)
         sys.exit(70)
-    except SystemExit:
-        raise
 
 
 if __name__ == "__main__":

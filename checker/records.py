@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 VERDICTS = ("unattributed_reuse", "attributed_reuse", "licensed", "no_reuse")
@@ -130,7 +130,6 @@ class ScanResult:
     verdict: str
     matches: tuple[Match, ...] = ()
     explanation: str = ""
-    notes: tuple[str, ...] = field(default_factory=tuple)
     # What the organisation's match settings hid, with why (checker.match_options); "excluded" in the
     # JSON only when there is something, so the contract's fields stay as they are.
     excluded: tuple = ()

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import SEEDS
 
-CHECKER = shutil.which("checker")
+CHECKER = str(Path(sys.executable).with_name("checker"))  # the console script beside this Python, PATH or not
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def run(tmp_path: Path):
     env.pop("CHECKER_DATABASE_URL", None)
 
     def run(*args: str, stdin: bytes | None = None, ok: bool = True, extra_env: dict | None = None):
-        assert CHECKER, "the console script is not installed (pip install -e .)"
+        assert Path(CHECKER).exists(), "the console script is not installed (pip install -e .)"
         proc = subprocess.run([CHECKER, *args], input=stdin, capture_output=True, env={**env, **(extra_env or {})},
                               cwd=tmp_path, timeout=120)
         out, err = proc.stdout.decode(), proc.stderr.decode()

@@ -26,7 +26,7 @@ from checker.errors import CheckerError
 from checker.models import AlertEvent, Crawl, MatchRow, Organisation, Scan, Watch, same_org
 from checker.records import ScanResult
 from worker import context, dispatch, fairness
-from worker.celery_app import scan_time_limits
+from worker.celery_app import CRAWL_SOFT_LIMIT_S, scan_time_limits
 from worker.alerts import AlertDeliveryError, AlertSettings, post_webhook, send_digest
 from worker.fetch import CRAWL_TYPES, FetchError, HostRateLimiter, RobotsCache, TransientFetchError, fetch
 from worker.pages import fetch_options, load_suspect, suspect_text
@@ -384,15 +384,7 @@ def _update_event(registry, event_id: int, values: dict, errors: list[str]) -> N
             event.sent_at = datetime.now(timezone.utc)
 
 
-@shared_task(name="worker.tasks.index_article")
-def index_article(article_id: int) -> str:
-    """(Re)index one stored article, e.g. after a bulk upload through the dashboard."""
-    registry = context.registry()
-    registry.sync_index()
-    return "indexed" if article_id in set(registry.index.article_ids().tolist()) else "missing"
-
-
-@shared_task(name="worker.tasks.crawl", soft_time_limit=30 * 60, time_limit=31 * 60)
+@shared_task(name="worker.tasks.crawl", soft_time_limit=CRAWL_SOFT_LIMIT_S, time_limit=CRAWL_SOFT_LIMIT_S + 60)
 def crawl_task(crawl_id: int) -> str:
     """Crawl a site (robots.txt, sitemaps, feeds, links) and queue a scan for every page found."""
     from worker.discover import Crawler

@@ -14,8 +14,8 @@ import csv
 import io
 import json
 import os
-import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -127,7 +127,7 @@ def test_a_stored_script_url_is_never_a_link(app, client, editor, world):
     assert '<a href="https://alpha.example/ok"' in html
 
 
-CHECKER = shutil.which("checker")
+CHECKER = str(Path(sys.executable).with_name("checker"))  # the console script beside this Python, PATH or not
 
 
 @pytest.fixture
@@ -136,7 +136,7 @@ def run_cli(tmp_path: Path):
     env.pop("CHECKER_DATABASE_URL", None)
 
     def run(*args: str):
-        assert CHECKER, "the console script is not installed (pip install -e .)"
+        assert Path(CHECKER).exists(), "the console script is not installed (pip install -e .)"
         proc = subprocess.run([CHECKER, *args], capture_output=True, env=env, cwd=tmp_path, timeout=120)
         assert "Traceback" not in proc.stderr.decode(), proc.stderr.decode()
         return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
