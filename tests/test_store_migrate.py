@@ -118,3 +118,35 @@ def test_init_db_adds_and_fills_the_articles_url_key(database_url):
         assert "ix_articles_url_key" in {i["name"] for i in inspect(engine).get_indexes("articles")}
     finally:
         engine.dispose()
+
+
+MONITORING_COLUMNS = [(t, c) for t, c, _ in store.ADDED_COLUMNS if t in ("watches", "organisations", "articles")
+                      and c in ("kind", "etag", "last_modified", "failures", "last_error", "paused_reason",
+                                "alert_frequency", "last_digest_at", "alert_emails", "discovered_at")]
+
+
+def test_init_db_adds_monitorings_columns_to_an_old_database(database_url):
+    # Issue 11's columns on a database made before them, with a watch and an organisation in it: they
+    # are added with their defaults, and the old rows read as a site watch with no failures and an
+    # organisation alerted as copies are found.
+    assert len(MONITORING_COLUMNS) == 10
+    engine = store.make_engine(database_url)
+    try:
+        Base.metadata.create_all(engine)
+        now = datetime.now(timezone.utc)
+        with engine.begin() as conn:
+            conn.execute(text("DROP INDEX ix_articles_discovered_at"))
+            for table, column in MONITORING_COLUMNS:
+                conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+            conn.execute(text("INSERT INTO organisations (name, created_at, time_zone, exclude_quotes) "
+                              "VALUES ('Old', :now, 'UTC', :yes)"), {"now": now, "yes": True})
+            conn.execute(text("INSERT INTO watches (url, interval_minutes, max_pages, active, created_at) "
+                              "VALUES ('https://copier.example/', 60, 10, :yes, :now)"), {"now": now, "yes": True})
+        for _ in range(2):  # idempotent
+            store.init_db(engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT kind, failures, etag, paused_reason FROM watches")).one() == ("site", 0, None, None)
+            assert conn.execute(text("SELECT alert_frequency, alert_emails FROM organisations")).one() == ("immediate", None)
+        assert "ix_articles_discovered_at" in {i["name"] for i in inspect(engine).get_indexes("articles")}
+    finally:
+        engine.dispose()
