@@ -63,6 +63,12 @@ class Beat:
         self._out.close()
 
 
+def worker_runs(worker) -> int:
+    """monitor_due tasks the worker has finished."""
+    return sum(1 for line in worker.log.read_text(errors="replace").splitlines()
+               if "worker.tasks.monitor_due[" in line and "succeeded" in line)
+
+
 def test_beat_and_a_worker_run_a_due_watch(env, tmp_path, site, seed_suspects) -> None:
     publish_copier_site(site, seed_suspects)
     registry = Registry(Settings.from_env(env))
@@ -83,7 +89,16 @@ def test_beat_and_a_worker_run_a_due_watch(env, tmp_path, site, seed_suspects) -
                                                   worker.log.read_text(errors="replace")[-3000:])
             time.sleep(0.3)
         assert scan.source == "watch" and scan.verdict == "unattributed_reuse"
-        time.sleep(3)  # three more beats: due again only in an hour, so still one run
+        sent = beat.log.read_text(errors="replace").count("worker.tasks.monitor_due")
+        deadline = time.monotonic() + 30
+        while beat.log.read_text(errors="replace").count("worker.tasks.monitor_due") < sent + 3:  # three more beats
+            assert time.monotonic() < deadline, beat.log.read_text(errors="replace")[-3000:]
+            time.sleep(0.2)
+        runs = worker_runs(worker)
+        deadline = time.monotonic() + 30
+        while worker_runs(worker) < runs + 3:  # ... and the worker ran them
+            assert time.monotonic() < deadline, worker.log.read_text(errors="replace")[-3000:]
+            time.sleep(0.2)
         with registry.Session() as session:
             crawls = session.scalars(select(Crawl).where(Crawl.watch_id == watch_id)).all()
             (summary,) = monitoring.summaries(session, None)

@@ -90,7 +90,8 @@ def test_a_dashboard_without_a_broker_runs_a_watch_on_its_own(tmp_path, site, se
             (summary,) = monitoring.summaries(session, None)
         assert summary.last_run_at is not None and summary.next_run_at > summary.last_run_at
         assert summary.pages_seen >= 2 and summary.new_matches >= 1 and summary.last_error is None
-        time.sleep(1.5)  # three more ticks: the watch is not due again for an hour, so no second run
+        ticks = scheduler._running.ticks
+        wait_until(lambda: scheduler._running.ticks >= ticks + 3)  # the watch is due again only in an hour
         with registry.Session() as session:
             assert len(session.scalars(select(Crawl).where(Crawl.watch_id == watch_id)).all()) == 1
     finally:
