@@ -70,6 +70,10 @@ class PassageIndex(Protocol):
     def save(self) -> None:
         """Make the changes durable (a no-op for backends that write through)."""
 
+    def refresh(self) -> bool:
+        """See what other processes saved since; True when that changed anything here (always False
+        for backends every process shares live)."""
+
     def clear(self) -> None:
         """Drop everything (before a rebuild)."""
 

@@ -13,6 +13,12 @@ per segment. Segments are written before the ``index.json`` that names them, and
 replaced atomically under an exclusive file lock, so a crash leaves the previous state and readers
 never see half a segment. A process that saves applies its own additions and removals on top of what
 is on disk at that moment, so two processes registering at once both keep their articles.
+
+Processes see each other's writes: :meth:`MemoryIndex.refresh` (the registry calls it before every
+scan) compares ``index.json``'s identity (inode, size, modification time: one ``stat``) with what
+this process last loaded or saved, and loads the new state when another process saved since. A
+running dashboard thus finds the articles that ``checker import`` added a moment ago, without a
+restart; segments it still maps stay readable after another process deletes their files.
 """
 
 from __future__ import annotations
@@ -121,6 +127,7 @@ class MemoryIndex:
         # Changes not yet saved, replayed on top of the on-disk state if another process saved first.
         self._pending: list[tuple[str, object]] = []
         self._disk_names: set[str] = set()
+        self._seen: tuple | None = None  # identity of the index.json this state came from
         if self.directory and (self.directory / META_FILE).exists():
             self._load()
 
@@ -158,7 +165,25 @@ class MemoryIndex:
 
         return Segment(name, load("keys"), load("ids"), load("articles"), load("dir"))
 
+    def _meta_identity(self) -> tuple | None:
+        try:
+            st = os.stat(self.directory / META_FILE)
+        except FileNotFoundError:
+            return None
+        return st.st_ino, st.st_size, st.st_mtime_ns
+
+    def refresh(self) -> bool:
+        """Load what another process saved since this one last loaded or saved (one ``stat`` when
+        nothing changed); True if it did. Unsaved changes of this process are kept: :meth:`save`
+        merges them."""
+        if self.directory is None or self._pending or self._meta_identity() == self._seen:
+            return False
+        with self._locked():  # no saver deletes the files of the state being loaded meanwhile
+            self._load()
+        return True
+
     def _load(self) -> None:
+        self._seen = self._meta_identity()
         meta = self._read_meta()
         if meta is None:
             self.segments, self._disk_names = [], set()
@@ -208,6 +233,7 @@ class MemoryIndex:
             tmp = self.directory / f"{META_FILE}.{os.getpid()}.tmp"
             tmp.write_text(json.dumps(meta), "utf-8")
             os.replace(tmp, self.directory / META_FILE)
+            self._seen = self._meta_identity()
             live = {s.name for s in self.segments}
             for name in (disk_names | written) - live:
                 self._delete_segment_files(name)
@@ -263,7 +289,7 @@ class MemoryIndex:
                 for path in self.directory.glob("seg-*.npy"):
                     path.unlink()
                 (self.directory / META_FILE).unlink(missing_ok=True)
-        self.segments, self._pending, self._disk_names = [], [], set()
+        self.segments, self._pending, self._disk_names, self._seen = [], [], set(), None
         self.tombstones = np.empty(0, dtype=np.uint32)
 
     def article_ids(self) -> np.ndarray:

@@ -343,6 +343,10 @@ class RedisIndex:
         members = self.client.smembers(self._key("articles"))
         return np.asarray(sorted(int(m) for m in members), dtype=np.int64)
 
+    def refresh(self) -> bool:
+        """Every process reads the one Redis index: nothing to reload."""
+        return False
+
     def save(self) -> None:
         """Nothing to do: every add and remove is already in Redis."""
 

@@ -453,6 +453,8 @@ class Registry:
         now, so every scan of an organisation follows its settings. A batch reads them once and passes
         them."""
         text = check_text(text, self.settings.max_text_chars, "suspect text")
+        if self.index.refresh():  # another process registered, edited or deleted articles since
+            self._cache.clear()  # an edited article's text is read again
         return scan_text(
             text,
             self.index,
