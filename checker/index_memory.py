@@ -223,7 +223,7 @@ class MemoryIndex:
             for seg in self.segments:
                 if seg.name in written:
                     self._write_segment(seg)
-            self._compact(write=True)
+            written |= self._compact(write=True)  # merges written, some merged again: all deleted below unless live
             meta = {
                 "format": FORMAT_VERSION,
                 "scheme": self.scheme.index_identity(),
@@ -240,16 +240,20 @@ class MemoryIndex:
             self._disk_names = live
             self._pending = []
 
-    def _compact(self, write: bool = False) -> None:
-        """Merge the two smallest segments until at most MAX_SEGMENTS remain."""
+    def _compact(self, write: bool = False) -> set[str]:
+        """Merge the two smallest segments until at most MAX_SEGMENTS remain; the names of the merged
+        segments written to disk (the caller deletes those that a later merge consumed)."""
+        written = set()
         while len(self.segments) > MAX_SEGMENTS:
             self.segments.sort(key=len)
             a, b, *rest = self.segments
             merged = _merge(a, b, self.tombstones)
             if write:
                 self._write_segment(merged)
+                written.add(merged.name)
                 merged = self._load_segment(merged.name)
             self.segments = [merged, *rest]
+        return written
 
     # -- index operations --------------------------------------------------------------------------
     def add(self, items: Iterable[tuple[int, np.ndarray]]) -> None:
