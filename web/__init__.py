@@ -83,7 +83,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key_file(settings.data_dir)
 
-    from web import activity, admin, api, auth, dashboard, db, exports, i18n, org_settings  # noqa: F401 - exports adds dashboard routes
+    from web import activity, admin, api, auth, dashboard, db, exports, health, i18n, monitoring, org_settings  # noqa: F401 - exports adds dashboard routes
 
     db.init_app(app, settings)
     i18n.init_app(app)
@@ -91,6 +91,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(activity.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(monitoring.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(org_settings.bp)
     app.register_blueprint(api.bp)

@@ -244,3 +244,97 @@ def review_match(match_id: int):
     queries.review_match(session, m, user_id=account().id, action=action, note=note)
     session.commit()
     return jsonify(match_dict(m))
+
+
+# -- watches (web/monitoring.py has the page) -----------------------------------------------------------------
+WATCH_FIELDS = {"url", "kind", "interval_minutes", "max_pages"}
+
+
+def _watch_json(watch_id: int) -> dict:
+    from checker.monitoring import summaries
+
+    return summaries(get_session(), account().org_id, watch_id)[0].as_dict()
+
+
+def _owned_watch(watch_id: int):
+    from web.monitoring import get_watch
+
+    return get_watch(get_session(), account().org_id, watch_id)
+
+
+def _whole(data: dict, key: str, default: int) -> int:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ApiError(422, f"{key} must be a whole number")
+    return value
+
+
+@bp.get("/watches")
+def list_watches():
+    """The organisation's watches, oldest first, each with its schedule, last and next run, pages seen,
+    new matches, failures in a row, last error and pause reason."""
+    from checker.monitoring import summaries
+
+    items = [s.as_dict() for s in summaries(get_session(), account().org_id)]
+    return jsonify({"items": items, "total": len(items)})
+
+
+@bp.post("/watches")
+def create_watch():
+    """Watch a site or a feed: ``{"url", "kind"?, "interval_minutes"?, "max_pages"?}``; 201 with the watch."""
+    from worker import dispatch
+
+    need("editor")
+    data = body()
+    unknown = set(data) - WATCH_FIELDS
+    if unknown:
+        raise ApiError(422, f"unknown field(s): {', '.join(sorted(unknown))}")
+    url, kind = data.get("url"), data.get("kind", "site")
+    if not isinstance(url, str) or not url.strip():
+        raise ApiError(422, "url must be the http(s) address of the site or feed to watch")
+    if not isinstance(kind, str):
+        raise ApiError(422, "kind must be site or feed")
+    watch_id = dispatch.add_watch(get_registry(), url, org_id=account().org_id,
+                                  interval_minutes=_whole(data, "interval_minutes", 24 * 60),
+                                  max_pages=_whole(data, "max_pages", dispatch.DEFAULT_CRAWL_PAGES), kind=kind)
+    return jsonify(_watch_json(watch_id)), 201
+
+
+@bp.get("/watches/<int:watch_id>")
+def show_watch(watch_id: int):
+    """One watch."""
+    return jsonify(_watch_json(_owned_watch(watch_id).id))
+
+
+@bp.post("/watches/<int:watch_id>/pause")
+def pause_watch(watch_id: int):
+    """Pause a watch (no body); it does not run until resumed. Pausing a paused watch changes nothing."""
+    from checker import monitoring
+
+    need("editor")
+    watch = _owned_watch(watch_id)
+    if watch.active:
+        monitoring.pause(get_session(), watch, reason=f"paused through the API by {account().email}")
+        get_session().commit()
+    return jsonify(_watch_json(watch_id))
+
+
+@bp.post("/watches/<int:watch_id>/resume")
+def resume_watch(watch_id: int):
+    """Resume a watch (no body): due at once, its failures forgotten."""
+    from checker import monitoring
+
+    need("editor")
+    monitoring.resume(get_session(), _owned_watch(watch_id))
+    get_session().commit()
+    return jsonify(_watch_json(watch_id))
+
+
+@bp.delete("/watches/<int:watch_id>")
+def delete_watch(watch_id: int):
+    """Stop watching: the watch goes; the crawls it ran and their matches stay. 204."""
+    need("editor")
+    session = get_session()
+    session.delete(_owned_watch(watch_id))
+    session.commit()
+    return "", 204

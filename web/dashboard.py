@@ -322,10 +322,10 @@ def submit():
                 return redirect(url_for("activity.crawl", crawl_id=crawl_id))
             else:
                 interval = queries._int(form.get("interval_hours"), "interval (hours)", 1, 24 * 90, 24)
-                dispatch.add_watch(registry, form.get("site", ""), org_id=org, interval_minutes=interval * 60,
-                                   max_pages=max_pages)
-                flash("Site watched: it is crawled on schedule by the worker's beat.")
-            return redirect(url_for("dashboard.scans"))
+                watch_id = dispatch.add_watch(registry, form.get("site", ""), org_id=org, interval_minutes=interval * 60,
+                                              max_pages=max_pages, kind=form.get("watch_kind", "site"))
+                flash(_("Watch %(id)s added: the Monitoring page shows when it runs and what it finds.", id=watch_id))
+                return redirect(url_for("monitoring.watches"))
         raise InputError(f"unknown kind of submission {kind!r}")
     except InputError as exc:
         return render_template("dashboard/submit.html", form=form, error=str(exc), kind=kind), 422

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from checker.monitoring import MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES, WATCH_KINDS
 from checker.records import KINDS, VERDICTS
 from checker.scans import STATUSES
 
+# worker.dispatch's crawl sizes, written out: importing it here would configure Celery for every reader of
+# this document (tests/web/test_web_monitoring.py keeps them equal).
+MAX_CRAWL_PAGES, DEFAULT_CRAWL_PAGES = 500, 50
 REVIEW_ACTIONS = ["confirmed", "dismissed", "licensed", "reopened"]
 REVIEW_STATUSES = ["open", "confirmed", "dismissed", "licensed"]
 
@@ -127,6 +131,27 @@ SCHEMAS = {
             "created_at": NULLABLE_TIME}}}}},
     "ReviewIn": {"type": "object", "required": ["action"], "additionalProperties": False, "properties": {
         "action": {"type": "string", "enum": REVIEW_ACTIONS}, "note": {"type": "string", "maxLength": 5000}}},
+    "WatchIn": {"type": "object", "required": ["url"], "additionalProperties": False, "properties": {
+        "url": {"type": "string", "description": "the site (kind site) or the feed or sitemap (kind feed), http(s)"},
+        "kind": {"type": "string", "enum": list(WATCH_KINDS), "default": "site",
+                 "description": "site: crawl the site (robots.txt, sitemaps, feeds, links); feed: read one RSS/Atom "
+                                "feed or sitemap and scan its new items"},
+        "interval_minutes": {"type": "integer", "minimum": MIN_INTERVAL_MINUTES, "maximum": MAX_INTERVAL_MINUTES,
+                             "default": 24 * 60},
+        "max_pages": {"type": "integer", "minimum": 1, "maximum": MAX_CRAWL_PAGES, "default": DEFAULT_CRAWL_PAGES}}},
+    "Watch": {"type": "object", "required": ["id", "url", "kind", "interval_minutes", "active"], "properties": {
+        "id": {"type": "integer"}, "url": {"type": "string"}, "kind": {"type": "string", "enum": list(WATCH_KINDS)},
+        "interval_minutes": {"type": "integer"}, "max_pages": {"type": "integer"}, "active": {"type": "boolean"},
+        "paused_reason": {**NULLABLE_STR, "description": "why it is paused (by a person, or after failed runs)"},
+        "last_run_at": NULLABLE_TIME, "next_run_at": {**NULLABLE_TIME, "description": "null while paused"},
+        "last_status": {"type": "string", "enum": list(STATUSES), "nullable": True,
+                        "description": "the last run's (crawl's) status"},
+        "pages_seen": {"type": "integer", "description": "pages the last finished run found"},
+        "new_matches": {"type": "integer", "description": "matches recorded by all its runs (only new ones are)"},
+        "failures": {"type": "integer", "description": "failed runs in a row"}, "last_error": NULLABLE_STR,
+        "created_at": NULLABLE_TIME}},
+    "Watches": {"type": "object", "required": ["items", "total"], "properties": {
+        "items": {"type": "array", "items": _ref("Watch")}, "total": {"type": "integer"}}},
 }
 
 
@@ -208,6 +233,39 @@ def spec(server_url: str | None = None) -> dict:
                          "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ReviewIn")}}},
                          "responses": {"200": _json(_ref("Match")), "400": _error("malformed JSON"),
                                        "403": _error("role"), "404": _error("no such match"), **COMMON_ERRORS}},
+            },
+            "/api/watches": {
+                "get": {"operationId": "listWatches", "summary": "List the watches: schedule, last and next run, "
+                                                                "pages seen, new matches, last error, pause reason",
+                        "responses": {"200": _json(_ref("Watches")), **COMMON_ERRORS}},
+                "post": {"operationId": "createWatch", "summary": "Watch a site or a feed on a schedule",
+                         "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("WatchIn")}}},
+                         "responses": {"201": _json(_ref("Watch"), "watched; the first run starts at the scheduler's "
+                                                                    "next round"),
+                                       "400": _error("malformed JSON"), "403": _error("role"),
+                                       "413": _error("body too large"), **COMMON_ERRORS}},
+            },
+            "/api/watches/{watch_id}": {
+                "get": {"operationId": "getWatch", "summary": "A watch",
+                        "parameters": [_id_param("watch_id")],
+                        "responses": {"200": _json(_ref("Watch")), "404": _error("no such watch"), **COMMON_ERRORS}},
+                "delete": {"operationId": "deleteWatch", "summary": "Stop watching (the crawls it ran and their "
+                                                                    "matches stay)",
+                           "parameters": [_id_param("watch_id")],
+                           "responses": {"204": {"description": "removed"}, "403": _error("role"),
+                                         "404": _error("no such watch"), **COMMON_ERRORS}},
+            },
+            "/api/watches/{watch_id}/pause": {
+                "post": {"operationId": "pauseWatch", "summary": "Pause a watch until it is resumed",
+                         "parameters": [_id_param("watch_id")],
+                         "responses": {"200": _json(_ref("Watch")), "403": _error("role"),
+                                       "404": _error("no such watch"), **COMMON_ERRORS}},
+            },
+            "/api/watches/{watch_id}/resume": {
+                "post": {"operationId": "resumeWatch", "summary": "Resume a watch: due at once, failures forgotten",
+                         "parameters": [_id_param("watch_id")],
+                         "responses": {"200": _json(_ref("Watch")), "403": _error("role"),
+                                       "404": _error("no such watch"), **COMMON_ERRORS}},
             },
         },
     }
