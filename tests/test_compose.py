@@ -109,3 +109,16 @@ def test_dockerfile_installs_what_the_commands_run() -> None:
         assert f"COPY {package} {package}" in dockerfile
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert "gunicorn" in pyproject and "celery" in pyproject and "psycopg" in pyproject
+
+
+def test_the_web_healthcheck_asks_a_real_readiness_route(tmp_path) -> None:
+    from tests.web.conftest import close_app, make_app
+
+    check = " ".join(SERVICES["web"]["healthcheck"]["test"])
+    url = re.search(r"http://127\.0\.0\.1:(\d+)(/\w+)", check)
+    assert url and url.group(1) == SERVICES["web"]["command"][2].rsplit(":", 1)[1]  # gunicorn's port
+    app = make_app(tmp_path)
+    try:
+        assert app.test_client().get(url.group(2)).status_code == 200
+    finally:
+        close_app(app)
