@@ -23,13 +23,14 @@ from web import confirm
 from web.auth import role_required
 from web.db import get_registry, get_session
 from web.queries import MAX_ID
+from worker.search import BRAVE, SEARXNG
 
 bp = Blueprint("monitoring", __name__)
 
 KIND_LABELS = {"site": _l("site crawl"), "feed": _l("feed or sitemap")}
 UNITS = {"minutes": 1, "hours": 60}
-# Discovery's search providers (worker.search.PROVIDERS) by their own names.
-PROVIDER_NAMES = {"searxng": "SearXNG", "brave": "Brave Search"}
+# Discovery's search providers by their own names.
+PROVIDER_NAMES = {SEARXNG: "SearXNG", BRAVE: "Brave Search"}
 # A form's interval field: digits only, so "1e309" or "9" * 30 are refused before int() sees them.
 MAX_NUMBER_CHARS = 9
 
@@ -63,12 +64,10 @@ def every(minutes: int) -> str:
 bp.add_app_template_filter(every, "every")
 
 
-def discovery_usage() -> list | None:
-    """Today's queries per search provider (worker.search), or None where discovery is not installed."""
-    try:
-        from worker.search import usage_today
-    except ImportError:
-        return None
+def discovery_usage() -> list:
+    """Today's queries per search provider (worker.search): the budget is the installation's, per UTC day."""
+    from worker.search import usage_today
+
     return usage_today(get_session(), get_registry().settings)
 
 

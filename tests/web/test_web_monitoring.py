@@ -9,9 +9,6 @@ organisation isolation (another organisation's watch is "not found", as a made-u
 
 from __future__ import annotations
 
-import sys
-import types
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -264,35 +261,35 @@ def test_the_submit_form_watches_a_feed_and_points_to_the_monitoring_page(site):
 
 
 # -- discovery's box -----------------------------------------------------------------------------------------
-@dataclass
-class FakeUsage:
-    provider: str
-    configured: bool
-    used_today: int
-    budget: int
-
-
-def test_the_discovery_box_shows_each_provider_s_usage(site, monkeypatch):
+def test_the_discovery_box_says_no_provider_is_configured(site):
     app, _, _ = site
-    client = logged_in(app)
-    fake = types.ModuleType("worker.search")
-    fake.usage_today = lambda session, settings: [FakeUsage("searxng", True, 12, 100),
-                                                  FakeUsage("brave", False, 0, 100)]
-    monkeypatch.setitem(sys.modules, "worker.search", fake)
-    html = client.get("/watches").get_data(as_text=True)
+    html = logged_in(app).get("/watches").get_data(as_text=True)
     box = html[html.index('id="discovery"'):].split("</section>")[0]
-    assert "SearXNG: 12 of 100 queries today" in box and "Brave Search: <span class=\"muted\">not configured" in box
-    assert "No search provider is configured" not in box
-    fake.usage_today = lambda session, settings: [FakeUsage("searxng", False, 0, 100)]
-    box = client.get("/watches").get_data(as_text=True).split('id="discovery"')[1]
+    assert 'SearXNG: <span class="muted">not configured' in box and 'Brave Search: <span class="muted">not configured' in box
     assert "No search provider is configured: the operator sets CHECKER_SEARXNG_URL" in box
 
 
-def test_without_the_search_module_there_is_no_discovery_box(site, monkeypatch):
-    app, _, _ = site
-    monkeypatch.setitem(sys.modules, "worker.search", None)  # import fails: ImportError
-    html = logged_in(app).get("/watches").get_data(as_text=True)
-    assert 'id="discovery"' not in html and "Monitoring" in html
+def test_the_discovery_box_shows_today_s_queries_against_the_budget(tmp_path):
+    from checker.models import SearchQuery
+    from checker.settings import Settings
+
+    settings = Settings.from_env({"CHECKER_SEARXNG_URL": "http://127.0.0.1:9/", "CHECKER_SEARCH_DAILY_BUDGET": "40"},
+                                 data_dir=tmp_path / "data")
+    app = make_app(tmp_path, SETTINGS=settings)
+    try:
+        world = populate(app)
+        now = datetime.now(timezone.utc)
+        with app.extensions["checker.registry"].Session.begin() as session:
+            for n, when in enumerate((now, now, now - timedelta(days=2))):  # the old one is not today's
+                session.add(SearchQuery(org_id=world.beta, provider="searxng", phrase_key=f"{n:064d}",
+                                        phrase=f"phrase {n}", status="done", queried_at=when))
+        html = logged_in(app, "viewer@alpha.example").get("/watches").get_data(as_text=True)
+        box = html[html.index('id="discovery"'):].split("</section>")[0]
+        assert "SearXNG: 2 of 40 queries today" in box
+        assert 'Brave Search: <span class="muted">not configured' in box
+        assert "No search provider is configured" not in box
+    finally:
+        close_app(app)
 
 
 # -- the API -------------------------------------------------------------------------------------------------
