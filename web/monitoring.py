@@ -11,7 +11,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -53,12 +52,15 @@ def last_crawls(session: Session, org_id: int, watch_ids: list[int]) -> dict[int
 
 
 def every(minutes: int) -> str:
-    """A schedule in words: "every 2 days", "every 6 hours", "every 30 minutes"."""
+    """A schedule in words: "every day", "every 2 days", "every 6 hours", "every 30 minutes" (the intervals
+    allowed start at 5 minutes; one message per unit and count, so Indonesian says "setiap hari")."""
     if minutes % (24 * 60) == 0:
-        return ngettext("every day", "every %(num)d days", minutes // (24 * 60))
+        days = minutes // (24 * 60)
+        return _("every day") if days == 1 else _("every %(num)s days", num=days)
     if minutes % 60 == 0:
-        return ngettext("every hour", "every %(num)d hours", minutes // 60)
-    return ngettext("every minute", "every %(num)d minutes", minutes)
+        hours = minutes // 60
+        return _("every hour") if hours == 1 else _("every %(num)s hours", num=hours)
+    return _("every %(num)s minutes", num=minutes)
 
 
 bp.add_app_template_filter(every, "every")

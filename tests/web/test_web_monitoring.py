@@ -191,6 +191,16 @@ def test_a_watch_s_runs_failures_and_times_are_shown(site):
     assert cells["Pages seen"] == "7" and int(cells["New matches"]) >= 1
 
 
+def test_the_page_in_indonesian(site):
+    app, world, registry = site
+    add_watch(registry, world.alpha, interval_minutes=24 * 60)
+    add_watch(registry, world.alpha, "https://copier.example/feed", kind="feed", interval_minutes=6 * 60)
+    html = logged_in(app).get("/watches", headers={"Accept-Language": "id"}).get_data(as_text=True)
+    assert "<h1>Pemantauan</h1>" in html and "Pantau situs atau feed" in html
+    assert "setiap hari, paling banyak 50 halaman" in html and "setiap 6 jam" in html
+    assert "perayapan situs" in html and "feed atau peta situs" in html and ">aktif</span>" in html
+
+
 def re_cells(row_html: str):
     import re
 
