@@ -95,8 +95,11 @@ class FingerprintScheme:
         return asdict(self)
 
     def index_identity(self) -> dict:
-        """The fields that decide what an index holds (all of them: suspects are fingerprinted alike)."""
-        return asdict(self)
+        """What decides what an index holds: every field (suspects are fingerprinted alike) and how
+        keys are partitioned by organisation (:mod:`checker.partition`)."""
+        from checker.partition import LAYOUT
+
+        return asdict(self) | {"partition": LAYOUT}
 
     def shingle_size_for(self, doc: Document) -> int:
         return self.char_shingle_size if doc.char_tokens else self.shingle_size

@@ -49,11 +49,19 @@ def get_or_create_org(session: Session, name: str | None) -> Organisation:
     return org
 
 
+# session.info key: the ids of the articles adopted in this transaction (checker.registry re-indexes them).
+ADOPTED_ARTICLES = "checker.adopted_articles"
+
+
 def adopt_orgless(session: Session, org: Organisation) -> int:
     """Move every organisation-less article, scan, crawl and watch into ``org``; how many rows moved.
-    (Alert events stay: they are a delivery log, unique per organisation.) A process that had already
-    loaded an adopted article keeps its old organisation until it restarts, as with any article another
-    process changes (issue 12); the CLI and ``checker serve`` adopt when they start."""
+    (Alert events stay: they are a delivery log, unique per organisation.) The adopted articles' ids go
+    in ``session.info[ADOPTED_ARTICLES]``: the registry whose session this is indexes them again under
+    ``org`` when the transaction commits (checker.partition); other processes see that on their next
+    scan. The CLI and ``checker serve`` adopt when they start."""
+    articles = session.scalars(select(Article.id).where(Article.org_id.is_(None))).all()
+    if articles:  # the registry indexes them again under their organisation once this commits
+        session.info.setdefault(ADOPTED_ARTICLES, set()).update(articles)
     moved = 0
     for model in ORG_SCOPED:
         moved += session.execute(update(model).where(model.org_id.is_(None)).values(org_id=org.id)).rowcount or 0

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
-from sqlalchemy import delete, func, insert, select, true, update
+from sqlalchemy import delete, event, func, insert, select, true, update
 
 from checker import validate
 from checker.errors import InputError, NotFound
@@ -26,7 +26,8 @@ from checker.match_options import DEFAULT_OPTIONS, MatchOptions
 from checker.matcher import IndexedArticle, scan_text
 from checker.models import Article, Scan, article_search, same_org
 from checker.normalize import normalize
-from checker.orgs import match_options_for
+from checker.orgs import ADOPTED_ARTICLES, match_options_for
+from checker.partition import OrgView, org_keys, partition_of
 from checker.records import ArticleIn, ArticleRef, ScanResult
 from checker.scans import match_row
 from checker.settings import Settings
@@ -153,6 +154,7 @@ class Registry:
         self.engine = make_engine(settings.database_url)
         init_db(self.engine)
         self.Session = session_factory(self.engine)
+        event.listen(self.Session, "after_commit", self._after_commit)
         self.index = index if index is not None else self._open_index(drop_shared_index)
         self._cache: OrderedDict[int, IndexedArticle] = OrderedDict()
         if sync:
@@ -321,10 +323,34 @@ class Registry:
         texts = {id_: doc for id_, doc in reindex.items() if doc is not None}
         if texts:
             self.index.remove(list(texts))
-        additions = [(id_, fingerprint(doc, self.settings.scheme).keys) for id_, doc in [*new, *texts.items()]]
+        todo = [*new, *texts.items()]
+        orgs = self._orgs_of([id_ for id_, _ in todo])
+        additions = [(id_, org_keys(fingerprint(doc, self.settings.scheme).keys, orgs[id_])) for id_, doc in todo]
         if additions:
             self.index.add(additions)
             self.index.save()
+
+    def _orgs_of(self, ids: list[int]) -> dict[int, int | None]:
+        """Each article's organisation (its index partition: checker.partition)."""
+        if not ids:
+            return {}
+        with self.Session() as session:
+            return dict(session.execute(select(Article.id, Article.org_id).where(Article.id.in_(ids))).all())
+
+    def _reindex(self, ids: list[int]) -> None:
+        """Index these articles again, under their organisation now (after it changed: adoption)."""
+        if ids:
+            self.index.remove(ids)
+            self._index_articles(ids)
+            self.index.save()
+            for id_ in ids:
+                self._cache.pop(id_, None)
+
+    def _after_commit(self, session) -> None:
+        """Articles the default organisation adopted in this commit move to its index partition."""
+        adopted = session.info.pop(ADOPTED_ARTICLES, None)
+        if adopted:
+            self._reindex(sorted(adopted))
 
     def update_article(self, article_id: int, article: ArticleIn, *, org_id: int | None = None) -> Registered:
         """Edit a registered article in place (the dashboard's Edit page): every field of ``article``
@@ -414,8 +440,17 @@ class Registry:
 
     def _index_articles(self, ids: list[int]) -> None:
         with self.Session() as session:
-            rows = session.execute(select(Article.id, Article.text).where(Article.id.in_(ids))).all()
-        self.index.add((id_, fingerprint(normalize(text), self.settings.scheme).keys) for id_, text in rows)
+            rows = session.execute(select(Article.id, Article.org_id, Article.text).where(Article.id.in_(ids))).all()
+        self.index.add((id_, org_keys(fingerprint(normalize(text), self.settings.scheme).keys, org_id))
+                       for id_, org_id, text in rows)
+
+    def _partitions(self, org_id: int | None) -> list[int]:
+        """The index partitions a scan of ``org_id`` looks in: its own; for None, every organisation's
+        that has articles."""
+        if org_id is not None:
+            return [partition_of(org_id)]
+        with self.Session() as session:
+            return sorted({partition_of(o) for o in session.scalars(select(Article.org_id).distinct())})
 
     # -- scanning ----------------------------------------------------------------------------------
     def load_articles(self, ids: list[int], org_id: int | None = None) -> list[IndexedArticle]:
@@ -457,7 +492,7 @@ class Registry:
             self._cache.clear()  # an edited article's text is read again
         return scan_text(
             text,
-            self.index,
+            OrgView(self.index, self._partitions(org_id)),
             lambda ids: self.load_articles(ids, org_id),
             url=url,
             published_at=published_at,
