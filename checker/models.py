@@ -299,6 +299,29 @@ class SearchQuery(Base):
     queried_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+class ImportJobRow(Base):
+    """A bulk upload's progress (web/imports.py), in the database so that every web process can answer
+    for it, and a job whose process stopped is seen as stopped, not running for ever."""
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(300))
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    processed: Mapped[int] = mapped_column(Integer, default=0)
+    registered: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[list | None] = mapped_column(JSON)  # the first few line errors, for the report
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | done | failed
+    # Why a failed job failed, as a code and its numbers, put in words in the reader's language.
+    reason_code: Mapped[str | None] = mapped_column(String(30))
+    reason_params: Mapped[dict | None] = mapped_column(JSON)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class MatchRow(Base):
     __tablename__ = "matches"
 

@@ -258,9 +258,8 @@ def upload():
         if not file.filename.lower().endswith((".jsonl", ".json", ".csv", ".txt")):
             return render_template("dashboard/upload.html", error="The file must be .jsonl or .csv."), 422
         try:
-            job = imports.start(current_app.extensions.setdefault("checker.imports", {}), file.read(), file.filename,
-                                org_id=current_user.org_id, registry=get_registry(), lock=write_lock(),
-                                background=bool(current_app.config["BACKGROUND_TASKS"]))
+            job = imports.start(file.read(), file.filename, org_id=current_user.org_id, registry=get_registry(),
+                                lock=write_lock(), background=bool(current_app.config["BACKGROUND_TASKS"]))
         except InputError as exc:
             return render_template("dashboard/upload.html", error=str(exc)), 422
         return redirect(url_for("dashboard.upload_status", job_id=job.id))
@@ -268,7 +267,8 @@ def upload():
 
 
 def _job(job_id: str) -> imports.ImportJob:
-    job = current_app.extensions.get("checker.imports", {}).get(job_id)
+    """The organisation's import job (stored: any web process answers); another's is 404."""
+    job = imports.load(get_session(), job_id)
     if job is None or job.org_id != current_user.org_id:
         abort(404)
     return job
