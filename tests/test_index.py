@@ -7,7 +7,8 @@ import pytest
 
 from checker.fingerprint import DEFAULT_SCHEME, FingerprintScheme
 from checker.index import MAX_POSTINGS_PER_KEY, SchemeMismatch, open_index
-from checker.index_memory import MAX_SEGMENTS, MemoryIndex
+from checker import index_memory
+from checker.index_memory import MERGE_FACTOR, MemoryIndex, level
 
 
 
@@ -44,13 +45,13 @@ def test_remove_hides_and_readd_revives() -> None:
 
 def test_persisted_index_reloads_and_merges_segments(tmp_path) -> None:
     idx = MemoryIndex(DEFAULT_SCHEME, tmp_path)
-    for i in range(1, MAX_SEGMENTS + 5):
+    for i in range(1, MERGE_FACTOR + 5):
         idx.add([(i, keys(i))])
         idx.save()
-    assert len(idx.segments) <= MAX_SEGMENTS
+    assert len(idx.segments) < MERGE_FACTOR  # tiny segments: one tier, merged whenever it fills
     again = MemoryIndex(DEFAULT_SCHEME, tmp_path)
-    assert again.article_ids().tolist() == list(range(1, MAX_SEGMENTS + 5))
-    for i in (1, MAX_SEGMENTS + 4):
+    assert again.article_ids().tolist() == list(range(1, MERGE_FACTOR + 5))
+    for i in (1, MERGE_FACTOR + 4):
         assert found(again.query(keys(i)))[0] == (i, 5)
     # Files of merged-away segments are deleted.
     names = json.loads((tmp_path / "index.json").read_text())["segments"]
@@ -112,7 +113,7 @@ def test_no_segment_file_outlives_its_segment(tmp_path) -> None:
     # concurrent save by a second process, clear and rebuild, the folder holds exactly the live files.
     index = MemoryIndex(DEFAULT_SCHEME, tmp_path)
     next_id = 1
-    for batch in range(3 * MAX_SEGMENTS):
+    for batch in range(3 * MERGE_FACTOR):
         index.add((i, keys(i)) for i in range(next_id, next_id + 1 + batch))
         next_id += 1 + batch
         if batch % 3 == 0:  # several unsaved segments at once: the save merges more than once
@@ -127,10 +128,37 @@ def test_no_segment_file_outlives_its_segment(tmp_path) -> None:
     other.save()
     index.add([(5, keys(5))])  # revives a removed id: its old segments are rewritten
     index.save()
-    assert files_of(tmp_path) == live_files(index) and len(index.segments) <= MAX_SEGMENTS
+    assert files_of(tmp_path) == live_files(index) and len(index.segments) < MERGE_FACTOR
     index.clear()
     for start in range(1, 200, 20):  # a rebuild: many in-memory segments, one save
         index.add((i, keys(i)) for i in range(start, start + 20))
     index.save()
     assert files_of(tmp_path) == live_files(index)
     assert sorted(index.article_ids().tolist()) == list(range(1, 201))
+
+
+def tiers(index: MemoryIndex) -> list[int]:
+    return sorted(level(len(s)) for s in index.segments)
+
+
+@pytest.mark.parametrize("batches", [64, 256])
+def test_registration_merges_each_posting_once_per_tier(monkeypatch, batches) -> None:
+    # Issue 12, point 2: "at most 4 segments, merge the two smallest" re-merged the small segments on
+    # every save, so each batch cost time in proportion to the whole index. Size tiers merge each
+    # posting at most once per tier: the merge work for N postings is at most N x (tiers + 1), and no
+    # tier is left holding MERGE_FACTOR segments.
+    monkeypatch.setattr(index_memory, "LEVEL_BASE", 16)  # tiers of 16, 64, 256 ... keys
+    index = MemoryIndex(DEFAULT_SCHEME)
+    per_batch = 16
+    for b in range(batches):
+        index.add((i, keys(i, per_batch)) for i in [b + 1])
+        index.save()
+        counts = np.bincount(tiers(index))
+        assert counts.max() < MERGE_FACTOR
+    total = batches * per_batch
+    top = int(np.log(batches) / np.log(MERGE_FACTOR)) + 1
+    assert index.merged_postings <= total * top
+    assert len(index.segments) <= (MERGE_FACTOR - 1) * (top + 1)
+    assert index.article_ids().tolist() == list(range(1, batches + 1))
+    for i in (1, batches // 2, batches):
+        assert found(index.query(keys(i, per_batch)))[0] == (i, per_batch)
