@@ -93,13 +93,22 @@ _STORED = ("org_id", "filename", "total", "processed", "registered", "skipped", 
            "reason_code", "reason_params", "started_at", "updated_at")
 
 
+def storable(text: str) -> str:
+    """``text`` as every database stores it: no NUL (PostgreSQL refuses it in text), no lone surrogate
+    (no driver encodes one), each replaced by U+FFFD."""
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+
+
 def save(Session, job: ImportJob) -> None:
-    """Store the job's progress (its row is created by the first save)."""
+    """Store the job's progress (its row is created by the first save). The file's name and the line
+    errors come from the upload: they are stored cleaned (:func:`storable`)."""
     job.updated_at = datetime.now(timezone.utc)
     with Session.begin() as session:
         row = session.get(ImportJobRow, job.id) or ImportJobRow(id=job.id)
         for name in _STORED:
             setattr(row, name, getattr(job, name))
+        row.filename = storable(job.filename)[:300]
+        row.errors = [storable(e) for e in job.errors]
         session.merge(row)
 
 

@@ -261,8 +261,10 @@ def conditional_headers(etag: str | None, last_modified: str | None) -> dict[str
 
 
 def _header_value(response, name: str) -> str | None:
+    """A validator header's value; None when absent, or unusable (control characters: a hostile or
+    broken server's, which could not be sent back, nor stored in PostgreSQL when it holds a NUL)."""
     value = (response.headers.get(name) or "").strip()
-    return value or None
+    return value if value and not _CONTROL_RE.search(value) else None
 
 
 def _not_modified(

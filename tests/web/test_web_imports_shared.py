@@ -8,6 +8,8 @@ import io
 import json
 from datetime import timedelta
 
+import pytest
+
 from checker.models import ImportJobRow
 from tests.web.conftest import PASSWORD, close_app, make_app
 from web import imports
@@ -49,3 +51,16 @@ def test_another_process_answers_and_a_stopped_job_says_so(storage_app, tmp_path
         assert "when its server process stopped" in page
     finally:
         close_app(other)
+
+
+@pytest.mark.parametrize("name", ["a\x00b.jsonl", "x" * 400 + ".jsonl"])
+def test_a_hostile_file_name_is_stored_cleaned(storage_app, name):
+    # The job is stored now: a NUL in the name, or a NUL or lone surrogate in a line's error, must not
+    # reach the database as is (PostgreSQL refuses NUL in text; the driver refuses lone surrogates).
+    client = login(storage_app, "editor@alpha.example")
+    bad_line = '{"title": "t\\u0000x\\ud800", "text": 5}\n'
+    response = client.post("/articles/upload", content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(bad_line.encode()), name)})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    page = client.get(response.headers["Location"])
+    assert page.status_code == 200 and "Why it failed" in page.get_data(as_text=True)

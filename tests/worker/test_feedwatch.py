@@ -394,3 +394,14 @@ def test_validators_that_cannot_be_sent_or_stored(site, options):
     site.add("/a", article("a"))
     run = read(site.url("/feed"), options)
     assert paths(site, run) == ["/a"] and run.etag is None  # too long for its column: not stored
+
+
+def test_validators_with_control_characters_are_not_kept(site, options):
+    # A hostile or broken server's ETag with a control character (a NUL would not even store in
+    # PostgreSQL) could not be sent back: it is dropped, and the next run reads the feed in full.
+    site.add("/a", article("a"))
+    site.add("/rss.xml", rss([site.url("/a")]), content_type="application/rss+xml",
+             headers={"ETag": '"v1\x01"', "Last-Modified": "Mon, 30 Nov 2026 04:00:00 GMT\x7f"})
+    run = read(site.url("/rss.xml"), options)
+    assert run.error is None and paths(site, run) == ["/a"]
+    assert (run.etag, run.last_modified) == (None, None)
