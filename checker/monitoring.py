@@ -131,13 +131,11 @@ def summaries(session: Session, org_id: int | None, watch_id: int | None = None)
     if not watches:
         return []
     ids = [w.id for w in watches]
-    last_crawl = {}
+    last_crawl, last_done = {}, {}  # each watch's last run, and its last finished one
     for crawl in session.scalars(select(Crawl).where(Crawl.watch_id.in_(ids)).order_by(Crawl.id)):
         last_crawl[crawl.watch_id] = crawl  # ascending ids: the last one wins
-    last_done = {}
-    for crawl in session.scalars(select(Crawl).where(Crawl.watch_id.in_(ids), Crawl.status.in_(("done", "failed")))
-                                 .order_by(Crawl.id)):
-        last_done[crawl.watch_id] = crawl
+        if crawl.status in ("done", "failed"):
+            last_done[crawl.watch_id] = crawl
     matches = dict(session.execute(
         select(Crawl.watch_id, func.count(MatchRow.id))
         .join(Scan, Scan.crawl_id == Crawl.id).join(MatchRow, MatchRow.scan_id == Scan.id)

@@ -104,6 +104,13 @@ def body() -> dict:
     return data
 
 
+def only_fields(data: dict, allowed, hint: str = "") -> None:
+    """422 naming the fields of a request body that ``allowed`` does not hold (``hint``: what to send)."""
+    unknown = set(data) - set(allowed)
+    if unknown:
+        raise ApiError(422, f"unknown field(s): {', '.join(sorted(unknown))}{hint}")
+
+
 def filters() -> queries.Filters:
     return queries.Filters.parse(request.args, current_app.config["PAGE_SIZE"])
 
@@ -140,10 +147,8 @@ def create_article():
     (the fields that changed) and "message", so scripts that re-send an import keep working."""
     need("editor")
     data = body()
-    unknown = set(data) - {"title", "url", "publisher", "license", "partners", "published_at", "text",
-                           "required_credit", "aliases"}
-    if unknown:
-        raise ApiError(422, f"unknown field(s): {', '.join(sorted(unknown))}")
+    only_fields(data, {"title", "url", "publisher", "license", "partners", "published_at", "text", "required_credit",
+                       "aliases"})
     try:
         article = article_from_json(data, 1, get_registry().settings.max_text_chars)
     except InputError as exc:
@@ -169,9 +174,7 @@ def create_scan():
 
     need("editor")
     data = body()
-    unknown = set(data) - SCAN_FIELDS
-    if unknown:
-        raise ApiError(422, f"unknown field(s): {', '.join(sorted(unknown))}; send text, url or urls")
+    only_fields(data, SCAN_FIELDS, hint="; send text, url or urls")
     for key in ("text", "url"):
         if key in data and data[key] is not None and not isinstance(data[key], str):
             raise ApiError(422, f"{key} must be a string")
@@ -231,9 +234,7 @@ def review_match(match_id: int):
     session = get_session()
     m = queries.get_match(session, account().org_id, match_id)
     data = body()
-    unknown = set(data) - {"action", "note"}
-    if unknown:
-        raise ApiError(422, f"unknown field(s): {', '.join(sorted(unknown))}")
+    only_fields(data, {"action", "note"})
     action, note = data.get("action"), data.get("note", "")
     if not isinstance(action, str):
         raise ApiError(422, f"action must be one of {', '.join(queries.REVIEW_ACTIONS)}")
@@ -286,9 +287,7 @@ def create_watch():
 
     need("editor")
     data = body()
-    unknown = set(data) - WATCH_FIELDS
-    if unknown:
-        raise ApiError(422, f"unknown field(s): {', '.join(sorted(unknown))}")
+    only_fields(data, WATCH_FIELDS)
     url, kind = data.get("url"), data.get("kind", "site")
     if not isinstance(url, str) or not url.strip():
         raise ApiError(422, "url must be the http(s) address of the site or feed to watch")
