@@ -239,31 +239,28 @@ def make_orgs(registry, *names: str) -> list[int]:
         return [o.id for o in orgs]
 
 
-class CeleryWorker:
-    """``celery -A worker.app worker`` as a child process, started as from a shell (umask 022) and
-    waited for until it is ready. ``pool="prefork"`` is the pool that enforces time limits."""
+class CeleryProcess:
+    """``celery -A worker.app <args>`` as a child process, started as from a shell (umask 022) and
+    waited for until its log says ``ready``."""
 
-    def __init__(self, env_values: dict, log, pool: str = "solo", concurrency: int | None = None) -> None:
+    def __init__(self, args: list[str], env_values: dict, log, ready: str, what: str) -> None:
         import os
         import subprocess
         import sys
-        import uuid
         from pathlib import Path
 
         root = Path(__file__).resolve().parents[2]
         self.log = log
         self._out = log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker.app", "worker", f"--pool={pool}",
-             *([f"--concurrency={concurrency}"] if concurrency else []), "--loglevel=INFO", "--without-gossip",
-             "--without-mingle", "--without-heartbeat", "-n", f"w{uuid.uuid4().hex[:6]}@%h"],
+            [sys.executable, "-m", "celery", "-A", "worker.app", *args],
             cwd=root, env={**os.environ, **env_values, "PYTHONPATH": str(root)}, stdout=self._out,
             stderr=subprocess.STDOUT, umask=0o022,  # as from a shell (this process may have tightened its own)
         )
         deadline = time.monotonic() + 60
-        while "ready." not in log.read_text(errors="replace"):
+        while ready not in log.read_text(errors="replace"):
             assert self.proc.poll() is None, log.read_text(errors="replace")
-            assert time.monotonic() < deadline, "worker did not start:\n" + log.read_text(errors="replace")
+            assert time.monotonic() < deadline, f"{what} did not start:\n" + log.read_text(errors="replace")
             time.sleep(0.2)
 
     def kill9(self) -> None:
@@ -280,3 +277,14 @@ class CeleryWorker:
             except subprocess.TimeoutExpired:
                 self.kill9()
         self._out.close()
+
+
+class CeleryWorker(CeleryProcess):
+    """A Celery worker (``pool="prefork"`` is the pool that enforces time limits)."""
+
+    def __init__(self, env_values: dict, log, pool: str = "solo", concurrency: int | None = None) -> None:
+        import uuid
+
+        super().__init__(["worker", f"--pool={pool}", *([f"--concurrency={concurrency}"] if concurrency else []),
+                          "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
+                          "-n", f"w{uuid.uuid4().hex[:6]}@%h"], env_values, log, "ready.", "worker")

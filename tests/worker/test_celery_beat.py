@@ -4,9 +4,6 @@ due as in the embedded scheduler (test_scheduler.py). Loopback only."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,11 +17,10 @@ from checker.models import Crawl, Scan
 from checker.registry import Registry
 from checker.settings import Settings
 from tests.conftest import SEEDS
-from tests.worker.conftest import CeleryWorker, worker_env
+from tests.worker.conftest import CeleryProcess, CeleryWorker, worker_env
 from tests.worker.test_monitoring import publish_copier_site
 from worker import dispatch
 
-ROOT = Path(__file__).resolve().parents[2]
 REDIS_DB = 10  # this module's broker/index database on the CI Redis; flushed before and after
 
 
@@ -36,31 +32,13 @@ def env(tmp_path):
     redis.Redis.from_url(broker).flushdb()
 
 
-class Beat:
-    """``celery -A worker.app beat`` as a child process, waited for until it starts."""
+class Beat(CeleryProcess):
+    """Celery beat, its schedule file in ``tmp_path``."""
 
     def __init__(self, env_values: dict, tmp_path: Path) -> None:
-        self.log = tmp_path / "beat.log"
-        self._out = self.log.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker.app", "beat", "--loglevel=INFO",
-             f"--schedule={tmp_path / 'beat-schedule'}", f"--pidfile={tmp_path / 'beat.pid'}"],
-            cwd=ROOT, env={**os.environ, **env_values, "PYTHONPATH": str(ROOT)}, stdout=self._out,
-            stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while "beat: Starting" not in self.log.read_text(errors="replace"):
-            assert self.proc.poll() is None, self.log.read_text(errors="replace")
-            assert time.monotonic() < deadline, "beat did not start:\n" + self.log.read_text(errors="replace")
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self._out.close()
+        super().__init__(["beat", "--loglevel=INFO", f"--schedule={tmp_path / 'beat-schedule'}",
+                          f"--pidfile={tmp_path / 'beat.pid'}"], env_values, tmp_path / "beat.log",
+                         "beat: Starting", "beat")
 
 
 def worker_runs(worker) -> int:
