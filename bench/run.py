@@ -26,8 +26,6 @@ from pathlib import Path
 import numpy as np
 
 from bench.corpus import Corpus, Suspect, SuspectMaker, suspect_set
-from bench.naive import engine_parameters
-from bench.naive import registration_rate as naive_rate
 
 HERE = Path(__file__).resolve().parent
 
@@ -76,16 +74,17 @@ QUICK = Sizes(1_000, 2_000, 200, 2_000, 200, (1_000, 2_000), 100, 20)
 
 
 class Progress:
-    """A one-line progress indicator on stderr."""
+    """A one-line progress indicator on stderr (``every``: seconds between lines in a log file, default 30)."""
 
-    def __init__(self, label: str, total: int) -> None:
+    def __init__(self, label: str, total: int, every: float | None = None) -> None:
         self.label, self.total, self.t0, self.last = label, total, time.perf_counter(), 0.0
         self.tty = sys.stderr.isatty()
+        self.every = every if every is not None else (0.5 if self.tty else 30.0)
 
     def update(self, done: int) -> None:
         now = time.perf_counter()
         # on a terminal redraw twice a second; in a log file, a line every 30 s
-        if now - self.last < (0.5 if self.tty else 30.0) or done >= self.total:
+        if now - self.last < self.every or done >= self.total:
             return
         self.last = now
         dt = now - self.t0
@@ -131,13 +130,14 @@ def percentile_ms(seconds: list[float], q: float) -> float:
 
 
 class Engine:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
         from checker.registry import Registry
         from checker.settings import Settings
 
         self.data_dir = data_dir
-        # env={}: the benchmark's own SQLite data dir, whatever CHECKER_* the shell has
-        self.settings = Settings.from_env(env={}, data_dir=str(data_dir), database_url=None)
+        # env={}: the benchmark's own SQLite data dir, whatever CHECKER_* the shell has; bench/scale.py
+        # passes its own CHECKER_DATABASE_URL / CHECKER_INDEX_URL to measure PostgreSQL and Redis
+        self.settings = Settings.from_env(env=env or {}, data_dir=str(data_dir), database_url=None)
         self.reg = Registry(self.settings)
         # Registered and scanned in the CLI's organisation, as a user's `checker import` would: the
         # scan-batch subprocess (the CLI) sees only that organisation's articles.
@@ -298,9 +298,10 @@ def judge(s: Suspect, result: dict, id_to_index: dict[int, int]) -> Tally:
 # phases
 
 
-def register_range(engine: Engine, corpus: Corpus, start: int, stop: int, id_to_index: dict, batch: int = 500) -> float:
+def register_range(engine: Engine, corpus: Corpus, start: int, stop: int, id_to_index: dict, batch: int = 500,
+                   every: float | None = None) -> float:
     """Register corpus articles ``[start, stop)``; returns the seconds spent inside the engine."""
-    prog = Progress(f"register {start:,}..{stop:,}", stop - start)
+    prog = Progress(f"register {start:,}..{stop:,}", stop - start, every)
     spent = 0.0
     for arts in corpus.batches(start, stop, batch):
         items = [Engine.article_in(a) for a in arts]
@@ -315,6 +316,10 @@ def register_range(engine: Engine, corpus: Corpus, start: int, stop: int, id_to_
 
 
 def phase_registration(corpus: Corpus, n: int, work: Path) -> dict:
+    # imported here: datasketch takes ~0.75 s to import, which bench/scale.py's cold-start child must not pay
+    from bench.naive import engine_parameters
+    from bench.naive import registration_rate as naive_rate
+
     log(f"[registration] rate: engine vs naive datasketch, {n:,} articles")
     arts = list(corpus.articles(0, n))
     texts = [a.text for a in arts]

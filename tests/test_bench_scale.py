@@ -1,0 +1,94 @@
+"""`python -m bench.scale` end to end at a tiny size: it runs in its own process as a user runs it, and its
+JSON has every number the README's scale table is made of, each sane. No timing thresholds: speed belongs
+to the benchmark, not to tests."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTICLES = 300
+
+
+@pytest.fixture(scope="module")
+def scale_run(tmp_path_factory) -> tuple[dict, str]:
+    out = tmp_path_factory.mktemp("scale") / "results.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.scale", "--articles", str(ARTICLES), "--suspects", "40",
+         "--worker-scans", "40", "--batch", "50", "--out", str(out)],
+        check=False, cwd=str(ROOT), capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(out.read_text(encoding="utf-8")), proc.stdout
+
+
+def positive(x) -> bool:
+    return isinstance(x, (int, float)) and x > 0
+
+
+def test_registration_is_reported_per_tenth_and_cumulatively(scale_run) -> None:
+    r, _ = scale_run
+    assert (r["articles"], r["index"], r["database"]) == (ARTICLES, "memory", "sqlite")
+    reg = r["registration"]
+    slices = reg["slices"]
+    assert len(slices) == 10
+    assert slices[0]["from"] == 0 and slices[-1]["to"] == ARTICLES
+    assert all(a["to"] == b["from"] for a, b in itertools.pairwise(slices))
+    for s in slices:
+        assert positive(s["articles_per_s"]) and positive(s["cumulative_articles_per_s"]), s
+        assert positive(s["engine_seconds"]) and s["wall_seconds"] >= s["engine_seconds"], s
+    assert sum(s["engine_seconds"] for s in slices) == pytest.approx(reg["engine_seconds"])
+    assert reg["articles_per_s"] == pytest.approx(ARTICLES / reg["engine_seconds"])
+    assert slices[-1]["cumulative_articles_per_s"] == pytest.approx(reg["articles_per_s"])
+    assert reg["batch"] == 50 and reg["close_seconds"] >= 0 and positive(reg["process_maxrss_mb"])
+
+
+def test_disk_is_measured_and_redis_is_not_used(scale_run) -> None:
+    r, _ = scale_run
+    d = r["disk"]
+    assert positive(d["index_bytes"]) and positive(d["database_bytes"])
+    assert d["index_bytes_per_article"] == pytest.approx(d["index_bytes"] / ARTICLES)
+    assert d["database_bytes_per_article"] == pytest.approx(d["database_bytes"] / ARTICLES)
+    assert r["redis"] is None  # only with --index redis
+
+
+def test_cold_start_adds_up(scale_run) -> None:
+    c = scale_run[0]["cold_start"]
+    parts = ("interpreter_start_s", "imports_s", "open_s", "first_scan_s")
+    assert all(positive(c[k]) for k in parts), c
+    assert c["wall_to_first_scan_s"] == pytest.approx(sum(c[k] for k in parts))
+
+
+def test_scans_have_ordered_percentiles_and_find_excerpts(scale_run) -> None:
+    s = scale_run[0]["scans"]
+    assert s["suspects"] == 40 and s["excerpts"] == 20 and s["unrelated"] == 20
+    assert 0 < s["p50_ms"] <= s["p95_ms"] <= s["p99_ms"] <= s["max_ms"]
+    assert 0.0 <= s["excerpt_recall"] <= 1.0
+    # copied passages of registered articles are found: a broken registry or a broken judge shows here
+    assert s["excerpt_recall"] >= 0.9, s
+    assert 0 <= s["excerpt_wrong_article"] <= s["excerpts"] and 0 <= s["unrelated_flagged"] <= s["unrelated"]
+
+
+def test_two_workers_scan_disjoint_halves(scale_run) -> None:
+    w = scale_run[0]["workers"]
+    assert w["scans"] == 40
+    assert (w["one"]["processes"], w["two"]["processes"]) == (1, 2)
+    assert w["one"]["scans"] == w["two"]["scans"] == 40
+    # the same texts either way, so the same verdicts: about half of them reuse
+    assert w["one"]["flagged"] == w["two"]["flagged"] and 10 <= w["one"]["flagged"] <= 30
+    assert positive(w["one"]["scans_per_s"]) and positive(w["two"]["scans_per_s"])
+    assert w["ratio"] == pytest.approx(w["two"]["scans_per_s"] / w["one"]["scans_per_s"])
+
+
+def test_the_table_is_printed(scale_run) -> None:
+    r, stdout = scale_run
+    assert f"Scale benchmark: {ARTICLES} articles, memory index, sqlite database" in stdout
+    for heading in ("Registration", "Disk per article", "Cold start", "Scans (40 suspects", "Workers (40 scans"):
+        assert heading in stdout
+    assert positive(r["total_seconds"])
