@@ -490,6 +490,67 @@ def index_status(c: Context) -> None:
     }, indent=2))
 
 
+# -- database schema -------------------------------------------------------------------------------
+@cli.group("db")
+def db_group() -> None:
+    """Database schema: show its revision, or upgrade it (checker/migrate.py)."""
+
+
+def _schema_engine(c: Context):
+    from checker.store import make_engine, private_dir
+
+    if c.settings.database_url.startswith("sqlite:///"):
+        private_dir(c.settings.data_dir)
+    return make_engine(c.settings.database_url)
+
+
+@db_group.command("upgrade")
+@pass_ctx
+def db_upgrade(c: Context) -> None:
+    """Bring the database's schema to this release's revision (creating it if new); safe to run again."""
+    from checker import migrate
+
+    engine = _schema_engine(c)
+    try:
+        before = migrate.state(engine)
+        ran = migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    err.print(f"database upgraded ({before}) to revision {migrate.head()}" if ran
+              else f"database already at revision {migrate.head()}")
+
+
+@db_group.command("current")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def db_current(c: Context, as_json: bool) -> None:
+    """Show the database's schema revision and whether it needs `checker db upgrade`."""
+    from checker import migrate
+
+    engine = _schema_engine(c)
+    try:
+        with engine.connect() as conn:
+            found = {"revision": migrate.current(conn), "head": migrate.head(), "state": migrate.state_of(conn)}
+    finally:
+        engine.dispose()
+    click.echo(json.dumps(found, indent=2) if as_json else f"{found['revision'] or '-'} ({found['state']}; "
+                                                           f"this release's newest: {found['head']})")
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True, help="What the revision changes, and why.")
+@pass_ctx
+def db_revision(c: Context, message: str) -> None:
+    """For developers: write a revision with the difference between checker/models.py and the schema."""
+    from checker import migrate
+
+    engine = _schema_engine(c)
+    try:
+        err.print(f"wrote {migrate.new_revision(engine, message)}: check it before committing")
+    finally:
+        engine.dispose()
+
+
 # -- demo ------------------------------------------------------------------------------------------
 @cli.command()
 @click.option("--seeds", "seeds_dir", default=None, help="Folder with articles.jsonl and suspects.jsonl (default: ./seeds).")

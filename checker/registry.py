@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 import numpy as np
 from sqlalchemy import delete, event, func, insert, select, true, update
 
-from checker import validate
+from checker import migrate, validate
 from checker.errors import InputError, NotFound
 from checker.fingerprint import fingerprint
 from checker.index import PassageIndex, SchemeMismatch, open_index
@@ -31,7 +31,7 @@ from checker.partition import OrgView, org_keys, partition_of
 from checker.records import ArticleIn, ArticleRef, ScanResult
 from checker.scans import match_row
 from checker.settings import Settings
-from checker.store import init_db, make_engine, private_dir, session_factory
+from checker.store import make_engine, private_dir, session_factory
 from checker.textio import check_text, clean_text
 
 LOGGER = logging.getLogger(__name__)
@@ -152,7 +152,11 @@ class Registry:
         if not settings.index_url:
             private_dir(settings.data_dir)  # the local index lives there, whatever the database
         self.engine = make_engine(settings.database_url)
-        init_db(self.engine)
+        try:
+            migrate.upgrade(self.engine, auto=settings.auto_migrate)
+        except BaseException:
+            self.engine.dispose()  # the caller never gets a registry to close
+            raise
         self.Session = session_factory(self.engine)
         event.listen(self.Session, "after_commit", self._after_commit)
         self.index = index if index is not None else self._open_index(drop_shared_index)

@@ -16,6 +16,8 @@
   again within this many days, default 30), ``CHECKER_DISCOVERY_PHRASES`` (phrases per article,
   default 3), ``CHECKER_REDISCOVER_DAYS`` (older articles are searched again after this many days,
   default 30; 0: never).
+- ``CHECKER_AUTO_MIGRATE``: bring the database's schema up to date when a process opens it (default on;
+  ``0``: only a new database is set up, an older one asks for ``checker db upgrade``; checker/migrate.py).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class Settings:
     search_repeat_days: int = 30
     discovery_phrases: int = 3
     rediscover_days: int = 30
+    auto_migrate: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:
@@ -85,6 +88,7 @@ class Settings:
             search_repeat_days=int(env.get("CHECKER_SEARCH_REPEAT_DAYS") or 30),
             discovery_phrases=int(env.get("CHECKER_DISCOVERY_PHRASES") or 3),
             rediscover_days=int(env.get("CHECKER_REDISCOVER_DAYS") or 30),
+            auto_migrate=_truthy(env.get("CHECKER_AUTO_MIGRATE", "1")),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 

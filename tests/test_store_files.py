@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from checker import store
+from checker import migrate, store
 from tests.web.conftest import close_app, make_app, populate
 
 
@@ -33,7 +33,7 @@ def test_sqlite_database_and_its_wal_files_are_private(tmp_path, loose_umask):
     db = tmp_path / "data" / "checker.db"
     engine = store.make_engine(f"sqlite:///{db}")
     try:
-        store.init_db(engine)
+        migrate.upgrade(engine)
         with engine.connect() as conn:  # an open connection keeps -wal and -shm on disk
             conn.execute(text("INSERT INTO organisations (name, created_at) VALUES ('O', '2024-01-01')"))
             conn.commit()
@@ -49,7 +49,7 @@ def test_a_data_folder_that_exists_keeps_its_mode(tmp_path, loose_umask):
     folder.mkdir()
     os.chmod(folder, 0o750)  # chosen by whoever made it
     engine = store.make_engine(f"sqlite:///{folder / 'checker.db'}")
-    store.init_db(engine)
+    migrate.upgrade(engine)
     engine.dispose()
     assert mode(folder) == 0o750 and mode(folder / "checker.db") == 0o600
 

@@ -1,5 +1,6 @@
-"""Databases created before a column existed get it on the next start (checker.store.init_db), on SQLite
-and on PostgreSQL: ``users.session_version`` (issue 9, finding 4)."""
+"""Databases created before a column existed get it on the next start (checker.migrate.upgrade: the baseline
+revision adds the columns older releases lacked), on SQLite and on PostgreSQL: ``users.session_version``
+(issue 9, finding 4), ``articles.url_key``, monitoring's columns."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import inspect, text
 
-from checker import store
+from checker import migrate, store
 from checker.models import Base
 from checker.settings import Settings
 from tests.web.conftest import PASSWORD, close_app
@@ -48,11 +49,11 @@ def users_columns(url: str) -> dict[str, dict]:
         engine.dispose()
 
 
-def test_init_db_adds_the_session_version_to_an_old_database(database_url):
+def test_upgrade_adds_the_session_version_to_an_old_database(database_url):
     make_old_database(database_url)
     for _ in range(2):  # idempotent: the second start changes nothing
         engine = store.make_engine(database_url)
-        store.init_db(engine)
+        migrate.upgrade(engine)
         with engine.connect() as conn:
             assert conn.execute(text("SELECT session_version FROM users")).scalars().all() == [0]
         engine.dispose()
@@ -80,25 +81,7 @@ def test_an_old_database_serves_logins_and_logouts(database_url, tmp_path):
         close_app(app)
 
 
-def test_a_column_added_by_another_process_meanwhile_is_fine(database_url, monkeypatch):
-    # Two processes starting together on an old database: both see the column missing, one adds it,
-    # the other's ALTER TABLE fails, and that is no error.
-    make_old_database(database_url)
-    engine = store.make_engine(database_url)
-    store.init_db(engine)
-    real, seen = store._has_column, []
-
-    def stale_first(engine_, table, column):
-        seen.append(column)
-        return False if len(seen) == 1 else real(engine_, table, column)
-
-    monkeypatch.setattr(store, "_has_column", stale_first)
-    store.init_db(engine)  # its ALTER TABLE fails: the column is there
-    engine.dispose()
-    assert seen[:2] == ["session_version", "session_version"] and "session_version" in users_columns(database_url)
-
-
-def test_init_db_adds_and_fills_the_articles_url_key(database_url):
+def test_upgrade_adds_and_fills_the_articles_url_key(database_url):
     # Articles registered before url_key existed get their canonical url, so re-registering them at a
     # variant of their url finds them.
     engine = store.make_engine(database_url)
@@ -111,8 +94,8 @@ def test_init_db_adds_and_fills_the_articles_url_key(database_url):
                 "INSERT INTO articles (title, url, license, partners, text, text_sha256, word_count, "
                 "fingerprint_version, created_at, updated_at) VALUES ('Old', 'HTTPS://Old.example/a/?utm_source=x', "
                 "'all-rights-reserved', '[]', 'old text', 'x', 2, 1, :now, :now)"), {"now": datetime.now(timezone.utc)})
-        store.init_db(engine)
-        store.init_db(engine)  # idempotent
+        migrate.upgrade(engine)
+        migrate.upgrade(engine)  # idempotent
         with engine.connect() as conn:
             assert conn.execute(text("SELECT url_key FROM articles")).scalars().all() == ["https://old.example/a"]
         assert "ix_articles_url_key" in {i["name"] for i in inspect(engine).get_indexes("articles")}
@@ -120,12 +103,12 @@ def test_init_db_adds_and_fills_the_articles_url_key(database_url):
         engine.dispose()
 
 
-MONITORING_COLUMNS = [(t, c) for t, c, _ in store.ADDED_COLUMNS if t in ("watches", "organisations", "articles")
-                      and c in ("kind", "etag", "last_modified", "failures", "last_error", "paused_reason",
-                                "alert_frequency", "last_digest_at", "alert_emails", "discovered_at")]
+MONITORING_COLUMNS = [("articles", "discovered_at"),
+                      *[("watches", c) for c in ("kind", "etag", "last_modified", "failures", "last_error", "paused_reason")],
+                      *[("organisations", c) for c in ("alert_frequency", "last_digest_at", "alert_emails")]]
 
 
-def test_init_db_adds_monitorings_columns_to_an_old_database(database_url):
+def test_upgrade_adds_monitorings_columns_to_an_old_database(database_url):
     # Issue 11's columns on a database made before them, with a watch and an organisation in it: they
     # are added with their defaults, and the old rows read as a site watch with no failures and an
     # organisation alerted as copies are found.
@@ -143,7 +126,7 @@ def test_init_db_adds_monitorings_columns_to_an_old_database(database_url):
             conn.execute(text("INSERT INTO watches (url, interval_minutes, max_pages, active, created_at) "
                               "VALUES ('https://copier.example/', 60, 10, :yes, :now)"), {"now": now, "yes": True})
         for _ in range(2):  # idempotent
-            store.init_db(engine)
+            migrate.upgrade(engine)
         with engine.connect() as conn:
             assert conn.execute(text("SELECT kind, failures, etag, paused_reason FROM watches")).one() == ("site", 0, None, None)
             assert conn.execute(text("SELECT alert_frequency, alert_emails FROM organisations")).one() == ("immediate", None)
