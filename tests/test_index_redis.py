@@ -233,11 +233,10 @@ def test_a_stop_key_revives_when_articles_are_removed(make_redis) -> None:
     assert len(found(idx.query(common))) == MAX_POSTINGS_PER_KEY
 
 
-def test_large_batches_span_several_scripts(make_redis, monkeypatch) -> None:
+def test_large_batches_span_several_pipelines(make_redis, monkeypatch) -> None:
     import checker.index_redis as mod
 
-    monkeypatch.setattr(mod, "SCRIPT_KEYS", 250)
-    monkeypatch.setattr(mod, "PIPELINE_KEYS", 1_000)
+    monkeypatch.setattr(mod, "BATCH_KEYS", 250)
     idx = make_redis()
     idx.add((i, keys(i)) for i in range(1, 101))  # a generator, as the registry passes
     assert idx.article_ids().tolist() == list(range(1, 101))
@@ -245,12 +244,14 @@ def test_large_batches_span_several_scripts(make_redis, monkeypatch) -> None:
 
 
 class CommandCounter:
-    """Counts what a redis client sends: single commands and pipeline executions."""
+    """Counts what a redis client sends: single commands, pipeline executions and the index's own
+    packed pipelines."""
 
-    def __init__(self, client: redis.Redis, monkeypatch) -> None:
+    def __init__(self, idx: RedisIndex, monkeypatch) -> None:
         self.commands: list[str] = []
         self.pipelines = 0
-        execute_command, pipeline = client.execute_command, client.pipeline
+        client = idx.client
+        execute_command, pipeline, raw = client.execute_command, client.pipeline, idx._raw
 
         def counted_command(*args, **kwargs):
             self.commands.append(str(args[0]))
@@ -267,47 +268,119 @@ class CommandCounter:
             pipe.execute = counted_execute
             return pipe
 
+        def counted_raw(*args, **kwargs):
+            self.pipelines += 1
+            return raw(*args, **kwargs)
+
         monkeypatch.setattr(client, "execute_command", counted_command)
         monkeypatch.setattr(client, "pipeline", counted_pipeline)
+        monkeypatch.setattr(idx, "_raw", counted_raw)
 
     @property
     def round_trips(self) -> int:
         return len(self.commands) + self.pipelines
 
 
-def test_a_query_is_one_round_trip(make_redis, monkeypatch) -> None:
+def test_a_query_is_one_mget_and_an_add_two_round_trips(make_redis, monkeypatch) -> None:
     idx = make_redis()
     idx.add([(i, keys(i, 16)) for i in range(1, 201)])
-    suspect = keys(1_000, 400)  # a 600-word suspect: ~100 exact keys, ~300 sketch keys
+    suspect = keys(1_000, 3_000)  # a book-sized suspect: still one command
     suspect[10:26] = keys(7, 16)
-    counter = CommandCounter(idx.client, monkeypatch)
+    counter = CommandCounter(idx, monkeypatch)
     hits = idx.query(suspect)
-    assert counter.round_trips == 1 and counter.commands == ["EVALSHA"]
+    assert counter.round_trips == 1 and counter.commands == ["MGET"]
     assert found(hits) == [(7, 16)]
     counter.commands.clear()
-    idx.add([(500, keys(500)), (501, keys(501))])
-    assert counter.round_trips == 1 and counter.pipelines == 1
+    idx.add([(500, keys(500)), (501, keys(501))])  # read the records, then write
+    assert counter.round_trips == 2 and counter.commands == ["MGET"] and counter.pipelines == 1
+    counter.commands.clear(), setattr(counter, "pipelines", 0)
+    idx.add([(500, keys(500))])  # identical: nothing written
+    assert counter.round_trips == 1
 
 
-def test_a_long_suspect_is_cut_into_scripts_sent_in_one_pipeline(make_redis, monkeypatch) -> None:
+def bucket_of(idx: RedisIndex, key) -> bytes:
+    return idx._bucket_name(int(np.uint64(key) >> idx._shift))
+
+
+def test_a_hot_key_moves_out_of_its_bucket_and_back(make_redis, client, monkeypatch) -> None:
+    """One paragraph in thousands of articles: registration appends in O(1) and reads its bucket once
+    per TIDY_BYTES, the bucket a scan reads stays bounded, and removals revive the key."""
     import checker.index_redis as mod
 
     idx = make_redis()
-    idx.add([(i, keys(i, 16)) for i in range(1, 51)])
-    suspect = keys(1_000, 40)
-    suspect[3:19] = keys(7, 16)
-    suspect[30] = keys(9, 16)[2]
-    expected = pairs(idx.query(suspect))
-    monkeypatch.setattr(mod, "QUERY_KEYS", 7)
-    counter = CommandCounter(idx.client, monkeypatch)
-    assert pairs(idx.query(suspect)) == expected and len(expected) == 16 + 1
-    assert counter.round_trips == 1 and counter.pipelines == 1
+    hot = keys(5, 1)
+    neighbour = (hot & ~np.uint64(0xFFFF)) | ((hot + np.uint64(1)) & np.uint64(0xFFFF))  # same bucket
+    rewrites = []
+    rewrite = idx._rewrite
+    monkeypatch.setattr(idx, "_rewrite", lambda b, d: (rewrites.append(len(b)), rewrite(b, d)))
+    copies = 3_000
+    for start in range(1, copies + 1, 100):
+        idx.add([(i, np.concatenate([hot, keys(10_000 + i, 3)])) for i in range(start, start + 100)])
+    idx.add([(copies + 1, neighbour)])
+    assert found(idx.query(hot)) == []  # a stop key
+    assert found(idx.query(neighbour)) == [(copies + 1, 1)]  # its bucket is still read
+    assert len(client.get(bucket_of(idx, hot[0]))) <= mod.TIDY_BYTES + 2 * 6
+    # 3,000 appends of 100 postings (600 bytes): a tidy at most every TIDY_BYTES, not every append.
+    assert len(rewrites) <= copies * 6 // mod.TIDY_BYTES + 1
+    idx.remove(range(1, copies - MAX_POSTINGS_PER_KEY + 1))  # 200 copies left: no longer a stop key
+    assert len(found(idx.query(hot))) == MAX_POSTINGS_PER_KEY
+    assert found(idx.query(keys(10_000 + copies, 3))) == [(copies, 3)]
+    idx.remove(range(1, copies + 2))
+    assert idx.article_ids().tolist() == []
 
 
-def test_scripts_forgotten_by_redis_are_reloaded(make_redis) -> None:
+def test_an_index_of_the_old_format_is_refused_and_dropped(make_redis, client, prefix) -> None:
+    from checker.index_redis import drop
+
+    client.set(f"{prefix}:layout", '{"format": 1, "shard_hex": 4}')
+    client.hset(f"{prefix}:s:0a1b", "k", "v")
+    client.sadd(f"{prefix}:articles", 7)
+    client.set(f"{prefix}:a:7", "old")
+    with pytest.raises(SchemeMismatch, match="storage format 1.*rebuild"):
+        make_redis()
+    drop(REDIS_URL, prefix)
+    assert prefix_keys(client, prefix) == set()
     idx = make_redis()
-    # As after a Redis restart or SCRIPT FLUSH (not run here: other clients share the server).
-    idx._sha = {name: "0" * 40 for name in idx._sha}
     idx.add([(1, keys(1))])
-    idx._sha = {name: "0" * 40 for name in idx._sha}
     assert found(idx.query(keys(1))) == [(1, 5)]
+
+
+def test_drop_leaves_a_longer_prefix_alone(client, prefix) -> None:
+    from checker.index_redis import drop
+
+    longer = RedisIndex(DEFAULT_SCHEME, url=REDIS_URL, prefix=f"{prefix}:a:1")
+    short = RedisIndex(DEFAULT_SCHEME, url=REDIS_URL, prefix=prefix)
+    try:
+        longer.add([(1, keys(1))])
+        short.add([(1, keys(2))])
+        drop(client, prefix)
+        assert found(longer.query(keys(1))) == [(1, 5)]
+        assert {k for k in prefix_keys(client, prefix) if not k.startswith(f"{prefix}:a:1:".encode())} == set()
+    finally:
+        longer.close(), short.close()
+
+
+def test_bucket_bits_come_from_the_url_and_stay_with_the_index(prefix) -> None:
+    idx = open_index({"type": "redis", "url": f"{REDIS_URL}?bucket_bits=14", "prefix": prefix}, DEFAULT_SCHEME)
+    again = RedisIndex(DEFAULT_SCHEME, url=REDIS_URL, prefix=prefix, bucket_bits=18)
+    try:
+        assert idx.bucket_bits == again.bucket_bits == 14
+        idx.add([(1, keys(1))])
+        assert found(again.query(keys(1))) == [(1, 5)]
+    finally:
+        idx.close(), again.close()
+    with pytest.raises(ValueError, match="bucket_bits"):
+        RedisIndex(DEFAULT_SCHEME, url=f"{REDIS_URL}?bucket_bits=40", prefix=prefix)
+    with pytest.raises(ValueError, match="braces"):
+        RedisIndex(DEFAULT_SCHEME, url=REDIS_URL, prefix="a{b}")
+
+
+def test_article_records_round_trip() -> None:
+    from checker.index_redis import article_record, decode_varints, encode_varints, record_buckets
+
+    values = np.array([0, 1, 127, 128, 16_383, 16_384, 2**21 - 1, 2**21, 2**24 - 1], dtype=np.int64)
+    assert decode_varints(encode_varints(values)).tolist() == values.tolist()
+    k = np.unique(keys(3, 640))
+    rec = article_record(k, 20)
+    assert record_buckets(rec).tolist() == np.unique(k >> np.uint64(44)).tolist()
+    assert len(rec) < 8 + 2 * 640
