@@ -412,21 +412,50 @@ class Registry:
 
     # -- index -------------------------------------------------------------------------------------
     def sync_index(self) -> tuple[int, int]:
-        """Make the index hold exactly the database's articles; returns ``(added, removed)``."""
-        with self.Session() as session:
-            db_ids = np.asarray(session.scalars(select(Article.id)).all(), dtype=np.int64)
+        """Make the index hold exactly the database's articles; returns ``(added, removed)``.
+
+        Opening a registry calls this, so its cost must not grow with the registry: it compares one
+        aggregate row (count, largest id, sum of ids) with the same figures of the index's ids. Equal
+        figures mean nothing to do (the common case). Articles registered past the index's largest id
+        (by a process that stopped before indexing them) are read by id range; only when the figures
+        still differ (an article deleted or inserted out of order) are all ids compared. Two opposite
+        failures that leave count, largest id and sum all equal would go unnoticed; ``checker index
+        rebuild`` mends any disagreement.
+        """
         indexed = self.index.article_ids()
-        missing = np.setdiff1d(db_ids, indexed)
-        stale = np.setdiff1d(indexed, db_ids)
-        if len(stale):
-            self.index.remove(stale.tolist())
-        for chunk in np.array_split(missing, max(1, len(missing) // REGISTER_BATCH + 1)):
-            if len(chunk):
-                self._index_articles(chunk.tolist())
-        if len(missing) or len(stale):
-            LOGGER.info("index synced with database: %d added, %d removed", len(missing), len(stale))
+        db = self._id_figures()
+        if db == _figures(indexed):
+            return 0, 0
+        added = 0
+        top = int(indexed.max()) if len(indexed) else 0
+        if db[1] is not None and db[1] > top:
+            with self.Session() as session:
+                newer = session.scalars(select(Article.id).where(Article.id > top).order_by(Article.id)).all()
+            for chunk in _batches(newer, REGISTER_BATCH):
+                self._index_articles(chunk)
+            added = len(newer)
+            indexed = np.union1d(indexed, np.asarray(newer, dtype=np.int64))
+        removed = 0
+        if db != _figures(indexed):
+            with self.Session() as session:
+                db_ids = np.asarray(session.scalars(select(Article.id)).all(), dtype=np.int64)
+            missing = np.setdiff1d(db_ids, indexed)
+            stale = np.setdiff1d(indexed, db_ids)
+            if len(stale):
+                self.index.remove(stale.tolist())
+            for chunk in _batches(missing.tolist(), REGISTER_BATCH):
+                self._index_articles(chunk)
+            added, removed = added + len(missing), len(stale)
+        if added or removed:
+            LOGGER.info("index synced with database: %d added, %d removed", added, removed)
             self.index.save()
-        return len(missing), len(stale)
+        return added, removed
+
+    def _id_figures(self) -> tuple[int, int | None, int]:
+        with self.Session() as session:
+            count, top, total = session.execute(
+                select(func.count(Article.id), func.max(Article.id), func.sum(Article.id))).one()
+        return int(count), (int(top) if top is not None else None), int(total or 0)
 
     def rebuild_index(self, progress: Callable[[int], None] | None = None) -> int:
         """Drop the index and fingerprint every article again (after a scheme change)."""
@@ -531,6 +560,11 @@ class Registry:
             session.add_all(rows)
             session.flush()
             return [r.id for r in rows]
+
+
+def _figures(ids: np.ndarray) -> tuple[int, int | None, int]:
+    """What :meth:`Registry.sync_index` compares: count, largest id and sum of a set of article ids."""
+    return len(ids), (int(ids.max()) if len(ids) else None), int(ids.sum()) if len(ids) else 0
 
 
 def _batches(items: Iterable, size: int) -> Iterator[list]:

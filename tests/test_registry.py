@@ -173,3 +173,91 @@ def test_shared_index_of_another_scheme_is_refused_until_rebuilt(tmp_path, seed_
             assert reg.scan(seed_suspects["full-copy"]["text"]).verdict == "unattributed_reuse"
     finally:
         drop(redis_lib.Redis.from_url(url), prefix)
+
+
+class Statements:
+    """The SQL an engine runs, for checking that opening a registry reads no list of every article."""
+
+    def __init__(self, engine) -> None:
+        from sqlalchemy import event
+
+        self.seen: list[str] = []
+        event.listen(engine, "before_cursor_execute", lambda *a: self.seen.append(" ".join(a[2].split())))
+
+    def full_id_lists(self) -> list[str]:
+        return [s for s in self.seen if s.startswith("SELECT articles.id FROM articles") and "WHERE" not in s]
+
+
+def _open_watched(settings: Settings, monkeypatch) -> tuple[Registry, Statements, tuple[int, int]]:
+    """A registry opened with its SQL recorded from the start, and what its opening sync did."""
+    import checker.registry as registry_module
+
+    watched: dict = {}
+    real = registry_module.make_engine
+
+    def make_engine(url):
+        engine = real(url)
+        watched["statements"] = Statements(engine)
+        return engine
+
+    monkeypatch.setattr(registry_module, "make_engine", make_engine)
+    synced: list = []
+    real_sync = Registry.sync_index
+    monkeypatch.setattr(Registry, "sync_index", lambda self: synced.append(real_sync(self)) or synced[-1])
+    reg = Registry(settings)
+    monkeypatch.undo()
+    return reg, watched["statements"], synced[0]
+
+
+def _insert_unindexed(reg: Registry, text: str) -> int:
+    """An article stored by a process that stopped before it indexed it."""
+    from sqlalchemy import insert
+
+    from checker.registry import text_digest
+
+    now = datetime.now(timezone.utc)
+    with reg.Session.begin() as s:
+        return s.execute(insert(Article).returning(Article.id), [{
+            "title": "unindexed", "license": "all-rights-reserved", "partners": [], "text": text,
+            "text_sha256": text_digest(text), "word_count": len(text.split()), "fingerprint_version": 1,
+            "created_at": now, "updated_at": now}]).scalar_one()
+
+
+def test_opening_a_registry_reads_no_list_of_every_article(storage_settings, seed_suspects, monkeypatch) -> None:
+    # Issue 12, point 4: opening compares one aggregate row with the index instead of listing every id.
+    with Registry(storage_settings) as reg:
+        register_demo_articles(reg, SEEDS)
+    reg, statements, synced = _open_watched(storage_settings, monkeypatch)
+    with reg:
+        assert synced == (0, 0)
+        assert statements.full_id_lists() == []
+        assert any("max(articles.id)" in s for s in statements.seen)
+
+
+def test_articles_stored_but_not_indexed_are_indexed_on_opening(storage_settings, seed_suspects, monkeypatch) -> None:
+    with Registry(storage_settings) as reg:
+        register_demo_articles(reg, SEEDS)
+        new_id = _insert_unindexed(reg, seed_suspects["unrelated"]["text"])
+        assert reg.scan(seed_suspects["unrelated"]["text"]).verdict == "no_reuse"  # not in the index yet
+    reg, statements, synced = _open_watched(storage_settings, monkeypatch)
+    with reg:
+        assert synced == (1, 0)
+        assert statements.full_id_lists() == []  # read by id range past the index's newest
+        result = reg.scan(seed_suspects["unrelated"]["text"])
+        assert [m.article.id for m in result.matches] == [new_id]
+
+
+def test_articles_deleted_behind_the_index_are_removed_on_opening(storage_settings, seed_suspects, monkeypatch) -> None:
+    from sqlalchemy import delete
+
+    with Registry(storage_settings) as reg:
+        ids = register_demo_articles(reg, SEEDS)
+        early = _insert_unindexed(reg, seed_suspects["unrelated"]["text"])
+        with reg.Session.begin() as s:  # out of order: an old article gone, an unindexed one below the newest
+            s.execute(delete(Article).where(Article.id == ids[0]))
+        reg.register_many([ArticleIn(title="later", text=seed_suspects["full-copy"]["text"] + " Tambahan.")])
+    reg, statements, synced = _open_watched(storage_settings, monkeypatch)
+    with reg:
+        assert synced == (1, 1)
+        assert len(statements.full_id_lists()) == 1  # the figures disagreed: every id compared once
+        assert early in reg.index.article_ids() and ids[0] not in reg.index.article_ids()
