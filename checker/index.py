@@ -7,7 +7,8 @@ The matcher does not know the backend. Backends:
 
 - :class:`checker.index_memory.MemoryIndex`: sorted numpy arrays in segments, persisted as ``.npy``
   files (memory-mapped on load, so a restart reads nothing eagerly and fingerprints nothing again).
-- a Redis backend arrives with the worker (shared by every worker process).
+- :class:`checker.index_redis.RedisIndex`: packed postings in Redis or Redis Cluster, shared by every
+  worker process.
 
 :func:`open_index` picks one from a config mapping and rejects unknown types, like datasketch's storage
 factory. Every backend stores the :class:`~checker.fingerprint.FingerprintScheme` it was built with and

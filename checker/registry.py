@@ -175,12 +175,10 @@ class Registry:
                 LOGGER.warning("%s; rebuilding it from the database", exc)
                 shutil.rmtree(self.settings.index_dir)
             elif drop_shared:
-                import redis
-
                 from checker.index_redis import drop
 
                 LOGGER.warning("%s; dropping it to rebuild", exc)
-                drop(redis.Redis.from_url(config["url"]), config["prefix"])
+                drop(config["url"], config["prefix"])  # a URL: one server or a cluster
             else:
                 raise
             return open_index(config, self.settings.scheme)
