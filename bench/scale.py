@@ -90,6 +90,11 @@ class Storage:
                 raise StorageUnavailable(f"PostgreSQL at {PG_URL}: {exc}") from exc
             self.env["CHECKER_DATABASE_URL"] = f"{PG_URL}?options=-csearch_path%3D{self.tag}"
 
+    def describe(self) -> dict:
+        """Where the run's data lived (gone after the run, but a test can check that it is)."""
+        return {"schema": self.tag if self.database == "postgres" else None,
+                "redis_prefix": self.prefix if self._redis is not None else None}
+
     def redis_used_memory(self) -> int | None:
         return int(self._redis.info("memory")["used_memory"]) if self._redis is not None else None
 
@@ -196,8 +201,9 @@ def _write_config(work: Path, name: str, storage: Storage, **extra) -> Path:
 # phases
 
 
-def phase_register(eng: Engine, corpus: Corpus, n: int, batch: int, id_to_index: dict) -> dict:
-    """Register ``n`` articles in tenths; the rate of each tenth shows whether registration slows down."""
+def phase_register(eng: Engine, corpus: Corpus, n: int, batch: int, id_to_index: dict, storage: Storage) -> dict:
+    """Register ``n`` articles in tenths; the rate of each tenth shows whether registration slows down,
+    and the index folder's size after each whether files pile up (leaked segments) as it grows."""
     log(f"[register] {n:,} articles in batches of {batch}")
     slices = []
     engine_total = 0.0
@@ -213,6 +219,7 @@ def phase_register(eng: Engine, corpus: Corpus, n: int, batch: int, id_to_index:
         slices.append({
             "from": a, "to": b, "engine_seconds": spent, "wall_seconds": wall,
             "articles_per_s": (b - a) / spent, "cumulative_articles_per_s": b / engine_total,
+            "index_bytes": storage.index_bytes(), "process_maxrss_mb": maxrss_mb(),
         })
     wall_total = time.perf_counter() - t_start
     t0 = time.perf_counter()
@@ -333,10 +340,10 @@ def report(r: dict) -> str:
     reg = r["registration"]
     w("")
     w(f"Registration (batches of {reg['batch']}; engine time = inside register_many)")
-    w(f"  {'articles':>19}{'articles/s':>12}{'cumulative':>12}{'wall s':>9}")
+    w(f"  {'articles':>19}{'articles/s':>12}{'cumulative':>12}{'wall s':>9}{'index MB':>10}{'RSS MB':>9}")
     for s in reg["slices"]:
         w(f"  {s['from']:>9,}-{s['to']:<9,}{s['articles_per_s']:>12,.0f}{s['cumulative_articles_per_s']:>12,.0f}"
-          f"{s['wall_seconds']:>9.1f}")
+          f"{s['wall_seconds']:>9.1f}{s['index_bytes'] / 2**20:>10,.1f}{s['process_maxrss_mb']:>9,.0f}")
     w(f"  total {reg['articles_per_s']:,.0f} articles/s ({reg['engine_seconds']:.1f} s in the engine, "
       f"{reg['wall_seconds']:.1f} s with generation; close {reg['close_seconds']:.2f} s); peak RSS "
       f"{reg['process_maxrss_mb']:,.0f} MB")
@@ -407,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
         log(f"cannot reach {exc}")
         return 2
+    results["storage"] = storage.describe()
     try:
         corpus = Corpus(seed=args.seed)
         id_to_index: dict[int, int] = {}
@@ -414,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
 
         redis_before = storage.redis_used_memory()
         results["registration"] = phase_register(Engine(data, storage.env), corpus, args.articles, args.batch,
-                                                 id_to_index)
+                                                 id_to_index, storage)
         redis_after = storage.redis_used_memory()
         n = args.articles
         results["disk"] = {"index_bytes": storage.index_bytes(), "database_bytes": storage.database_bytes()}

@@ -43,6 +43,9 @@ def test_registration_is_reported_per_tenth_and_cumulatively(scale_run) -> None:
     for s in slices:
         assert positive(s["articles_per_s"]) and positive(s["cumulative_articles_per_s"]), s
         assert positive(s["engine_seconds"]) and s["wall_seconds"] >= s["engine_seconds"], s
+        assert positive(s["index_bytes"]) and positive(s["process_maxrss_mb"]), s
+    # the index grows as articles are added (memory backend: files in the data dir)
+    assert slices[-1]["index_bytes"] > slices[0]["index_bytes"]
     assert sum(s["engine_seconds"] for s in slices) == pytest.approx(reg["engine_seconds"])
     assert reg["articles_per_s"] == pytest.approx(ARTICLES / reg["engine_seconds"])
     assert slices[-1]["cumulative_articles_per_s"] == pytest.approx(reg["articles_per_s"])
@@ -56,6 +59,7 @@ def test_disk_is_measured_and_redis_is_not_used(scale_run) -> None:
     assert d["index_bytes_per_article"] == pytest.approx(d["index_bytes"] / ARTICLES)
     assert d["database_bytes_per_article"] == pytest.approx(d["database_bytes"] / ARTICLES)
     assert r["redis"] is None  # only with --index redis
+    assert r["storage"] == {"schema": None, "redis_prefix": None}
 
 
 def test_cold_start_adds_up(scale_run) -> None:
@@ -92,3 +96,35 @@ def test_the_table_is_printed(scale_run) -> None:
     for heading in ("Registration", "Disk per article", "Cold start", "Scans (40 suspects", "Workers (40 scans"):
         assert heading in stdout
     assert positive(r["total_seconds"])
+
+
+@pytest.mark.postgres
+def test_redis_and_postgres_runs_leave_nothing_behind(tmp_path) -> None:
+    """The Redis index (DB 13) and the PostgreSQL schema of a run are measured, then deleted."""
+    import redis
+    import sqlalchemy as sa
+
+    from bench.scale import PG_URL, REDIS_URL
+
+    out = tmp_path / "results.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.scale", "--articles", "100", "--index", "redis", "--database", "postgres",
+         "--suspects", "10", "--worker-scans", "10", "--out", str(out)],
+        check=False, cwd=str(ROOT), capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r = json.loads(out.read_text(encoding="utf-8"))
+    assert (r["index"], r["database"]) == ("redis", "postgres")
+    assert positive(r["redis"]["keys"]) and r["redis"]["used_memory_after"] > 0
+    assert positive(r["disk"]["database_bytes"]) and r["disk"]["index_bytes"] == 0
+    assert 0.0 <= r["scans"]["excerpt_recall"] <= 1.0
+    prefix, schema = r["storage"]["redis_prefix"], r["storage"]["schema"]
+    assert prefix and schema
+    assert not list(redis.Redis.from_url(REDIS_URL).scan_iter(match=f"{prefix}*", count=1000))
+    engine = sa.create_engine(PG_URL)
+    try:
+        with engine.connect() as conn:
+            left = conn.execute(sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}).all()
+    finally:
+        engine.dispose()
+    assert left == []
