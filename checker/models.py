@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -300,8 +301,8 @@ class SearchQuery(Base):
 
 
 class ImportJobRow(Base):
-    """A bulk upload's progress (web/imports.py), in the database so that every web process can answer
-    for it, and a job whose process stopped is seen as stopped, not running for ever."""
+    """A bulk import's progress (checker/imports.py), in the database so that every web process and the
+    CLI can answer for it, and a job whose process stopped is seen as stopped, not running for ever."""
 
     __tablename__ = "import_jobs"
 
@@ -320,6 +321,12 @@ class ImportJobRow(Base):
     reason_params: Mapped[dict | None] = mapped_column(JSON)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The uploaded file until the job ends: the import task reads it here, so a worker on any machine
+    # can run it. Deferred: progress updates never load it. None for CLI imports and finished jobs.
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    # Runs of the import task that started and did not finish their slice (their worker died): a file
+    # that kills every worker is given up after checker.imports.MAX_ATTEMPTS.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
 
 
 class MatchRow(Base):

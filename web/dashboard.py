@@ -258,10 +258,9 @@ def upload():
         if not file.filename.lower().endswith((".jsonl", ".json", ".csv", ".txt")):
             return render_template("dashboard/upload.html", error="The file must be .jsonl or .csv."), 422
         try:
-            job = imports.start(file.read(), file.filename, org_id=current_user.org_id, registry=get_registry(),
-                                lock=write_lock(), background=bool(current_app.config["BACKGROUND_TASKS"]))
+            job = imports.start(file.read(), file.filename, org_id=current_user.org_id, registry=get_registry())
         except InputError as exc:
-            return render_template("dashboard/upload.html", error=str(exc)), 422
+            return render_template("dashboard/upload.html", error=imports.message(exc)), 422
         return redirect(url_for("dashboard.upload_status", job_id=job.id))
     return render_template("dashboard/upload.html", error=None)
 

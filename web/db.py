@@ -17,8 +17,8 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     registry = Registry(settings)
     app.extensions["checker.registry"] = registry
-    # Registration writes the in-process index; one writer at a time across request threads.
-    app.extensions["checker.write_lock"] = threading.Lock()
+    # Registration writes the in-process index; one writer at a time across request threads and tasks.
+    app.extensions["checker.write_lock"] = context.write_lock(registry)  # shared with in-process imports
     context.use(registry)
     dispatch.run_in_background(bool(app.config["BACKGROUND_TASKS"]))
     if app.config["BACKGROUND_TASKS"] and app.config["SCHEDULER"] and not settings.broker_url:

@@ -7,12 +7,14 @@ same in a Celery worker process as in the calling process of the embedded defaul
 from __future__ import annotations
 
 import threading
+from weakref import WeakKeyDictionary
 
 from checker.registry import Registry
 from checker.settings import Settings
 
 _lock = threading.Lock()
 _registry: Registry | None = None
+_write_locks: WeakKeyDictionary = WeakKeyDictionary()
 
 
 def registry() -> Registry:
@@ -35,3 +37,10 @@ def installed() -> Registry | None:
     """The registry installed (or opened) so far, without opening one."""
     with _lock:
         return _registry
+
+
+def write_lock(registry_: Registry) -> threading.Lock:
+    """The lock that lets one thread at a time register into ``registry_``'s index: the web app's request
+    threads and the in-process import task (worker.import_tasks) take the same one."""
+    with _lock:
+        return _write_locks.setdefault(registry_, threading.Lock())
