@@ -94,7 +94,7 @@ def periodic_schedule(tick_s: float) -> dict[str, dict]:
 
 def create_celery(settings: Settings | None = None) -> Celery:
     settings = settings or Settings.from_env()
-    app = Celery("checker", include=["worker.tasks", "worker.discovery_tasks"])
+    app = Celery("checker", include=["worker.tasks", "worker.discovery_tasks", "worker.import_tasks"])
     app.conf.update(
         broker_url=settings.broker_url or "memory://localhost/",
         task_always_eager=settings.broker_url is None,
