@@ -43,6 +43,8 @@ DEFAULTS = {
     # With background tasks and no broker: run the periodic tasks in this process (worker.scheduler).
     "SCHEDULER": True,
     "PAGE_SIZE": 50,
+    # /metrics for Prometheus (web.metrics), public like /healthz; CHECKER_METRICS=0: not served (404).
+    "METRICS": True,
 }
 
 # Every page's scripts and styles are files under /static: no inline script, style or event handler.
@@ -71,8 +73,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
     app.config["BASE_URL"] = _base_url(app.config["BASE_URL"])
 
+    from checker import logcontext
     from checker.settings import Settings
     from checker.store import private_dir, private_umask
+
+    logcontext.configure()  # CHECKER_LOG_FORMAT=json: one JSON object per log line
+    logcontext.add_provider(_log_fields)
 
     private_umask()
     settings = app.config["SETTINGS"] or Settings.from_env(
@@ -92,6 +98,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(activity.bp)
     app.register_blueprint(health.bp)
+    if app.config["METRICS"]:
+        from web import metrics
+
+        app.register_blueprint(metrics.bp)
     app.register_blueprint(monitoring.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(org_settings.bp)
@@ -101,6 +111,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.add_url_rule("/favicon.ico", "favicon", _favicon)
     app.after_request(_security_headers)
     return app
+
+
+def _log_fields() -> dict:
+    """The organisation of the request's account, for structured logs, when the request already loaded
+    it (a session's or an API token's); never loads it for a log line."""
+    from flask import g, has_request_context
+
+    if not has_request_context():
+        return {}
+    account = g.get("account") or g.get("_login_user")
+    return {"org_id": getattr(account, "org_id", None)}
 
 
 def _favicon():

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from celery import Celery, signals
 from kombu import Queue
 
+from checker import logcontext
 from checker.settings import Settings
 from checker.store import private_umask
 
@@ -80,6 +81,26 @@ def transport_options(visibility: int) -> dict:
 def _private_files(**_kwargs) -> None:
     """What a worker or beat writes (a local index, beat's schedule file) is its owner's only."""
     private_umask()
+
+
+@signals.after_setup_logger.connect
+@signals.after_setup_task_logger.connect
+def _log_format(logger=None, **_kwargs) -> None:
+    """``CHECKER_LOG_FORMAT=json``: a worker's and beat's log lines are JSON objects too, with the scan
+    a line is about (checker.logcontext); Celery has just given ``logger`` its handlers."""
+    logcontext.configure(logger=logger)
+
+
+@signals.worker_ready.connect
+def _serve_metrics(sender=None, **_kwargs) -> None:
+    """``CHECKER_WORKER_METRICS_PORT``: serve this worker's metrics (worker.metrics), from its main
+    process, once it is ready to take tasks."""
+    from celery.concurrency.prefork import TaskPool
+
+    from worker.metrics import serve_from_env
+
+    pool = getattr(getattr(sender, "controller", None), "pool_cls", None)
+    serve_from_env(forks=isinstance(pool, type) and issubclass(pool, TaskPool))
 
 
 def periodic_schedule(tick_s: float) -> dict[str, dict]:

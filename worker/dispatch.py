@@ -61,6 +61,16 @@ def run_in_background(enabled: bool = True) -> None:
         _background = _crawls = None
 
 
+def pending() -> dict[str, int]:
+    """Embedded default: tasks waiting on the background threads, by the Celery queue they would be on
+    with a broker (scans and short tasks: ``checker``; crawls and discovery: ``checker-crawl``), the
+    one running not counted; 0 when tasks run inside the caller."""
+    from worker.celery_app import CRAWL_QUEUE, QUEUE
+
+    runners = ((QUEUE, _background), (CRAWL_QUEUE, _crawls))
+    return {queue: sum(runner.pending().values()) if runner is not None else 0 for queue, runner in runners}
+
+
 def send(task, *args) -> None:
     """Send a task to the broker (scans fairly: :func:`send_scans`); on the embedded default run it
     in this process (now, or on a background thread)."""

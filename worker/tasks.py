@@ -13,6 +13,7 @@ and sends that organisation's next queued scan (docs/fairness.md).
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from functools import partial
@@ -21,7 +22,7 @@ from celery import Task, current_app, shared_task
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from sqlalchemy import select, update
 
-from checker import monitoring, scans
+from checker import logcontext, metrics, monitoring, scans
 from checker.errors import CheckerError
 from checker.models import AlertEvent, Crawl, MatchRow, Organisation, Scan, Watch, same_org
 from checker.records import ScanResult
@@ -146,7 +147,13 @@ def _hold_slot(registry, org_id: int | None, scan_id: int, seconds: int) -> None
 @shared_task(bind=True, base=ScanTask, name="worker.tasks.scan", max_retries=MAX_FETCH_RETRIES)
 def scan_task(self, scan_id: int) -> str:
     """Run one scan: fetch and extract its URL if it has no text yet, scan, store the result; then
-    send the organisation's next queued scan."""
+    send the organisation's next queued scan. Every log line meanwhile names the scan and the task
+    (and its organisation once known): checker.logcontext."""
+    with logcontext.bound(scan_id=scan_id, task_id=self.request.id):
+        return _scan(self, scan_id)
+
+
+def _scan(task, scan_id: int) -> str:
     registry = context.registry()
     claimed = scans.claim(registry.Session, scan_id)
     if claimed is None:  # finished already (a duplicate delivery) or deleted
@@ -155,14 +162,16 @@ def scan_task(self, scan_id: int) -> str:
                 org_id = session.scalar(select(Scan.org_id).where(Scan.id == scan_id))
             _next_of_org(registry, org_id, scan_id)
         return "skipped"
+    logcontext.bind(org_id=claimed.org_id)  # undone with the scan's fields when scan_task returns
     soft, hard = scan_time_limits()
     _hold_slot(registry, claimed.org_id, scan_id, hard + fairness.RUN_SLOT_MARGIN_S)
     if claimed.attempts > MAX_SCAN_ATTEMPTS:
         scans.fail(registry.Session, scan_id, f"gave up after {claimed.attempts - 1} attempts: the scan never "
                    f"finished (its worker stopped, or it ran past the {hard} s time limit)")
+        metrics.record_scan("failed", None, claimed.source)
         outcome, match_ids = "failed", []
     else:
-        outcome, match_ids = _run_scan(self, registry, claimed, soft)
+        outcome, match_ids = _run_scan(task, registry, claimed, soft)
     _next_of_org(registry, claimed.org_id, scan_id)
     if match_ids and claimed.source in ALERTING_SOURCES:
         _raise_alerts(registry, claimed.org_id, match_ids)
@@ -171,8 +180,17 @@ def scan_task(self, scan_id: int) -> str:
 
 def _run_scan(task, registry, claimed: scans.Claimed, soft: int | None) -> tuple[str, list[int]]:
     """The scan itself: ``(outcome, new match ids)``. A transient fetch error schedules a retry (the
-    scan keeps its slot until then); every other way out finishes the scan."""
+    scan keeps its slot until then); every other way out finishes the scan, and is counted with its
+    engine time (checker.metrics)."""
     scan_id = claimed.id
+    engine_s = None
+
+    def failed(error: str) -> tuple[str, list[int]]:
+        scans.fail(registry.Session, scan_id, error)
+        metrics.record_scan("failed", None, claimed.source, engine_s)
+        LOGGER.info("scan %s failed: %s", scan_id, error)
+        return "failed", []
+
     try:
         evidence, text = None, claimed.text
         links, published_at = claimed.links, claimed.published_at
@@ -181,29 +199,30 @@ def _run_scan(task, registry, claimed: scans.Claimed, soft: int | None) -> tuple
             text, evidence = page.text, page.evidence
             links, published_at = evidence.links, evidence.published_at
         suspect_url = (evidence.final_url if evidence else None) or claimed.url
+        started = time.perf_counter()
         result = registry.scan(text, suspect_url, published_at=published_at, links=links, org_id=claimed.org_id)
+        engine_s = time.perf_counter() - started
         if claimed.source in ("watch", "discovery"):
             result = _only_new(registry, claimed, result, suspect_url)
         match_ids = scans.complete(registry.Session, scan_id, result, text=text if claimed.text is None else None,
                                    evidence=evidence)
     except SoftTimeLimitExceeded:  # not retried: the same page would take as long again
-        scans.fail(registry.Session, scan_id, too_slow(soft))
-        return "failed", []
+        return failed(too_slow(soft))
     except TransientFetchError as exc:
         if task.request.retries < MAX_FETCH_RETRIES:
             countdown = _backoff(task.request.retries)
             scans.requeue(registry.Session, scan_id, f"retrying: {exc}")
             _hold_slot(registry, claimed.org_id, scan_id, countdown + fairness.SEND_SLOT_S)
             raise task.retry(exc=exc, countdown=countdown) from None
-        scans.fail(registry.Session, scan_id, f"gave up after {MAX_FETCH_RETRIES} retries: {exc}")
-        return "failed", []
+        return failed(f"gave up after {MAX_FETCH_RETRIES} retries: {exc}")
     except (UrlRefused, FetchError, CheckerError) as exc:
-        scans.fail(registry.Session, scan_id, str(exc))
-        return "failed", []
+        return failed(str(exc))
     except Exception as exc:  # noqa: BLE001 - record it for the user; the log has the traceback
         LOGGER.exception("scan %s failed", scan_id)
-        scans.fail(registry.Session, scan_id, f"internal error: {type(exc).__name__}: {exc}")
-        return "failed", []
+        return failed(f"internal error: {type(exc).__name__}: {exc}")
+    metrics.record_scan("done", result.verdict, claimed.source, engine_s)
+    LOGGER.info("scan %s done: %s, %d matches, %.1f ms engine time", scan_id, result.verdict,
+                len(result.matches), engine_s * 1000)
     return "done", match_ids
 
 

@@ -1,0 +1,146 @@
+"""/metrics (issue 12, "Run it"): a scan moves the scan counter and the engine-time histogram, the
+index and article gauges match the database, queue depth reads the embedded threads and the Redis
+broker's lists, CHECKER_METRICS=0 turns the endpoint off; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import redis
+from prometheus_client.parser import text_string_to_metric_families
+
+from checker.settings import Settings
+from tests.web.conftest import SEEDS, close_app, make_app
+from web.metrics import directory_bytes, queue_depths
+
+BROKER_DB = 14  # this module's Redis database: only its Celery queue lists are touched
+
+
+def scrape(client) -> dict[tuple[str, tuple], float]:
+    """``{(sample name, sorted labels): value}`` of one scrape, checking it is a public 200."""
+    answer = client.get("/metrics")
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:500]
+    assert answer.mimetype == "text/plain" and answer.headers["Cache-Control"] == "no-store"
+    samples = {}
+    for family in text_string_to_metric_families(answer.get_data(as_text=True)):
+        for s in family.samples:
+            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return samples
+
+
+def value(samples, name: str, **labels) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+@pytest.fixture
+def app(storage_app):
+    return storage_app
+
+
+def test_a_scan_moves_the_counter_and_the_histogram(app):
+    from checker.demo import demo_suspects
+
+    client = app.test_client()
+    world = app.config["WORLD"]
+    before = scrape(client)  # no login: like /healthz
+    text = next(s for s in demo_suspects(SEEDS) if s["id"] == "full-copy")["text"]
+    answer = client.post("/api/scans", json={"text": text},
+                         headers={"Authorization": f"Bearer {world.tokens['editor']}"})
+    assert answer.status_code == 202
+    scan = client.get(f"/api/scans/{answer.get_json()['id']}",
+                      headers={"Authorization": f"Bearer {world.tokens['editor']}"}).get_json()
+    assert scan["status"] == "done"  # the fixtures' app runs tasks inside the request
+    after = scrape(client)
+    labels = {"status": "done", "verdict": scan["verdict"], "source": "text"}
+    assert value(after, "checker_scans_total", **labels) == value(before, "checker_scans_total", **labels) + 1
+    count = "checker_scan_duration_seconds_count"
+    assert value(after, count, source="text") == value(before, count, source="text") + 1
+    assert value(after, "checker_scan_duration_seconds_sum", source="text") > value(
+        before, "checker_scan_duration_seconds_sum", source="text")
+    # Engine time is a real duration: at least one bucket at or below 300 s took the sample.
+    assert value(after, "checker_scan_duration_seconds_bucket", source="text", le="300.0") == value(after, count,
+                                                                                                  source="text")
+
+
+def test_index_and_article_gauges_match_the_registry(app):
+    registry = app.extensions["checker.registry"]
+    samples = scrape(app.test_client())
+    articles = registry.count_articles()
+    assert articles > 2
+    assert value(samples, "checker_articles_registered") == articles
+    assert value(samples, "checker_index_articles") == len(registry.index.article_ids()) == articles
+    on_disk = directory_bytes(registry.settings.index_dir)
+    assert on_disk > 0 and value(samples, "checker_index_bytes") == on_disk
+    assert value(samples, "checker_scans_waiting", status="queued") == 0
+    assert ("checker_import_jobs", (("state", "running"),)) in samples
+    # A deleted article leaves both the database count and the index count (the cache sees the change).
+    registry.delete_article(app.config["WORLD"].beta_article)
+    samples = scrape(app.test_client())
+    assert value(samples, "checker_articles_registered") == articles - 1
+    assert value(samples, "checker_index_articles") == articles - 1
+
+
+@pytest.mark.parametrize("how", ["config", "environment"])
+def test_metrics_can_be_turned_off(tmp_path, monkeypatch, how):
+    if how == "environment":
+        monkeypatch.setenv("CHECKER_METRICS", "0")
+        app = make_app(tmp_path)
+    else:
+        app = make_app(tmp_path, METRICS=False)
+    try:
+        assert app.test_client().get("/metrics").status_code == 404
+        assert app.test_client().get("/healthz").status_code == 200
+    finally:
+        close_app(app)
+
+
+def test_queue_depth_counts_the_embedded_threads_waiting_tasks(tmp_path):
+    from worker import dispatch
+
+    app = make_app(tmp_path, BACKGROUND_TASKS=True, SCHEDULER=False)
+    release = threading.Event()
+    try:
+        runner = dispatch._background
+        started = threading.Event()
+        runner.submit(("org", 1), lambda: (started.set(), release.wait(30)))
+        assert started.wait(10)  # the first task runs (not counted) ...
+        runner.submit(("org", 1), lambda: None)  # ... the next two wait
+        runner.submit(("org", 2), lambda: None)
+        samples = scrape(app.test_client())
+        assert value(samples, "checker_queue_depth", queue="checker") == 2
+        assert value(samples, "checker_queue_depth", queue="checker-crawl") == 0
+        release.set()
+        assert runner.join(timeout=10)
+        assert value(scrape(app.test_client()), "checker_queue_depth", queue="checker") == 0
+    finally:
+        release.set()
+        close_app(app)
+
+
+def test_queue_depth_reads_the_redis_brokers_queues():
+    """Tasks sent through Celery to a real Redis broker (no worker) are counted where kombu put them."""
+    from worker.celery_app import CRAWL_QUEUE, QUEUE, create_celery
+
+    url = f"redis://127.0.0.1:6379/{BROKER_DB}"
+    client = redis.Redis.from_url(url)
+
+    def queue_keys() -> list[bytes]:
+        return [k for k in client.keys("*") if k.startswith((QUEUE.encode(), b"_kombu"))]
+
+    if queue_keys():
+        client.delete(*queue_keys())
+    settings = Settings.from_env({"CHECKER_BROKER_URL": url})
+    app = create_celery(settings)
+    try:
+        assert queue_depths(settings) == {QUEUE: 0, CRAWL_QUEUE: 0}
+        for scan_id in (1, 2, 3):
+            app.send_task("worker.tasks.scan", (scan_id,))
+        app.send_task("worker.tasks.crawl", (1,), queue=CRAWL_QUEUE, routing_key=CRAWL_QUEUE)
+        app.send_task("worker.tasks.scan", (4,), priority=5)  # kombu keeps priorities in lists of their own
+        assert queue_depths(settings) == {QUEUE: 4, CRAWL_QUEUE: 1}  # a send returns once Redis has it
+    finally:
+        app.close()
+        if queue_keys():
+            client.delete(*queue_keys())
+        client.close()
