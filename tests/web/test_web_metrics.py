@@ -144,3 +144,49 @@ def test_queue_depth_reads_the_redis_brokers_queues():
         if queue_keys():
             client.delete(*queue_keys())
         client.close()
+
+
+MULTIPROCESS_APP = r"""
+import logging, os, sys
+from checker import metrics
+from checker.settings import Settings
+from web import create_app
+
+metrics.record_scan("done", "no_reuse", "mp-test", 0.01)  # this process (a gunicorn worker, say)
+pid = os.fork()
+if pid == 0:  # another process of the same service
+    metrics.record_scan("done", "no_reuse", "mp-test", 0.02)
+    os._exit(0)
+assert os.waitpid(pid, 0)[1] == 0
+app = create_app({"TESTING": True, "SECRET_KEY": "x", "BACKGROUND_TASKS": False,
+                  "SETTINGS": Settings.from_env({}, data_dir=sys.argv[1])})
+logging.getLogger("web.probe").warning("scraped %s", "once")
+sys.stdout.write(app.test_client().get("/metrics").get_data(as_text=True))
+app.extensions["checker.registry"].close()
+"""
+
+
+def test_multiprocess_mode_adds_up_the_processes_and_logs_json(tmp_path):
+    """gunicorn's workers (or any processes of one service) with PROMETHEUS_MULTIPROC_DIR: a scrape of any
+    one of them counts every process's scans; CHECKER_LOG_FORMAT=json through the real factory."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / "prom").mkdir()
+    env = {**os.environ, "PYTHONPATH": str(root), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"),
+           "CHECKER_LOG_FORMAT": "json"}
+    done = subprocess.run([sys.executable, "-c", MULTIPROCESS_APP, str(tmp_path / "data")], env=env, cwd=root,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(done.stdout) for s in family.samples}
+    labels = (("source", "mp-test"), ("status", "done"), ("verdict", "no_reuse"))
+    assert samples[("checker_scans_total", labels)] == 2
+    assert samples[("checker_scan_duration_seconds_count", (("source", "mp-test"),))] == 2
+    assert ("checker_articles_registered", ()) in samples  # the scrape-time gauges too
+    lines = [json.loads(line) for line in done.stderr.splitlines()]  # nothing but JSON on stderr
+    assert {"level": "WARNING", "logger": "web.probe", "message": "scraped once"}.items() <= lines[-1].items()
