@@ -25,7 +25,8 @@ from checker.match_options import describe
 from checker.models import article_dict
 from checker.numbers import share, words_of
 from checker.orgs import DEFAULT_ORG, org_id_for, org_name
-from checker.parallel import ScanPool, default_workers
+from checker.forking import default_workers
+from checker.parallel import ScanPool
 from checker.records import ArticleIn, ScanResult
 from checker.registry import Registry
 from checker.settings import Settings

@@ -3,22 +3,19 @@
 Each text is scanned alone, so the work splits cleanly. Worker processes are forked from the command's
 own process after its registry is open: they start in milliseconds, share the memory-mapped index
 pages, and each drops the inherited database connections (``engine.dispose(close=False)``, as
-SQLAlchemy documents for forked processes) and opens its own. Forking is used only where it is safe:
-a platform with ``fork``, a process with no other thread yet (forking a threaded process can leave a
-lock held in the child), and not a daemon (Celery's prefork children may not have children). Anywhere
-else the texts are scanned in this process, one after another.
+SQLAlchemy documents for forked processes) and opens its own. Forking is used only where it is safe
+(:func:`checker.forking.can_fork`); anywhere else the texts are scanned in this process, one after another.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
-import threading
 from collections.abc import Iterable, Iterator
 from typing import Self
 
 from checker.errors import InputError
+from checker.forking import can_fork
 from checker.match_options import MatchOptions
 from checker.records import ScanResult
 from checker.registry import Registry
@@ -27,7 +24,6 @@ LOGGER = logging.getLogger(__name__)
 
 # Texts handed to a worker at a time: amortises the round trip without holding back ordered output.
 CHUNK = 4
-MAX_WORKERS = 8
 
 Task = tuple[str, "str | None"]  # (text, url)
 Outcome = tuple[ScanResult | None, "str | None"]  # (result, error message)
@@ -35,18 +31,6 @@ Outcome = tuple[ScanResult | None, "str | None"]  # (result, error message)
 _registry: Registry | None = None  # the worker's (set before forking, reconnected in the child)
 _org_id: int | None = None  # whose articles the workers scan against
 _options: MatchOptions | None = None  # with which match settings (None: the organisation's)
-
-
-def can_fork() -> bool:
-    return (
-        "fork" in multiprocessing.get_all_start_methods()
-        and threading.active_count() == 1
-        and not multiprocessing.current_process().daemon
-    )
-
-
-def default_workers() -> int:
-    return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
 def _scan_here(registry: Registry, task: Task, org_id: int | None = None,

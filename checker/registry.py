@@ -28,6 +28,7 @@ from checker.models import Article, Scan, article_search, same_org
 from checker.normalize import normalize
 from checker.orgs import ADOPTED_ARTICLES, match_options_for
 from checker.partition import OrgView, org_keys, partition_of
+from checker.prepare import Preparer
 from checker.records import ArticleIn, ArticleRef, ScanResult
 from checker.scans import match_row
 from checker.settings import Settings
@@ -236,8 +237,11 @@ class Registry:
         skip_existing: bool = False,
         progress: Callable[[int], None] | None = None,
         org_id: int | None = None,
+        workers: int | None = None,
     ) -> list[Registered]:
-        """Register articles in batches: one INSERT and one index segment per batch.
+        """Register articles in batches: one INSERT and one index segment per batch. The new texts of a
+        batch are fingerprinted on ``workers`` processes (default: one per CPU) where this process may
+        fork (:mod:`checker.prepare`).
 
         With ``skip_existing`` (what every interface passes), registering is idempotent within the
         organisation: an article whose canonical url (:func:`checker.validate.canonical_url`) or, failing
@@ -248,14 +252,15 @@ class Registry:
         article is a new one.
         """
         out: list[Registered] = []
-        for batch in _batches(articles, REGISTER_BATCH):
-            rows = [{**self._validate(a), "org_id": org_id} for a in batch]
-            out.extend(self._register_batch(rows, skip_existing))
-            if progress:
-                progress(len(batch))
+        with Preparer(self.settings.scheme, workers) as preparer:
+            for batch in _batches(articles, REGISTER_BATCH):
+                rows = [{**self._validate(a), "org_id": org_id} for a in batch]
+                out.extend(self._register_batch(rows, skip_existing, preparer))
+                if progress:
+                    progress(len(batch))
         return out
 
-    def _register_batch(self, rows: list[dict], skip_existing: bool) -> list[Registered]:
+    def _register_batch(self, rows: list[dict], skip_existing: bool, preparer: Preparer) -> list[Registered]:
         now = datetime.now(timezone.utc)
         with self.Session.begin() as session:
             targets: dict[str, dict] = {}  # "u:<url key>" / "d:<digest>" -> the article's current values
@@ -288,16 +293,16 @@ class Registry:
                 if "id" in rec and changed:
                     dirty.setdefault(rec["id"], (rec, set()))[1].update(changed)
                 steps.append((rec, True, changed))
-            docs = [normalize(r["text"]) for r in new_rows]
-            for r, doc in zip(new_rows, docs):
-                r["word_count"] = len(doc)
+            prepared = preparer.map([r["text"] for r in new_rows])
+            for r, (word_count, _) in zip(new_rows, prepared):
+                r["word_count"] = word_count
                 r["created_at"] = r["updated_at"] = now
             if new_rows:
                 result = session.execute(insert(Article).returning(Article.id, sort_by_parameter_order=True), new_rows)
                 for r, (id_,) in zip(new_rows, result, strict=True):
                     r["id"] = id_
             reindex = {id_: self._write_changes(session, id_, rec, fields, now) for id_, (rec, fields) in dirty.items()}
-        self._index_changes(dirty, reindex, list(zip((r["id"] for r in new_rows), docs)))
+        self._index_changes(dirty, reindex, [(r["id"], keys) for r, (_, keys) in zip(new_rows, prepared)])
         return [Registered(rec["id"], existing, changed) for rec, existing, changed in steps]
 
     def _write_changes(self, session, article_id: int, rec: dict, fields: Iterable[str], now: datetime) -> list | None:
@@ -316,18 +321,19 @@ class Registry:
         session.execute(update(Article).where(Article.id == article_id).values(**values, updated_at=now))
         return doc
 
-    def _index_changes(self, changed: Iterable[int], reindex: dict[int, list | None], new: list[tuple[int, list]]) -> None:
+    def _index_changes(self, changed: Iterable[int], reindex: dict[int, list | None],
+                       new: list[tuple[int, np.ndarray]]) -> None:
         """After the database commit: forget the cached copies of ``changed`` articles, replace the index
         entries of those whose text changed (``reindex`` maps them to their new normalised text; None:
-        unchanged) and add the ``new`` ones (id, normalised text)."""
+        unchanged) and add the ``new`` ones (id, fingerprint keys)."""
         for id_ in changed:
             self._cache.pop(id_, None)
         texts = {id_: doc for id_, doc in reindex.items() if doc is not None}
         if texts:
             self.index.remove(list(texts))
-        todo = [*new, *texts.items()]
+        todo = [*new, *((id_, fingerprint(doc, self.settings.scheme).keys) for id_, doc in texts.items())]
         orgs = self._orgs_of([id_ for id_, _ in todo])
-        additions = [(id_, org_keys(fingerprint(doc, self.settings.scheme).keys, orgs[id_])) for id_, doc in todo]
+        additions = [(id_, org_keys(keys, orgs[id_])) for id_, keys in todo]
         if additions:
             self.index.add(additions)
             self.index.save()

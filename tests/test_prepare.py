@@ -1,0 +1,65 @@
+"""Registration fingerprints large batches on several processes (checker.prepare): the results are the
+ones one process computes, and a process that may not fork (one with threads, as the dashboard) does the
+work itself."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from bench.corpus import Corpus
+from checker import prepare
+from checker.fingerprint import DEFAULT_SCHEME
+from checker.records import ArticleIn
+from checker.registry import Registry
+
+
+def texts(n: int) -> list[str]:
+    corpus = Corpus(seed=3, words=120)
+    return [corpus.article(i).text for i in range(n)]
+
+
+def test_forked_preparation_equals_preparation_here():
+    batch = texts(prepare.MIN_PARALLEL + 10)
+    with prepare.Preparer(DEFAULT_SCHEME, workers=2) as preparer:
+        forked = preparer.map(batch)
+        assert preparer._pool is not None  # the pool really ran
+    here = [prepare.prepare(t, DEFAULT_SCHEME) for t in batch]
+    assert [n for n, _ in forked] == [n for n, _ in here]
+    assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(forked, here))
+
+
+def test_a_process_with_threads_does_not_fork():
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        with prepare.Preparer(DEFAULT_SCHEME, workers=2) as preparer:
+            assert len(preparer.map(texts(prepare.MIN_PARALLEL))) == prepare.MIN_PARALLEL
+            assert preparer._pool is None
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_registering_on_two_processes_indexes_what_one_does(settings, tmp_path):
+    from dataclasses import replace
+
+    articles = [ArticleIn(title=f"a{i}", text=t) for i, t in enumerate(texts(prepare.MIN_PARALLEL + 50))]
+    other = replace(settings, data_dir=tmp_path / "other", database_url=f"sqlite:///{tmp_path / 'other.db'}")
+    with Registry(settings) as one, Registry(other) as two:
+        ids_one = [r.id for r in one.register_many(articles, workers=1)]
+        ids_two = [r.id for r in two.register_many(articles, workers=2)]
+        assert ids_one == ids_two
+        for i in (0, 77, len(articles) - 1):
+            excerpt = articles[i].text[:400]
+            assert [m.article.id for m in one.scan(excerpt).matches] == [m.article.id for m in two.scan(excerpt).matches]
+            assert ids_one[i] in [m.article.id for m in two.scan(excerpt).matches]
+        with one.Session() as s1, two.Session() as s2:
+            from sqlalchemy import select
+
+            from checker.models import Article
+
+            assert s1.scalars(select(Article.word_count).order_by(Article.id)).all() == \
+                s2.scalars(select(Article.word_count).order_by(Article.id)).all()
