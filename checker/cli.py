@@ -182,47 +182,145 @@ def import_(c: Context, file: str) -> None:
     """Register one article per JSONL line: {"title","url","publisher","license","partners","published_at","text"}.
 
     Resumable: articles already registered (same canonical url, or same text) are not registered
-    again; the fields a line gives update them.
+    again; the fields a line gives update them. The run is recorded as an import job, so the dashboard's
+    upload list and `checker imports` show it (its progress too, while it runs).
     """
+    from checker import imports
+
     stream = open_input(file)
     size = os.fstat(stream.fileno()).st_size if file != "-" else None
-    errors = imported = skipped = updated = 0
+    updated = 0
     registry = c.registry
-    org_id = c.org_id
+    job = imports.new_job(c.org_id, "standard input" if file == "-" else os.path.basename(file))
+    job.total = _count_lines(file) if file != "-" else 0  # articles at most; exact once the run ends
+    imports.save(registry.Session, job)
 
     def articles(advance):
-        nonlocal errors
         for line in read_lines(stream, on_bytes=advance):
             try:
                 if line.error:
                     raise InputError(line.error)
                 yield article_from_json(line.value, line.number, c.settings.max_text_chars)
             except InputError as exc:
-                errors += 1
+                job.error(str(exc))
                 err.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
 
-    with stream, progress_bar(size, "importing") as advance:
-        pending: list[ArticleIn] = []  # parsed and validated lines, registered 500 at a time
-        for article in articles(advance):
-            pending.append(article)
-            if len(pending) >= 500:
-                imported, skipped, updated = _register_chunk(registry, pending, org_id, imported, skipped, updated)
-                pending = []
-        imported, skipped, updated = _register_chunk(registry, pending, org_id, imported, skipped, updated)
-    err.print(f"imported {imported}, skipped {skipped} already registered ({updated} of them updated), "
-              f"{errors} line(s) with errors")
-    if errors:
+    try:
+        with stream, progress_bar(size, "importing") as advance:
+            pending: list[ArticleIn] = []  # parsed and validated lines, registered 500 at a time
+            for article in articles(advance):
+                pending.append(article)
+                if len(pending) >= 500:
+                    updated += _register_chunk(registry, pending, job)
+                    pending = []
+            updated += _register_chunk(registry, pending, job)
+    except BaseException as exc:  # the job ends with the command (an error, Ctrl-C): failed, saying where
+        job.fail("internal" if isinstance(exc, Exception) else "stopped", done=job.processed,
+                 total=max(job.total, job.processed))
+        try:
+            imports.save(registry.Session, job)
+        except Exception:  # noqa: BLE001 - the database is gone: the job reads as stopped after STALE_AFTER
+            LOGGER.exception("could not store the end of import %s", job.id)
+        raise
+    job.total = job.processed
+    if job.total:
+        job.status = "done"
+    elif job.error_count:
+        job.fail("unreadable", n=job.error_count)
+    else:
+        job.fail("empty")
+    imports.save(registry.Session, job)
+    err.print(f"imported {job.registered}, skipped {job.skipped} already registered ({updated} of them updated), "
+              f"{job.error_count} line(s) with errors")
+    if job.error_count:
         sys.exit(1)
 
 
-def _register_chunk(registry: Registry, articles: list[ArticleIn], org_id: int, imported: int, skipped: int,
-                    updated: int) -> tuple[int, int, int]:
+def _count_lines(path: str) -> int:
+    """Non-blank lines of the file: the job's total while it runs (lines with errors count, until the end)."""
+    n = 0
+    with open(path, "rb") as f:
+        for raw in f:
+            n += bool(raw.strip())
+    return n
+
+
+def _register_chunk(registry: Registry, articles: list[ArticleIn], job) -> int:
+    """Register ``articles`` and store the job's progress; how many already registered were updated."""
+    from checker import imports
+
     if not articles:
-        return imported, skipped, updated
-    results = registry.register_many(articles, skip_existing=True, org_id=org_id)
+        return 0
+    results = registry.register_many(articles, skip_existing=True, org_id=job.org_id)
     new = sum(1 for r in results if not r.existing)
-    changed = sum(1 for r in results if r.changed)
-    return imported + new, skipped + len(results) - new, updated + changed
+    job.registered += new
+    job.skipped += len(results) - new
+    job.processed += len(results)
+    job.total = max(job.total, job.processed)
+    imports.save(registry.Session, job)
+    return sum(1 for r in results if r.changed)
+
+
+# -- import jobs -----------------------------------------------------------------------------------
+@cli.group("imports")
+def imports_group() -> None:
+    """The organisation's import jobs: dashboard uploads and `checker import` runs, with their progress."""
+
+
+def _job_dict(job, full: bool = False) -> dict:
+    out = job.to_dict() | {"started_at": job.started_at.isoformat(), "updated_at": job.updated_at.isoformat()}
+    if full:
+        out["line_errors"] = list(job.errors)
+    return out
+
+
+@imports_group.command("list")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@pass_ctx
+def imports_list(c: Context, limit: int, as_json: bool) -> None:
+    """List import jobs, newest first (a job whose process stopped shows as failed)."""
+    from checker import imports
+
+    with c.registry.Session() as session:
+        jobs = imports.list_jobs(session, c.org_id, limit)
+    if as_json:
+        for job in jobs:
+            click.echo(json.dumps(_job_dict(job), ensure_ascii=False))
+        return
+    for job in jobs:
+        out.print(f"{job.id}  {job.status:<7} {job.processed:>7,}/{job.total:<7,} {job.registered:>7,} new "
+                  f"{job.skipped:>7,} skipped {job.error_count:>5,} errors  {job.started_at:%Y-%m-%d %H:%M}  "
+                  f"{job.filename[:60]}")
+    err.print(f"{len(jobs)} import job(s) in {c.org_name}")
+
+
+@imports_group.command("show")
+@click.argument("job_id")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def imports_show(c: Context, job_id: str, as_json: bool) -> None:
+    """Show one import job: its progress, why it failed, the lines not imported."""
+    from checker import imports
+    from checker.errors import NotFound
+
+    with c.registry.Session() as session:
+        job = imports.load(session, job_id.strip().lower())
+    if job is None or job.org_id != c.org_id:
+        raise NotFound(f"no import job {job_id!r} in {c.org_name} (`checker imports list` shows them)")
+    shown = _job_dict(job, full=True)
+    if as_json:
+        click.echo(json.dumps(shown, ensure_ascii=False))
+        return
+    for key in ("id", "filename", "status", "reason", "started_at", "updated_at"):
+        if shown[key] is not None:
+            out.print(f"{key.replace('_', ' '):>10}: {shown[key]}")
+    out.print(f"  progress: {job.processed:,} of {job.total:,} articles ({shown['percent']}%), {job.registered:,} "
+              f"registered, {job.skipped:,} already there, {job.error_count:,} line(s) with errors")
+    for line in job.errors:
+        out.print(f"  {line}", style="red")
+    if job.error_count > len(job.errors):
+        out.print(f"  ... and {job.error_count - len(job.errors):,} more", style="dim")
 
 
 # -- scanning --------------------------------------------------------------------------------------
