@@ -73,7 +73,8 @@ class ScanTask(Task):
         is_hard = isinstance(exc, TimeLimitExceeded)
         reason = too_slow(hard if is_hard else soft, hard=is_hard)
         try:
-            _stopped(self, args[0], reason)
+            with logcontext.bound(scan_id=args[0], task_id=task_id):
+                _stopped(self, args[0], reason)
         except Exception:  # noqa: BLE001 - the sweeper and MAX_SCAN_ATTEMPTS still end it
             LOGGER.exception("could not record that scan %s was stopped", args[0])
 
@@ -90,7 +91,10 @@ def _stopped(task: Task, scan_id: int, reason: str) -> None:
     slots = None
     try:
         Session = sessionmaker(engine, expire_on_commit=False)
-        org_id = _fail_unfinished(Session, scan_id, reason)
+        org_id, source = _fail_unfinished(Session, scan_id, reason)
+        if source is not None:  # this ended it: the scan's task cannot count it any more
+            metrics.record_scan("failed", None, source)
+            LOGGER.info("scan %s failed: %s", scan_id, reason)
         slots = fairness.slots_for(settings, fresh=True)
         if slots is not None:
             slots.release(org_id, scan_id)
@@ -101,14 +105,16 @@ def _stopped(task: Task, scan_id: int, reason: str) -> None:
             slots.client.close()
 
 
-def _fail_unfinished(Session, scan_id: int, reason: str) -> int | None:
-    """Mark a queued or running scan failed (a finished one keeps its result); its organisation."""
+def _fail_unfinished(Session, scan_id: int, reason: str) -> tuple[int | None, str | None]:
+    """Mark a queued or running scan failed (a finished one keeps its result): its organisation, and
+    its source when this failed it (None when it had finished)."""
     with Session.begin() as session:
-        org_id = session.scalar(select(Scan.org_id).where(Scan.id == scan_id))
-        session.execute(
+        row = session.execute(select(Scan.org_id, Scan.source).where(Scan.id == scan_id)).one_or_none()
+        org_id, source = row if row is not None else (None, None)
+        failed = session.execute(
             update(Scan).where(Scan.id == scan_id, Scan.status.in_(("queued", "running")))
-            .values(status="failed", error=scans.readable_error(reason), finished_at=scans.now()))
-        return org_id
+            .values(status="failed", error=scans.readable_error(reason), finished_at=scans.now())).rowcount
+        return org_id, source if failed else None
 
 
 def _slots(registry) -> fairness.Slots | None:

@@ -130,3 +130,37 @@ def test_a_prefork_workers_scans_show_on_its_port(tmp_path, seed_suspects):
         worker.stop()
         registry.close()
         redis.Redis.from_url(broker).flushdb()
+
+
+def test_a_scan_killed_at_the_hard_time_limit_is_counted_by_the_parent(tmp_path, site):
+    """The pool process is killed mid-scan, so the scan's task never counts it: the worker's parent,
+    which records the failure, does (and logs it, naming the scan)."""
+    broker = f"redis://127.0.0.1:6379/{REDIS_DB}"
+    redis.Redis.from_url(broker).flushdb()
+    site.add("/slow", "<html><body><article><p>" + "Slow words. " * 40 + "</p></article></body></html>", delay=8)
+    port, multiproc = free_port(), tmp_path / "prometheus"
+    multiproc.mkdir()
+    env = {**worker_env(tmp_path, REDIS_DB), "CHECKER_WORKER_METRICS_PORT": str(port),
+           "PROMETHEUS_MULTIPROC_DIR": str(multiproc), "CHECKER_LOG_FORMAT": "json",
+           "CHECKER_SCAN_SOFT_TIME_LIMIT": "0", "CHECKER_SCAN_TIME_LIMIT": "2"}
+    registry = Registry(Settings.from_env(env))
+    log = tmp_path / "worker.log"
+    worker = CeleryWorker(env, log, pool="prefork", concurrency=1)
+    try:
+        with app_for(env):
+            scan_id = dispatch.submit_scan(registry, url=site.url("/slow"), source="url")
+        key = ("checker_scans_total", (("source", "url"), ("status", "failed"), ("verdict", "none")))
+        deadline = time.monotonic() + 60
+        while scrape(port).get(key) != 1:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        with registry.Session() as session:
+            scan = session.scalar(select(Scan).where(Scan.id == scan_id))
+        assert scan.status == "failed" and "hard time limit" in scan.error
+        assert ("checker_scan_duration_seconds_count", (("source", "url"),)) not in scrape(port)  # never matched
+        records = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+        assert [r for r in records if r.get("scan_id") == scan_id and r["message"].startswith(f"scan {scan_id} failed")]
+    finally:
+        worker.stop()
+        registry.close()
+        redis.Redis.from_url(broker).flushdb()
