@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections import deque
 from contextlib import contextmanager
 
@@ -18,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-from checker import validate
+from checker import logcontext, validate
 from checker.errors import CheckerError, InputError
 from checker.jsonl import article_from_json, first_line, open_input, parse_datetime, read_lines
 from checker.match_options import describe
@@ -110,6 +111,10 @@ class PluginGroup(click.Group):
 def cli(ctx: click.Context, data_dir: str | None, database_url: str | None, org: str | None, verbose: bool) -> None:
     """Register original articles and find where they were reused."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        logcontext.configure()  # CHECKER_LOG_FORMAT=json: stderr's log lines as JSON objects
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     ctx.obj = Context(Settings.from_env(data_dir=data_dir, database_url=database_url), org)
     ctx.call_on_close(ctx.obj.close)
 
@@ -367,12 +372,26 @@ def scan(c: Context, file: str, url: str | None, published_at: str | None, as_js
     """Scan FILE (or - for stdin) for reuse of registered articles."""
     text = _read_text_arg(file, c.settings)
     url = validate.optional_http_url(url, "--url")
-    result = c.registry.scan(text, url, published_at=parse_datetime(published_at, "--published-at"), org_id=c.org_id)
+    published = parse_datetime(published_at, "--published-at")
+    started = time.perf_counter()
+    result = c.registry.scan(text, url, published_at=published, org_id=c.org_id)
+    engine_s = time.perf_counter() - started
     scan_id = c.registry.record_scan(text, url, result, org_id=c.org_id)
+    _count_scan(result.verdict, engine_s)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
         _print_result(text, result, scan_id)
+
+
+def _count_scan(verdict: str, engine_s: float) -> None:
+    """With ``PROMETHEUS_MULTIPROC_DIR`` (e.g. ``checker scan`` run inside the web's container), the
+    scan joins the service's metrics (checker.metrics); otherwise this process's count would die with
+    it, and the Prometheus client is not even loaded."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from checker import metrics
+
+        metrics.record_scan("done", verdict, "cli", engine_s)
 
 
 @cli.command("scan-batch")
