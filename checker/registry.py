@@ -525,8 +525,7 @@ class Registry:
         now, so every scan of an organisation follows its settings. A batch reads them once and passes
         them."""
         text = check_text(text, self.settings.max_text_chars, "suspect text")
-        if self.index.refresh():  # another process registered, edited or deleted articles since
-            self._cache.clear()  # an edited article's text is read again
+        self.refresh_index()
         return scan_text(
             text,
             OrgView(self.index, self._partitions(org_id)),
@@ -537,6 +536,16 @@ class Registry:
             cfg=self.settings.match,
             options=self.match_options(org_id) if options is None else options,
         )
+
+    def refresh_index(self) -> bool:
+        """See what other processes registered, edited or deleted since (one ``stat`` on a local index);
+        True when that changed anything, and then the article cache is dropped (an edited article's
+        text is read again). Everyone refreshing (a scan, ``/readyz``, a metrics scrape) comes here: a
+        refresh of the index alone would leave the cache holding an edited article's old text."""
+        if self.index.refresh():
+            self._cache.clear()
+            return True
+        return False
 
     def match_options(self, org_id: int | None) -> MatchOptions:
         """The match settings of the organisation ``org_id`` (the defaults for None)."""

@@ -40,7 +40,7 @@ def _check_database(registry) -> str:
 
 
 def _check_index(registry) -> str:
-    registry.index.refresh()  # a local index: reads its manifest; the Redis one: nothing to do
+    registry.refresh_index()  # a local index: reads its manifest; the Redis one: nothing to do
     registry.index.query(np.zeros(1, dtype=np.uint64))  # one lookup, on either backend
     return "ok"
 

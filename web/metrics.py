@@ -53,7 +53,8 @@ class StateCollector(Collector):
       scrape intervals rather than a counter kept by every writer, which would drift when rows are
       deleted by SQL.
     - ``checker_index_articles``: articles in the passage index: ``SCARD`` on Redis; on the local index
-      the distinct ids of its segments, computed again only when the segments changed.
+      the distinct ids of its segments (as other processes saved them: one ``stat`` when nothing
+      changed), computed again only when the segments changed.
     - ``checker_index_bytes``: the local index's files on disk (one directory listing); not for Redis,
       whose memory its own exporter reports.
     - ``checker_import_jobs{state}``: bulk import jobs by state (a small table).
@@ -99,6 +100,7 @@ class StateCollector(Collector):
                                 value=count)
 
     def _index(self):
+        self.registry.refresh_index()  # what other processes saved (one stat when nothing changed)
         index = self.registry.index
         yield GaugeMetricFamily("checker_index_articles", "Articles in the passage index",
                                 value=indexed_articles(index))

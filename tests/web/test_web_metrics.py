@@ -190,3 +190,26 @@ def test_multiprocess_mode_adds_up_the_processes_and_logs_json(tmp_path):
     assert ("checker_articles_registered", ()) in samples  # the scrape-time gauges too
     lines = [json.loads(line) for line in done.stderr.splitlines()]  # nothing but JSON on stderr
     assert {"level": "WARNING", "logger": "web.probe", "message": "scraped once"}.items() <= lines[-1].items()
+
+
+@pytest.mark.parametrize("probe", ["/metrics", "/readyz"])
+def test_a_probe_never_hides_another_processs_edit_from_the_next_scan(tmp_path, probe):
+    """A scrape (or readiness check) that sees another process's index writes first must not keep the
+    scans from seeing them: an article edited elsewhere is read again, its new text found whole."""
+    from checker.records import ArticleIn
+    from checker.registry import Registry
+
+    app = make_app(tmp_path)
+    try:
+        here = app.extensions["checker.registry"]
+        old = " ".join(f"kata{i} lama{i % 7} berita{i % 11}" for i in range(300))
+        new = " ".join(f"teks{i} baru{i % 5} sekali{i % 13}" for i in range(300))
+        article_id = here.register(ArticleIn(title="Asal", text=old))
+        assert here.scan(old).matches[0].article.id == article_id  # cached here, with its old text
+        with Registry(here.settings) as elsewhere:  # another process edits it
+            elsewhere.update_article(article_id, ArticleIn(title="Asal", text=new))
+        assert app.test_client().get(probe).status_code == 200
+        (match,) = here.scan(new).matches
+        assert match.article.id == article_id and match.source_coverage > 0.9, match
+    finally:
+        close_app(app)
