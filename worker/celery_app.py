@@ -91,6 +91,23 @@ def _log_format(logger=None, **_kwargs) -> None:
     logcontext.configure(logger=logger)
 
 
+_task_tokens: dict[str, object] = {}
+
+
+@signals.task_prerun.connect
+def _bind_task(task_id=None, **_kwargs) -> None:
+    """Every task's log lines name it (``task_id``, checker.logcontext), in a worker and in-process."""
+    if task_id is not None:
+        _task_tokens[task_id] = logcontext.bind(task_id=task_id)
+
+
+@signals.task_postrun.connect
+def _unbind_task(task_id=None, **_kwargs) -> None:
+    token = _task_tokens.pop(task_id, None)
+    if token is not None:  # prerun and postrun run on the task's thread, so in the context it was bound in
+        logcontext.unbind(token)
+
+
 @signals.worker_ready.connect
 def _serve_metrics(sender=None, **_kwargs) -> None:
     """``CHECKER_WORKER_METRICS_PORT``: serve this worker's metrics (worker.metrics), from its main

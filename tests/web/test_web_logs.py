@@ -105,3 +105,20 @@ def test_default_and_bad_formats():
         assert logcontext.configure(JSON, logger=fresh) and len(fresh.handlers) == 1  # idempotent
     finally:
         fresh.handlers.clear()
+
+
+def test_any_tasks_lines_name_the_task(lines):
+    """Not only scans: every task run (here in-process, as on the embedded default) binds its task id."""
+    from celery import current_app
+
+    import worker.app  # noqa: F401 - the default Celery app, with the signals of worker.celery_app
+
+    @current_app.task(name="tests.log_probe")
+    def log_probe() -> None:
+        logging.getLogger("worker.probe").warning("inside the task")
+
+    run = log_probe.apply()
+    logging.getLogger("worker.probe").warning("after the task")
+    inside, after = lines()[-2:]
+    assert inside["message"] == "inside the task" and inside["task_id"] == run.id
+    assert after["message"] == "after the task" and "task_id" not in after
