@@ -100,7 +100,8 @@ class Segment:
             return self
         keep = ~np.isin(self.ids, tombstones)
         keys = self.keys[keep]
-        return Segment(self.name, keys, self.ids[keep], np.setdiff1d(self.articles, tombstones), build_directory(keys))
+        return Segment(self.name, keys, self.ids[keep], np.setdiff1d(self.articles, tombstones, assume_unique=True),
+                       build_directory(keys))
 
     def lookup(self, unique: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positions of every posting whose key is in the sorted ``unique``, and the index into
@@ -324,10 +325,17 @@ class MemoryIndex:
         self.tombstones = np.empty(0, dtype=np.uint32)
 
     def article_ids(self) -> np.ndarray:
+        """The live article ids, sorted. By sorting (:func:`~checker.arrays.distinct`) and a
+        ``searchsorted`` against the tombstones: ``np.unique``/``np.setdiff1d`` took 2.6 s for a million
+        ids with numpy 2.4's hash table, this about 50 ms (opening a registry calls it)."""
         if not self.segments:
             return np.empty(0, dtype=np.int64)
-        ids = np.unique(np.concatenate([s.articles for s in self.segments]))
-        return np.setdiff1d(ids, self.tombstones).astype(np.int64)
+        ids = distinct(np.concatenate([s.articles for s in self.segments])).astype(np.int64)
+        if not len(ids) or not len(self.tombstones):
+            return ids
+        dead = np.asarray(self.tombstones, dtype=np.int64)
+        at = np.minimum(np.searchsorted(dead, ids), len(dead) - 1)
+        return ids[dead[at] != ids]
 
     def query(self, keys: np.ndarray) -> Hits:
         if not len(keys) or not self.segments:

@@ -19,6 +19,7 @@ import numpy as np
 from sqlalchemy import delete, event, func, insert, select, true, update
 
 from checker import migrate, validate
+from checker.arrays import distinct
 from checker.errors import InputError, NotFound
 from checker.fingerprint import fingerprint
 from checker.index import PassageIndex, SchemeMismatch, open_index
@@ -438,13 +439,13 @@ class Registry:
             for chunk in _batches(newer, REGISTER_BATCH):
                 self._index_articles(chunk)
             added = len(newer)
-            indexed = np.union1d(indexed, np.asarray(newer, dtype=np.int64))
+            indexed = distinct(np.concatenate([indexed, np.asarray(newer, dtype=np.int64)]))
         removed = 0
         if db != _figures(indexed):
             with self.Session() as session:
                 db_ids = np.asarray(session.scalars(select(Article.id)).all(), dtype=np.int64)
-            missing = np.setdiff1d(db_ids, indexed)
-            stale = np.setdiff1d(indexed, db_ids)
+            missing = np.setdiff1d(db_ids, indexed, assume_unique=True)  # both distinct: no np.unique
+            stale = np.setdiff1d(indexed, db_ids, assume_unique=True)
             if len(stale):
                 self.index.remove(stale.tolist())
             for chunk in _batches(missing.tolist(), REGISTER_BATCH):
