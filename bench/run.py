@@ -154,6 +154,8 @@ class Engine:
         )
 
     def register(self, articles_in: list) -> list[int]:
+        # Fingerprinting on every CPU, as `checker import` does (kept for the engine's life).
+        self.reg.prepare_in_parallel()
         out = self.reg.register_many(articles_in, org_id=self.org_id)
         return [int(getattr(r, "id", r)) for r in out]  # Registered(id, existing) or plain ids
 

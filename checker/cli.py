@@ -199,6 +199,7 @@ def import_(c: Context, file: str) -> None:
     job = imports.new_job(c.org_id, "standard input" if file == "-" else os.path.basename(file))
     job.total = _count_lines(file) if file != "-" else 0  # articles at most; exact once the run ends
     imports.save(registry.Session, job)
+    registry.prepare_in_parallel()  # before the progress bar's thread: fingerprinting on every CPU
 
     def articles(advance):
         for line in read_lines(stream, on_bytes=advance):

@@ -61,11 +61,18 @@ class Preparer:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def map(self, texts: Sequence[str]) -> list[Prepared]:
-        if self._pool is None and self.workers > 1 and len(texts) >= MIN_PARALLEL and can_fork():
+    def start(self) -> bool:
+        """Start the pool now (if this process may fork and more than one worker is asked for); True
+        if it runs."""
+        if self._pool is None and self.workers > 1 and can_fork():
             self._pool = multiprocessing.get_context("fork").Pool(self.workers, initializer=_init,
                                                                   initargs=(self.scheme,))
-        if self._pool is None:
+        return self._pool is not None
+
+    def map(self, texts: Sequence[str]) -> list[Prepared]:
+        if self._pool is None and len(texts) >= MIN_PARALLEL:
+            self.start()
+        if self._pool is None or len(texts) < 2:
             return [prepare(t, self.scheme) for t in texts]
         return self._pool.map(_prepare_in_child, texts, chunksize=CHUNK)
 

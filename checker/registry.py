@@ -12,6 +12,7 @@ import logging
 import shutil
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -163,6 +164,7 @@ class Registry:
         event.listen(self.Session, "after_commit", self._after_commit)
         self.index = index if index is not None else self._open_index(drop_shared_index)
         self._cache: OrderedDict[int, IndexedArticle] = OrderedDict()
+        self._preparer: Preparer | None = None  # see prepare_in_parallel
         if sync:
             self.sync_index()
 
@@ -186,7 +188,19 @@ class Registry:
             return open_index(config, self.settings.scheme)
 
     def close(self) -> None:
+        if self._preparer is not None:
+            self._preparer.close()
+            self._preparer = None
         self.engine.dispose()
+
+    def prepare_in_parallel(self, workers: int | None = None) -> bool:
+        """Start the processes that fingerprint registrations now, kept until :meth:`close`, for a
+        process about to register many articles in many calls (``checker import``, the benchmark).
+        Call it before starting any thread (a progress bar's): a process with threads does not fork.
+        True if the processes started."""
+        if self._preparer is None:
+            self._preparer = Preparer(self.settings.scheme, workers)
+        return self._preparer.start()
 
     def __enter__(self) -> Registry:
         return self
@@ -253,7 +267,8 @@ class Registry:
         article is a new one.
         """
         out: list[Registered] = []
-        with Preparer(self.settings.scheme, workers) as preparer:
+        with (nullcontext(self._preparer) if self._preparer and workers is None
+              else Preparer(self.settings.scheme, workers)) as preparer:
             for batch in _batches(articles, REGISTER_BATCH):
                 rows = [{**self._validate(a), "org_id": org_id} for a in batch]
                 out.extend(self._register_batch(rows, skip_existing, preparer))
