@@ -241,3 +241,24 @@ def test_the_local_index_count_agrees_with_its_article_ids_through_removes_and_r
     assert all(ours == theirs for ours, theirs in counts), counts
     assert counts[-1][0] == 600 - sum(range(12)) + 4  # batches 2, 5, 8 and 11 revived one each
     assert indexed_articles(index) == counts[-1][0]  # cached: the same state counts the same
+
+
+def test_the_shared_index_count_is_its_set_of_articles(tmp_path):
+    """On the Redis index the gauge is one SCARD, equal to the ids the index lists."""
+    import uuid
+
+    from checker.demo import register_demo_articles
+    from checker.index_redis import drop
+    from checker.registry import Registry
+    from web.metrics import indexed_articles
+
+    url, prefix = f"redis://127.0.0.1:6379/{BROKER_DB}", f"test-metrics:{uuid.uuid4().hex[:8]}"
+    settings = Settings.from_env({"CHECKER_INDEX_URL": url, "CHECKER_INDEX_PREFIX": prefix}, data_dir=tmp_path / "d")
+    registry = Registry(settings)
+    try:
+        assert type(registry.index).__name__ == "RedisIndex" and indexed_articles(registry.index) == 0
+        ids = register_demo_articles(registry, SEEDS)
+        assert indexed_articles(registry.index) == len(registry.index.article_ids()) == len(ids) > 2
+    finally:
+        drop(registry.index.client, prefix)
+        registry.close()
