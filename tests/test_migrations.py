@@ -179,3 +179,15 @@ def test_a_database_from_a_newer_release_is_refused(database_url, tmp_path):
     assert "revision 9999, which this release does not know" in result.stderr and "Traceback" not in result.stderr
     status = run_checker(database_url, tmp_path, "db", "current", "--json")
     assert '"state": "ahead"' in status.stdout
+
+
+def test_the_revision_files_form_one_line_as_the_quick_reading_assumes():
+    # checker.migrate reads revision ids from file names so that opening a database needs no Alembic import.
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(migrate.config())
+    assert script.get_heads() == [migrate.head()]
+    revisions = sorted(migrate.known_revisions())
+    assert {s.revision for s in script.walk_revisions()} == set(revisions)
+    for older, newer in zip(revisions, revisions[1:]):
+        assert script.get_revision(newer).down_revision == older
