@@ -71,6 +71,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import numpy as np
 import redis
 import redis.cluster
+from redis.crc import key_slot
 
 from checker.arrays import expand_ranges
 from checker.fingerprint import FingerprintScheme
@@ -388,7 +389,7 @@ class RedisIndex:
         names = [self._bucket_name(b) for b in buckets]
         with self.client.pipeline(transaction=True) as pipe:
             pipe.watch(*names)
-            values = pipe.mget(names)
+            values = pipe.execute_command("MGET", *names)  # redis-py's cluster pipeline has no mget()
             plans = [_split(v or b"", drop_ids) for v in values]
             # Overflow keys to read: a purge must filter them, a stop key that gained postings appends.
             overflow = [
@@ -397,7 +398,7 @@ class RedisIndex:
             over_names = [self._overflow_name(b, fp) for b, fp in overflow]
             if over_names:
                 pipe.watch(*over_names)
-                over_values = dict(zip(overflow, pipe.mget(over_names)))
+                over_values = dict(zip(overflow, pipe.execute_command("MGET", *over_names)))
             else:
                 over_values = {}
             writes: list[tuple[str, bytes, bytes | None]] = []
@@ -524,6 +525,22 @@ def _glob_escape(text: str) -> str:
     return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
+def unlink(client: redis.Redis | redis.cluster.RedisCluster, names: list[Any]) -> None:
+    """``UNLINK`` ``names`` in one pipeline (on a cluster, one command per slot: redis-py's own
+    cross-slot ``unlink`` leaves a connection unclosed)."""
+    if is_cluster(client):
+        by_slot: dict[int, list[Any]] = {}
+        for name in names:
+            by_slot.setdefault(key_slot(name.encode() if isinstance(name, str) else name), []).append(name)
+        chunks = [group[i : i + UNLINK_CHUNK] for group in by_slot.values() for i in range(0, len(group), UNLINK_CHUNK)]
+    else:
+        chunks = [names[i : i + UNLINK_CHUNK] for i in range(0, len(names), UNLINK_CHUNK)]
+    pipe = client.pipeline(transaction=False)
+    for chunk in chunks:
+        pipe.execute_command("UNLINK", *chunk)
+    pipe.execute()
+
+
 def drop(client: redis.Redis | redis.cluster.RedisCluster | str, prefix: str) -> None:
     """Delete the index under ``prefix`` whatever its scheme or format (what a rebuild after
     :class:`~checker.index.SchemeMismatch` starts with). ``client`` may be a URL. Finds the keys with
@@ -536,8 +553,7 @@ def drop(client: redis.Redis | redis.cluster.RedisCluster | str, prefix: str) ->
         own = re.compile(re.escape(prefix.encode()) + rb":(\{[0-9a-f]{2}\}[0-9a-f]+(:[0-9a-f]{4})?|a:[0-9]+|s:[0-9a-f]+)")
         names: list[Any] = [f"{prefix}:{part}" for part in ("articles", "scheme", "layout")]
         names += [n for n in client.scan_iter(match=f"{_glob_escape(prefix)}:*", count=10_000) if own.fullmatch(n)]
-        for i in range(0, len(names), UNLINK_CHUNK):
-            client.unlink(*names[i : i + UNLINK_CHUNK])
+        unlink(client, names)
     finally:
         if owned:
             client.close()
