@@ -14,7 +14,7 @@ from checker.settings import Settings
 from tests.web.conftest import SEEDS, close_app, make_app
 from web.metrics import directory_bytes, queue_depths
 
-BROKER_DB = 14  # this module's Redis database: only its Celery queue lists are touched
+BROKER_DB = 7  # this module's Redis database (no other test uses it): only its Celery queue lists are touched
 
 
 def scrape(client) -> dict[tuple[str, tuple], float]:
@@ -131,7 +131,9 @@ def test_queue_depth_reads_the_redis_brokers_queues():
     if queue_keys():
         client.delete(*queue_keys())
     settings = Settings.from_env({"CHECKER_BROKER_URL": url})
-    app = create_celery(settings)
+    from worker.app import celery_app as default_app
+
+    app = create_celery(settings)  # a new Celery app makes itself the current one: restored below
     try:
         assert queue_depths(settings) == {QUEUE: 0, CRAWL_QUEUE: 0}
         for scan_id in (1, 2, 3):
@@ -140,6 +142,7 @@ def test_queue_depth_reads_the_redis_brokers_queues():
         app.send_task("worker.tasks.scan", (4,), priority=5)  # kombu keeps priorities in lists of their own
         assert queue_depths(settings) == {QUEUE: 4, CRAWL_QUEUE: 1}  # a send returns once Redis has it
     finally:
+        default_app.set_current()
         app.close()
         if queue_keys():
             client.delete(*queue_keys())

@@ -26,7 +26,7 @@ from worker import dispatch
 from worker import metrics as worker_metrics
 from worker.celery_app import create_celery
 
-REDIS_DB = 11  # this module's broker/index database on the CI Redis; flushed before and after
+REDIS_DB = 8  # this module's broker/index database on the CI Redis (no other test uses it); flushed before and after
 
 
 def free_port() -> int:
