@@ -21,17 +21,18 @@ from rich.text import Text
 
 from checker import logcontext, validate
 from checker.errors import CheckerError, InputError
+from checker.forking import default_workers
 from checker.jsonl import article_from_json, first_line, open_input, parse_datetime, read_lines
 from checker.match_options import describe
 from checker.models import article_dict
 from checker.numbers import share, words_of
 from checker.orgs import DEFAULT_ORG, org_id_for, org_name
-from checker.forking import default_workers
 from checker.parallel import ScanPool
 from checker.records import ArticleIn, ScanResult
 from checker.registry import Registry
 from checker.settings import Settings
 from checker.textio import check_text, decode_bytes, read_text_file
+from checker.verdict import LICENSE_CHOICES
 
 LOGGER = logging.getLogger(__name__)
 out = Console(highlight=False, soft_wrap=True)
@@ -148,7 +149,7 @@ def _read_text_arg(path: str, settings: Settings) -> str:
 @click.option("--url", help="Where the original is published.")
 @click.option("--publisher", help="Publisher name, as copies would credit it.")
 @click.option("--license", "license_", default=None,
-              help="(default all-rights-reserved) all-rights-reserved, cc-by-4.0, cc-by-sa-4.0, cc-by-nd-4.0, cc-by-nc-4.0, cc0-1.0, custom:<terms>.")
+              help=f"(default all-rights-reserved) {LICENSE_CHOICES}.")
 @click.option("--partner", "partners", multiple=True, help="A licensed partner domain (repeatable).")
 @click.option("--published-at", help="Publication date, ISO 8601.")
 @click.option("--required-credit", help="Credit text the licence requires, e.g. 'Sumber: Lingkar.co'.")

@@ -34,6 +34,9 @@ LICENSES = {
     "cc0-1.0": "CC0 1.0",
     "custom": "custom terms",
 }
+# The licences a form or a help text offers by id ("custom" is written "custom:<terms>").
+STANDARD_LICENSES = tuple(k for k in LICENSES if k != "custom")
+LICENSE_CHOICES = f"{', '.join(STANDARD_LICENSES)} or custom:<terms>"
 _LICENSE_ALIASES = {
     "arr": "all-rights-reserved", "all rights reserved": "all-rights-reserved", "copyright": "all-rights-reserved",
     "cc-by": "cc-by-4.0", "cc by": "cc-by-4.0", "cc by 4.0": "cc-by-4.0", "cc-by-sa": "cc-by-sa-4.0",

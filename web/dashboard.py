@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import time
 
-from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request,
-                   url_for)
-from flask_babel import format_number
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import format_number, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -17,10 +15,11 @@ from checker import validate
 from checker.errors import InputError, NotFound
 from checker.models import Scan
 from checker.records import VERDICTS, ArticleIn
+from checker.verdict import STANDARD_LICENSES
 from web import confirm, imports, queries
 from web.auth import role_required
-from web.db import get_registry, get_session, write_lock
 from web.coverage import Coverage, share
+from web.db import get_registry, get_session, write_lock
 from web.highlight import Span, highlight, marked_texts
 from web.i18n import as_utc, zone_of
 from web.passages import passage_runs
@@ -28,7 +27,6 @@ from web.serialize import scan_dict
 
 bp = Blueprint("dashboard", __name__)
 
-LICENSES = ("all-rights-reserved", "cc-by-4.0", "cc-by-sa-4.0", "cc-by-nd-4.0", "cc-by-nc-4.0", "cc0-1.0")
 # Recent unattributed matches shown on the overview.
 RECENT = 10
 
@@ -123,7 +121,7 @@ def articles():
     f = _filters()
     page = queries.paginate(get_session(), queries.articles_query(current_user.org_id, f), f)
     return render_template("dashboard/articles.html", page=page, filters=f, form=form, error=error,
-                           licenses=LICENSES), status
+                           licenses=STANDARD_LICENSES), status
 
 
 def _register_from_form(form):
@@ -199,7 +197,7 @@ def article_edit(article_id: int):
                   if outcome.changed else _("Nothing changed."))
             return redirect(url_for("dashboard.article", article_id=article_id), 303)
     return render_template("dashboard/article_edit.html", article=art, form=form, error=error,
-                           licenses=LICENSES), status
+                           licenses=STANDARD_LICENSES), status
 
 
 def _article_form_values(art) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from checker.monitoring import MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES, WATCH_KINDS
 from checker.records import KINDS, VERDICTS
 from checker.scans import STATUSES
+from checker.verdict import LICENSE_CHOICES
 
 # worker.dispatch's crawl sizes, written out: importing it here would configure Celery for every reader of
 # this document (tests/web/test_web_monitoring.py keeps them equal).
@@ -67,8 +68,7 @@ SCHEMAS = {
             "title": {"type": "string", "description": "default: the text's first line"},
             "url": {"type": "string", "description": "where the original is published (http/https)"},
             "publisher": {"type": "string"},
-            "license": {"type": "string", "description": "all-rights-reserved, cc-by-4.0, cc-by-sa-4.0, cc-by-nd-4.0, "
-                        "cc-by-nc-4.0, cc0-1.0 or custom:<terms>"},
+            "license": {"type": "string", "description": LICENSE_CHOICES},
             "partners": {"type": "array", "items": {"type": "string"}, "description": "licensed partner domains"},
             "published_at": {"type": "string", "description": "ISO 8601 date or date-time"},
             "required_credit": {"type": "string", "description": "credit wording the licence requires"},
