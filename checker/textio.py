@@ -18,9 +18,11 @@ from charset_normalizer import from_bytes
 
 from checker.errors import InputError
 
+# Byte-order marks and the encoding each announces; UTF-32 LE before UTF-16 LE (it starts with the same
+# two bytes). Files (decode_bytes) and fetched pages (worker.fetch) both read them here.
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+    (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
 )
 # How much more "chaos" (charset-normalizer's mess ratio) Windows-1252 may show and still be preferred.
 CP1252_CHAOS_TOLERANCE = 0.1
@@ -55,14 +57,23 @@ def refuse_lone_surrogates(text: str, what: str = "text") -> None:
                          "which is not valid Unicode; re-export the data as UTF-8")
 
 
-def decode_bytes(data: bytes, what: str = "input") -> str:
-    """Decode ``data``: BOM, then strict UTF-8, then charset-normalizer's best guess."""
+def bom_encoding(data: bytes) -> tuple[str, str] | None:
+    """``(codec, encoding)`` of the byte-order mark ``data`` starts with: the codec decodes the bytes
+    without the mark (``utf-8-sig``; the UTF-16/32 codecs drop theirs), the encoding is its name."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
-            try:
-                return data.decode(encoding)
-            except UnicodeDecodeError as exc:
-                raise InputError(f"{what} starts with a {encoding} byte-order mark but is not valid {encoding}") from exc
+            return ("utf-8-sig" if encoding == "utf-8" else encoding), encoding
+    return None
+
+
+def decode_bytes(data: bytes, what: str = "input") -> str:
+    """Decode ``data``: BOM, then strict UTF-8, then charset-normalizer's best guess."""
+    if (marked := bom_encoding(data)) is not None:
+        codec, _ = marked
+        try:
+            return data.decode(codec)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{what} starts with a {codec} byte-order mark but is not valid {codec}") from exc
     head = data[:65536]
     if head.count(0) > MAX_CONTROL_SHARE * len(head):
         raise InputError(f"{what} looks like a binary file (it is full of NUL bytes), not text "

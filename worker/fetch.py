@@ -47,6 +47,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 
+from checker.textio import bom_encoding
 from worker.urlguard import HostUnresolvable, ParsedTarget, Resolver, UrlRefused, check_url, resolve_and_check
 
 # Identify ourselves so site owners can find out who crawls them (and block us by name in robots.txt).
@@ -294,13 +295,6 @@ def _not_modified(
 _META_OPEN_RE = re.compile(rb"<meta", re.IGNORECASE)
 _CHARSET_VALUE_RE = re.compile(rb"""\s*+=\s*+["']?\s*+([a-zA-Z0-9_:.+-]+)""")
 _XML_DECL_RE = re.compile(rb"""^\s*+<\?xml[^>]*encoding\s*+=\s*+["']([a-zA-Z0-9_.:+-]+)["']""")
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE: it starts with the same two bytes
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
 # WHATWG Encoding: these labels mean windows-1252 on the web, whatever the registry says.
 _WEB_ALIASES = {"latin-1": "cp1252", "iso8859-1": "cp1252", "ascii": "cp1252"}
 
@@ -380,10 +374,9 @@ def decode_body(
     4. otherwise charset-normalizer's guess on the bytes;
     5. last resort: Windows-1252 with replacement characters.
     """
-    for bom, name in _BOMS:
-        if body.startswith(bom):
-            codec = "utf-8-sig" if name == "utf-8" else name  # the UTF-16/32 codecs drop their BOM
-            return body.decode(codec, errors="replace"), name
+    if (marked := bom_encoding(body)) is not None:
+        codec, name = marked
+        return body.decode(codec, errors="replace"), name
     declared = declared_charsets(body, header_charset, media_type)
     if body.isascii():
         # Every ASCII-compatible declaration decodes ASCII bytes the same way; report what was declared.
