@@ -82,6 +82,7 @@ DEFAULT_BUCKET_BITS = 20
 MIN_BUCKET_BITS, MAX_BUCKET_BITS = 12, 24
 TAG_BITS = 8  # 256 hash tags: spread evenly over the 16,384 slots of any cluster of up to ~30 nodes
 FP_MASK = np.uint64(0xFFFF)
+HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 POSTING = np.dtype([("fp", "<u2"), ("id", "<u4")])  # 6 bytes, unaligned
 MAX_ARTICLE_ID = np.iinfo(np.uint32).max
 # A bucket is looked at for hot keys each time an append takes it past a multiple of this many bytes.
@@ -226,6 +227,7 @@ class RedisIndex:
             )
         self._shift = np.uint64(64 - layout["bucket_bits"])
         self._rest_bits = layout["bucket_bits"] - TAG_BITS
+        self._rest_digits = (self._rest_bits + 3) // 4
         return int(layout["bucket_bits"])
 
     def close(self) -> None:
@@ -235,7 +237,24 @@ class RedisIndex:
 
     # -- key names ---------------------------------------------------------------------------------
     def _bucket_name(self, bucket: int) -> bytes:
-        return b"%s:{%02x}%x" % (self._pfx, bucket >> self._rest_bits, bucket & ((1 << self._rest_bits) - 1))
+        rest = bucket & ((1 << self._rest_bits) - 1)
+        return b"%s:{%02x}%0*x" % (self._pfx, bucket >> self._rest_bits, self._rest_digits, rest)
+
+    def _bucket_names(self, buckets: np.ndarray) -> list[bytes]:
+        """:meth:`_bucket_name` of many buckets, built as one numpy array (~0.2 µs a name, not ~1 µs)."""
+        names = self._bucket_name_rows(np.asarray(buckets, dtype=np.int64))
+        return [row.tobytes() for row in names]
+
+    def _bucket_name_rows(self, buckets: np.ndarray) -> np.ndarray:
+        head = len(self._pfx) + 2  # 'prefix:{'
+        template = np.frombuffer(self._bucket_name(0), dtype=np.uint8)
+        rows = np.tile(template, (len(buckets), 1))
+        digits = [(head, buckets >> (self._rest_bits + 4)), (head + 1, buckets >> self._rest_bits)]
+        rest = buckets & ((1 << self._rest_bits) - 1)
+        digits += [(head + 3 + i, rest >> (4 * (self._rest_digits - 1 - i))) for i in range(self._rest_digits)]
+        for column, value in digits:
+            rows[:, column] = HEX[value & 15]
+        return rows
 
     def _overflow_name(self, bucket: int, fp: int) -> bytes:
         return b"%s:%04x" % (self._bucket_name(bucket), fp)
@@ -248,7 +267,47 @@ class RedisIndex:
         """One ``MGET`` (a cluster: one pipeline per node, an ``MGET`` per slot)."""
         if not names:
             return []
-        return self.client.mget_nonatomic(names) if self.cluster else self.client.mget(names)
+        if self.cluster:
+            return self.client.mget_nonatomic(names)
+        return self._mget_raw(len(names), b"".join(b"$%d\r\n%s\r\n" % (len(n), n) for n in names))
+
+    def _mget_raw(self, count: int, args: bytes) -> list[bytes | None]:
+        """``MGET`` on one server, its reply parsed here: redis-py's Python parser spends ~5 µs per
+        bulk string, 3-5 ms per scan of ~900 buckets; this ~1 µs. Either protocol: a null is ``$-1``
+        (RESP2) or ``_`` (RESP3)."""
+        blob = b"*%d\r\n$4\r\nMGET\r\n" % (count + 1) + args
+        values: list[bytes | None] = []
+        pool = self.client.connection_pool
+        conn = pool.get_connection()
+        try:
+            conn.send_packed_command([blob])
+            buf, pos, expected = bytearray(), 0, -1
+            while True:
+                if expected < 0 and (j := buf.find(b"\r\n")) >= 0:
+                    if buf[:1] != b"*":
+                        raise redis.exceptions.ResponseError(bytes(buf[1:j]).decode(errors="replace"))
+                    expected, pos = int(buf[1:j]), j + 2
+                while 0 <= expected and len(values) < expected and (j := buf.find(b"\r\n", pos)) >= 0:
+                    length = -1 if buf[pos] == 0x5F else int(buf[pos + 1 : j])  # RESP3 null: "_"
+                    if length < 0:
+                        values.append(None)
+                        pos = j + 2
+                    elif j + 4 + length <= len(buf):
+                        values.append(bytes(buf[j + 2 : j + 2 + length]))
+                        pos = j + 4 + length
+                    else:
+                        break
+                if len(values) == expected:
+                    return values
+                chunk = conn._sock.recv(1 << 20)
+                if not chunk:
+                    raise redis.exceptions.ConnectionError("Redis closed the connection")
+                buf += chunk
+        except BaseException:
+            conn.disconnect()
+            raise
+        finally:
+            pool.release(conn)
 
     def _write(self, appends: list[tuple[bytes, bytes]], sets: list[tuple[bytes, bytes]], members: list[int]) -> list[int]:
         """``APPEND`` each pair, ``SET`` each pair, ``SADD`` the members to the article set, in one
@@ -335,9 +394,8 @@ class RedisIndex:
         ends = np.append(starts[1:], len(buckets))
         blob = postings.tobytes()
         size = POSTING.itemsize
-        appends = [
-            (self._bucket_name(int(buckets[s])), blob[s * size : e * size]) for s, e in zip(starts.tolist(), ends.tolist())
-        ]
+        names = self._bucket_names(buckets[starts])
+        appends = [(name, blob[s * size : e * size]) for name, s, e in zip(names, starts.tolist(), ends.tolist())]
         lengths = np.asarray(
             self._write(appends, [(self._article_name(i), records[i]) for i in fresh], fresh), dtype=np.int64
         )
@@ -386,7 +444,7 @@ class RedisIndex:
                 raise redis.exceptions.WatchError(f"buckets of {self.prefix!r} kept changing during {TXN_RETRIES} rewrites")
 
     def _rewrite_group(self, buckets: list[int], drop_ids: np.ndarray) -> None:
-        names = [self._bucket_name(b) for b in buckets]
+        names = self._bucket_names(np.asarray(buckets))
         with self.client.pipeline(transaction=True) as pipe:
             pipe.watch(*names)
             values = pipe.execute_command("MGET", *names)  # redis-py's cluster pipeline has no mget()
@@ -450,7 +508,16 @@ class RedisIndex:
         codes = ((distinct >> self._shift) << np.uint64(16)) | (distinct & FP_MASK)
         ucodes, code_of = np.unique(codes, return_inverse=True)
         buckets = np.unique(ucodes >> np.uint64(16))
-        values = self._mget([self._bucket_name(int(b)) for b in buckets])
+        if self.cluster:
+            values = self._mget(self._bucket_names(buckets))
+        else:
+            rows = self._bucket_name_rows(buckets.astype(np.int64))
+            width = rows.shape[1]
+            args = np.empty((len(rows), width + len(b"$%d\r\n" % width) + 2), dtype=np.uint8)
+            args[:, : -width - 2] = np.frombuffer(b"$%d\r\n" % width, dtype=np.uint8)
+            args[:, -width - 2 : -2] = rows
+            args[:, -2:] = np.frombuffer(b"\r\n", dtype=np.uint8)
+            values = self._mget_raw(len(rows), args.tobytes())
         counts = np.fromiter((len(v) // POSTING.itemsize if v else 0 for v in values), dtype=np.int64, count=len(values))
         if not counts.sum():
             return Hits.empty()

@@ -16,7 +16,7 @@ import redis
 from checker.fingerprint import DEFAULT_SCHEME, FingerprintScheme
 from checker.index import MAX_POSTINGS_PER_KEY, SchemeMismatch, open_index
 from checker.index_memory import MemoryIndex
-from checker.index_redis import RedisIndex
+from checker.index_redis import RedisIndex, drop
 from tests.conftest import REDIS_URL, redis_connection
 
 
@@ -244,8 +244,8 @@ def test_large_batches_span_several_pipelines(make_redis, monkeypatch) -> None:
 
 
 class CommandCounter:
-    """Counts what a redis client sends: single commands, pipeline executions and the index's own
-    packed pipelines."""
+    """Counts what a redis client sends: single commands, pipeline executions, and the index's own
+    packed pipelines and MGETs (written and read without redis-py's per-command Python)."""
 
     def __init__(self, idx: RedisIndex, monkeypatch) -> None:
         self.commands: list[str] = []
@@ -272,9 +272,16 @@ class CommandCounter:
             self.pipelines += 1
             return raw(*args, **kwargs)
 
+        mget_raw = idx._mget_raw
+
+        def counted_mget(*args, **kwargs):
+            self.commands.append("MGET")
+            return mget_raw(*args, **kwargs)
+
         monkeypatch.setattr(client, "execute_command", counted_command)
         monkeypatch.setattr(client, "pipeline", counted_pipeline)
         monkeypatch.setattr(idx, "_raw", counted_raw)
+        monkeypatch.setattr(idx, "_mget_raw", counted_mget)
 
     @property
     def round_trips(self) -> int:
@@ -384,3 +391,16 @@ def test_article_records_round_trip() -> None:
     rec = article_record(k, 20)
     assert record_buckets(rec).tolist() == np.unique(k >> np.uint64(44)).tolist()
     assert len(rec) < 8 + 2 * 640
+
+
+@pytest.mark.parametrize("bits", [12, 14, 17, 20, 24])
+def test_bucket_names_built_in_bulk_equal_one_by_one(make_redis, prefix, bits) -> None:
+    idx = RedisIndex(DEFAULT_SCHEME, url=REDIS_URL, prefix=f"{prefix}-{bits}", bucket_bits=bits)
+    try:
+        buckets = np.random.default_rng(bits).integers(0, 2**bits, size=200)
+        buckets[:2] = 0, 2**bits - 1
+        assert idx._bucket_names(buckets) == [idx._bucket_name(int(b)) for b in buckets]
+        assert len({len(n) for n in idx._bucket_names(buckets)}) == 1
+    finally:
+        drop(idx.client, idx.prefix)
+        idx.close()
