@@ -168,7 +168,8 @@ class Article(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
+    """A stored time in JSON (ISO 8601 with its offset), or None: every JSON shape writes times so."""
     return value.isoformat() if value else None
 
 
@@ -183,9 +184,9 @@ def article_dict(a: Article, *, with_text: bool = False) -> dict:
         "partners": list(a.partners or []),
         "required_credit": a.required_credit,
         "aliases": list(a.aliases or []),
-        "published_at": _iso(a.published_at),
+        "published_at": iso(a.published_at),
         "word_count": a.word_count,
-        "created_at": _iso(a.created_at),
+        "created_at": iso(a.created_at),
     }
     if with_text:
         out["text"] = a.text

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from checker.models import MatchRow, Scan
+from checker.models import MatchRow, Scan, iso
 from web.coverage import Coverage
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def scan_dict(s: Scan, *, with_result: bool = True) -> dict:
