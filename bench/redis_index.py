@@ -136,7 +136,7 @@ def memory_estimate(client: redis.Redis, kinds: dict, prefix: str) -> dict:
 def _scan_worker(layout: str, prefix: str, suspects: list, texts: list[str] | None, seconds: float, start, out) -> None:
     idx = open_layout(layout, prefix)
     start.wait()
-    done, t0 = 0, time.perf_counter()
+    done, t0, cpu0 = 0, time.perf_counter(), time.process_time()
     while time.perf_counter() - t0 < seconds:
         for i, keys in enumerate(suspects):
             if texts is not None:
@@ -145,11 +145,18 @@ def _scan_worker(layout: str, prefix: str, suspects: list, texts: list[str] | No
             done += 1
             if time.perf_counter() - t0 >= seconds:
                 break
-    out.put(done / (time.perf_counter() - t0))
+    out.put((done, time.perf_counter() - t0, time.process_time() - cpu0))
     idx.close()
 
 
-def throughput(layout: str, prefix: str, suspects: list, texts: list[str] | None, procs: int, seconds: float) -> float:
+def redis_cpu(client: redis.Redis) -> float:
+    info = client.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+def throughput(layout: str, prefix: str, suspects: list, texts: list[str] | None, procs: int, seconds: float) -> dict:
+    """Operations per second of ``procs`` processes together, and the CPU each operation cost in the
+    process and in Redis (Redis's CPU counts every client's commands meanwhile: an upper bound)."""
     ctx = mp.get_context("fork")
     start, out = ctx.Event(), ctx.Queue()
     workers = [ctx.Process(target=_scan_worker, args=(layout, prefix, suspects, texts, seconds, start, out))
@@ -157,11 +164,29 @@ def throughput(layout: str, prefix: str, suspects: list, texts: list[str] | None
     for w in workers:
         w.start()
     time.sleep(1.0)  # every process connected and waiting
+    client = redis.Redis.from_url(REDIS_URL)
+    cpu0 = redis_cpu(client)
     start.set()
-    rates = [out.get(timeout=seconds + 120) for _ in workers]
+    results = [out.get(timeout=seconds + 120) for _ in workers]
+    redis_s = redis_cpu(client) - cpu0
+    client.close()
     for w in workers:
         w.join()
-    return float(sum(rates))
+    ops = sum(r[0] for r in results)
+    return {
+        "per_s": float(sum(r[0] / r[1] for r in results)),
+        "client_cpu_ms": 1000 * sum(r[2] for r in results) / ops,
+        "redis_cpu_ms": 1000 * redis_s / ops,
+    }
+
+
+def two_core_ratio(client_ms: float, redis_ms: float) -> float:
+    """What two processes would scan against one on two otherwise idle cores, from the CPU one
+    operation costs: one process waits for Redis (client + Redis time in turn); two are bounded by
+    Redis's one thread (1 / redis_ms) and by two cores shared by both processes and Redis."""
+    one = 1 / (client_ms + redis_ms)
+    two = min(2 * one, 1 / redis_ms, 2 / (client_ms + redis_ms))
+    return two / one
 
 
 # -- one layout -------------------------------------------------------------------------------------------
@@ -191,12 +216,17 @@ def run_layout(layout: str, articles: list[np.ndarray], suspects: list[np.ndarra
             times.append(time.perf_counter() - t)
         p50, p95 = (float(np.percentile(times, q) * 1000) for q in (50, 95))
         log(f"  query p50 {p50:.2f} ms, p95 {p95:.2f} ms")
-        rates = {}
+        rates, cpu = {}, {}
         for what, txt in (("query", None), ("scan", texts)):
             for procs in (1, 2):
-                rates[f"{what}_{procs}"] = throughput(layout, prefix, suspects, txt, procs, seconds)
+                m = throughput(layout, prefix, suspects, txt, procs, seconds)
+                rates[f"{what}_{procs}"] = m["per_s"]
+                cpu[f"{what}_{procs}"] = m
+            one = cpu[f"{what}_1"]
             log(f"  {what}/s: 1 process {rates[f'{what}_1']:,.0f}, 2 processes {rates[f'{what}_2']:,.0f} "
-                f"({rates[f'{what}_2'] / rates[f'{what}_1']:.2f}x)")
+                f"({rates[f'{what}_2'] / rates[f'{what}_1']:.2f}x); CPU per {what}: process "
+                f"{one['client_cpu_ms']:.2f} ms, Redis {one['redis_cpu_ms']:.2f} ms: on 2 idle cores "
+                f"{two_core_ratio(one['client_cpu_ms'], one['redis_cpu_ms']):.2f}x")
         return {
             "layout": layout,
             "articles": n,
@@ -209,6 +239,11 @@ def run_layout(layout: str, articles: list[np.ndarray], suspects: list[np.ndarra
             "query_p95_ms": p95,
             "throughput_per_s": rates,
             "two_vs_one": {w: rates[f"{w}_2"] / rates[f"{w}_1"] for w in ("query", "scan")},
+            "cpu_per_op": cpu,
+            "two_vs_one_on_idle_cores": {
+                w: two_core_ratio(cpu[f"{w}_1"]["client_cpu_ms"], cpu[f"{w}_1"]["redis_cpu_ms"]) for w in ("query", "scan")
+            },
+            "load_average": os.getloadavg(),
         }
     finally:
         from checker.index_redis import drop
