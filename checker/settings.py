@@ -5,6 +5,8 @@
 - ``CHECKER_BROKER_URL``: Celery broker; unset means tasks run in-process.
 - ``CHECKER_INDEX_URL``: Redis URL of the shared passage index (default: the broker URL when it is a
   Redis URL, so every worker shares one index; else the in-process index persisted in the data dir).
+  ``redis+cluster://host:port/`` (``rediss+cluster://`` with TLS) names any node of a Redis Cluster;
+  ``?bucket_bits=N`` sizes a new index (see :mod:`checker.index_redis`).
 - ``CHECKER_INDEX_PREFIX``: key prefix of the shared index in Redis (default ``checker:index``).
 - ``CHECKER_ALLOW_PRIVATE_URLS=1``: let the fetcher reach loopback/private addresses (tests only).
 - ``CHECKER_MAX_TEXT_CHARS``: the largest text accepted for registration or scanning.
