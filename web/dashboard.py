@@ -252,15 +252,21 @@ def upload():
     if request.method == "POST":
         file = request.files.get("file")
         if file is None or not file.filename:
-            return render_template("dashboard/upload.html", error="Choose a .jsonl or .csv file."), 422
+            return _upload_page("Choose a .jsonl or .csv file."), 422
         if not file.filename.lower().endswith((".jsonl", ".json", ".csv", ".txt")):
-            return render_template("dashboard/upload.html", error="The file must be .jsonl or .csv."), 422
+            return _upload_page("The file must be .jsonl or .csv."), 422
         try:
             job = imports.start(file.read(), file.filename, org_id=current_user.org_id, registry=get_registry())
         except InputError as exc:
-            return render_template("dashboard/upload.html", error=imports.message(exc)), 422
+            return _upload_page(imports.message(exc)), 422
         return redirect(url_for("dashboard.upload_status", job_id=job.id))
-    return render_template("dashboard/upload.html", error=None)
+    return _upload_page(None)
+
+
+def _upload_page(error: str | None) -> str:
+    """The upload form, and the organisation's recent imports (uploads and `checker import` runs)."""
+    return render_template("dashboard/upload.html", error=error,
+                           jobs=imports.recent(get_session(), current_user.org_id))
 
 
 def _job(job_id: str) -> imports.ImportJob:

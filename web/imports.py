@@ -43,6 +43,11 @@ def load(session, job_id: str, now=None) -> ImportJob | None:
     return core.load(session, job_id, now, cls=ImportJob)
 
 
+def recent(session, org_id: int, limit: int = 10) -> list[ImportJob]:
+    """The organisation's newest jobs, dashboard uploads and ``checker import`` runs alike."""
+    return core.list_jobs(session, org_id, limit, cls=ImportJob)
+
+
 def start(data: bytes, filename: str, *, org_id: int, registry: Registry) -> ImportJob:
     """Check the upload, store its job with the file, and send its task; the job as it stands. A file
     refused whole raises InputError (say it with :func:`message`)."""

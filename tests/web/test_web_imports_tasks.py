@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 
 import pytest
@@ -21,7 +22,7 @@ from worker import import_tasks
 
 def article_lines(n: int, host: str = "alpha.example") -> bytes:
     return "\n".join(json.dumps({"title": f"Artikel {i}", "url": f"https://{host}/{i}",
-                                 "text": f"Laporan nomor {i} tentang pelabuhan dan nelayan di pesisir utara. " * 5})
+                                 "text": f"Laporan nomor {i} dari {host} tentang pelabuhan dan nelayan di pesisir utara. " * 5})
                      for i in range(n)).encode()
 
 
@@ -140,3 +141,25 @@ def test_a_file_that_kills_every_worker_is_given_up(app, monkeypatch):
     assert progress["status"] == "failed" and progress["processed"] == 0
     assert progress["reason"].startswith("the import stopped after 0 of 2 articles when its server process stopped")
     assert row_of(registry, location).payload is None
+
+
+def test_the_upload_page_lists_uploads_and_cli_imports(app, tmp_path):
+    from click.testing import CliRunner
+
+    from checker.cli import cli
+
+    client, _ = editor_of(app)
+    uploaded = upload(client, article_lines(2), "web.jsonl").rsplit("/", 1)[1]
+    path = tmp_path / "cli.jsonl"
+    path.write_bytes(article_lines(3, host="beta.example"))
+    settings = app.config["SETTINGS"]
+    result = CliRunner().invoke(cli, ["--data-dir", str(settings.data_dir), "--database-url", settings.database_url,
+                                      "--org", "Alpha News", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    page = client.get("/articles/upload").get_data(as_text=True)
+    rows = re.findall(r'<tr data-import-id="([0-9a-f]{32})">(.*?)</tr>', page, re.S)
+    assert [job_id for job_id, _ in rows][1] == uploaded  # newest first: the CLI run, then the upload
+    assert "cli.jsonl" in rows[0][1] and "3 / 3" in rows[0][1] and "web.jsonl" in rows[1][1]
+    cli_job = client.get(f"/articles/upload/{rows[0][0]}.json").get_json()
+    assert (cli_job["status"], cli_job["registered"], cli_job["filename"]) == ("done", 3, "cli.jsonl")
+    assert client.get("/articles/upload", headers={"Accept-Language": "id"}).status_code == 200
