@@ -5,13 +5,12 @@ Layout (format 2; every key under ``{prefix}:``; the prefix may not contain ``{`
 
 - *Buckets* ``{prefix}:{tt}rrr``: a 64-bit key's top ``bucket_bits`` bits (20 by default: 1,048,576
   buckets) pick its bucket; ``tt`` is the top 8 bits in hex, a Redis Cluster *hash tag*, and ``rrr``
-  the remaining bucket bits in hex. A bucket is a plain string of packed 6-byte postings: the key's low
-  16 bits (a fingerprint telling the bucket's keys apart) and the article id (uint32), little-endian.
-  Registration ``APPEND``\\ s to it (O(1), whatever the bucket's size); a scan reads whole buckets.
-  A posting with article id 0 is a *stop marker*: that fingerprint's postings were moved out of the
-  bucket (see hot keys below). False matches: a query key meets ``postings per bucket / 65,536`` foreign
-  postings with its fingerprint, e.g. 0.001 per key at 64 postings a bucket: a stray single-key hit
-  that candidate ranking ignores.
+  the remaining bucket bits in fixed-width hex. A bucket is a plain string of packed 6-byte postings:
+  the key's low 16 bits (a fingerprint telling the bucket's keys apart) and the article id (uint32),
+  little-endian. A scan reads whole buckets. A posting with article id 0 is a *stop marker*: that
+  fingerprint's postings were moved out of the bucket (see hot keys below). False matches: a query
+  key meets ``postings per bucket / 65,536`` foreign postings with its fingerprint, e.g. 0.0015 per
+  key at 100 postings a bucket: a stray single-key hit that candidate ranking ignores.
 - *Overflow* ``{prefix}:{tt}rrr:ffff``: the postings of a stop key (fingerprint ``ffff``), same hash tag
   as its bucket. Never read by a scan; kept so removals can revive the key.
 - ``{prefix}:a:<id>``: the article's record: an 8-byte digest of its distinct keys (re-adding identical
@@ -25,11 +24,10 @@ Layout (format 2; every key under ``{prefix}:``; the prefix may not contain ``{`
   hash per shard, ~25 KB an article, scanned by a Lua script) is refused with
   :class:`~checker.index.SchemeMismatch` until ``checker index rebuild``.
 
-Memory (see ``bench/redis_index.py``): 6 bytes a posting, plus ``APPEND``'s growth slack (Redis
-doubles a string's allocation when it grows, ~40 % on average), plus ~80 bytes per non-empty bucket and
-~1 KB per article record. Buckets should hold a few dozen postings: ``2**bucket_bits`` ~ articles x keys
-per article / 64 (a 600-word article posts ~640 keys: 2**20 buckets suit 100k-1M articles; 2**17 ~20k).
-Fewer, fuller buckets cost a scan more bytes read; more, emptier ones cost ~80 bytes each.
+Memory (``python -m bench.redis_index``): 6 bytes a posting, ~90 bytes per non-empty bucket, and ~1 KB
+per article record (a 600-word article posts ~650 keys). Buckets should hold 50-150 postings:
+``2**bucket_bits`` ~ articles x keys per article / 100 (2**17 for ~20k articles, 2**20 for ~150k,
+2**23 for ~1M). Fewer, fuller buckets cost a scan more bytes read; more, emptier ones ~90 bytes each.
 
 Costs (round trips are what matter: a local one is ~0.1 ms, a networked one 0.3-1 ms):
 
@@ -38,15 +36,18 @@ Costs (round trips are what matter: a local one is ~0.1 ms, a networked one 0.3-
   (``MGET`` per hash tag). Stop keys (more than :data:`~checker.index.MAX_POSTINGS_PER_KEY` postings
   counted in the bucket, or a stop marker) are skipped, as in the memory index.
 - :meth:`~RedisIndex.add`: one ``MGET`` of the article records (so identical re-adds write nothing),
-  then one pipeline of ``APPEND`` per touched bucket, ``SET`` per record and one ``SADD``. Re-adding an
-  article with other keys first purges its old postings. A reader may see an article's postings
-  before the last of them is written (the matcher verifies every candidate anyway).
-- Hot keys: each time an ``APPEND`` takes a bucket past a multiple of :data:`TIDY_BYTES`, the writer
+  then one pipeline: per hash tag and :data:`SCRIPT_BUCKETS` buckets a short script (:data:`_ADD_SCRIPT`,
+  ~1 µs a bucket) that rewrites each bucket as its old postings plus the new ones, then ``SET`` per
+  record and one ``SADD``. Not ``APPEND``: it doubles a string's allocation whenever it grows, ~40 %
+  more memory for the same postings. Re-adding an article with other keys first purges its old
+  postings. A reader may see an article's postings before the last of them is written (the matcher
+  verifies every candidate anyway).
+- Hot keys: each time an addition takes a bucket past a multiple of :data:`TIDY_BYTES`, the writer
   reads that bucket and moves the postings of every fingerprint with more than ``MAX_POSTINGS_PER_KEY``
   articles to its overflow key, leaving a stop marker (an optimistic ``WATCH``/``MULTI`` transaction on
   keys of one hash tag). A paragraph copied into thousands of articles thus costs each registration
-  O(1) appends plus, once per ``TIDY_BYTES``, one bucket read; a scan reads at most one bucket's normal
-  postings plus ``TIDY_BYTES`` per key.
+  one bounded bucket rewrite per key plus, once per ``TIDY_BYTES``, one bucket read; a scan reads at
+  most one bucket's normal postings plus ``TIDY_BYTES`` per key.
 - :meth:`~RedisIndex.remove`: one ``MGET`` of records, then per group of :data:`TXN_BUCKETS` buckets
   (one hash tag on a cluster) a transaction that rewrites them without the removed ids (overflow keys
   included: a stop key that falls back to ``MAX_POSTINGS_PER_KEY`` or fewer postings is moved back).
@@ -90,10 +91,39 @@ TIDY_BYTES = 3_072
 # Buckets rewritten per WATCH/MULTI transaction (more: more conflicts with concurrent registrations).
 TXN_BUCKETS = 64
 TXN_RETRIES = 50
+# Buckets one registration script rewrites (~1 µs each inside Redis: a script stays well under 1 ms).
+SCRIPT_BUCKETS = 512
 # Postings written per pipeline: bounds the client's buffers when a bulk import passes many articles.
 BATCH_KEYS = 200_000
 UNLINK_CHUNK = 1_000
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+
+
+# Registration's only script: each bucket is rewritten as old + new postings (SET of an exact-size
+# string) rather than APPENDed: APPEND doubles a string's allocation whenever it grows, which left
+# buckets ~40 % slack (measured: 100 postings took 952 bytes appended, 696 rewritten). KEYS: the
+# buckets; ARGV: their new postings concatenated, each bucket's share in bytes (uint32 LE), the tidy
+# step. Returns the (0-based) positions of the buckets that crossed a multiple of the step.
+_ADD_SCRIPT = """
+local blob, sizes, step = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local crossed = {}
+local pos = 1
+for i, key in ipairs(KEYS) do
+  local n = struct.unpack('<I4', sizes, 4 * i - 3)
+  local add = string.sub(blob, pos, pos + n - 1)
+  pos = pos + n
+  local old = redis.call('GET', key)
+  local len = n
+  if old then
+    len = len + #old
+    redis.call('SET', key, old .. add)
+  else
+    redis.call('SET', key, add)
+  end
+  if math.floor(len / step) > math.floor((len - n) / step) then crossed[#crossed + 1] = i - 1 end
+end
+return redis.status_reply(table.concat(crossed, ','))
+"""
 
 
 # -- configuration ---------------------------------------------------------------------------------------
@@ -122,10 +152,14 @@ def is_cluster(client: Any) -> bool:
 
 
 # -- article records ------------------------------------------------------------------------------------
+def varint_sizes(values: np.ndarray) -> np.ndarray:
+    return 1 + (values >= 1 << 7).astype(np.int64) + (values >= 1 << 14) + (values >= 1 << 21)
+
+
 def encode_varints(values: np.ndarray) -> bytes:
     """LEB128 of non-negative integers below 2**28 (7 bits a byte, high bit = more bytes follow)."""
     values = np.asarray(values, dtype=np.int64)
-    nbytes = 1 + (values >= 1 << 7).astype(np.int64) + (values >= 1 << 14) + (values >= 1 << 21)
+    nbytes = varint_sizes(values)
     ends = np.cumsum(nbytes)
     starts = ends - nbytes
     out = np.zeros(int(ends[-1]) if len(ends) else 0, dtype=np.uint8)
@@ -147,11 +181,30 @@ def decode_varints(data: bytes) -> np.ndarray:
     return np.bincount(which, weights=(raw & 0x7F) << shift).astype(np.int64)
 
 
+def article_records(keys: list[np.ndarray], bucket_bits: int) -> list[bytes]:
+    """Each article's record: a digest of its distinct sorted ``keys`` and its buckets (sorted,
+    delta-coded), for a whole batch at once (numpy per batch, not per article)."""
+    if not keys:
+        return []
+    digests = [hashlib.blake2b(k.astype("<u8").tobytes(), digest_size=8).digest() for k in keys]
+    flat = np.concatenate(keys)
+    article = np.repeat(np.arange(len(keys)), [len(k) for k in keys])
+    buckets = (flat >> np.uint64(64 - bucket_bits)).astype(np.int64)
+    new = np.ones(len(flat), dtype=bool)  # keys are sorted in each article: so are their buckets
+    new[1:] = (article[1:] != article[:-1]) | (buckets[1:] != buckets[:-1])
+    buckets, article = buckets[new], article[new]
+    first = np.ones(len(buckets), dtype=bool)
+    first[1:] = article[1:] != article[:-1]
+    deltas = np.diff(buckets, prepend=0)
+    deltas[first] = buckets[first]
+    encoded = encode_varints(deltas)
+    nbytes = np.bincount(article, weights=varint_sizes(deltas), minlength=len(keys)).astype(np.int64)
+    ends = np.cumsum(nbytes)
+    return [d + encoded[e - n : e] for d, e, n in zip(digests, ends.tolist(), nbytes.tolist())]
+
+
 def article_record(keys: np.ndarray, bucket_bits: int) -> bytes:
-    """Digest of the distinct sorted ``keys`` and their buckets (sorted, delta-coded)."""
-    digest = hashlib.blake2b(keys.astype("<u8").tobytes(), digest_size=8).digest()
-    buckets = np.unique(keys >> np.uint64(64 - bucket_bits)).astype(np.int64)
-    return digest + encode_varints(np.diff(buckets, prepend=0))
+    return article_records([keys], bucket_bits)[0]
 
 
 def record_buckets(record: bytes) -> np.ndarray:
@@ -309,34 +362,65 @@ class RedisIndex:
         finally:
             pool.release(conn)
 
-    def _write(self, appends: list[tuple[bytes, bytes]], sets: list[tuple[bytes, bytes]], members: list[int]) -> list[int]:
-        """``APPEND`` each pair, ``SET`` each pair, ``SADD`` the members to the article set, in one
-        pipeline; the bucket lengths the appends left."""
+    def _write(self, buckets: np.ndarray, blob: bytes, sizes: np.ndarray, sets: list[tuple[bytes, bytes]],
+               members: list[int]) -> np.ndarray:
+        """Add to each bucket ``buckets[i]`` (sorted) its ``sizes[i]`` bytes of ``blob``, ``SET`` each
+        pair, ``SADD`` the members to the article set, in one pipeline; the buckets an addition took
+        past a multiple of TIDY_BYTES.
+
+        Additions go through :data:`_ADD_SCRIPT`, one call per hash tag and :data:`SCRIPT_BUCKETS`
+        buckets (a cluster runs each call on the node of its tag), its arguments packed so that
+        building a call costs a few Python operations, not a few per bucket."""
+        tags = buckets >> self._rest_bits
+        cuts = np.flatnonzero(np.diff(tags)) + 1
+        calls = [(s, min(int(e), s + SCRIPT_BUCKETS)) for s, e in zip(np.r_[0, cuts], np.r_[cuts, len(buckets)])
+                 for s in range(int(s), int(e), SCRIPT_BUCKETS)]
+        ends = np.cumsum(sizes)
+        starts = ends - sizes
+        step = b"%d" % TIDY_BYTES
+        packed_sizes = sizes.astype("<u4")
+
+        def args(s: int, e: int) -> tuple[bytes, bytes]:
+            return blob[int(starts[s]) : int(ends[e - 1])], packed_sizes[s:e].tobytes()
+
         if self.cluster:
+            names = self._bucket_names(buckets)
             pipe = self.client.pipeline(transaction=False)
-            for name, value in appends:
-                pipe.append(name, value)
+            for s, e in calls:
+                pipe.execute_command("EVAL", _ADD_SCRIPT, e - s, *names[s:e], *args(s, e), step)
             for name, value in sets:
                 pipe.set(name, value)
             if members:
                 pipe.sadd(self._key("articles"), *members)
-            return [int(x) for x in pipe.execute()[: len(appends)]]
-        return self._write_raw(appends, sets, members)
-
-    def _write_raw(self, appends, sets, members) -> list[int]:
-        """:meth:`_write` on one server, with the protocol written and read here: redis-py spends ~10 µs
-        of Python per pipelined command, ~6 ms per 600-word article; this spends ~1 µs. Every reply is
-        one line (an integer, ``+OK`` or an error), so counting lines finds the end."""
-        chunks = [b"*3\r\n$6\r\nAPPEND\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(n), n, len(v), v) for n, v in appends]
-        chunks += [b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(n), n, len(v), v) for n, v in sets]
-        if members:
-            args = [b"SADD", self._key("articles").encode(), *(b"%d" % m for m in members)]
-            chunks.append(b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
-        replies = self._raw(b"".join(chunks), len(chunks))
-        errors = [r for r in replies if r.startswith(b"-")]
-        if errors:
-            raise redis.exceptions.ResponseError(errors[0][1:].decode(errors="replace"))
-        return [int(r[1:]) for r in replies[: len(appends)]]
+            replies = [r if isinstance(r, bytes) else str(r).encode() for r in pipe.execute()[: len(calls)]]
+        else:
+            rows = self._bucket_name_rows(buckets)
+            width = rows.shape[1]
+            bulk_names = np.empty((len(rows), width + len(b"$%d\r\n" % width) + 2), dtype=np.uint8)
+            bulk_names[:, : -width - 2] = np.frombuffer(b"$%d\r\n" % width, dtype=np.uint8)
+            bulk_names[:, -width - 2 : -2] = rows
+            bulk_names[:, -2:] = np.frombuffer(b"\r\n", dtype=np.uint8)
+            script = b"$%d\r\n%s\r\n" % (len(_ADD_SCRIPT), _ADD_SCRIPT.encode())
+            chunks = []
+            for s, e in calls:
+                postings, shares = args(s, e)
+                chunks.append(b"".join((
+                    b"*%d\r\n$4\r\nEVAL\r\n" % (e - s + 6), script, b"$%d\r\n%d\r\n" % (len(b"%d" % (e - s)), e - s),
+                    bulk_names[s:e].tobytes(),
+                    b"$%d\r\n%s\r\n" % (len(postings), postings), b"$%d\r\n%s\r\n" % (len(shares), shares),
+                    b"$%d\r\n%s\r\n" % (len(step), step),
+                )))
+            chunks += [b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(n), n, len(v), v) for n, v in sets]
+            if members:
+                margs = [b"SADD", self._key("articles").encode(), *(b"%d" % m for m in members)]
+                chunks.append(b"*%d\r\n" % len(margs) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in margs))
+            replies = self._raw(b"".join(chunks), len(chunks))
+            errors = [r for r in replies if r.startswith(b"-")]
+            if errors:
+                raise redis.exceptions.ResponseError(errors[0][1:].decode(errors="replace"))
+            replies = [r[1:] for r in replies[: len(calls)]]
+        crossed = [s + int(i) for (s, _e), r in zip(calls, replies) for i in r.split(b",") if i]
+        return buckets[crossed]
 
     def _raw(self, blob: bytes, replies: int) -> list[bytes]:
         """Send ``blob`` (``replies`` commands) on a pooled connection and read that many one-line replies."""
@@ -374,7 +458,7 @@ class RedisIndex:
 
     def _add_batch(self, batch: dict[int, np.ndarray]) -> None:
         ids = list(batch)
-        records = {i: article_record(batch[i], self.bucket_bits) for i in ids}
+        records = dict(zip(ids, article_records([batch[i] for i in ids], self.bucket_bits)))
         old = dict(zip(ids, self._mget([self._article_name(i) for i in ids])))
         fresh = [i for i in ids if old[i] != records[i]]
         if not fresh:
@@ -390,19 +474,17 @@ class RedisIndex:
         postings["fp"] = keys[order] & FP_MASK
         postings["id"] = owners[order]
         buckets = buckets[order]
-        starts = np.flatnonzero(np.concatenate(([True], buckets[1:] != buckets[:-1])))
+        starts = np.flatnonzero(np.diff(buckets, prepend=-1))
         ends = np.append(starts[1:], len(buckets))
-        blob = postings.tobytes()
-        size = POSTING.itemsize
-        names = self._bucket_names(buckets[starts])
-        appends = [(name, blob[s * size : e * size]) for name, s, e in zip(names, starts.tolist(), ends.tolist())]
-        lengths = np.asarray(
-            self._write(appends, [(self._article_name(i), records[i]) for i in fresh], fresh), dtype=np.int64
+        tidy = self._write(
+            buckets[starts],
+            postings.tobytes(),
+            (ends - starts) * POSTING.itemsize,
+            [(self._article_name(i), records[i]) for i in fresh],
+            fresh,
         )
-        added = (ends - starts) * size
-        crossed = lengths // TIDY_BYTES > (lengths - added) // TIDY_BYTES
-        if crossed.any():
-            self._rewrite(buckets[starts[crossed]], np.empty(0, dtype=np.uint32))
+        if len(tidy):
+            self._rewrite(tidy, np.empty(0, dtype=np.uint32))
 
     def remove(self, article_ids: Iterable[int]) -> None:
         """Forget these articles (ids not indexed are ignored)."""
