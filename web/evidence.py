@@ -19,6 +19,7 @@ from pathlib import Path
 from flask import Response, abort, render_template
 from flask_login import current_user
 
+from checker.attribution import host_of
 from checker.errors import NotFound
 from web import api, queries
 from web.dashboard import bp
@@ -59,7 +60,7 @@ def evidence(match_id: int, account) -> dict:
             "hashes": {"suspect": text_sha256(scan.text), "original": text_sha256(article.text) if article else None,
                        "body": scan.body_sha256},
             "generated_at": datetime.now(timezone.utc), "zone": zone_of(account.time_zone).key,
-            "org_name": account.org_name, "domain": queries.domain_of(suspect_url)}
+            "org_name": account.org_name, "domain": host_of(suspect_url)}
 
 
 def report_filename(match_id: int, generated_at: datetime) -> str:

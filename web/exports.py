@@ -8,13 +8,14 @@ import io
 import json
 from datetime import datetime, timezone
 
-from flask import Response, abort, render_template, request
 from babel.dates import format_datetime
+from flask import Response, abort, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from checker import validate
+from checker.attribution import host_of
 from checker.errors import InputError
 from web import queries
 from web.dashboard import bp
@@ -63,7 +64,7 @@ def export_csv():
     writer.writerow(CSV_COLUMNS)
     for m in _rows(_export_filters()):
         writer.writerow([_cell(v) for v in (
-            m.id, m.scan_id, m.created_at.isoformat(), m.suspect_url, queries.domain_of(m.suspect_url),
+            m.id, m.scan_id, m.created_at.isoformat(), m.suspect_url, host_of(m.suspect_url),
             m.article_id, m.article.title if m.article else "", m.article.url if m.article else "", m.kind, m.verdict,
             f"{m.score:.4f}", f"{m.suspect_coverage:.4f}", f"{m.source_coverage:.4f}", m.attributed, m.licensed,
             m.review_status, len(m.passages), m.words_matched, m.suspect_words, m.source_words)])

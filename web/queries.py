@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from urllib.parse import urlsplit
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from checker import validate
+from checker.attribution import host_of
 from checker.errors import InputError, NotFound
 from checker.models import AlertEvent, Article, Crawl, MatchRow, Review, Scan, article_search
 from checker.records import KINDS, VERDICTS
@@ -44,19 +44,6 @@ class Page:
 
     def meta(self) -> dict:
         return {"page": self.page, "per_page": self.per_page, "total": self.total, "pages": self.pages}
-
-
-def domain_of(url: str | None) -> str | None:
-    """The host of ``url`` without a leading ``www.`` (None for pasted text)."""
-    if not url:
-        return None
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        return None
-    if not host:
-        return None
-    return host[4:] if host.startswith("www.") else host
 
 
 def _int(value, name: str, lo: int, hi: int | None = None, default: int | None = None) -> int | None:
@@ -271,7 +258,7 @@ def domain_table(session: Session, org_id: int) -> list[dict]:
     )
     table: dict[str, dict] = {}
     for url, verdict, article_id, created in rows:
-        host = domain_of(url) or "(pasted text)"
+        host = host_of(url) or "(pasted text)"
         entry = table.setdefault(host, {"domain": host, "matches": 0, "verdicts": Counter(), "articles": set(),
                                         "last_seen": created})
         entry["matches"] += 1
