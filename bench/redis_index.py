@@ -6,6 +6,7 @@ Run from the project root::
 
     python -m bench.redis_index --articles 20000                 # this layout, default bucket_bits
     python -m bench.redis_index --articles 20000 --bucket-bits 17 20 --old   # two sizes + format 1
+    python -m bench.redis_index --articles 20000 --bucket-bits 17 --revs 0032667   # + an older format 2
 
 Synthetic ~600-word articles (bench.corpus) are fingerprinted once (cached under the temp folder, on
 every CPU) with the default scheme and mixed with one organisation's id, as the registry posts them;
@@ -80,27 +81,34 @@ def fingerprints(texts_of, n: int, tag: str, seed: int) -> list[np.ndarray]:
 
 
 # -- layouts ----------------------------------------------------------------------------------------------
-def old_module():
-    """checker/index_redis.py as of OLD_REV, imported under another name."""
-    source = subprocess.run(["git", "show", f"{OLD_REV}:checker/index_redis.py"], cwd=HERE.parent,
-                            capture_output=True, text=True, check=True).stdout
-    path = Path(tempfile.mkdtemp()) / "old_index_redis.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("old_index_redis", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+_MODULES: dict[str, object] = {}
+
+
+def module_at(rev: str):
+    """checker/index_redis.py as of git revision ``rev``, imported under another name."""
+    if rev not in _MODULES:
+        source = subprocess.run(["git", "show", f"{rev}:checker/index_redis.py"], cwd=HERE.parent,
+                                capture_output=True, text=True, check=True).stdout
+        name = f"index_redis_{rev}"
+        path = Path(tempfile.mkdtemp()) / f"{name}.py"
+        path.write_text(source)
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _MODULES[rev] = module
+    return _MODULES[rev]
 
 
 def open_layout(layout: str, prefix: str):
+    """``format 1`` (OLD_REV), ``bucket_bits=N`` (this checkout) or ``REV bucket_bits=N`` (another
+    revision of format 2)."""
     from checker.fingerprint import DEFAULT_SCHEME
 
     if layout == "format 1":
-        return old_module().RedisIndex(DEFAULT_SCHEME, url=REDIS_URL, prefix=prefix)
-    from checker.index_redis import RedisIndex
-
-    bits = int(layout.split("=")[1])
-    return RedisIndex(DEFAULT_SCHEME, url=REDIS_URL, prefix=prefix, bucket_bits=bits)
+        return module_at(OLD_REV).RedisIndex(DEFAULT_SCHEME, url=REDIS_URL, prefix=prefix)
+    rev, _, bits = layout.rpartition(" ")
+    cls = module_at(rev).RedisIndex if rev else __import__("checker.index_redis", fromlist=["RedisIndex"]).RedisIndex
+    return cls(DEFAULT_SCHEME, url=REDIS_URL, prefix=prefix, bucket_bits=int(bits.split("=")[1]))
 
 
 def key_kinds(layout: str, idx, prefix: str, all_keys: np.ndarray, n: int) -> dict[str, tuple[int, list[bytes]]]:
@@ -259,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--suspects", type=int, default=200)
     ap.add_argument("--bucket-bits", type=int, nargs="+", default=[20])
     ap.add_argument("--old", action="store_true", help="also measure format 1 (the layout before, from git)")
+    ap.add_argument("--revs", nargs="*", default=[],
+                    help="also measure format 2 as of these git revisions (with the first --bucket-bits)")
     ap.add_argument("--seconds", type=float, default=10.0, help="per throughput measurement")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(HERE / "results-redis-index.json"))
@@ -273,18 +283,19 @@ def main(argv: list[str] | None = None) -> int:
     texts = [s.text for s in sus]
     suspects = fingerprints(lambda n: texts[:n], len(texts), f"suspects-{args.articles}", args.seed)
     log(f"fingerprints ready in {time.perf_counter() - t:.0f} s")
-    layouts = [f"bucket_bits={b}" for b in args.bucket_bits] + (["format 1"] if args.old else [])
+    layouts = [f"bucket_bits={b}" for b in args.bucket_bits]
+    layouts += [f"{rev} bucket_bits={args.bucket_bits[0]}" for rev in args.revs] + (["format 1"] if args.old else [])
     results = {"articles": args.articles, "cpus": os.cpu_count(), "runs": []}
     for layout in layouts:
         results["runs"].append(run_layout(layout, articles, suspects, texts, args.seconds))
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(f"Redis index, {args.articles:,} articles ({results['runs'][0]['keys_per_article']:.0f} keys each), "
           f"{args.suspects} suspects, {os.cpu_count()} CPUs shared with Redis:")
-    print(f"  {'layout':<16} {'B/article (used_memory)':>24} {'(MEMORY USAGE)':>15} {'register/s':>11} "
+    print(f"  {'layout':<24} {'B/article (used_memory)':>24} {'(MEMORY USAGE)':>15} {'register/s':>11} "
           f"{'p50 ms':>7} {'p95 ms':>7} {'query/s 1->2':>16} {'scan/s 1->2':>16}")
     for r in results["runs"]:
         q, s = r["throughput_per_s"], r["two_vs_one"]
-        print(f"  {r['layout']:<16} {r['used_memory_bytes_per_article']:>24,.0f} {r['memory_usage_bytes_per_article']:>15,.0f} "
+        print(f"  {r['layout']:<24} {r['used_memory_bytes_per_article']:>24,.0f} {r['memory_usage_bytes_per_article']:>15,.0f} "
               f"{r['register_articles_per_s']:>11,.0f} {r['query_p50_ms']:>7.2f} {r['query_p95_ms']:>7.2f} "
               f"{q['query_1']:>6,.0f}->{q['query_2']:>5,.0f} {s['query']:.2f}x"
               f" {q['scan_1']:>5,.0f}->{q['scan_2']:>4,.0f} {s['scan']:.2f}x")
