@@ -246,10 +246,10 @@ class RedisIndex:
         self.client = client
         self.cluster = is_cluster(client)
         bits = bucket_bits or url_bits or DEFAULT_BUCKET_BITS
-        if not MIN_BUCKET_BITS <= bits <= MAX_BUCKET_BITS:
-            raise ValueError(f"bucket_bits must be {MIN_BUCKET_BITS}..{MAX_BUCKET_BITS}, got {bits}")
         self._pfx = prefix.encode()
         try:
+            if not MIN_BUCKET_BITS <= bits <= MAX_BUCKET_BITS:
+                raise ValueError(f"bucket_bits must be {MIN_BUCKET_BITS}..{MAX_BUCKET_BITS}, got {bits}")
             self.bucket_bits = self._open(bits)
         except BaseException:
             self.close()
