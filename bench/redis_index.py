@@ -200,7 +200,7 @@ def two_core_ratio(client_ms: float, redis_ms: float) -> float:
 # -- one layout -------------------------------------------------------------------------------------------
 def run_layout(layout: str, articles: list[np.ndarray], suspects: list[np.ndarray], texts: list[str], seconds: float) -> dict:
     client = redis.Redis.from_url(REDIS_URL)
-    prefix = f"bench:redis-index:{uuid.uuid4().hex[:10]}"
+    prefix = f"bench:{uuid.uuid4().hex[:7]}"  # as long as the default "checker:index"
     n = len(articles)
     idx = open_layout(layout, prefix)
     try:

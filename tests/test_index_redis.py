@@ -383,14 +383,20 @@ def test_bucket_bits_come_from_the_url_and_stay_with_the_index(prefix) -> None:
 
 
 def test_article_records_round_trip() -> None:
-    from checker.index_redis import article_record, decode_varints, encode_varints, record_buckets
+    from checker.index_redis import article_record, article_records, decode_varints, encode_varints, record_buckets
 
     values = np.array([0, 1, 127, 128, 16_383, 16_384, 2**21 - 1, 2**21, 2**24 - 1], dtype=np.int64)
     assert decode_varints(encode_varints(values)).tolist() == values.tolist()
-    k = np.unique(keys(3, 640))
-    rec = article_record(k, 20)
-    assert record_buckets(rec).tolist() == np.unique(k >> np.uint64(44)).tolist()
-    assert len(rec) < 8 + 2 * 640
+    for n, bits in ((640, 20), (640, 17), (5, 12), (1, 24), (0, 20), (3_000, 12)):
+        k = np.unique(keys(n, n))
+        rec = article_record(k, bits)
+        assert record_buckets(rec).tolist() == np.unique(k >> np.uint64(64 - bits)).tolist()
+        if (n, bits) == (640, 17):  # ~650 keys among 2**17 buckets: Rice coding takes ~9 bits a bucket
+            assert len(rec) < 8 + 4 + 10 * len(np.unique(k >> np.uint64(47))) / 8
+    many = article_records([np.unique(keys(s, 50 * s)) for s in range(1, 6)], 17)
+    assert [record_buckets(r).tolist() for r in many] == [
+        np.unique(np.unique(keys(s, 50 * s)) >> np.uint64(47)).tolist() for s in range(1, 6)
+    ]
 
 
 @pytest.mark.parametrize("bits", [12, 14, 17, 20, 24])
