@@ -24,8 +24,10 @@ Layout (format 2; every key under ``{prefix}:``; the prefix may not contain ``{`
   hash per shard, ~25 KB an article, scanned by a Lua script) is refused with
   :class:`~checker.index.SchemeMismatch` until ``checker index rebuild``.
 
-Memory (``python -m bench.redis_index``): 6 bytes a posting, ~90 bytes per non-empty bucket, and ~1 KB
-per article record (a 600-word article posts ~650 keys). Buckets should hold 50-150 postings:
+Memory (``python -m bench.redis_index``): 6 bytes a posting, ~90 bytes per non-empty bucket, and ~0.9 KB
+per article record (a 600-word article posts ~650 keys). Measured at 20k articles with bucket_bits=17:
+5.8 KB an article (format 1: 19.4 KB; format 2 with ``APPEND``: 7.8 KB); with bucket_bits=20, too many
+buckets for that size, 10.7 KB. Buckets should hold 50-150 postings:
 ``2**bucket_bits`` ~ articles x keys per article / 100 (2**17 for ~20k articles, 2**20 for ~150k,
 2**23 for ~1M). Fewer, fuller buckets cost a scan more bytes read; more, emptier ones ~90 bytes each.
 
