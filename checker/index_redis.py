@@ -670,6 +670,10 @@ class RedisIndex:
         sort = np.lexsort((hit_ids, rows))
         return Hits(hit_ids[sort], rows[sort].astype(np.int64))
 
+    def article_count(self) -> int:
+        """How many articles are indexed: one ``SCARD`` (what the metrics gauge reads)."""
+        return int(self.client.scard(self._key("articles")))
+
     def article_ids(self) -> np.ndarray:
         members = self.client.smembers(self._key("articles"))
         return np.asarray(sorted(int(m) for m in members), dtype=np.int64)

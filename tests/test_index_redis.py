@@ -187,7 +187,7 @@ def test_a_fresh_client_finds_everything(prefix) -> None:
     first.close()
     fresh = RedisIndex(DEFAULT_SCHEME, client=redis.Redis.from_url(REDIS_URL), prefix=prefix)
     try:
-        assert fresh.article_ids().tolist() == list(range(1, 51))
+        assert fresh.article_ids().tolist() == list(range(1, 51)) and fresh.article_count() == 50
         assert found(fresh.query(keys(42))) == [(42, 5)]
     finally:
         fresh.client.close()
