@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -184,11 +184,11 @@ class Corpus:
         p = 1.0 / (ranks + zipf_shift) ** zipf_exponent
         self.vocab_cdf = np.cumsum(p / p.sum())
         self.langs = sorted(FUNCTION_WORDS)
-        self.func_arr = {l: np.array(FUNCTION_WORDS[l], dtype=object) for l in self.langs}
+        self.func_arr = {lang: np.array(FUNCTION_WORDS[lang], dtype=object) for lang in self.langs}
         fw_p = {}
-        for l in self.langs:
-            q = 1.0 / (np.arange(len(FUNCTION_WORDS[l])) + 1.5)
-            fw_p[l] = np.cumsum(q / q.sum())
+        for lang in self.langs:
+            q = 1.0 / (np.arange(len(FUNCTION_WORDS[lang])) + 1.5)
+            fw_p[lang] = np.cumsum(q / q.sum())
         self.func_cdf = fw_p
         # Topics: language, entity names and topic words. Topics >= n_topics are held out for
         # "unrelated" suspects, so they share nothing topical with any registered article.
@@ -198,7 +198,7 @@ class Corpus:
         self.topic_entities: list[np.ndarray] = []
         self.topic_words: list[np.ndarray] = []
         k = 0
-        for t in range(2 * n_topics):
+        for _ in range(2 * n_topics):
             lang = self.langs[int(rng.integers(len(self.langs)))]
             self.topic_lang.append(lang)
             ents = []
@@ -219,7 +219,7 @@ class Corpus:
             self.topic_entities.append(np.array(ents, dtype=object))
             # topic words: mid-frequency vocabulary, so they are distinctive but plausible
             self.topic_words.append(self.vocab_arr[rng.integers(200, vocab_size // 2, size=40)])
-        self.topic_lang_idx = np.array([self.langs.index(l) for l in self.topic_lang])
+        self.topic_lang_idx = np.array([self.langs.index(lang) for lang in self.topic_lang])
         self.topic_words_2d = np.array(self.topic_words, dtype=object)
         self.topic_entities_2d = np.array(self.topic_entities, dtype=object)
         self._cache: OrderedDict[int, list[Article]] = OrderedDict()
@@ -308,10 +308,10 @@ class Corpus:
         out = self.vocab_arr[np.searchsorted(self.vocab_cdf, rng.random(n), side="right").clip(0, len(self.vocab) - 1)]
         f = cat < p_func
         lang_of = self.topic_lang_idx[topic_of]
-        for li, l in enumerate(self.langs):
+        for li, lang in enumerate(self.langs):
             m = f & (lang_of == li)
-            fa = self.func_arr[l]
-            out[m] = fa[np.searchsorted(self.func_cdf[l], rng.random(int(m.sum())), side="right").clip(0, len(fa) - 1)]
+            fa = self.func_arr[lang]
+            out[m] = fa[np.searchsorted(self.func_cdf[lang], rng.random(int(m.sum())), side="right").clip(0, len(fa) - 1)]
         tmask = (cat >= p_func) & (cat < p_func + p_topic)
         out[tmask] = self.topic_words_2d[topic_of[tmask], rng.integers(0, self.topic_words_2d.shape[1], size=int(tmask.sum()))]
         emask = (cat >= p_func + p_topic) & (cat < p_func + p_topic + p_ent)
@@ -392,7 +392,7 @@ def _spans(doc: Doc, copied: np.ndarray) -> list[tuple[int, int]]:
 
 def _concat(*parts: tuple[Doc, bool]) -> tuple[Doc, np.ndarray]:
     toks, seps, flags = [], [], []
-    for k, (d, flag) in enumerate(parts):
+    for d, flag in parts:
         if not len(d):
             continue
         if seps:
@@ -578,7 +578,7 @@ if __name__ == "__main__":  # quick look at the text and the generator's speed
     words = 0
     for a in c.articles(0, n):
         words += len(a.doc)
-        a.text
+        _ = a.text  # generate it: its cost is part of the timing
     t2 = time.perf_counter()
     print(f"vocab {t1 - t0:.2f}s; {n} articles, {words / n:.0f} words avg, {t2 - t1:.2f}s", file=sys.stderr)
     a = c.article(0)

@@ -232,7 +232,7 @@ class Tally:
     chars_true: int = 0
     f1s: list = field(default_factory=list)
 
-    def add(self, other: "Tally") -> None:
+    def add(self, other: Tally) -> None:
         for k in ("n", "tp", "wrong", "fn", "fp", "tn", "chars_tp", "chars_pred", "chars_true"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
         self.f1s += other.f1s

@@ -45,7 +45,7 @@ def log(msg: str) -> None:
 class PageHandler(http.server.BaseHTTPRequestHandler):
     pages: dict[str, bytes] = {}
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         body = self.pages.get(self.path)
         if body is None:
             self.send_error(404)

@@ -226,7 +226,7 @@ def import_(c: Context, file: str) -> None:
                  total=max(job.total, job.processed))
         try:
             imports.save(registry.Session, job)
-        except Exception:  # noqa: BLE001 - the database is gone: the job reads as stopped after STALE_AFTER
+        except Exception:  # the database is gone: the job reads as stopped after STALE_AFTER
             LOGGER.exception("could not store the end of import %s", job.id)
         raise
     job.total = job.processed

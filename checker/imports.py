@@ -27,7 +27,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 from sqlalchemy import select, update
@@ -96,8 +96,8 @@ class ImportJob:
     status: str = "running"  # running | done | failed
     reason_code: str | None = None  # a key of REASONS
     reason_params: dict = field(default_factory=dict)
-    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    updated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     # The reasons' texts; the dashboard's subclass has them in the reader's language.
     reasons: ClassVar[dict] = REASONS
@@ -152,7 +152,7 @@ def save(Session, job: ImportJob, payload: bytes | None = None) -> None:
     """Store the job's progress (its row is created by the first save, with the uploaded ``payload``
     when given); a job that ended drops its payload and its count of runs. The file's name and the line errors come from the
     upload: they are stored cleaned (:func:`storable`)."""
-    job.updated_at = datetime.now(timezone.utc)
+    job.updated_at = datetime.now(UTC)
     with Session.begin() as session:
         row = session.get(ImportJobRow, job.id)
         if row is None:
@@ -182,12 +182,12 @@ def load(session, job_id: str, now: datetime | None = None, cls: type[ImportJob]
     row = session.get(ImportJobRow, job_id) if _JOB_ID.fullmatch(job_id) else None
     if row is None:
         return None
-    return _job(row, now or datetime.now(timezone.utc), cls)
+    return _job(row, now or datetime.now(UTC), cls)
 
 
 def list_jobs(session, org_id: int, limit: int = 20, cls: type[ImportJob] = ImportJob) -> list[ImportJob]:
     """The organisation's newest ``limit`` jobs, newest first (stopped ones read as failed, as in :func:`load`)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rows = session.scalars(select(ImportJobRow).where(ImportJobRow.org_id == org_id)
                            .order_by(ImportJobRow.started_at.desc(), ImportJobRow.id).limit(limit))
     return [_job(row, now, cls) for row in rows]
@@ -298,15 +298,15 @@ def claim(Session, job_id: str) -> tuple[ImportJob, bytes] | None:
                               .options(undefer(ImportJobRow.payload)).with_for_update()).scalar_one_or_none() if _JOB_ID.fullmatch(job_id) else None
         if row is None or row.status != "running" or row.payload is None:
             return None
-        job = _job(row, datetime.min.replace(tzinfo=timezone.utc), ImportJob)  # never stale here: it runs now
+        job = _job(row, datetime.min.replace(tzinfo=UTC), ImportJob)  # never stale here: it runs now
         if (row.attempts or 0) >= MAX_ATTEMPTS:
             LOGGER.error("import %s given up: %s runs stopped before the end of their slice", job_id, row.attempts)
             job.fail("stopped", done=job.processed, total=job.total)
             row.status, row.reason_code, row.reason_params = job.status, job.reason_code, job.reason_params
-            row.payload, row.updated_at = None, datetime.now(timezone.utc)  # attempts kept: they say why
+            row.payload, row.updated_at = None, datetime.now(UTC)  # attempts kept: they say why
             return None
         row.attempts = (row.attempts or 0) + 1
-        row.updated_at = datetime.now(timezone.utc)  # moving again: no longer read as stopped
+        row.updated_at = datetime.now(UTC)  # moving again: no longer read as stopped
         return job, row.payload
 
 
@@ -324,12 +324,12 @@ def run_stored(registry, job_id: str, lock: threading.Lock, until: float | None 
             _end_slice(registry.Session, job_id)
             return "more"
         job.status = "done"
-    except Exception:  # noqa: BLE001 - the job page says it failed; the log has the traceback
+    except Exception:  # the job page says it failed; the log has the traceback
         LOGGER.exception("import %s failed", job.id)
         job.fail("internal", done=job.processed, total=job.total)
     try:
         save(registry.Session, job)
-    except Exception:  # noqa: BLE001 - the database is gone: the job reads as stopped after STALE_AFTER
+    except Exception:  # the database is gone: the job reads as stopped after STALE_AFTER
         LOGGER.exception("could not store the end of import %s", job.id)
     return job.status
 

@@ -45,7 +45,7 @@ def record_scan(status: str, verdict: str | None, source: str | None, seconds: f
         SCANS.labels(status, verdict or "none", source or "unknown").inc()
         if seconds is not None:
             SCAN_SECONDS.labels(source or "unknown").observe(seconds)
-    except Exception:  # noqa: BLE001 - e.g. an unwritable multiprocess folder
+    except Exception:  # e.g. an unwritable multiprocess folder
         LOGGER.warning("could not record a scan's metrics", exc_info=True)
 
 

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 from sqlalchemy import delete, event, func, insert, select, true, update
@@ -277,7 +277,7 @@ class Registry:
         return out
 
     def _register_batch(self, rows: list[dict], skip_existing: bool, preparer: Preparer) -> list[Registered]:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with self.Session.begin() as session:
             targets: dict[str, dict] = {}  # "u:<url key>" / "d:<digest>" -> the article's current values
 
@@ -394,7 +394,7 @@ class Registry:
             _refuse_clash(row, [r for r in self._existing(session, [{**row, "org_id": rec["org_id"]}])
                                 if r["id"] != article_id])
             changed = _apply_changes(rec, row, UPDATABLE)
-            doc = self._write_changes(session, article_id, rec, changed, datetime.now(timezone.utc)) if changed else None
+            doc = self._write_changes(session, article_id, rec, changed, datetime.now(UTC)) if changed else None
         self._index_changes([article_id], {article_id: doc}, [])
         return Registered(article_id, True, changed)
 
@@ -578,7 +578,7 @@ class Registry:
     def record_scans(self, items: list[tuple[str, str | None, ScanResult]], *, org_id: int | None = None,
                      source: str = "text") -> list[int]:
         """Store finished scans in one transaction (one batched INSERT per table)."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         rows = []
         for text, url, result in items:
             scan = Scan(status="done", source=source, org_id=org_id, text=clean_text(text), url=url, verdict=result.verdict,

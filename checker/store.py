@@ -56,7 +56,7 @@ def make_engine(database_url: str) -> Engine:
     a busy timeout."""
     try:
         url = make_url(database_url)
-    except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises several types for bad URLs
+    except Exception as exc:  # SQLAlchemy raises several types for bad URLs
         raise CheckerError(f"CHECKER_DATABASE_URL is not a valid database URL: {database_url!r}") from exc
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
@@ -65,7 +65,7 @@ def make_engine(database_url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
+        def _sqlite_pragmas(dbapi_conn, _record):
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")

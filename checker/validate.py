@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -227,7 +227,7 @@ def date_in_range(value: date | datetime, field: str = "date") -> date | datetim
     if not MIN_YEAR <= value.year <= MAX_YEAR:
         raise InputError(f"{field}: the year {value.year} is outside {MIN_YEAR}-{MAX_YEAR}")
     if isinstance(value, datetime) and value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value
 
 

@@ -14,8 +14,10 @@ from checker.models import ImportJobRow
 from checker.orgs import org_id_for
 from checker.registry import Registry
 from checker.settings import Settings
-from tests.test_cli import run  # noqa: F401 - the fixture
-from tests.test_cli import write
+from tests.test_cli import (
+    run,  # noqa: F401 - the fixture
+    write,
+)
 
 
 def lines(n: int, start: int = 0) -> list[str]:

@@ -6,7 +6,7 @@ of its own): the same facts as the Monitoring page, errors in plain words, anoth
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from checker.models import Crawl, Watch
 from checker.registry import Registry
@@ -74,7 +74,7 @@ def test_failures_runs_and_times_are_shown_in_the_organisation_s_zone(run, tmp_p
         with registry.Session.begin() as session:
             failing, fine = session.get(Watch, 1), session.get(Watch, 2)
             failing.failures, failing.last_error = 3, "connection refused by failing.example"
-            fine.last_crawled_at = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)
+            fine.last_crawled_at = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
             session.add(Crawl(org_id=fine.org_id, watch_id=2, url=fine.url, status="done", pages_found=7))
     finally:
         registry.close()

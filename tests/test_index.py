@@ -5,11 +5,10 @@ import json
 import numpy as np
 import pytest
 
+from checker import index_memory
 from checker.fingerprint import DEFAULT_SCHEME, FingerprintScheme
 from checker.index import MAX_POSTINGS_PER_KEY, SchemeMismatch, open_index
-from checker import index_memory
 from checker.index_memory import MERGE_FACTOR, MemoryIndex, level
-
 
 
 def keys(seed: int, n: int = 5) -> np.ndarray:

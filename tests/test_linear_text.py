@@ -30,9 +30,14 @@ import regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.regex import (
+    OLD_CREDIT_PHRASE_RE,
+    OLD_META_CHARSET_RE,
+    OLD_NOSCRIPT_RE,
+    OLD_REPORTED_RE,
+    OLD_URL_RE,
+)
 from checker import attribution, boilerplate, quotes
-from bench.regex import (OLD_CREDIT_PHRASE_RE, OLD_META_CHARSET_RE, OLD_NOSCRIPT_RE, OLD_REPORTED_RE,
-                         OLD_URL_RE)
 from checker.records import ArticleRef
 from worker import discover, extract, fetch, pages
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -74,7 +74,7 @@ def make_old_release_database(url: str) -> None:
     existed) and a scan with its match."""
     dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
     statements = [s for s in (DATA / f"schema-000ce24-{dialect}.sql").read_text().split(";\n") if s.strip()]
-    now = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
     engine = store.make_engine(url)
     try:
         with engine.begin() as conn:

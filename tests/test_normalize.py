@@ -3,14 +3,12 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from checker.boilerplate import boilerplate_ranges, line_kind
 from checker.normalize import fold, normalize
 from checker.quotes import quoted_ranges
-
 from tests.conftest import SEEDS
 
 # Text drawn from every Unicode category, plus the characters that stress normalisation: ligatures,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +13,6 @@ from checker.models import Article, MatchRow, Scan
 from checker.records import ArticleIn
 from checker.registry import Registry
 from checker.settings import Settings
-
 from tests.conftest import SEEDS
 
 
@@ -23,7 +22,7 @@ def test_register_scan_record_delete(storage_settings, seed_suspects) -> None:
         assert len(ids) == 3 and reg.count_articles() == 3
         article = reg.get_article(ids[0])
         assert article.publisher == "Lingkar.co" and article.partners == ["mitra-lingkar.example"]
-        assert article.published_at.astimezone(timezone.utc) == datetime(2021, 7, 6, 3, tzinfo=timezone.utc)
+        assert article.published_at.astimezone(UTC) == datetime(2021, 7, 6, 3, tzinfo=UTC)
         assert article.fingerprint_version == storage_settings.scheme.version
 
         suspect = seed_suspects["partial-copy"]
@@ -215,7 +214,7 @@ def _insert_unindexed(reg: Registry, text: str) -> int:
 
     from checker.registry import text_digest
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with reg.Session.begin() as s:
         return s.execute(insert(Article).returning(Article.id), [{
             "title": "unindexed", "license": "all-rights-reserved", "partners": [], "text": text,

@@ -4,7 +4,7 @@ revision adds the columns older releases lacked), on SQLite and on PostgreSQL: `
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import inspect, text
@@ -28,7 +28,7 @@ def make_old_database(url: str) -> None:
     engine = store.make_engine(url)
     try:
         Base.metadata.create_all(engine)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with engine.begin() as conn:
             conn.execute(text("ALTER TABLE users DROP COLUMN session_version"))
             conn.execute(text("INSERT INTO organisations (name, created_at) VALUES ('Old News', :now)"), {"now": now})
@@ -93,7 +93,7 @@ def test_upgrade_adds_and_fills_the_articles_url_key(database_url):
             conn.execute(text(
                 "INSERT INTO articles (title, url, license, partners, text, text_sha256, word_count, "
                 "fingerprint_version, created_at, updated_at) VALUES ('Old', 'HTTPS://Old.example/a/?utm_source=x', "
-                "'all-rights-reserved', '[]', 'old text', 'x', 2, 1, :now, :now)"), {"now": datetime.now(timezone.utc)})
+                "'all-rights-reserved', '[]', 'old text', 'x', 2, 1, :now, :now)"), {"now": datetime.now(UTC)})
         migrate.upgrade(engine)
         migrate.upgrade(engine)  # idempotent
         with engine.connect() as conn:
@@ -116,7 +116,7 @@ def test_upgrade_adds_monitorings_columns_to_an_old_database(database_url):
     engine = store.make_engine(database_url)
     try:
         Base.metadata.create_all(engine)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with engine.begin() as conn:
             conn.execute(text("DROP INDEX ix_articles_discovered_at"))
             for table, column in MONITORING_COLUMNS:

@@ -56,5 +56,5 @@ def test_read_text_file_errors(tmp_path) -> None:
 ])
 def test_short_legacy_lines_of_a_jsonl_file(text, encoding) -> None:
     # One JSON line alone is little evidence; Windows-1252 wins ties but not against clear evidence.
-    line = ('{"title": "x", "text": "%s"}' % text).encode(encoding)
+    line = ('{"title": "x", "text": "' + text + '"}').encode(encoding)
     assert text in decode_bytes(line)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -140,7 +140,7 @@ def test_search_text_is_cut_not_refused_but_never_holds_a_nul():
 
 # -- dates -----------------------------------------------------------------------------------------
 def test_dates_in_range_and_aware():
-    assert validate.parse_datetime("2021-07-06") == datetime(2021, 7, 6, tzinfo=timezone.utc)
+    assert validate.parse_datetime("2021-07-06") == datetime(2021, 7, 6, tzinfo=UTC)
     assert validate.parse_datetime("2021-07-06T10:00:00+07:00").utcoffset() == timedelta(hours=7)
     assert validate.parse_datetime(" ") is None and validate.parse_date(None) is None
     assert validate.parse_date("2026-11-27") == date(2026, 11, 27)
@@ -161,7 +161,7 @@ def test_a_datetime_in_range_converts_to_utc_without_overflow(value):
         assert not validate.MIN_YEAR <= value.year <= validate.MAX_YEAR
         return
     assert checked.tzinfo is not None
-    checked.astimezone(timezone.utc)
+    checked.astimezone(UTC)
     checked + timedelta(days=1)
 
 

@@ -13,7 +13,7 @@ without it starts and answers that one route with a 503 saying what to install.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Response, abort, render_template
@@ -59,7 +59,7 @@ def evidence(match_id: int, account) -> dict:
             "suspect_marked": suspect_marked, "original_marked": original_marked,
             "hashes": {"suspect": text_sha256(scan.text), "original": text_sha256(article.text) if article else None,
                        "body": scan.body_sha256},
-            "generated_at": datetime.now(timezone.utc), "zone": zone_of(account.time_zone).key,
+            "generated_at": datetime.now(UTC), "zone": zone_of(account.time_zone).key,
             "org_name": account.org_name, "domain": host_of(suspect_url)}
 
 

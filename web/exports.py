@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from babel.dates import format_datetime
 from flask import Response, abort, render_template, request
@@ -75,14 +75,14 @@ def export_csv():
 @bp.route("/exports/matches.json")
 def export_json():
     """Matches as JSON, with passages and review trails."""
-    body = {"exported_at": datetime.now(timezone.utc).isoformat(), "organisation": current_user.org_name,
+    body = {"exported_at": datetime.now(UTC).isoformat(), "organisation": current_user.org_name,
             "matches": [match_dict(m) for m in _rows(_export_filters())]}
     return Response(json.dumps(body, ensure_ascii=False, indent=1), mimetype="application/json",
                     headers={"Content-Disposition": f'attachment; filename="matches-{_stamp()}.json"'})
 
 
 def _stamp() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M")
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M")
 
 
 @bp.route("/matches/<int:match_id>/report")

@@ -12,7 +12,7 @@ among :data:`LANGUAGES` (Accept-Language), else English. Dates are shown in the 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_date, format_datetime
@@ -91,7 +91,7 @@ def zone_of(name: str | None) -> ZoneInfo:
 
 def as_utc(moment: datetime) -> datetime:
     """An aware UTC datetime; naive ones are UTC already (SQLite drops the zone, the app stores UTC)."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def zone_label(local: datetime) -> str:

@@ -75,7 +75,7 @@ class StateCollector(Collector):
         for read in (self._queues, self._scans, self._articles, self._index, self._imports):
             try:
                 yield from read()
-            except Exception:  # noqa: BLE001 - one failing source must not fail the scrape
+            except Exception:  # one failing source must not fail the scrape
                 LOGGER.warning("metrics: %s failed", read.__name__.lstrip("_"), exc_info=True)
 
     def _queues(self):

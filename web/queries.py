@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -121,9 +121,9 @@ def _url_on_domain(column, domain: str):
 
 def _day_range(stmt: Select, column, f: Filters) -> Select:
     if f.since:
-        stmt = stmt.where(column >= datetime.combine(f.since, time.min, timezone.utc))
+        stmt = stmt.where(column >= datetime.combine(f.since, time.min, UTC))
     if f.until:
-        stmt = stmt.where(column < datetime.combine(f.until + timedelta(days=1), time.min, timezone.utc))
+        stmt = stmt.where(column < datetime.combine(f.until + timedelta(days=1), time.min, UTC))
     return stmt
 
 
@@ -236,9 +236,9 @@ def verdict_counts(session: Session, org_id: int) -> dict[str, int]:
 
 def weekly_reuse(session: Session, org_id: int, weeks: int = 12, today: date | None = None) -> list[dict]:
     """Matches found per ISO week (Monday first) for the last ``weeks`` weeks, by verdict."""
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(UTC).date()
     first = today - timedelta(days=today.weekday() + 7 * (weeks - 1))
-    start = datetime.combine(first, time.min, timezone.utc)
+    start = datetime.combine(first, time.min, UTC)
     rows = session.execute(
         select(MatchRow.created_at, MatchRow.verdict).join(Scan, MatchRow.scan_id == Scan.id)
         .where(Scan.org_id == org_id, MatchRow.created_at >= start)

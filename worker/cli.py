@@ -18,8 +18,14 @@ from sqlalchemy import select
 from checker import monitoring, validate
 from checker.cli import Context, _print_result, err, out, pass_ctx
 from checker.errors import CheckerError
-from checker.monitoring import MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES, WATCH_KINDS, WatchSummary, summaries
 from checker.models import Scan, Watch
+from checker.monitoring import (
+    MAX_INTERVAL_MINUTES,
+    MIN_INTERVAL_MINUTES,
+    WATCH_KINDS,
+    WatchSummary,
+    summaries,
+)
 from checker.records import ScanResult
 from worker import context, dispatch
 

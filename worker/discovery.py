@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -126,7 +126,7 @@ def discover(registry: Registry, article_id: int, settings: Settings | None = No
     providers = search.providers(settings)
     if not providers:
         raise NoProvider(NO_PROVIDER)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     with registry.Session() as session:
         article = session.get(Article, article_id)
         if article is None:
@@ -280,7 +280,7 @@ def due_articles(session: Session, settings: Settings, now: datetime | None = No
     """Ids of up to ``limit`` articles to search now: never searched (newest first), then searched more
     than ``rediscover_days`` ago (longest ago first; never again when it is 0). Every organisation's,
     or only ``org_id``'s."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     mine = [Article.org_id == org_id] if org_id is not None else []
     ids = list(session.scalars(select(Article.id).where(Article.discovered_at.is_(None), *mine)
                                .order_by(Article.created_at.desc(), Article.id.desc()).limit(limit)))

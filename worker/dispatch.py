@@ -10,16 +10,15 @@ import logging
 from collections.abc import Sequence
 from functools import lru_cache, partial
 
+from celery import current_app
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 
+import worker.app  # noqa: F401 - configures the default app from the environment
 from checker import scans, validate
 from checker.errors import InputError
 from checker.models import Crawl, Watch
 from checker.registry import Registry
-from celery import current_app
-
-import worker.app  # noqa: F401 - configures the default app from the environment
 from worker import context, fairness
 
 LOGGER = logging.getLogger(__name__)

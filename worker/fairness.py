@@ -176,7 +176,7 @@ def dispatch_org(Session: sessionmaker[Session], slots: Slots, org_id: int | Non
     for scan_id in sent:
         try:
             send(scan_id)
-        except Exception:  # noqa: BLE001 - the broker is down: free the slot, the sweeper sends it later
+        except Exception:  # the broker is down: free the slot, the sweeper sends it later
             slots.release(org_id, scan_id)
             LOGGER.warning("could not send scan %s to the broker; it stays queued", scan_id, exc_info=True)
     return sent
@@ -246,7 +246,7 @@ class FairRunner:
         while (fn := self._next()) is not None:
             try:
                 fn()
-            except Exception:  # noqa: BLE001 - a task's own errors are recorded by the task
+            except Exception:  # a task's own errors are recorded by the task
                 LOGGER.exception("%s: task failed", self.name)
             finally:
                 with self._cv:

@@ -22,8 +22,8 @@ def periodic_tasks(tick: float) -> list[tuple[object, float]]:
     (:func:`worker.celery_app.periodic_schedule`), so the two setups cannot drift apart."""
     from celery import current_app
 
-    import worker.app  # noqa: F401 - configures the default app from the environment
-    import worker.discovery_tasks  # noqa: F401 - the tasks the schedule names
+    import worker.app
+    import worker.discovery_tasks
     import worker.tasks  # noqa: F401
     from worker.celery_app import periodic_schedule
 
@@ -62,7 +62,7 @@ class Scheduler:
             try:
                 self._send(task)
                 sent.append(task.name)
-            except Exception:  # noqa: BLE001 - one failing task must not stop the schedule
+            except Exception:  # one failing task must not stop the schedule
                 LOGGER.exception("the scheduler could not send %s", task.name)
         self.ticks += 1
         return sent

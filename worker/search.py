@@ -29,7 +29,8 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, time as dtime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from typing import Protocol
 
 import urllib3
@@ -268,12 +269,12 @@ class Usage:
 
 def day_start(now: datetime) -> datetime:
     """Midnight UTC of ``now``'s day: budgets are per UTC day."""
-    return datetime.combine(now.astimezone(timezone.utc).date(), dtime.min, tzinfo=timezone.utc)
+    return datetime.combine(now.astimezone(UTC).date(), dtime.min, tzinfo=UTC)
 
 
 def used_today(session: Session, provider: str, now: datetime | None = None) -> int:
     """Queries sent to ``provider`` since midnight UTC (failed ones included)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return session.scalar(select(func.count()).select_from(SearchQuery).where(
         SearchQuery.provider == provider, SearchQuery.queried_at >= day_start(now))) or 0
 
@@ -311,7 +312,7 @@ def run_query(Session, provider: SearchProvider, phrase: str, settings: Settings
               article_id: int | None, now: datetime | None = None) -> QueryOutcome:
     """Answer ``phrase`` at ``provider`` from the cache, or send it if the day's budget allows, and
     record what was sent. Concurrent runs may overshoot the budget by the queries in flight."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     key = phrase_key(phrase)
     with Session() as session:
         hit = cached_result(session, provider.name, key, now - timedelta(days=settings.search_repeat_days))
@@ -324,7 +325,7 @@ def run_query(Session, provider: SearchProvider, phrase: str, settings: Settings
         urls = provider.search(phrase)
     except SearchError as exc:
         status, error, limited = "failed", readable_error(str(exc)), isinstance(exc, RateLimited)
-    except Exception as exc:  # noqa: BLE001 - a provider's bug must not stop discovery; the log has it
+    except Exception as exc:  # a provider's bug must not stop discovery; the log has it
         LOGGER.exception("search at %s failed", provider.name)
         status, error = "failed", readable_error(f"internal error: {type(exc).__name__}: {exc}")
     with Session.begin() as session:

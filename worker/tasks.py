@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from celery import Task, current_app, shared_task
@@ -27,11 +27,11 @@ from checker.errors import CheckerError
 from checker.models import AlertEvent, Crawl, MatchRow, Organisation, Scan, Watch, same_org
 from checker.records import ScanResult
 from worker import context, dispatch, fairness
-from worker.celery_app import CRAWL_SOFT_LIMIT_S, scan_time_limits
 from worker.alerts import AlertDeliveryError, AlertSettings, post_webhook, send_digest
+from worker.celery_app import CRAWL_SOFT_LIMIT_S, scan_time_limits
+from worker.extract import extract_fetched
 from worker.fetch import CRAWL_TYPES, FetchError, HostRateLimiter, RobotsCache, TransientFetchError, fetch
 from worker.pages import fetch_options, load_suspect, suspect_text
-from worker.extract import extract_fetched
 from worker.urlguard import UrlRefused
 
 LOGGER = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class ScanTask(Task):
         try:
             with logcontext.bound(scan_id=args[0], task_id=task_id):
                 _stopped(self, args[0], reason)
-        except Exception:  # noqa: BLE001 - the sweeper and MAX_SCAN_ATTEMPTS still end it
+        except Exception:  # the sweeper and MAX_SCAN_ATTEMPTS still end it
             LOGGER.exception("could not record that scan %s was stopped", args[0])
 
 
@@ -137,7 +137,7 @@ def _next_of_org(registry, org_id: int | None, scan_id: int) -> None:
     try:
         slots.release(org_id, scan_id)
         fairness.dispatch_org(registry.Session, slots, org_id, _send_one)
-    except Exception:  # noqa: BLE001 - Redis down: the slot expires, the sweeper sends the rest
+    except Exception:  # Redis down: the slot expires, the sweeper sends the rest
         LOGGER.warning("could not send the next scans of organisation %s", org_id, exc_info=True)
 
 
@@ -146,7 +146,7 @@ def _hold_slot(registry, org_id: int | None, scan_id: int, seconds: int) -> None
     if slots is not None:
         try:
             slots.hold(org_id, scan_id, seconds)
-        except Exception:  # noqa: BLE001 - fairness is best effort when Redis is away
+        except Exception:  # fairness is best effort when Redis is away
             LOGGER.warning("could not hold a slot for scan %s", scan_id, exc_info=True)
 
 
@@ -223,7 +223,7 @@ def _run_scan(task, registry, claimed: scans.Claimed, soft: int | None) -> tuple
         return failed(f"gave up after {MAX_FETCH_RETRIES} retries: {exc}")
     except (UrlRefused, FetchError, CheckerError) as exc:
         return failed(str(exc))
-    except Exception as exc:  # noqa: BLE001 - record it for the user; the log has the traceback
+    except Exception as exc:  # record it for the user; the log has the traceback
         LOGGER.exception("scan %s failed", scan_id)
         return failed(f"internal error: {type(exc).__name__}: {exc}")
     metrics.record_scan("done", result.verdict, claimed.source, engine_s)
@@ -370,7 +370,7 @@ def send_digests() -> int:
     scheduler calls this every tick); how many digests were sent. Events whose match was dismissed or
     found licensed in the meantime are skipped, saying so."""
     registry = context.registry()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     batches = []
     with registry.Session.begin() as session:
         orgs = session.scalars(select(Organisation).where(
@@ -406,7 +406,7 @@ def _update_event(registry, event_id: int, values: dict, errors: list[str]) -> N
         if errors:
             event.last_error = "; ".join(errors)[:2000]
         if event.webhook_status != "pending" and event.email_status != "pending":
-            event.sent_at = datetime.now(timezone.utc)
+            event.sent_at = datetime.now(UTC)
 
 
 @shared_task(name="worker.tasks.crawl", soft_time_limit=CRAWL_SOFT_LIMIT_S, time_limit=CRAWL_SOFT_LIMIT_S + 60)
@@ -420,7 +420,7 @@ def crawl_task(crawl_id: int) -> str:
         crawl = session.get(Crawl, crawl_id)
         if crawl is None or crawl.status in ("done", "failed"):
             return "skipped"
-        crawl.status, crawl.started_at = "running", datetime.now(timezone.utc)
+        crawl.status, crawl.started_at = "running", datetime.now(UTC)
         url, org_id, max_pages, max_depth = crawl.url, crawl.org_id, crawl.max_pages, crawl.max_depth
         watch_id, source = crawl.watch_id, "watch" if crawl.watch_id else "crawl"
         watch = session.get(Watch, watch_id) if watch_id else None
@@ -525,7 +525,7 @@ def _finish_crawl(registry, crawl_id: int, pages: int, error: str | None) -> Non
         crawl = session.get(Crawl, crawl_id)
         crawl.status = "failed" if error and not pages else "done"
         crawl.error = scans.readable_error(error) if error else None
-        crawl.pages_found, crawl.finished_at = pages, datetime.now(timezone.utc)
+        crawl.pages_found, crawl.finished_at = pages, datetime.now(UTC)
         monitoring.record_run(session, crawl.watch_id, crawl.error if crawl.status == "failed" else None)
 
 

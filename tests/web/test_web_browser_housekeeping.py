@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from tests.web.conftest import PASSWORD, SEEDS
 from tests.web import test_web_browser as browser
+from tests.web.conftest import PASSWORD, SEEDS
 from tests.web.test_web_browser import editor_app, serving
 
 page = browser.page  # the browser fixture (Debian's chromium, CSP violations recorded), shared

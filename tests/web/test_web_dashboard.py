@@ -9,7 +9,6 @@ import json
 import pytest
 
 
-
 @pytest.fixture
 def editor(auth, world):
     auth.login("editor@alpha.example")

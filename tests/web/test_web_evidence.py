@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import types
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -32,8 +32,8 @@ from web.exports import TAKEDOWN_MAX_CHARS, notice_text
 ROOT = Path(__file__).resolve().parents[2]
 ZONE = "Asia/Jakarta"
 NOTE = "Disalin utuh tanpa izin — Ñ"
-BODY = "<html><body>the page as fetched</body></html>".encode()
-FETCHED_AT = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)  # 10:00 WIB
+BODY = b"<html><body>the page as fetched</body></html>"
+FETCHED_AT = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)  # 10:00 WIB
 # Fixed phrases of each letter, and which must not be in the other one.
 LETTER_PHRASES = {"en": ("Dear Sir or Madam,", "Yours faithfully,", "Subject: Request to remove copied content"),
                   "id": ("Dengan hormat,", "Hormat kami,", "Perihal  : Permohonan penghapusan")}
@@ -113,7 +113,7 @@ def test_pdf_report_holds_texts_verdict_hashes_review_and_zoned_dates(any_app):
         assert digest in no_space, digest
     # Dates in the organisation's zone, named: fetched at 03:00 UTC is 10:00 WIB; the scan's creation too.
     assert "2026-11-30 10:00 WIB (Asia/Jakarta)" in text
-    local_created = (created_at.astimezone(timezone.utc) + timedelta(hours=7)).strftime("%Y-%m-%d %H:%M")
+    local_created = (created_at.astimezone(UTC) + timedelta(hours=7)).strftime("%Y-%m-%d %H:%M")
     assert f"{local_created} WIB (Asia/Jakarta)" in text
     assert "https://blog-sehat.example/vaksinasi" in text
 
@@ -187,7 +187,7 @@ def counting_server():
     hits: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
+        def do_GET(self):  # http.server's name
             hits.append(self.path)
             self.send_response(200)
             self.send_header("Content-Type", "text/css")

@@ -219,7 +219,7 @@ def test_deleting_an_article_needs_the_confirmation(client, auth, world, registr
 
 def test_viewers_cannot_edit_or_delete(client, auth, world, registry):
     auth.login("viewer@alpha.example")
-    assert 'href="/articles/%d/edit"' % world.alpha_article not in client.get(
+    assert f'href="/articles/{world.alpha_article}/edit"' not in client.get(
         f"/articles/{world.alpha_article}").get_data(as_text=True)
     before = stored(registry, world.alpha_article)
     assert client.get(f"/articles/{world.alpha_article}/edit").status_code == 403

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,7 @@ PO = ROOT / "web" / "translations" / "id" / "LC_MESSAGES" / "messages.po"
 MO = PO.with_suffix(".mo")
 PLACEHOLDER = re.compile(r"%(?:\([a-z_]+\))?[sd]|%%|\{[a-z_]+\}")  # gettext's, and app.js's {name}
 TAG = re.compile(r"</?[a-z]+")
-INSTANT = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)  # 10:00 in Jakarta
+INSTANT = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)  # 10:00 in Jakarta
 
 
 def lang_of(html: str) -> str:

@@ -9,7 +9,7 @@ organisation isolation (another organisation's watch is "not found", as a made-u
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -161,7 +161,7 @@ def test_a_watch_s_runs_failures_and_times_are_shown(site):
     failing = add_watch(registry, world.alpha, "https://failing.example/")
     stopped = add_watch(registry, world.alpha, "https://gone.example/", kind="feed")
     fine = add_watch(registry, world.alpha, "https://fine.example/", interval_minutes=120)
-    ran = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)
+    ran = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
     with registry.Session.begin() as session:
         session.get(Organisation, world.alpha).time_zone = "Asia/Jakarta"
         w = session.get(Watch, failing)
@@ -288,7 +288,7 @@ def test_the_discovery_box_shows_today_s_queries_against_the_budget(tmp_path):
     app = make_app(tmp_path, SETTINGS=settings)
     try:
         world = populate(app)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with app.extensions["checker.registry"].Session.begin() as session:
             for n, when in enumerate((now, now, now - timedelta(days=2))):  # the old one is not today's
                 session.add(SearchQuery(org_id=world.beta, provider="searxng", phrase_key=f"{n:064d}",

@@ -21,8 +21,8 @@ from checker.demo import register_demo_articles
 from checker.models import MatchRow, Scan
 from checker.registry import Registry
 from checker.settings import Settings
-from worker import dispatch
 from tests.worker.conftest import CeleryWorker, worker_env
+from worker import dispatch
 from worker.celery_app import create_celery
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +42,7 @@ class Pages(http.server.BaseHTTPRequestHandler):
     body = b""
     delay = 0.0
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         if self.path.startswith("/slow"):
             time.sleep(self.delay)
         self.send_response(200)

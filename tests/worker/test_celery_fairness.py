@@ -16,8 +16,8 @@ from sqlalchemy import select
 from checker.models import Scan
 from checker.registry import Registry
 from checker.settings import Settings
-from worker import context, dispatch
 from tests.worker.conftest import CeleryWorker, make_orgs, worker_env
+from worker import context, dispatch
 from worker.celery_app import create_celery
 
 ROOT = Path(__file__).resolve().parents[2]

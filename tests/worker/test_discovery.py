@@ -12,7 +12,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -51,7 +51,7 @@ class FakeEngine:
         engine = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 parts = urlsplit(self.path)
                 seen = Seen(parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()},
                             {k.lower(): v for k, v in self.headers.items()})
@@ -145,7 +145,7 @@ def world(tmp_path, monkeypatch, site, make_site, seed_articles, seed_suspects):
     # /old.html was scanned for this organisation last week.
     with registry.Session.begin() as session:
         session.add(Scan(org_id=org_id, source="url", status="done", url=site.url("/old.html"),
-                         created_at=datetime.now(timezone.utc) - timedelta(days=7)))
+                         created_at=datetime.now(UTC) - timedelta(days=7)))
     try:
         yield registry, settings, article_id, org_id, searxng, brave, publisher, vaccine["text"]
     finally:

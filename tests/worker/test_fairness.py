@@ -211,7 +211,7 @@ def test_the_sweeper_does_not_requeue_a_lost_scan_forever(in_process, monkeypatc
     monkeypatch.setattr(tasks, "STUCK_AFTER", timedelta(0))
     (scan_id,) = queue_texts(registry, None, 1)
     monkeypatch.setattr(tasks, "_run_scan", lambda *a: (_ for _ in ()).throw(WorkerDied()))
-    for sweep in range(1, 3 * tasks.MAX_SCAN_ATTEMPTS):
+    for sweep in range(1, 3 * tasks.MAX_SCAN_ATTEMPTS):  # noqa: B007 - read after the loop
         try:
             tasks.sweep_stuck.apply().get()
         except WorkerDied:  # the "worker" died inside the scan again: the scan stays running

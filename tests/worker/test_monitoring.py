@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -36,7 +36,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.posts.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 status = receiver.answers.pop(0) if receiver.answers else 200
@@ -61,7 +61,7 @@ class Sink:
     def __init__(self) -> None:
         self.messages: list[bytes] = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd's hook name
         self.messages.append(envelope.content)
         return "250 OK"
 
@@ -151,7 +151,7 @@ def test_watch_alerts_once_per_new_copy(alerting, site, seed_suspects) -> None:
     matches_before = count(registry, MatchRow)
     assert monitor_due.delay().get() == 0  # not due yet
     with registry.Session.begin() as session:
-        session.get(Watch, watch_id).next_due_at = datetime.now(timezone.utc) - timedelta(minutes=1)
+        session.get(Watch, watch_id).next_due_at = datetime.now(UTC) - timedelta(minutes=1)
     assert monitor_due.delay().get() == 1
     assert count(registry, Crawl, Crawl.watch_id == watch_id) == 2
     assert count(registry, MatchRow) == matches_before

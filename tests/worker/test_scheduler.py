@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 
 from sqlalchemy import select
@@ -107,13 +107,13 @@ def test_a_failing_watch_backs_off_then_pauses_with_its_reason(alerting) -> None
     watch_id = dispatch.add_watch(registry, dead, interval_minutes=60, max_pages=5)
     waits = []
     for run in range(1, monitoring.MAX_FAILURES + 1):
-        started = datetime.now(timezone.utc)
+        started = datetime.now(UTC)
         assert monitor_due.delay().get() == 1
         with registry.Session.begin() as session:
             watch = session.get(Watch, watch_id)
             assert watch.failures == run and "could not connect" in watch.last_error
             waits.append(watch.next_due_at - started)
-            watch.next_due_at = datetime.now(timezone.utc) - timedelta(seconds=1)  # due again now
+            watch.next_due_at = datetime.now(UTC) - timedelta(seconds=1)  # due again now
     assert [round(w / timedelta(hours=1)) for w in waits[:4]] == [1, 2, 4, 8]  # doubled each time
     with registry.Session() as session:
         watch = session.get(Watch, watch_id)
@@ -237,7 +237,7 @@ def test_a_feed_watch_scans_new_items_and_an_unchanged_feed_costs_one_request(al
     def run_now() -> list[str]:
         site.requests.clear()
         with registry.Session.begin() as session:
-            session.get(Watch, watch_id).next_due_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+            session.get(Watch, watch_id).next_due_at = datetime.now(UTC) - timedelta(seconds=1)
         assert monitor_due.delay().get() == 1
         return [r.path for r in site.requests]
 
