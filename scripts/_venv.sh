@@ -7,11 +7,14 @@ PY="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-# Reinstall only when pyproject.toml changed since the last install.
-STAMP=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)-${EXTRAS:-base}"
+# The pinned versions (requirements/*.lock), then the project itself without resolving again.
+# Reinstall only when pyproject.toml or the lock file changed since the last install.
+LOCK="requirements/$([ "${EXTRAS:-}" = test ] && echo test || echo run).lock"
+STAMP=".venv/.installed-$(cat pyproject.toml "$LOCK" | sha256sum | cut -c1-16)-${EXTRAS:-base}"
 if [ ! -f "$STAMP" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".${EXTRAS:+[$EXTRAS]}"
+  .venv/bin/python -m pip install --quiet -r "$LOCK"
+  .venv/bin/python -m pip install --quiet --no-deps -e ".${EXTRAS:+[$EXTRAS]}"
   rm -f .venv/.installed-* && touch "$STAMP"
 fi
 export PATH="$ROOT/.venv/bin:$PATH"

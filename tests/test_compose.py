@@ -109,6 +109,11 @@ def test_dockerfile_installs_what_the_commands_run() -> None:
         assert f"COPY {package} {package}" in dockerfile
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert "gunicorn" in pyproject and "celery" in pyproject and "psycopg" in pyproject
+    # The image installs the pinned versions, then the project without resolving again.
+    assert "RUN pip install --no-cache-dir -r requirements/run.lock" in dockerfile
+    assert "--no-deps" in dockerfile
+    lock = (ROOT / "requirements" / "run.lock").read_text()
+    assert all(f"\n{name}==" in lock for name in ("gunicorn", "celery", "psycopg", "alembic"))
 
 
 def test_the_web_healthcheck_asks_a_real_readiness_route(tmp_path) -> None:
