@@ -20,7 +20,6 @@ from checker.index_redis import RedisIndex, drop
 from tests.conftest import REDIS_URL, redis_connection
 
 
-
 def keys(seed: int, n: int = 5) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 2**63, size=n, dtype=np.uint64)
 
@@ -383,7 +382,13 @@ def test_bucket_bits_come_from_the_url_and_stay_with_the_index(prefix) -> None:
 
 
 def test_article_records_round_trip() -> None:
-    from checker.index_redis import article_record, article_records, decode_varints, encode_varints, record_buckets
+    from checker.index_redis import (
+        article_record,
+        article_records,
+        decode_varints,
+        encode_varints,
+        record_buckets,
+    )
 
     values = np.array([0, 1, 127, 128, 16_383, 16_384, 2**21 - 1, 2**21, 2**24 - 1], dtype=np.int64)
     assert decode_varints(encode_varints(values)).tolist() == values.tolist()
