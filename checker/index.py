@@ -68,6 +68,9 @@ class PassageIndex(Protocol):
     def article_ids(self) -> np.ndarray:
         """Sorted ids of the indexed articles."""
 
+    def article_count(self) -> int:
+        """How many articles are indexed (``len(article_ids())``, cheaply: the metrics ask often)."""
+
     def save(self) -> None:
         """Make the changes durable (a no-op for backends that write through)."""
 

@@ -146,6 +146,7 @@ class MemoryIndex:
         self._disk_names: set[str] = set()
         self._seen: tuple | None = None  # identity of the index.json this state came from
         self.merged_postings = 0  # postings rewritten by merges (what registration's merges cost)
+        self._count: tuple | None = None  # (state, article count): see article_count
         if self.directory and (self.directory / META_FILE).exists():
             self._load()
 
@@ -323,6 +324,14 @@ class MemoryIndex:
                 (self.directory / META_FILE).unlink(missing_ok=True)
         self.segments, self._pending, self._disk_names, self._seen = [], [], set(), None
         self.tombstones = np.empty(0, dtype=np.uint32)
+
+    def article_count(self) -> int:
+        """How many articles are live: ``len(article_ids())``, remembered while the segments and the
+        deletions are the same (the metrics scrape asks often; the answer changes only on a save)."""
+        state = (tuple(s.name for s in self.segments), len(self.tombstones), len(self._pending))
+        if self._count is None or self._count[0] != state:
+            self._count = (state, len(self.article_ids()))
+        return self._count[1]
 
     def article_ids(self) -> np.ndarray:
         """The live article ids, sorted. By sorting (:func:`~checker.arrays.distinct`) and a
