@@ -47,7 +47,13 @@ FUNCTION_WORDS = {
 
 # Lines that copiers paste between paragraphs (the engine must ignore them, not count them as new text).
 BOILERPLATE = {
-    "en": ("Read more: {h}", "Share this article", "Editor: {n}", "Also read: {h}", "Click here to subscribe"),
+    "en": (
+        "Read more: {h}",
+        "Share this article",
+        "Editor: {n}",
+        "Also read: {h}",
+        "Click here to subscribe",
+    ),
     "id": ("Baca juga: {h}", "Bagikan artikel ini", "Editor: {n}", "Baca Juga: {h}", "Penulis: {n}"),
 }
 
@@ -252,7 +258,9 @@ class Corpus:
         """One headline per topic in ``topics``, sampled together; each names one of the topic's entities."""
         lens = rng.integers(5, 11, size=len(topics))
         words = self._sample_mixed(rng, np.repeat(np.asarray(topics, dtype=np.int64), lens), 0.2, 0.3, 0.0)
-        ents = self.topic_entities_2d[topics, rng.integers(0, self.topic_entities_2d.shape[1], size=len(topics))]
+        ents = self.topic_entities_2d[
+            topics, rng.integers(0, self.topic_entities_2d.shape[1], size=len(topics))
+        ]
         out, a = [], 0
         for k, e in zip(lens.tolist(), ents):
             ws = [w[:1].upper() + w[1:] for w in words[a : a + k]]
@@ -305,17 +313,27 @@ class Corpus:
         """One token per entry of ``topic_of`` (the topic of each position), all drawn at once."""
         n = len(topic_of)
         cat = rng.random(n)
-        out = self.vocab_arr[np.searchsorted(self.vocab_cdf, rng.random(n), side="right").clip(0, len(self.vocab) - 1)]
+        out = self.vocab_arr[
+            np.searchsorted(self.vocab_cdf, rng.random(n), side="right").clip(0, len(self.vocab) - 1)
+        ]
         f = cat < p_func
         lang_of = self.topic_lang_idx[topic_of]
         for li, lang in enumerate(self.langs):
             m = f & (lang_of == li)
             fa = self.func_arr[lang]
-            out[m] = fa[np.searchsorted(self.func_cdf[lang], rng.random(int(m.sum())), side="right").clip(0, len(fa) - 1)]
+            out[m] = fa[
+                np.searchsorted(self.func_cdf[lang], rng.random(int(m.sum())), side="right").clip(
+                    0, len(fa) - 1
+                )
+            ]
         tmask = (cat >= p_func) & (cat < p_func + p_topic)
-        out[tmask] = self.topic_words_2d[topic_of[tmask], rng.integers(0, self.topic_words_2d.shape[1], size=int(tmask.sum()))]
+        out[tmask] = self.topic_words_2d[
+            topic_of[tmask], rng.integers(0, self.topic_words_2d.shape[1], size=int(tmask.sum()))
+        ]
         emask = (cat >= p_func + p_topic) & (cat < p_func + p_topic + p_ent)
-        out[emask] = self.topic_entities_2d[topic_of[emask], rng.integers(0, self.topic_entities_2d.shape[1], size=int(emask.sum()))]
+        out[emask] = self.topic_entities_2d[
+            topic_of[emask], rng.integers(0, self.topic_entities_2d.shape[1], size=int(emask.sum()))
+        ]
         return out
 
     def _make_docs(self, rng, topics: Sequence[int], lengths: np.ndarray) -> list[Doc]:
@@ -522,7 +540,9 @@ class SuspectMaker:
     def unrelated(self, n_words: int | None = None) -> Suspect:
         rng = self.rng
         topic = int(rng.integers(self.c.n_topics, 2 * self.c.n_topics))  # held-out topic
-        n = n_words or int(np.clip(rng.normal(self.c.words, self.c.words / 6), self.c.words // 2, 2 * self.c.words))
+        n = n_words or int(
+            np.clip(rng.normal(self.c.words, self.c.words / 6), self.c.words // 2, 2 * self.c.words)
+        )
         return Suspect("unrelated", self.c.new_doc(rng, topic, n).text, None, [])
 
     def shared_quote(self, a: Article) -> Suspect:

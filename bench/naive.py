@@ -53,7 +53,9 @@ class NaiveRegistry:
         return [self.register(t) for t in texts]
 
 
-def registration_rate(texts: Sequence[str], shingle_size: int | None = None, num_perm: int | None = None) -> dict:
+def registration_rate(
+    texts: Sequence[str], shingle_size: int | None = None, num_perm: int | None = None
+) -> dict:
     """Articles per second of the naive baseline over ``texts``."""
     if shingle_size is None or num_perm is None:
         shingle_size, num_perm = engine_parameters()

@@ -147,7 +147,12 @@ def run(corpus: Path, limit: int | None, workdir: Path) -> dict:
         pairs = [p for p in pairs if p.suspect in keep]
     sources = sorted(path.name for path in (corpus / "src").glob("*.txt"))
     settings = Settings.from_env({}, data_dir=str(workdir))
-    out: dict = {"corpus": str(corpus), "suspects": len(suspects), "sources": len(sources), "pairs": len(pairs)}
+    out: dict = {
+        "corpus": str(corpus),
+        "suspects": len(suspects),
+        "sources": len(sources),
+        "pairs": len(pairs),
+    }
     with Registry(settings) as registry:
         t0 = time.perf_counter()
         texts = {name: read_text(corpus / "src" / name) for name in sources}
@@ -176,7 +181,10 @@ def run(corpus: Path, limit: int | None, workdir: Path) -> dict:
             if n % 50 == 0:
                 print(f"scanned {n}/{len(suspects)}", file=sys.stderr)
         out["refused"] = refused
-        out["scan_ms"] = {"p50": round(float(np.median(scan_ms)), 1), "p95": round(float(np.percentile(scan_ms, 95)), 1)}
+        out["scan_ms"] = {
+            "p50": round(float(np.median(scan_ms)), 1),
+            "p95": round(float(np.percentile(scan_ms, 95)), 1),
+        }
 
     listed = {(p.suspect, p.source) for p in pairs}
     per_category = {}
@@ -201,17 +209,29 @@ def run(corpus: Path, limit: int | None, workdir: Path) -> dict:
     out["other_source_matches"] = sum(1 for key in detections if key not in listed)
     out["baseline"] = _baseline(corpus, pairs, texts, suspect_texts)
     out["missed_examples"] = {
-        cat: [f"{p.suspect}-{p.source}" for p in pairs if p.category == cat and p.cases
-              and not detections.get((p.suspect, p.source))][:10]
-        for cat in CATEGORIES.values() if cat != "none"
+        cat: [
+            f"{p.suspect}-{p.source}"
+            for p in pairs
+            if p.category == cat and p.cases and not detections.get((p.suspect, p.source))
+        ][:10]
+        for cat in CATEGORIES.values()
+        if cat != "none"
     }
-    out["_detections"] = {f"{k[0]} {k[1]}": [[*d.suspect, *d.source] for d in v] for k, v in detections.items()}
+    out["_detections"] = {
+        f"{k[0]} {k[1]}": [[*d.suspect, *d.source] for d in v] for k, v in detections.items()
+    }
     return out
 
 
 def _scores_dict(s: Scores) -> dict:
-    return {"plagdet": round(s.plagdet, 4), "precision": round(s.precision, 4), "recall": round(s.recall, 4),
-            "granularity": round(s.granularity, 4), "cases": s.cases, "detections": s.detections}
+    return {
+        "plagdet": round(s.plagdet, 4),
+        "precision": round(s.precision, 4),
+        "recall": round(s.recall, 4),
+        "granularity": round(s.granularity, 4),
+        "cases": s.cases,
+        "detections": s.detections,
+    }
 
 
 def _baseline(corpus: Path, pairs: list[Pair], sources: dict[str, str], suspects: dict[str, str]) -> dict:
@@ -239,14 +259,18 @@ def _baseline(corpus: Path, pairs: list[Pair], sources: dict[str, str], suspects
 
 
 def table(res: dict) -> str:
-    header = ("| category | plagdet | precision | recall | granularity | pair recall | baseline pair recall "
-              "| false-alarm pairs (baseline) |")
+    header = (
+        "| category | plagdet | precision | recall | granularity | pair recall | baseline pair recall "
+        "| false-alarm pairs (baseline) |"
+    )
     rows = [header, "|---|---|---|---|---|---|---|---|"]
     for cat, s in res["categories"].items():
         base = res["baseline"].get(cat, {})
         b_rec = base.get("pair_recall")
-        b_fa = base.get("false_alarm_pairs", sum(v["false_alarm_pairs"] for k, v in res["baseline"].items()
-                                                   if isinstance(v, dict)))
+        b_fa = base.get(
+            "false_alarm_pairs",
+            sum(v["false_alarm_pairs"] for k, v in res["baseline"].items() if isinstance(v, dict)),
+        )
         rows.append(
             f"| {cat} | {s['plagdet']:.3f} | {s['precision']:.3f} | {s['recall']:.3f} | {s['granularity']:.3f} "
             f"| {s['pair_recall'] if s['pair_recall'] is not None else '-'} "
@@ -277,8 +301,10 @@ def main(argv: list[str] | None = None) -> int:
         args.details.write_text(json.dumps({**res, "detections": detections}, indent=1))
     args.out.write_text(json.dumps(res, indent=1) + "\n")
     print(table(res))
-    print(f"\nother-source matches: {res['other_source_matches']}; refused: {len(res['refused'])}; "
-          f"scan p50 {res['scan_ms']['p50']} ms, p95 {res['scan_ms']['p95']} ms; wall {res['wall_s']} s")
+    print(
+        f"\nother-source matches: {res['other_source_matches']}; refused: {len(res['refused'])}; "
+        f"scan p50 {res['scan_ms']['p50']} ms, p95 {res['scan_ms']['p95']} ms; wall {res['wall_s']} s"
+    )
     return 0
 
 

@@ -39,8 +39,10 @@ class Annotation:
 def _overlaps(a: Annotation, b: Annotation) -> bool:
     return (
         a.pair == b.pair
-        and a.suspect[0] < b.suspect[1] and b.suspect[0] < a.suspect[1]
-        and a.source[0] < b.source[1] and b.source[0] < a.source[1]
+        and a.suspect[0] < b.suspect[1]
+        and b.suspect[0] < a.suspect[1]
+        and a.source[0] < b.source[1]
+        and b.source[0] < a.source[1]
     )
 
 
@@ -103,5 +105,10 @@ def score(cases: list[Annotation], detections: list[Annotation]) -> Scores:
         overlapping = [c for c in cases_at.get(det.pair, ()) if _overlaps(det, c)]
         precisions.append(_share(det, overlapping))
     granularity = sum(counts) / len(counts) if counts else 1.0
-    return Scores(sum(precisions) / len(precisions), sum(recalls) / len(recalls), granularity,
-                  len(cases), len(detections))
+    return Scores(
+        sum(precisions) / len(precisions),
+        sum(recalls) / len(recalls),
+        granularity,
+        len(cases),
+        len(detections),
+    )

@@ -87,8 +87,13 @@ _MODULES: dict[str, object] = {}
 def module_at(rev: str):
     """checker/index_redis.py as of git revision ``rev``, imported under another name."""
     if rev not in _MODULES:
-        source = subprocess.run(["git", "show", f"{rev}:checker/index_redis.py"], cwd=HERE.parent,
-                                capture_output=True, text=True, check=True).stdout
+        source = subprocess.run(
+            ["git", "show", f"{rev}:checker/index_redis.py"],
+            cwd=HERE.parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         name = f"index_redis_{rev}"
         path = Path(tempfile.mkdtemp()) / f"{name}.py"
         path.write_text(source)
@@ -107,11 +112,17 @@ def open_layout(layout: str, prefix: str):
     if layout == "format 1":
         return module_at(OLD_REV).RedisIndex(DEFAULT_SCHEME, url=REDIS_URL, prefix=prefix)
     rev, _, bits = layout.rpartition(" ")
-    cls = module_at(rev).RedisIndex if rev else __import__("checker.index_redis", fromlist=["RedisIndex"]).RedisIndex
+    cls = (
+        module_at(rev).RedisIndex
+        if rev
+        else __import__("checker.index_redis", fromlist=["RedisIndex"]).RedisIndex
+    )
     return cls(DEFAULT_SCHEME, url=REDIS_URL, prefix=prefix, bucket_bits=int(bits.split("=")[1]))
 
 
-def key_kinds(layout: str, idx, prefix: str, all_keys: np.ndarray, n: int) -> dict[str, tuple[int, list[bytes]]]:
+def key_kinds(
+    layout: str, idx, prefix: str, all_keys: np.ndarray, n: int
+) -> dict[str, tuple[int, list[bytes]]]:
     """Each kind of key: (how many there are, names to sample)."""
     rng = np.random.default_rng(0)
     ids = rng.choice(np.arange(1, n + 1), size=min(n, 500), replace=False)
@@ -120,7 +131,9 @@ def key_kinds(layout: str, idx, prefix: str, all_keys: np.ndarray, n: int) -> di
         shards = [f"{prefix}:s:{i:04x}".encode() for i in rng.choice(16**4, size=2_000, replace=False)]
         return {"shards": (16**4, shards), "article keys": (n, records)}
     buckets = np.unique(all_keys >> idx._shift)
-    sample = [idx._bucket_name(int(b)) for b in rng.choice(buckets, size=min(len(buckets), 2_000), replace=False)]
+    sample = [
+        idx._bucket_name(int(b)) for b in rng.choice(buckets, size=min(len(buckets), 2_000), replace=False)
+    ]
     overflow = list(idx.client.scan_iter(match=f"{prefix}:{{*}}*:*", count=10_000))
     kinds = {"buckets": (len(buckets), sample), "article records": (n, records)}
     if overflow:
@@ -135,13 +148,22 @@ def memory_estimate(client: redis.Redis, kinds: dict, prefix: str) -> dict:
         for name in names:
             pipe.memory_usage(name, samples=0)
         sizes = [s or 0 for s in pipe.execute()]
-        out[kind] = {"keys": count, "mean_bytes": float(np.mean(sizes)), "bytes": float(np.mean(sizes)) * count}
-    out["article set"] = {"keys": 1, "bytes": float(client.memory_usage(f"{prefix}:articles", samples=0) or 0)}
+        out[kind] = {
+            "keys": count,
+            "mean_bytes": float(np.mean(sizes)),
+            "bytes": float(np.mean(sizes)) * count,
+        }
+    out["article set"] = {
+        "keys": 1,
+        "bytes": float(client.memory_usage(f"{prefix}:articles", samples=0) or 0),
+    }
     return out
 
 
 # -- scanning processes -----------------------------------------------------------------------------------
-def _scan_worker(layout: str, prefix: str, suspects: list, texts: list[str] | None, seconds: float, start, out) -> None:
+def _scan_worker(
+    layout: str, prefix: str, suspects: list, texts: list[str] | None, seconds: float, start, out
+) -> None:
     idx = open_layout(layout, prefix)
     start.wait()
     done, t0, cpu0 = 0, time.perf_counter(), time.process_time()
@@ -162,13 +184,17 @@ def redis_cpu(client: redis.Redis) -> float:
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
-def throughput(layout: str, prefix: str, suspects: list, texts: list[str] | None, procs: int, seconds: float) -> dict:
+def throughput(
+    layout: str, prefix: str, suspects: list, texts: list[str] | None, procs: int, seconds: float
+) -> dict:
     """Operations per second of ``procs`` processes together, and the CPU each operation cost in the
     process and in Redis (Redis's CPU counts every client's commands meanwhile: an upper bound)."""
     ctx = mp.get_context("fork")
     start, out = ctx.Event(), ctx.Queue()
-    workers = [ctx.Process(target=_scan_worker, args=(layout, prefix, suspects, texts, seconds, start, out))
-               for _ in range(procs)]
+    workers = [
+        ctx.Process(target=_scan_worker, args=(layout, prefix, suspects, texts, seconds, start, out))
+        for _ in range(procs)
+    ]
     for w in workers:
         w.start()
     time.sleep(1.0)  # every process connected and waiting
@@ -198,7 +224,9 @@ def two_core_ratio(client_ms: float, redis_ms: float) -> float:
 
 
 # -- one layout -------------------------------------------------------------------------------------------
-def run_layout(layout: str, articles: list[np.ndarray], suspects: list[np.ndarray], texts: list[str], seconds: float) -> dict:
+def run_layout(
+    layout: str, articles: list[np.ndarray], suspects: list[np.ndarray], texts: list[str], seconds: float
+) -> dict:
     client = redis.Redis.from_url(REDIS_URL)
     prefix = f"bench:{uuid.uuid4().hex[:7]}"  # as long as the default "checker:index"
     n = len(articles)
@@ -214,8 +242,10 @@ def run_layout(layout: str, articles: list[np.ndarray], suspects: list[np.ndarra
         kinds = key_kinds(layout, idx, prefix, np.concatenate(articles), n)
         estimate = memory_estimate(client, kinds, prefix)
         est_total = sum(k["bytes"] for k in estimate.values())
-        log(f"  {n / reg_s:,.0f} articles/s; used_memory +{(used1 - used0) / n:,.0f} B/article; "
-            f"MEMORY USAGE estimate {est_total / n:,.0f} B/article")
+        log(
+            f"  {n / reg_s:,.0f} articles/s; used_memory +{(used1 - used0) / n:,.0f} B/article; "
+            f"MEMORY USAGE estimate {est_total / n:,.0f} B/article"
+        )
         idx.query(suspects[0])
         times = []
         for keys in suspects:
@@ -231,10 +261,12 @@ def run_layout(layout: str, articles: list[np.ndarray], suspects: list[np.ndarra
                 rates[f"{what}_{procs}"] = m["per_s"]
                 cpu[f"{what}_{procs}"] = m
             one = cpu[f"{what}_1"]
-            log(f"  {what}/s: 1 process {rates[f'{what}_1']:,.0f}, 2 processes {rates[f'{what}_2']:,.0f} "
+            log(
+                f"  {what}/s: 1 process {rates[f'{what}_1']:,.0f}, 2 processes {rates[f'{what}_2']:,.0f} "
                 f"({rates[f'{what}_2'] / rates[f'{what}_1']:.2f}x); CPU per {what}: process "
                 f"{one['client_cpu_ms']:.2f} ms, Redis {one['redis_cpu_ms']:.2f} ms: on 2 idle cores "
-                f"{two_core_ratio(one['client_cpu_ms'], one['redis_cpu_ms']):.2f}x")
+                f"{two_core_ratio(one['client_cpu_ms'], one['redis_cpu_ms']):.2f}x"
+            )
         return {
             "layout": layout,
             "articles": n,
@@ -249,7 +281,8 @@ def run_layout(layout: str, articles: list[np.ndarray], suspects: list[np.ndarra
             "two_vs_one": {w: rates[f"{w}_2"] / rates[f"{w}_1"] for w in ("query", "scan")},
             "cpu_per_op": cpu,
             "two_vs_one_on_idle_cores": {
-                w: two_core_ratio(cpu[f"{w}_1"]["client_cpu_ms"], cpu[f"{w}_1"]["redis_cpu_ms"]) for w in ("query", "scan")
+                w: two_core_ratio(cpu[f"{w}_1"]["client_cpu_ms"], cpu[f"{w}_1"]["redis_cpu_ms"])
+                for w in ("query", "scan")
             },
             "load_average": os.getloadavg(),
         }
@@ -267,8 +300,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--suspects", type=int, default=200)
     ap.add_argument("--bucket-bits", type=int, nargs="+", default=[20])
     ap.add_argument("--old", action="store_true", help="also measure format 1 (the layout before, from git)")
-    ap.add_argument("--revs", nargs="*", default=[],
-                    help="also measure format 2 as of these git revisions (with the first --bucket-bits)")
+    ap.add_argument(
+        "--revs",
+        nargs="*",
+        default=[],
+        help="also measure format 2 as of these git revisions (with the first --bucket-bits)",
+    )
     ap.add_argument("--seconds", type=float, default=10.0, help="per throughput measurement")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(HERE / "results-redis-index.json"))
@@ -278,27 +315,37 @@ def main(argv: list[str] | None = None) -> int:
 
     corpus = Corpus(seed=args.seed)
     t = time.perf_counter()
-    articles = fingerprints(lambda n: [a.text for a in corpus.articles(0, n)], args.articles, "articles", args.seed)
+    articles = fingerprints(
+        lambda n: [a.text for a in corpus.articles(0, n)], args.articles, "articles", args.seed
+    )
     sus = speed_suspects(corpus, args.articles, args.suspects, seed=args.seed + 7)
     texts = [s.text for s in sus]
     suspects = fingerprints(lambda n: texts[:n], len(texts), f"suspects-{args.articles}", args.seed)
     log(f"fingerprints ready in {time.perf_counter() - t:.0f} s")
     layouts = [f"bucket_bits={b}" for b in args.bucket_bits]
-    layouts += [f"{rev} bucket_bits={args.bucket_bits[0]}" for rev in args.revs] + (["format 1"] if args.old else [])
+    layouts += [f"{rev} bucket_bits={args.bucket_bits[0]}" for rev in args.revs] + (
+        ["format 1"] if args.old else []
+    )
     results = {"articles": args.articles, "cpus": os.cpu_count(), "runs": []}
     for layout in layouts:
         results["runs"].append(run_layout(layout, articles, suspects, texts, args.seconds))
     Path(args.out).write_text(json.dumps(results, indent=2))
-    print(f"Redis index, {args.articles:,} articles ({results['runs'][0]['keys_per_article']:.0f} keys each), "
-          f"{args.suspects} suspects, {os.cpu_count()} CPUs shared with Redis:")
-    print(f"  {'layout':<24} {'B/article (used_memory)':>24} {'(MEMORY USAGE)':>15} {'register/s':>11} "
-          f"{'p50 ms':>7} {'p95 ms':>7} {'query/s 1->2':>16} {'scan/s 1->2':>16}")
+    print(
+        f"Redis index, {args.articles:,} articles ({results['runs'][0]['keys_per_article']:.0f} keys each), "
+        f"{args.suspects} suspects, {os.cpu_count()} CPUs shared with Redis:"
+    )
+    print(
+        f"  {'layout':<24} {'B/article (used_memory)':>24} {'(MEMORY USAGE)':>15} {'register/s':>11} "
+        f"{'p50 ms':>7} {'p95 ms':>7} {'query/s 1->2':>16} {'scan/s 1->2':>16}"
+    )
     for r in results["runs"]:
         q, s = r["throughput_per_s"], r["two_vs_one"]
-        print(f"  {r['layout']:<24} {r['used_memory_bytes_per_article']:>24,.0f} {r['memory_usage_bytes_per_article']:>15,.0f} "
-              f"{r['register_articles_per_s']:>11,.0f} {r['query_p50_ms']:>7.2f} {r['query_p95_ms']:>7.2f} "
-              f"{q['query_1']:>6,.0f}->{q['query_2']:>5,.0f} {s['query']:.2f}x"
-              f" {q['scan_1']:>5,.0f}->{q['scan_2']:>4,.0f} {s['scan']:.2f}x")
+        print(
+            f"  {r['layout']:<24} {r['used_memory_bytes_per_article']:>24,.0f} {r['memory_usage_bytes_per_article']:>15,.0f} "
+            f"{r['register_articles_per_s']:>11,.0f} {r['query_p50_ms']:>7.2f} {r['query_p95_ms']:>7.2f} "
+            f"{q['query_1']:>6,.0f}->{q['query_2']:>5,.0f} {s['query']:.2f}x"
+            f" {q['scan_1']:>5,.0f}->{q['scan_2']:>4,.0f} {s['scan']:.2f}x"
+        )
     return 0
 
 

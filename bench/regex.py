@@ -28,7 +28,8 @@ from worker import extract, fetch
 # the old code, for the baseline (and for tests/test_linear_text.py: what must still be found)
 
 OLD_URL_RE = regex.compile(
-    r"(?:https?://|www\.)[^\s<>\"'()\[\]]+|\b(?:[a-z0-9-]+\.)+[a-z]{2,24}(?:/[^\s<>\"'()\[\]]*)?", regex.IGNORECASE
+    r"(?:https?://|www\.)[^\s<>\"'()\[\]]+|\b(?:[a-z0-9-]+\.)+[a-z]{2,24}(?:/[^\s<>\"'()\[\]]*)?",
+    regex.IGNORECASE,
 )
 OLD_REPORTED_RE = regex.compile(
     r"(?P<name>[\p{Lu}][\w.\-]*(?:\s+[\p{Lu}][\w.\-]*){0,3})\s+(?:reported|reports|melaporkan|memberitakan)\b"
@@ -141,15 +142,23 @@ def kb(n: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="one run per cell, smaller old sizes")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
     repeat = 1 if args.quick else args.repeat
     old_sizes = (2_500, 5_000) if args.quick else (5_000, 10_000)
     new_sizes = (100_000, 1_000_000)
-    header = ["pattern", "input", *(f"old {kb(n)}" for n in old_sizes), "old growth",
-              *(f"new {kb(n)}" for n in new_sizes), "new growth"]
+    header = [
+        "pattern",
+        "input",
+        *(f"old {kb(n)}" for n in old_sizes),
+        "old growth",
+        *(f"new {kb(n)}" for n in new_sizes),
+        "new growth",
+    ]
     rows = []
     for case in CASES:
         what, _, new, old, _ = case

@@ -91,7 +91,9 @@ class Progress:
         rate = done / dt if dt else 0.0
         eta = (self.total - done) / rate if rate else 0.0
         end = "" if self.tty else "\n"
-        sys.stderr.write(f"\r  {self.label}: {done:,}/{self.total:,} ({rate:,.0f}/s, eta {eta:,.0f}s)   {end}")
+        sys.stderr.write(
+            f"\r  {self.label}: {done:,}/{self.total:,} ({rate:,.0f}/s, eta {eta:,.0f}s)   {end}"
+        )
         sys.stderr.flush()
 
     def done(self) -> None:
@@ -150,7 +152,12 @@ class Engine:
         from checker.records import ArticleIn
 
         return ArticleIn(
-            title=a.title, text=a.text, url=a.url, publisher=a.publisher, license="all-rights-reserved", partners=()
+            title=a.title,
+            text=a.text,
+            url=a.url,
+            publisher=a.publisher,
+            license="all-rights-reserved",
+            partners=(),
         )
 
     def register(self, articles_in: list) -> list[int]:
@@ -281,7 +288,9 @@ def judge(s: Suspect, result: dict, id_to_index: dict[int, int]) -> Tally:
     else:
         t.wrong = 1
     pred = (
-        merge((p["suspect_start"], p["suspect_end"]) for m in result["matches"] for p in m.get("passages", []))
+        merge(
+            (p["suspect_start"], p["suspect_end"]) for m in result["matches"] for p in m.get("passages", [])
+        )
         if flagged
         else []
     )
@@ -300,8 +309,15 @@ def judge(s: Suspect, result: dict, id_to_index: dict[int, int]) -> Tally:
 # phases
 
 
-def register_range(engine: Engine, corpus: Corpus, start: int, stop: int, id_to_index: dict, batch: int = 500,
-                   every: float | None = None) -> float:
+def register_range(
+    engine: Engine,
+    corpus: Corpus,
+    start: int,
+    stop: int,
+    id_to_index: dict,
+    batch: int = 500,
+    every: float | None = None,
+) -> float:
     """Register corpus articles ``[start, stop)``; returns the seconds spent inside the engine."""
     prog = Progress(f"register {start:,}..{stop:,}", stop - start, every)
     spent = 0.0
@@ -331,6 +347,7 @@ def phase_registration(corpus: Corpus, n: int, work: Path) -> dict:
     d.mkdir()
     # Python imports are not registration (the naive baseline's are not timed either): import first.
     import checker.registry  # noqa: F401
+
     t0 = time.perf_counter()
     eng = Engine(d)
     ids = eng.register(items)
@@ -344,7 +361,12 @@ def phase_registration(corpus: Corpus, n: int, work: Path) -> dict:
     return {
         "articles": n,
         "avg_words": float(np.mean([len(a.doc) for a in arts])),
-        "engine": {"seconds": dt_engine, "articles_per_s": eng_rate, "storage": "sqlite", "db_mb": dir_size_mb(d)},
+        "engine": {
+            "seconds": dt_engine,
+            "articles_per_s": eng_rate,
+            "storage": "sqlite",
+            "db_mb": dir_size_mb(d),
+        },
         "naive": naive,
         "ratio": eng_rate / naive["articles_per_s"],
         "target_ratio": TARGETS["registration_ratio"],
@@ -378,7 +400,10 @@ def phase_accuracy(engine: Engine, suspects: list[Suspect], id_to_index: dict, r
         "scenarios": {k: per[k].summary() for k in order if k in per},
         "overall": overall.summary(),
         "excerpt_task": ex.summary(),
-        "targets": {"excerpt_recall": TARGETS["excerpt_recall"], "excerpt_precision": TARGETS["excerpt_precision"]},
+        "targets": {
+            "excerpt_recall": TARGETS["excerpt_recall"],
+            "excerpt_precision": TARGETS["excerpt_precision"],
+        },
         "scan_latency_ms": {"p50": percentile_ms(times, 50), "p95": percentile_ms(times, 95)},
     }
 
@@ -387,7 +412,9 @@ STRESS_WORDS = ((30, 50), (50, 80), (80, 150))
 STRESS_RATES = (0.05, 0.10, 0.20)
 
 
-def phase_stress(engine: Engine, corpus: Corpus, registered: int, per_cell: int, seed: int, id_to_index: dict) -> dict:
+def phase_stress(
+    engine: Engine, corpus: Corpus, registered: int, per_cell: int, seed: int, id_to_index: dict
+) -> dict:
     """Excerpt recall beyond the target's conditions: shorter excerpts, heavier edits (informative only)."""
     log(f"[stress] excerpts: {len(STRESS_WORDS)} lengths x {len(STRESS_RATES)} edit rates x {per_cell}")
     maker = SuspectMaker(corpus, seed)
@@ -404,8 +431,16 @@ def phase_stress(engine: Engine, corpus: Corpus, registered: int, per_cell: int,
                 done += 1
                 prog.update(done)
             summ = t.summary()
-            cells.append({"words": list(words), "edit_rate": rate, "n": t.n, "recall": summ["recall"],
-                          "wrong_article": t.wrong, "passage_f1": summ["passage"]["f1"]})
+            cells.append(
+                {
+                    "words": list(words),
+                    "edit_rate": rate,
+                    "n": t.n,
+                    "recall": summ["recall"],
+                    "wrong_article": t.wrong,
+                    "passage_f1": summ["passage"]["f1"],
+                }
+            )
     prog.done()
     return {"registered": registered, "cells": cells}
 
@@ -446,8 +481,12 @@ def phase_latency(engine: Engine, suspects: list[Suspect], registered: int) -> d
     }
 
 
-def phase_scan_batch(data_dir: Path, suspects: list[Suspect], registered: int, work: Path, id_to_index: dict) -> dict:
-    log(f"[scan-batch] {len(suspects):,} scans over {registered:,} registered (subprocess, start-up included)")
+def phase_scan_batch(
+    data_dir: Path, suspects: list[Suspect], registered: int, work: Path, id_to_index: dict
+) -> dict:
+    log(
+        f"[scan-batch] {len(suspects):,} scans over {registered:,} registered (subprocess, start-up included)"
+    )
     inp = work / "batch_in.jsonl"
     out = work / "batch_out.jsonl"
     with inp.open("w", encoding="utf-8") as f:
@@ -524,39 +563,60 @@ def report(r: dict) -> str:
     lines = []
     w = lines.append
     w("")
-    w(f"Reuse-checker benchmark ({r['mode']}, seed {r['seed']}, {r['machine']['cpus']} CPUs, "
-      f"Python {r['machine']['python']}) in {r['total_seconds']:.0f}s")
+    w(
+        f"Reuse-checker benchmark ({r['mode']}, seed {r['seed']}, {r['machine']['cpus']} CPUs, "
+        f"Python {r['machine']['python']}) in {r['total_seconds']:.0f}s"
+    )
     m = r["machine"]
     if max(m.get("loadavg_start", 0), m.get("loadavg_end", 0)) > 0.5 * (m["cpus"] or 1):
-        w(f"  warning: the machine was busy (load average {m['loadavg_start']:.1f} at start, "
-          f"{m['loadavg_end']:.1f} at end): timings are pessimistic")
+        w(
+            f"  warning: the machine was busy (load average {m['loadavg_start']:.1f} at start, "
+            f"{m['loadavg_end']:.1f} at end): timings are pessimistic"
+        )
     reg = r.get("registration")
     if reg:
         w("")
         w(f"Registration ({reg['articles']:,} articles of ~{reg['avg_words']:.0f} words)")
         w(f"  engine register_many + SQLite   {reg['engine']['articles_per_s']:10,.0f} articles/s")
-        w(f"  naive datasketch (k={reg['naive']['shingle_size']}, "
-          f"num_perm={reg['naive']['num_perm']})  {reg['naive']['articles_per_s']:8,.0f} articles/s")
-        w(f"  ratio                            {reg['ratio']:10.1f}x   (target >= {reg['target_ratio']:.0f}x)"
-          + mark(reg["ratio"] >= reg["target_ratio"]))
+        w(
+            f"  naive datasketch (k={reg['naive']['shingle_size']}, "
+            f"num_perm={reg['naive']['num_perm']})  {reg['naive']['articles_per_s']:8,.0f} articles/s"
+        )
+        w(
+            f"  ratio                            {reg['ratio']:10.1f}x   (target >= {reg['target_ratio']:.0f}x)"
+            + mark(reg["ratio"] >= reg["target_ratio"])
+        )
     acc = r.get("accuracy")
     if acc:
         w("")
         w(f"Accuracy ({acc['suspects']:,} suspects, {acc['registered']:,} registered articles)")
-        w(f"  {'scenario':<14}{'n':>5}{'TP':>5}{'wrong':>6}{'FN':>5}{'FP':>5}{'prec':>8}{'recall':>8}"
-          f"{'pass.P':>8}{'pass.R':>8}{'pass.F1':>8}")
-        rows = list(acc["scenarios"].items()) + [("overall", acc["overall"]), ("excerpt task", acc["excerpt_task"])]
+        w(
+            f"  {'scenario':<14}{'n':>5}{'TP':>5}{'wrong':>6}{'FN':>5}{'FP':>5}{'prec':>8}{'recall':>8}"
+            f"{'pass.P':>8}{'pass.R':>8}{'pass.F1':>8}"
+        )
+        rows = list(acc["scenarios"].items()) + [
+            ("overall", acc["overall"]),
+            ("excerpt task", acc["excerpt_task"]),
+        ]
         for name, s in rows:
             p = s["passage"]
-            w(f"  {name:<14}{s['n']:>5}{s['tp']:>5}{s['wrong_article']:>6}{s['fn']:>5}{s['fp']:>5}"
-              f"{fmt(s['precision']):>8}{fmt(s['recall']):>8}{fmt(p['precision']):>8}{fmt(p['recall']):>8}"
-              f"{fmt(p['f1']):>8}")
+            w(
+                f"  {name:<14}{s['n']:>5}{s['tp']:>5}{s['wrong_article']:>6}{s['fn']:>5}{s['fp']:>5}"
+                f"{fmt(s['precision']):>8}{fmt(s['recall']):>8}{fmt(p['precision']):>8}{fmt(p['recall']):>8}"
+                f"{fmt(p['f1']):>8}"
+            )
         ex = acc["excerpt_task"]
-        ok = (ex["recall"] or 0) >= TARGETS["excerpt_recall"] and (ex["precision"] or 0) >= TARGETS["excerpt_precision"]
-        w(f"  excerpts 80-150 words, 5% edited: recall {fmt(ex['recall'])} (>= {TARGETS['excerpt_recall']}), "
-          f"precision {fmt(ex['precision'])} (>= {TARGETS['excerpt_precision']})" + mark(ok))
-        w(f"  scan latency during accuracy: p50 {acc['scan_latency_ms']['p50']:.1f} ms, "
-          f"p95 {acc['scan_latency_ms']['p95']:.1f} ms")
+        ok = (ex["recall"] or 0) >= TARGETS["excerpt_recall"] and (ex["precision"] or 0) >= TARGETS[
+            "excerpt_precision"
+        ]
+        w(
+            f"  excerpts 80-150 words, 5% edited: recall {fmt(ex['recall'])} (>= {TARGETS['excerpt_recall']}), "
+            f"precision {fmt(ex['precision'])} (>= {TARGETS['excerpt_precision']})" + mark(ok)
+        )
+        w(
+            f"  scan latency during accuracy: p50 {acc['scan_latency_ms']['p50']:.1f} ms, "
+            f"p95 {acc['scan_latency_ms']['p95']:.1f} ms"
+        )
     st = r.get("excerpt_stress")
     if st:
         w("")
@@ -566,18 +626,26 @@ def report(r: dict) -> str:
             row = [c for c in st["cells"] if tuple(c["words"]) == words]
             w(f"  {f'{words[0]}-{words[1]}':<10}" + "".join(f"{fmt(c['recall']):>12}" for c in row))
         wrong = sum(c["wrong_article"] for c in st["cells"])
-        w(f"  ({st['cells'][0]['n']} suspects per cell, {st['registered']:,} registered; wrong article: {wrong})")
+        w(
+            f"  ({st['cells'][0]['n']} suspects per cell, {st['registered']:,} registered; wrong article: {wrong})"
+        )
     sb = r.get("scan_batch")
     if sb:
         w("")
-        w(f"scan-batch ({sb['scans']:,} scans, half unrelated, {sb['registered']:,} registered, start-up included)")
+        w(
+            f"scan-batch ({sb['scans']:,} scans, half unrelated, {sb['registered']:,} registered, start-up included)"
+        )
         if sb["returncode"] != 0:
             w(f"  FAILED with exit code {sb['returncode']}")
         else:
-            w(f"  {sb['scans_per_s']:,.0f} scans/s in {sb['seconds']:.1f}s   (target >= {sb['target_scans_per_s']:.0f})"
-              + mark(sb["scans_per_s"] >= sb["target_scans_per_s"]))
-            w(f"  sanity: precision {fmt(sb['precision'])}, recall {fmt(sb['recall'])}, "
-              f"unrelated flagged {sb['unrelated_flagged']}, missing/error lines {sb['missing_or_error']}")
+            w(
+                f"  {sb['scans_per_s']:,.0f} scans/s in {sb['seconds']:.1f}s   (target >= {sb['target_scans_per_s']:.0f})"
+                + mark(sb["scans_per_s"] >= sb["target_scans_per_s"])
+            )
+            w(
+                f"  sanity: precision {fmt(sb['precision'])}, recall {fmt(sb['recall'])}, "
+                f"unrelated flagged {sb['unrelated_flagged']}, missing/error lines {sb['missing_or_error']}"
+            )
             w(f"  child peak RSS {sb['child_maxrss_mb']:,.0f} MB")
     lat = r.get("latency")
     if lat:
@@ -588,15 +656,21 @@ def report(r: dict) -> str:
         for v in sorted(lat.values(), key=lambda x: x["registered"]):
             tag = ""
             if v is largest and r["mode"] == "full":
-                tag = f"   (target p95 <= {TARGETS['p95_ms_at_largest']:.0f})" + mark(v["p95_ms"] <= TARGETS["p95_ms_at_largest"])
-            w(f"  {v['registered']:>10,}{v['p50_ms']:>9.1f}{v['p95_ms']:>9.1f}{v['max_ms']:>9.1f}"
-              f"{v['process_maxrss_mb']:>9,.0f}{tag}")
+                tag = f"   (target p95 <= {TARGETS['p95_ms_at_largest']:.0f})" + mark(
+                    v["p95_ms"] <= TARGETS["p95_ms_at_largest"]
+                )
+            w(
+                f"  {v['registered']:>10,}{v['p50_ms']:>9.1f}{v['p95_ms']:>9.1f}{v['max_ms']:>9.1f}"
+                f"{v['process_maxrss_mb']:>9,.0f}{tag}"
+            )
     mem = r.get("memory")
     if mem:
         w("")
-        w(f"Peak memory: benchmark process {mem['process_maxrss_mb']:,.0f} MB (corpus included), "
-          f"scan-batch child {mem.get('scan_batch_child_maxrss_mb', float('nan')):,.0f} MB; "
-          f"data dir {mem.get('data_dir_mb', float('nan')):,.0f} MB at {mem.get('data_dir_articles', 0):,} articles")
+        w(
+            f"Peak memory: benchmark process {mem['process_maxrss_mb']:,.0f} MB (corpus included), "
+            f"scan-batch child {mem.get('scan_batch_child_maxrss_mb', float('nan')):,.0f} MB; "
+            f"data dir {mem.get('data_dir_mb', float('nan')):,.0f} MB at {mem.get('data_dir_articles', 0):,} articles"
+        )
     w("")
     return "\n".join(lines)
 
@@ -648,7 +722,12 @@ def main(argv: list[str] | None = None) -> int:
             spent = register_range(eng, corpus, registered, stop, id_to_index)
             results["timings_s"][f"register_to_{stop}"] = time.perf_counter() - t
             results.setdefault("bulk_registration", []).append(
-                {"from": registered, "to": stop, "engine_seconds": spent, "articles_per_s": (stop - registered) / spent}
+                {
+                    "from": registered,
+                    "to": stop,
+                    "engine_seconds": spent,
+                    "articles_per_s": (stop - registered) / spent,
+                }
             )
             registered = stop
             if not acc_done and registered >= sizes.accuracy_registry:

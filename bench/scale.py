@@ -92,8 +92,10 @@ class Storage:
 
     def describe(self) -> dict:
         """Where the run's data lived (gone after the run, but a test can check that it is)."""
-        return {"schema": self.tag if self.database == "postgres" else None,
-                "redis_prefix": self.prefix if self._redis is not None else None}
+        return {
+            "schema": self.tag if self.database == "postgres" else None,
+            "redis_prefix": self.prefix if self._redis is not None else None,
+        }
 
     def redis_used_memory(self) -> int | None:
         return int(self._redis.info("memory")["used_memory"]) if self._redis is not None else None
@@ -110,10 +112,15 @@ class Storage:
         import sqlalchemy as sa
 
         with self._pg.connect() as conn:
-            return int(conn.execute(sa.text(
-                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :s AND c.relkind IN ('r', 'm')"
-            ), {"s": self.tag}).scalar())
+            return int(
+                conn.execute(
+                    sa.text(
+                        "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+                        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :s AND c.relkind IN ('r', 'm')"
+                    ),
+                    {"s": self.tag},
+                ).scalar()
+            )
 
     def drop(self) -> None:
         """Delete what the run created (schema, Redis keys), whatever happened before."""
@@ -150,7 +157,11 @@ def _child_env() -> dict[str, str]:
 def _spawn(role: str, config: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "bench.scale", "--child", role, str(config)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(ROOT), env=_child_env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=str(ROOT),
+        env=_child_env(),
     )
 
 
@@ -177,7 +188,10 @@ def child_main(role: str, config_path: str) -> int:
         eng.scan(cfg["text"])
         scanned = time.time()
         eng.close()
-        print(json.dumps({"started": started, "imported": imported, "opened": opened, "scanned": scanned}), flush=True)
+        print(
+            json.dumps({"started": started, "imported": imported, "opened": opened, "scanned": scanned}),
+            flush=True,
+        )
         return 0
     texts = [json.loads(x)["text"] for x in Path(cfg["texts"]).read_text(encoding="utf-8").splitlines() if x]
     eng.scan(texts[0])  # warm-up: lazy loads and caches are start-up, not throughput
@@ -193,7 +207,9 @@ def child_main(role: str, config_path: str) -> int:
 
 def _write_config(work: Path, name: str, storage: Storage, **extra) -> Path:
     path = work / f"{name}.json"
-    path.write_text(json.dumps({"data_dir": str(storage.data_dir), "env": storage.env, **extra}), encoding="utf-8")
+    path.write_text(
+        json.dumps({"data_dir": str(storage.data_dir), "env": storage.env, **extra}), encoding="utf-8"
+    )
     return path
 
 
@@ -201,7 +217,9 @@ def _write_config(work: Path, name: str, storage: Storage, **extra) -> Path:
 # phases
 
 
-def phase_register(eng: Engine, corpus: Corpus, n: int, batch: int, id_to_index: dict, storage: Storage) -> dict:
+def phase_register(
+    eng: Engine, corpus: Corpus, n: int, batch: int, id_to_index: dict, storage: Storage
+) -> dict:
     """Register ``n`` articles in tenths; the rate of each tenth shows whether registration slows down,
     and the index folder's size after each whether files pile up (leaked segments) as it grows."""
     log(f"[register] {n:,} articles in batches of {batch}")
@@ -216,11 +234,18 @@ def phase_register(eng: Engine, corpus: Corpus, n: int, batch: int, id_to_index:
         spent = register_range(eng, corpus, a, b, id_to_index, batch=batch, every=PROGRESS_EVERY_S)
         wall = time.perf_counter() - t0
         engine_total += spent
-        slices.append({
-            "from": a, "to": b, "engine_seconds": spent, "wall_seconds": wall,
-            "articles_per_s": (b - a) / spent, "cumulative_articles_per_s": b / engine_total,
-            "index_bytes": storage.index_bytes(), "process_maxrss_mb": maxrss_mb(),
-        })
+        slices.append(
+            {
+                "from": a,
+                "to": b,
+                "engine_seconds": spent,
+                "wall_seconds": wall,
+                "articles_per_s": (b - a) / spent,
+                "cumulative_articles_per_s": b / engine_total,
+                "index_bytes": storage.index_bytes(),
+                "process_maxrss_mb": maxrss_mb(),
+            }
+        )
     wall_total = time.perf_counter() - t_start
     t0 = time.perf_counter()
     eng.close()
@@ -297,7 +322,9 @@ def _run_workers(storage: Storage, work: Path, parts: list[list[str]]) -> dict:
     for k, texts in enumerate(parts):
         path = work / f"texts{len(parts)}_{k}.jsonl"
         path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
-        procs.append(_spawn("worker", _write_config(work, f"worker{len(parts)}_{k}", storage, texts=str(path))))
+        procs.append(
+            _spawn("worker", _write_config(work, f"worker{len(parts)}_{k}", storage, texts=str(path)))
+        )
     try:
         for p in procs:
             _read_line(p)  # ready
@@ -311,8 +338,13 @@ def _run_workers(storage: Storage, work: Path, parts: list[list[str]]) -> dict:
             p.wait()
     scans = sum(d["scans"] for d in done)
     seconds = max(d["end"] for d in done) - min(d["start"] for d in done)
-    return {"processes": len(parts), "scans": scans, "seconds": seconds, "scans_per_s": scans / seconds,
-            "flagged": sum(d["flagged"] for d in done)}
+    return {
+        "processes": len(parts),
+        "scans": scans,
+        "seconds": seconds,
+        "scans_per_s": scans / seconds,
+        "flagged": sum(d["flagged"] for d in done),
+    }
 
 
 def phase_workers(storage: Storage, corpus: Corpus, n: int, scans: int, seed: int, work: Path) -> dict:
@@ -334,42 +366,60 @@ def report(r: dict) -> str:
     w = lines.append
     m = r["machine"]
     w("")
-    w(f"Scale benchmark: {r['articles']:,} articles, {r['index']} index, {r['database']} database "
-      f"({m['cpus']} CPUs, Python {m['python']}, load {m['loadavg_start']:.1f}-{m['loadavg_end']:.1f}) "
-      f"in {r['total_seconds']:.0f}s")
+    w(
+        f"Scale benchmark: {r['articles']:,} articles, {r['index']} index, {r['database']} database "
+        f"({m['cpus']} CPUs, Python {m['python']}, load {m['loadavg_start']:.1f}-{m['loadavg_end']:.1f}) "
+        f"in {r['total_seconds']:.0f}s"
+    )
     reg = r["registration"]
     w("")
     w(f"Registration (batches of {reg['batch']}; engine time = inside register_many)")
     w(f"  {'articles':>19}{'articles/s':>12}{'cumulative':>12}{'wall s':>9}{'index MB':>10}{'RSS MB':>9}")
     for s in reg["slices"]:
-        w(f"  {s['from']:>9,}-{s['to']:<9,}{s['articles_per_s']:>12,.0f}{s['cumulative_articles_per_s']:>12,.0f}"
-          f"{s['wall_seconds']:>9.1f}{s['index_bytes'] / 2**20:>10,.1f}{s['process_maxrss_mb']:>9,.0f}")
-    w(f"  total {reg['articles_per_s']:,.0f} articles/s ({reg['engine_seconds']:.1f} s in the engine, "
-      f"{reg['wall_seconds']:.1f} s with generation; close {reg['close_seconds']:.2f} s); peak RSS "
-      f"{reg['process_maxrss_mb']:,.0f} MB")
+        w(
+            f"  {s['from']:>9,}-{s['to']:<9,}{s['articles_per_s']:>12,.0f}{s['cumulative_articles_per_s']:>12,.0f}"
+            f"{s['wall_seconds']:>9.1f}{s['index_bytes'] / 2**20:>10,.1f}{s['process_maxrss_mb']:>9,.0f}"
+        )
+    w(
+        f"  total {reg['articles_per_s']:,.0f} articles/s ({reg['engine_seconds']:.1f} s in the engine, "
+        f"{reg['wall_seconds']:.1f} s with generation; close {reg['close_seconds']:.2f} s); peak RSS "
+        f"{reg['process_maxrss_mb']:,.0f} MB"
+    )
     d = r["disk"]
     w("")
-    w(f"Disk per article: index {d['index_bytes_per_article']:,.0f} B, database {d['database_bytes_per_article']:,.0f} B "
-      f"(index {d['index_bytes'] / 2**20:,.1f} MB, database {d['database_bytes'] / 2**20:,.1f} MB)")
+    w(
+        f"Disk per article: index {d['index_bytes_per_article']:,.0f} B, database {d['database_bytes_per_article']:,.0f} B "
+        f"(index {d['index_bytes'] / 2**20:,.1f} MB, database {d['database_bytes'] / 2**20:,.1f} MB)"
+    )
     if r.get("redis"):
         rd = r["redis"]
-        w(f"Redis per article: {rd['bytes_per_article']:,.0f} B (used_memory {rd['used_memory_before'] / 2**20:,.1f} -> "
-          f"{rd['used_memory_after'] / 2**20:,.1f} MB, {rd['keys']:,} keys; server-wide, so other clients add noise)")
+        w(
+            f"Redis per article: {rd['bytes_per_article']:,.0f} B (used_memory {rd['used_memory_before'] / 2**20:,.1f} -> "
+            f"{rd['used_memory_after'] / 2**20:,.1f} MB, {rd['keys']:,} keys; server-wide, so other clients add noise)"
+        )
     c = r["cold_start"]
     w("")
-    w(f"Cold start (fresh process): {c['wall_to_first_scan_s']:.2f} s to the first scan's result = interpreter "
-      f"{c['interpreter_start_s']:.2f} + imports {c['imports_s']:.2f} + open {c['open_s']:.2f} + first scan "
-      f"{c['first_scan_s']:.2f}")
+    w(
+        f"Cold start (fresh process): {c['wall_to_first_scan_s']:.2f} s to the first scan's result = interpreter "
+        f"{c['interpreter_start_s']:.2f} + imports {c['imports_s']:.2f} + open {c['open_s']:.2f} + first scan "
+        f"{c['first_scan_s']:.2f}"
+    )
     s = r["scans"]
     w("")
-    w(f"Scans ({s['suspects']} suspects, half excerpts, half unrelated): p50 {s['p50_ms']:.1f} ms, "
-      f"p95 {s['p95_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, max {s['max_ms']:.1f} ms")
-    w(f"  excerpt recall {s['excerpt_recall']:.3f} ({s['excerpts']} excerpts, wrong article "
-      f"{s['excerpt_wrong_article']}); unrelated flagged {s['unrelated_flagged']}/{s['unrelated']}")
+    w(
+        f"Scans ({s['suspects']} suspects, half excerpts, half unrelated): p50 {s['p50_ms']:.1f} ms, "
+        f"p95 {s['p95_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, max {s['max_ms']:.1f} ms"
+    )
+    w(
+        f"  excerpt recall {s['excerpt_recall']:.3f} ({s['excerpts']} excerpts, wrong article "
+        f"{s['excerpt_wrong_article']}); unrelated flagged {s['unrelated_flagged']}/{s['unrelated']}"
+    )
     wk = r["workers"]
     w("")
-    w(f"Workers ({wk['scans']} scans, open and warm-up excluded): 1 process {wk['one']['scans_per_s']:,.0f} scans/s, "
-      f"2 processes {wk['two']['scans_per_s']:,.0f} scans/s: ratio {wk['ratio']:.2f}x")
+    w(
+        f"Workers ({wk['scans']} scans, open and warm-up excluded): 1 process {wk['one']['scans_per_s']:,.0f} scans/s, "
+        f"2 processes {wk['two']['scans_per_s']:,.0f} scans/s: ratio {wk['ratio']:.2f}x"
+    )
     w("")
     return "\n".join(lines)
 
@@ -393,7 +443,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the temporary data directory")
     args = ap.parse_args(argv)
     if args.articles < 10 or args.suspects < 2 or args.worker_scans < 2 or args.batch < 1:
-        ap.error("--articles must be at least 10, --suspects and --worker-scans at least 2, --batch at least 1")
+        ap.error(
+            "--articles must be at least 10, --suspects and --worker-scans at least 2, --batch at least 1"
+        )
     out = args.out or HERE / f"results-scale-{args.articles}.json"
 
     t_start = time.perf_counter()
@@ -402,8 +454,12 @@ def main(argv: list[str] | None = None) -> int:
         "index": args.index,
         "database": args.database,
         "seed": args.seed,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "loadavg_start": os.getloadavg()[0]},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "loadavg_start": os.getloadavg()[0],
+        },
     }
     work = Path(tempfile.mkdtemp(prefix="checker-scale-"))
     data = work / "data"
@@ -421,17 +477,25 @@ def main(argv: list[str] | None = None) -> int:
         import checker.registry  # noqa: F401  (imports are not registration)
 
         redis_before = storage.redis_used_memory()
-        results["registration"] = phase_register(Engine(data, storage.env), corpus, args.articles, args.batch,
-                                                 id_to_index, storage)
+        results["registration"] = phase_register(
+            Engine(data, storage.env), corpus, args.articles, args.batch, id_to_index, storage
+        )
         redis_after = storage.redis_used_memory()
         n = args.articles
         results["disk"] = {"index_bytes": storage.index_bytes(), "database_bytes": storage.database_bytes()}
         results["disk"]["index_bytes_per_article"] = results["disk"]["index_bytes"] / n
         results["disk"]["database_bytes_per_article"] = results["disk"]["database_bytes"] / n
-        results["redis"] = None if redis_before is None else {
-            "url": REDIS_URL, "used_memory_before": redis_before, "used_memory_after": redis_after,
-            "bytes_per_article": (redis_after - redis_before) / n, "keys": storage.redis_keys(),
-        }
+        results["redis"] = (
+            None
+            if redis_before is None
+            else {
+                "url": REDIS_URL,
+                "used_memory_before": redis_before,
+                "used_memory_after": redis_after,
+                "bytes_per_article": (redis_after - redis_before) / n,
+                "keys": storage.redis_keys(),
+            }
+        )
         cold_text = suspect_set(corpus, n, {"excerpt": 1}, seed=args.seed + 500)[0].text
         results["cold_start"] = phase_cold_start(storage, work, cold_text)
         eng = Engine(data, storage.env)

@@ -62,19 +62,40 @@ class PageHandler(http.server.BaseHTTPRequestHandler):
 
 def page_html(title: str, text: str) -> bytes:
     paragraphs = "".join(f"<p>{p}</p>" for p in text.split("\n\n"))
-    return (f"<html><head><title>{title}</title></head><body><nav><a href='/'>Home</a> <a href='/news'>News</a>"
-            f"</nav><article><h1>{title}</h1>{paragraphs}</article><footer>Copyright Example Media</footer>"
-            "</body></html>").encode()
+    return (
+        f"<html><head><title>{title}</title></head><body><nav><a href='/'>Home</a> <a href='/news'>News</a>"
+        f"</nav><article><h1>{title}</h1>{paragraphs}</article><footer>Copyright Example Media</footer>"
+        "</body></html>"
+    ).encode()
 
 
 def start_workers(n: int, env: dict, logdir: Path) -> list[subprocess.Popen]:
     procs = []
     for i in range(n):
         out = (logdir / f"worker{n}-{i}.log").open("wb")
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker.app", "worker", "--pool=solo", "--loglevel=WARNING",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"bench{n}-{i}@%h"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "worker.app",
+                    "worker",
+                    "--pool=solo",
+                    "--loglevel=WARNING",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "-n",
+                    f"bench{n}-{i}@%h",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        )
     time.sleep(4)  # workers connect; submissions wait in the queue meanwhile anyway
     return procs
 
@@ -114,10 +135,18 @@ def main(argv: list[str] | None = None) -> int:
         registry = Registry(Settings.from_env())
         corpus = Corpus(seed=3)
         log(f"registering {args.articles} articles (PostgreSQL schema {schema}, Redis index)")
-        registry.register_many([ArticleIn(title=a.title, text=a.text, url=a.url, publisher=a.publisher)
-                                for a in (corpus.article(i) for i in range(args.articles))])
-        suspects = suspect_set(corpus, args.articles, {"verbatim": args.pages // 2, "unrelated": args.pages
-                                                       - args.pages // 2}, seed=4)
+        registry.register_many(
+            [
+                ArticleIn(title=a.title, text=a.text, url=a.url, publisher=a.publisher)
+                for a in (corpus.article(i) for i in range(args.articles))
+            ]
+        )
+        suspects = suspect_set(
+            corpus,
+            args.articles,
+            {"verbatim": args.pages // 2, "unrelated": args.pages - args.pages // 2},
+            seed=4,
+        )
         for i, s in enumerate(suspects):
             PageHandler.pages[f"/p/{i}.html"] = page_html(f"Page {i}", s.text)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -127,14 +156,19 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 log(f"{n} worker(s): {len(suspects)} URL scans")
                 t0 = time.monotonic()
-                ids = [dispatch.submit_scan(registry, url=f"{base}/p/{i}.html", source="url")
-                       for i in range(len(suspects))]
+                ids = [
+                    dispatch.submit_scan(registry, url=f"{base}/p/{i}.html", source="url")
+                    for i in range(len(suspects))
+                ]
                 while True:
                     with registry.Session() as session:
                         from checker.models import Scan
 
-                        rows = session.execute(sa.select(Scan.status, Scan.verdict, Scan.created_at,
-                                                         Scan.finished_at).where(Scan.id.in_(ids)).order_by(Scan.id)).all()
+                        rows = session.execute(
+                            sa.select(Scan.status, Scan.verdict, Scan.created_at, Scan.finished_at)
+                            .where(Scan.id.in_(ids))
+                            .order_by(Scan.id)
+                        ).all()
                     if all(r.status in ("done", "failed") for r in rows):
                         break
                     time.sleep(0.2)
@@ -171,9 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(f"URL scans ({args.pages} pages, {args.articles} registered, 2 cores):")
     for run in results["runs"]:
-        print(f"  {run['workers']} worker(s): {run['scans_per_s']:>6} URL scans/s, submit-to-done p50 "
-              f"{run['latency_p50_s']} s, p95 {run['latency_p95_s']} s, {run['failed']} failed, "
-              f"{run['correct_verdicts']}/{run['scans']} verdicts right")
+        print(
+            f"  {run['workers']} worker(s): {run['scans_per_s']:>6} URL scans/s, submit-to-done p50 "
+            f"{run['latency_p50_s']} s, p95 {run['latency_p95_s']} s, {run['failed']} failed, "
+            f"{run['correct_verdicts']}/{run['scans']} verdicts right"
+        )
     return 0
 
 

@@ -115,7 +115,11 @@ def chain_runs(runs: np.ndarray, k: int, cfg: MatchConfig) -> list[list[int]]:
         best, best_cost = None, None
         for chain in chains[-8:]:  # only recent chains can continue (runs arrive in suspect order)
             di, dj = i0 - chain[1], j0 - chain[3]
-            if -k < di <= cfg.max_chain_gap and -k < dj <= cfg.max_chain_gap and abs(di - dj) <= cfg.max_chain_shift:
+            if (
+                -k < di <= cfg.max_chain_gap
+                and -k < dj <= cfg.max_chain_gap
+                and abs(di - dj) <= cfg.max_chain_shift
+            ):
                 cost = abs(di - dj) + max(di, 0)
                 if best_cost is None or cost < best_cost:
                     best, best_cost = chain, cost
@@ -126,8 +130,9 @@ def chain_runs(runs: np.ndarray, k: int, cfg: MatchConfig) -> list[list[int]]:
     return chains
 
 
-def _extend(a: list[int], b: list[int], a_pos: int, b_pos: int, step: int, limit: int,
-            taken: np.ndarray) -> int:
+def _extend(
+    a: list[int], b: list[int], a_pos: int, b_pos: int, step: int, limit: int, taken: np.ndarray
+) -> int:
     """How many tokens the alignment edge at ``(a_pos, b_pos)`` extends in direction ``step`` over
     equal tokens, stepping over one substituted token when the token after it matches again. It stops
     at a suspect token that a shared shingle covers: that token belongs to another run."""
@@ -163,7 +168,9 @@ class _Run:
             return None
         if (lo, hi) == (self.s0, self.s1):
             return self
-        return _Run(lo, hi, min(self.t0 + lo - self.s0, self.t1), max(self.t1 - (self.s1 - hi), self.t0), hi - lo + 1)
+        return _Run(
+            lo, hi, min(self.t0 + lo - self.s0, self.t1), max(self.t1 - (self.s1 - hi), self.t0), hi - lo + 1
+        )
 
 
 _NO_SEEDS = np.empty((0, 2), dtype=np.int64)
@@ -270,15 +277,17 @@ def shared_lemmas(suspect: Profile, source: Profile) -> tuple[np.ndarray, np.nda
     return np.intersect1d(suspect.lemmas, source.lemmas, assume_unique=True, return_indices=True)
 
 
-def sentence_vectors(suspect: Profile, source: Profile, cfg: MatchConfig,
-                     shared: tuple[np.ndarray, np.ndarray, np.ndarray]) -> _Vectors:
+def sentence_vectors(
+    suspect: Profile, source: Profile, cfg: MatchConfig, shared: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> _Vectors:
     """tf-isf weighted sentence vectors and the cosine and content Dice of every sentence pair;
     ``shared`` is :func:`shared_lemmas` of the pair."""
     lemmas, in_s, in_t = shared
     n = suspect.n_sentences + source.n_sentences
 
-    def weights(p: Profile, own: np.ndarray, other: Profile,
-                other_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def weights(
+        p: Profile, own: np.ndarray, other: Profile, other_idx: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         # Inverse sentence frequency over the sentences of both texts (Sanchez-Perez et al.).
         sf = p.lemma_sentences.astype(np.float64)
         sf[own] += other.lemma_sentences[other_idx]
@@ -312,10 +321,14 @@ def _fragment_norm(p: Profile, pair_weight: np.ndarray, first: int, last: int) -
     return float(np.sqrt(summed @ summed))
 
 
-def fragment_similarity(suspect: Profile, source: Profile, v: _Vectors, i0: int, i1: int, j0: int, j1: int) -> float:
+def fragment_similarity(
+    suspect: Profile, source: Profile, v: _Vectors, i0: int, i1: int, j0: int, j1: int
+) -> float:
     """Cosine of the summed vectors of suspect sentences ``i0..i1`` and source sentences ``j0..j1``."""
     dot = float(v.suspect[i0 : i1 + 1].sum(axis=0) @ v.source[j0 : j1 + 1].sum(axis=0))
-    norms = _fragment_norm(suspect, v.suspect_pair_weight, i0, i1) * _fragment_norm(source, v.source_pair_weight, j0, j1)
+    norms = _fragment_norm(suspect, v.suspect_pair_weight, i0, i1) * _fragment_norm(
+        source, v.source_pair_weight, j0, j1
+    )
     return dot / norms if norms else 0.0
 
 
@@ -360,14 +373,16 @@ def _without_repeats(seeds: np.ndarray, cosine: np.ndarray) -> np.ndarray:
     return seeds
 
 
-def extend_seeds(seeds: np.ndarray, gap: int, suspect: Profile, source: Profile, v: _Vectors,
-                 cfg: MatchConfig) -> list[tuple[np.ndarray, float]]:
+def extend_seeds(
+    seeds: np.ndarray, gap: int, suspect: Profile, source: Profile, v: _Vectors, cfg: MatchConfig
+) -> list[tuple[np.ndarray, float]]:
     """Clusters of seeds whose fragments are similar enough, with that similarity."""
     out = []
     for group in cluster_seeds(seeds, gap):
         group = _without_repeats(group, v.cosine)
-        sim = fragment_similarity(suspect, source, v, group[:, 0].min(), group[:, 0].max(),
-                                  group[:, 1].min(), group[:, 1].max())
+        sim = fragment_similarity(
+            suspect, source, v, group[:, 0].min(), group[:, 0].max(), group[:, 1].min(), group[:, 1].max()
+        )
         if sim >= cfg.min_fragment_similarity:
             out.append((group, sim))
         elif gap > 0 and len(group) > 1:
@@ -375,7 +390,9 @@ def extend_seeds(seeds: np.ndarray, gap: int, suspect: Profile, source: Profile,
     return out
 
 
-def sentence_seeds(suspect: Profile, source: Profile, v: _Vectors, runs: list[_Run], cfg: MatchConfig) -> np.ndarray:
+def sentence_seeds(
+    suspect: Profile, source: Profile, v: _Vectors, runs: list[_Run], cfg: MatchConfig
+) -> np.ndarray:
     """``(i, j)`` sentence pairs that are seeds: similar enough, or joined by a verbatim run."""
     similar = (v.cosine >= cfg.seed_similarity) & (v.dice >= cfg.seed_similarity)
     # A sentence that is mostly a quotation is the speaker's, not the writer's: not a seed.
@@ -400,7 +417,9 @@ def reworded_passages(suspect: Profile, source: Profile, runs: list[_Run], cfg: 
     if not suspect.n_sentences or not source.n_sentences:
         return []
     shared = shared_lemmas(suspect, source)
-    cells = max(suspect.n_sentences * source.n_sentences, (suspect.n_sentences + source.n_sentences) * len(shared[0]))
+    cells = max(
+        suspect.n_sentences * source.n_sentences, (suspect.n_sentences + source.n_sentences) * len(shared[0])
+    )
     if cells > MAX_SENTENCE_MATRIX_CELLS:
         LOGGER.info("pair too large for reworded passages (%d matrix cells); verbatim runs only", cells)
         return []
@@ -419,8 +438,14 @@ def reworded_passages(suspect: Profile, source: Profile, runs: list[_Run], cfg: 
     spans = []
     for group, sim in clusters:
         i0, i1, j0, j1 = group[:, 0].min(), group[:, 0].max(), group[:, 1].min(), group[:, 1].max()
-        span = _Span(int(s_sent.first[i0]), int(s_sent.end[i1] - 1), int(t_sent.first[j0]), int(t_sent.end[j1] - 1),
-                     seeds=group, meaning=sim)
+        span = _Span(
+            int(s_sent.first[i0]),
+            int(s_sent.end[i1] - 1),
+            int(t_sent.first[j0]),
+            int(t_sent.end[j1] - 1),
+            seeds=group,
+            meaning=sim,
+        )
         spans.append(_trim_verbatim_edges(span, suspect, source, cfg))
     return spans
 
@@ -487,8 +512,14 @@ def _merge(spans: list[_Span], runs: list[_Run], suspect: Profile, cfg: MatchCon
         elif span.verbatim >= VERBATIM_PASSAGE_SHARE * _seeded_words(span, suspect):
             out.extend(_verbatim_groups(span, cfg))
         else:
-            span.s0, span.s1 = min(span.s0, *(r.s0 for r in span.runs)), max(span.s1, *(r.s1 for r in span.runs))
-            span.t0, span.t1 = min(span.t0, *(r.t0 for r in span.runs)), max(span.t1, *(r.t1 for r in span.runs))
+            span.s0, span.s1 = (
+                min(span.s0, *(r.s0 for r in span.runs)),
+                max(span.s1, *(r.s1 for r in span.runs)),
+            )
+            span.t0, span.t1 = (
+                min(span.t0, *(r.t0 for r in span.runs)),
+                max(span.t1, *(r.t1 for r in span.runs)),
+            )
             out.append(span)
     return out
 
@@ -515,8 +546,11 @@ def _verbatim_groups(span: _Span, cfg: MatchConfig) -> list[_Span]:
     out = []
     for g in groups:
         s0, s1 = min(r.s0 for r in g), max(r.s1 for r in g)
-        out.append(_Span(s0, s1, min(r.t0 for r in g), max(r.t1 for r in g), runs=g, seeds=seeds,
-                         meaning=span.meaning))
+        out.append(
+            _Span(
+                s0, s1, min(r.t0 for r in g), max(r.t1 for r in g), runs=g, seeds=seeds, meaning=span.meaning
+            )
+        )
     return out
 
 
@@ -576,7 +610,9 @@ def _resolve_overlaps(spans: list[_Span], suspect: Profile, source: Profile) -> 
         if not len(mine):
             continue
         breaks = np.flatnonzero(np.diff(mine) > 1)
-        for a, b in zip(np.concatenate([[0], breaks + 1]).tolist(), np.concatenate([breaks, [len(mine) - 1]]).tolist()):
+        for a, b in zip(
+            np.concatenate([[0], breaks + 1]).tolist(), np.concatenate([breaks, [len(mine) - 1]]).tolist()
+        ):
             piece = _piece(span, span.s0 + int(mine[a]), span.s0 + int(mine[b]), suspect, source)
             if piece is not None:
                 kept.append(piece)
@@ -597,7 +633,9 @@ def _accepted(span: _Span, suspect: Profile, cfg: MatchConfig) -> bool:
     return sentences >= cfg.sure_reworded_sentences or span.meaning >= cfg.min_reworded_similarity
 
 
-def align_passages(suspect: Profile, source: Profile, cfg: MatchConfig = DEFAULT_MATCH_CONFIG) -> list[TokenPassage]:
+def align_passages(
+    suspect: Profile, source: Profile, cfg: MatchConfig = DEFAULT_MATCH_CONFIG
+) -> list[TokenPassage]:
     """Reused passages of ``source`` in ``suspect``, verified, in suspect order, not overlapping."""
     if suspect.shingle_size != source.shingle_size or not len(suspect.doc) or not len(source.doc):
         return []

@@ -154,7 +154,9 @@ def alias_pattern(alias: str) -> regex.Pattern:
     "LINGKAR CO"), as a whole name: not inside a longer word or a longer domain
     ("lingkar.co.evil.test" does not name lingkar.co)."""
     body = r"[\s.\-_]?".join(regex.escape(ch) for ch in alias)
-    return regex.compile(rf"(?<![\p{{L}}\p{{N}}.])({body})(?![\p{{L}}\p{{N}}]|\.[\p{{L}}\p{{N}}])", regex.IGNORECASE)
+    return regex.compile(
+        rf"(?<![\p{{L}}\p{{N}}.])({body})(?![\p{{L}}\p{{N}}]|\.[\p{{L}}\p{{N}}])", regex.IGNORECASE
+    )
 
 
 def names_article(name: str, patterns: list[regex.Pattern]) -> bool:
@@ -179,7 +181,11 @@ def credit_mentions(suspect_text: str) -> tuple[tuple[int, int, str, str], ...]:
     quotes = quoted_ranges(suspect_text)
     quote_starts = [a for a, _ in quotes]
     found = []
-    for pattern, reason in ((CREDIT_PHRASE_RE, "credit line"), (REPORTED_RE, "reported by"), (BRACKET_RE, "dateline")):
+    for pattern, reason in (
+        (CREDIT_PHRASE_RE, "credit line"),
+        (REPORTED_RE, "reported by"),
+        (BRACKET_RE, "dateline"),
+    ):
         for m in list(pattern.finditer(suspect_text)):
             # "X reported": the mention is the name and the verb, not the word's lower-case head.
             start = m.start("name") if pattern is REPORTED_RE and not m.group("by") else m.start()
@@ -236,7 +242,9 @@ def find_credits(
     # One piece of evidence per place: a URL inside a credit line is reported once, as the line.
     unique = {(c.start, c.end, c.text): c for c in credits}
     nested = _nested_spans({(c.start, c.end) for c in credits if c.start >= 0})
-    return sorted((c for c in unique.values() if (c.start, c.end) not in nested), key=lambda c: (c.start, c.end))
+    return sorted(
+        (c for c in unique.values() if (c.start, c.end) not in nested), key=lambda c: (c.start, c.end)
+    )
 
 
 def _nested_spans(spans: set[tuple[int, int]]) -> set[tuple[int, int]]:

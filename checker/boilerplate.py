@@ -90,7 +90,7 @@ def line_kind(line: str) -> str | None:
         return "share"
     m = READ_ALSO_RE.match(line)
     if m:
-        rest = WORD_RE.findall(line[m.end():])
+        rest = WORD_RE.findall(line[m.end() :])
         if not rest:
             return "read_also_label"
         if len(rest) <= MAX_HEADLINE_WORDS:
@@ -126,7 +126,11 @@ def boilerplate_ranges(text: str) -> list[tuple[int, int]]:
                 ranges.append((start, end))
                 continue
         # Every kind of boilerplate line is short: skip the patterns for paragraphs.
-        kind = line_kind(line) if len(parts) <= MAX_HEADLINE_WORDS + 6 and end - start <= MAX_LINE_CHARS else None
+        kind = (
+            line_kind(line)
+            if len(parts) <= MAX_HEADLINE_WORDS + 6 and end - start <= MAX_LINE_CHARS
+            else None
+        )
         if kind == "read_also_label":
             pending_headline = True
         if kind:

@@ -39,7 +39,9 @@ class Candidate:
         return self.exact + self.sketch_keys
 
 
-def rank_candidates(hits: Hits, key_sentence: np.ndarray, cfg: MatchConfig = DEFAULT_MATCH_CONFIG) -> list[Candidate]:
+def rank_candidates(
+    hits: Hits, key_sentence: np.ndarray, cfg: MatchConfig = DEFAULT_MATCH_CONFIG
+) -> list[Candidate]:
     """Candidates above chance, most evidence first (ties: lower id first). ``key_sentence[p]`` is the
     sentence the query key at position ``p`` sketches, or -1 for an exact key."""
     if not len(hits.article_ids):
@@ -53,7 +55,9 @@ def rank_candidates(hits: Hits, key_sentence: np.ndarray, cfg: MatchConfig = DEF
     sentence, is_exact = sentence[specific], is_exact[specific]
     # The query's exact keys are distinct and the index posts an article once per key.
     exact_ids, exact_counts = np.unique(hits.article_ids[is_exact], return_counts=True)
-    support_ids, n_sentences, n_keys = _supported_sentences(hits.article_ids[~is_exact], sentence[~is_exact], cfg)
+    support_ids, n_sentences, n_keys = _supported_sentences(
+        hits.article_ids[~is_exact], sentence[~is_exact], cfg
+    )
     ids = np.union1d(exact_ids, support_ids)
     exact, supported, keys = (np.zeros(len(ids), dtype=np.int64) for _ in range(3))
     exact[np.searchsorted(ids, exact_ids)] = exact_counts
@@ -65,8 +69,9 @@ def rank_candidates(hits: Hits, key_sentence: np.ndarray, cfg: MatchConfig = DEF
     return [Candidate(int(ids[i]), int(exact[i]), int(supported[i]), int(keys[i])) for i in order]
 
 
-def _supported_sentences(article_ids: np.ndarray, sentences: np.ndarray,
-                         cfg: MatchConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _supported_sentences(
+    article_ids: np.ndarray, sentences: np.ndarray, cfg: MatchConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per article: the distinct hit sentences with another hit sentence nearby, and their key hits."""
     empty = np.empty(0, dtype=np.int64)
     if not len(article_ids):

@@ -102,16 +102,30 @@ class PluginGroup(click.Group):
 
 
 @click.group(cls=PluginGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--data-dir", type=click.Path(file_okay=False), help="Data folder (default $CHECKER_DATA_DIR or ./instance).")
-@click.option("--database-url", help="SQLAlchemy URL (default $CHECKER_DATABASE_URL or SQLite in the data folder).")
-@click.option("--org", envvar="CHECKER_ORG", show_envvar=True,
-              help=f"The organisation whose articles and scans the command works on (created if missing; "
-                   f"default {DEFAULT_ORG!r}, the one the dashboard shows its accounts).")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    help="Data folder (default $CHECKER_DATA_DIR or ./instance).",
+)
+@click.option(
+    "--database-url", help="SQLAlchemy URL (default $CHECKER_DATABASE_URL or SQLite in the data folder)."
+)
+@click.option(
+    "--org",
+    envvar="CHECKER_ORG",
+    show_envvar=True,
+    help=f"The organisation whose articles and scans the command works on (created if missing; "
+    f"default {DEFAULT_ORG!r}, the one the dashboard shows its accounts).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log progress details to stderr.")
 @click.pass_context
-def cli(ctx: click.Context, data_dir: str | None, database_url: str | None, org: str | None, verbose: bool) -> None:
+def cli(
+    ctx: click.Context, data_dir: str | None, database_url: str | None, org: str | None, verbose: bool
+) -> None:
     """Register original articles and find where they were reused."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         logcontext.configure()  # CHECKER_LOG_FORMAT=json: stderr's log lines as JSON objects
     except ValueError as exc:
@@ -138,7 +152,9 @@ def progress_bar(total: int | None, description: str):
 
 def _read_text_arg(path: str, settings: Settings) -> str:
     if path == "-":
-        return check_text(decode_bytes(sys.stdin.buffer.read(), "standard input"), settings.max_text_chars, "standard input")
+        return check_text(
+            decode_bytes(sys.stdin.buffer.read(), "standard input"), settings.max_text_chars, "standard input"
+        )
     return read_text_file(path, settings.max_text_chars)
 
 
@@ -148,21 +164,32 @@ def _read_text_arg(path: str, settings: Settings) -> str:
 @click.option("--title", help="Title (default: the first line of the text).")
 @click.option("--url", help="Where the original is published.")
 @click.option("--publisher", help="Publisher name, as copies would credit it.")
-@click.option("--license", "license_", default=None,
-              help=f"(default all-rights-reserved) {LICENSE_CHOICES}.")
+@click.option("--license", "license_", default=None, help=f"(default all-rights-reserved) {LICENSE_CHOICES}.")
 @click.option("--partner", "partners", multiple=True, help="A licensed partner domain (repeatable).")
 @click.option("--published-at", help="Publication date, ISO 8601.")
 @click.option("--required-credit", help="Credit text the licence requires, e.g. 'Sumber: Lingkar.co'.")
-@click.option("--alias", "aliases", multiple=True, help="Another name copies may credit the publisher by (repeatable).")
+@click.option(
+    "--alias", "aliases", multiple=True, help="Another name copies may credit the publisher by (repeatable)."
+)
 @pass_ctx
-def register(c: Context, file, title, url, publisher, license_, partners, published_at, required_credit, aliases) -> None:
+def register(
+    c: Context, file, title, url, publisher, license_, partners, published_at, required_credit, aliases
+) -> None:
     """Register FILE (or - for stdin) as an original article; prints its id.
 
     Registering the same article again (same url, or same text) keeps its id and updates the options
     given (stderr says which changed)."""
     text = _read_text_arg(file, c.settings)
-    options = {"title": title, "url": url, "publisher": publisher, "license": license_, "partners": partners,
-               "published_at": published_at, "required_credit": required_credit, "aliases": aliases}
+    options = {
+        "title": title,
+        "url": url,
+        "publisher": publisher,
+        "license": license_,
+        "partners": partners,
+        "published_at": published_at,
+        "required_credit": required_credit,
+        "aliases": aliases,
+    }
     article = ArticleIn(
         title=title or first_line(text),
         text=text,
@@ -222,8 +249,11 @@ def import_(c: Context, file: str) -> None:
                     pending = []
             updated += _register_chunk(registry, pending, job)
     except BaseException as exc:  # the job ends with the command (an error, Ctrl-C): failed, saying where
-        job.fail("internal" if isinstance(exc, Exception) else "stopped", done=job.processed,
-                 total=max(job.total, job.processed))
+        job.fail(
+            "internal" if isinstance(exc, Exception) else "stopped",
+            done=job.processed,
+            total=max(job.total, job.processed),
+        )
         try:
             imports.save(registry.Session, job)
         except Exception:  # the database is gone: the job reads as stopped after STALE_AFTER
@@ -237,8 +267,10 @@ def import_(c: Context, file: str) -> None:
     else:
         job.fail("empty")
     imports.save(registry.Session, job)
-    err.print(f"imported {job.registered}, skipped {job.skipped} already registered ({updated} of them updated), "
-              f"{job.error_count} line(s) with errors")
+    err.print(
+        f"imported {job.registered}, skipped {job.skipped} already registered ({updated} of them updated), "
+        f"{job.error_count} line(s) with errors"
+    )
     if job.error_count:
         sys.exit(1)
 
@@ -296,9 +328,11 @@ def imports_list(c: Context, limit: int, as_json: bool) -> None:
             click.echo(json.dumps(_job_dict(job), ensure_ascii=False))
         return
     for job in jobs:
-        out.print(f"{job.id}  {job.status:<7} {job.processed:>7,}/{job.total:<7,} {job.registered:>7,} new "
-                  f"{job.skipped:>7,} skipped {job.error_count:>5,} errors  {job.started_at:%Y-%m-%d %H:%M}  "
-                  f"{job.filename[:60]}")
+        out.print(
+            f"{job.id}  {job.status:<7} {job.processed:>7,}/{job.total:<7,} {job.registered:>7,} new "
+            f"{job.skipped:>7,} skipped {job.error_count:>5,} errors  {job.started_at:%Y-%m-%d %H:%M}  "
+            f"{job.filename[:60]}"
+        )
     err.print(f"{len(jobs)} import job(s) in {c.org_name}")
 
 
@@ -322,8 +356,10 @@ def imports_show(c: Context, job_id: str, as_json: bool) -> None:
     for key in ("id", "filename", "status", "reason", "started_at", "updated_at"):
         if shown[key] is not None:
             out.print(f"{key.replace('_', ' '):>10}: {shown[key]}")
-    out.print(f"  progress: {job.processed:,} of {job.total:,} articles ({shown['percent']}%), {job.registered:,} "
-              f"registered, {job.skipped:,} already there, {job.error_count:,} line(s) with errors")
+    out.print(
+        f"  progress: {job.processed:,} of {job.total:,} articles ({shown['percent']}%), {job.registered:,} "
+        f"registered, {job.skipped:,} already there, {job.error_count:,} line(s) with errors"
+    )
     for line in job.errors:
         out.print(f"  {line}", style="red")
     if job.error_count > len(job.errors):
@@ -331,7 +367,9 @@ def imports_show(c: Context, job_id: str, as_json: bool) -> None:
 
 
 # -- scanning --------------------------------------------------------------------------------------
-def _print_result(text: str, result: ScanResult, scan_id: int | None, notes: list[dict] | None = None) -> None:
+def _print_result(
+    text: str, result: ScanResult, scan_id: int | None, notes: list[dict] | None = None
+) -> None:
     """The result, readable; ``notes``: what the match settings hid (default: the result's own)."""
     out.print(Text(result.verdict.replace("_", " ").upper(), style=VERDICT_STYLE[result.verdict]), end="  ")
     out.print(result.explanation)
@@ -399,8 +437,12 @@ def _count_scan(verdict: str, engine_s: float) -> None:
 @cli.command("scan-batch")
 @click.argument("file")
 @click.option("--no-record", is_flag=True, help="Do not store the scans in the database.")
-@click.option("--workers", type=click.IntRange(0, 64), default=0,
-              help="Processes scanning at once (default: one per CPU for files over 256 KB, else 1).")
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 64),
+    default=0,
+    help="Processes scanning at once (default: one per CPU for files over 256 KB, else 1).",
+)
 @pass_ctx
 def scan_batch(c: Context, file: str, no_record: bool, workers: int) -> None:
     """Scan one {"id","text","url"?} per JSONL line; print one JSON result per line with "id" echoed."""
@@ -433,8 +475,11 @@ def scan_batch(c: Context, file: str, no_record: bool, workers: int) -> None:
 
     # The pool forks before the progress bar starts its thread (see checker.parallel).
     options = registry.match_options(org_id)  # read once: the whole batch follows the same settings
-    with stream, ScanPool(registry, workers, org_id=org_id, options=options) as pool, \
-            progress_bar(size, "scanning") as advance:
+    with (
+        stream,
+        ScanPool(registry, workers, org_id=org_id, options=options) as pool,
+        progress_bar(size, "scanning") as advance,
+    ):
 
         def tasks():
             for line in read_lines(stream, on_bytes=advance):
@@ -535,22 +580,54 @@ def org_group() -> None:
 
 
 @org_group.command("settings")
-@click.option("--min-match-words", metavar="N",
-              help="Smallest match worth reporting, in words (at least the engine's own 15); 'default' resets it.")
-@click.option("--exclude-quotes/--include-quotes", "exclude_quotes", default=None,
-              help="Leave quotations out of matches (the default), or count quoted words like any others.")
-@click.option("--exclude-source", "add_sources", multiple=True, metavar="S",
-              help="Do not report copies found on S: a domain (covers its subdomains) or a URL prefix (repeatable).")
+@click.option(
+    "--min-match-words",
+    metavar="N",
+    help="Smallest match worth reporting, in words (at least the engine's own 15); 'default' resets it.",
+)
+@click.option(
+    "--exclude-quotes/--include-quotes",
+    "exclude_quotes",
+    default=None,
+    help="Leave quotations out of matches (the default), or count quoted words like any others.",
+)
+@click.option(
+    "--exclude-source",
+    "add_sources",
+    multiple=True,
+    metavar="S",
+    help="Do not report copies found on S: a domain (covers its subdomains) or a URL prefix (repeatable).",
+)
 @click.option("--clear-excluded", is_flag=True, help="Forget the excluded sources (before adding any given).")
-@click.option("--time-zone", metavar="ZONE", help="IANA time zone of the organisation's dates, e.g. Asia/Jakarta.")
-@click.option("--alerts", "alert_frequency", type=click.Choice(["immediate", "daily"]),
-              help="Send new unattributed copies as they are found, or once a day in one digest.")
-@click.option("--alert-email", "alert_emails", multiple=True, metavar="ADDRESS",
-              help="Send alert e-mails to ADDRESS (repeatable; replaces the list; '' clears it).")
+@click.option(
+    "--time-zone", metavar="ZONE", help="IANA time zone of the organisation's dates, e.g. Asia/Jakarta."
+)
+@click.option(
+    "--alerts",
+    "alert_frequency",
+    type=click.Choice(["immediate", "daily"]),
+    help="Send new unattributed copies as they are found, or once a day in one digest.",
+)
+@click.option(
+    "--alert-email",
+    "alert_emails",
+    multiple=True,
+    metavar="ADDRESS",
+    help="Send alert e-mails to ADDRESS (repeatable; replaces the list; '' clears it).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
 @pass_ctx
-def org_settings(c: Context, min_match_words, exclude_quotes, add_sources, clear_excluded, time_zone, alert_frequency,
-                 alert_emails, as_json) -> None:
+def org_settings(
+    c: Context,
+    min_match_words,
+    exclude_quotes,
+    add_sources,
+    clear_excluded,
+    time_zone,
+    alert_frequency,
+    alert_emails,
+    as_json,
+) -> None:
     """Show the organisation's match settings; change those given (all checked, or none changed)."""
     from checker.models import Organisation
     from checker.orgs import KEEP, settings_of, update_settings
@@ -560,13 +637,20 @@ def org_settings(c: Context, min_match_words, exclude_quotes, add_sources, clear
         sources = KEEP
         if clear_excluded or add_sources:
             sources = ([] if clear_excluded else list(org.excluded_sources or [])) + list(add_sources)
-        words = KEEP if min_match_words is None else (
-            None if min_match_words.strip().lower() in ("default", "") else min_match_words)
-        changed = update_settings(org, min_match_words=words, exclude_quotes=KEEP if exclude_quotes is None
-                                  else exclude_quotes, excluded_sources=sources,
-                                  time_zone=KEEP if time_zone is None else time_zone,
-                                  alert_frequency=alert_frequency or KEEP,
-                                  alert_emails=[e for e in alert_emails if e.strip()] if alert_emails else KEEP)
+        words = (
+            KEEP
+            if min_match_words is None
+            else (None if min_match_words.strip().lower() in ("default", "") else min_match_words)
+        )
+        changed = update_settings(
+            org,
+            min_match_words=words,
+            exclude_quotes=KEEP if exclude_quotes is None else exclude_quotes,
+            excluded_sources=sources,
+            time_zone=KEEP if time_zone is None else time_zone,
+            alert_frequency=alert_frequency or KEEP,
+            alert_emails=[e for e in alert_emails if e.strip()] if alert_emails else KEEP,
+        )
         shown = settings_of(org)
     if changed:
         err.print("updated: " + ", ".join(name.replace("_", " ") for name in changed))
@@ -574,12 +658,16 @@ def org_settings(c: Context, min_match_words, exclude_quotes, add_sources, clear
         click.echo(json.dumps(shown, ensure_ascii=False))
         return
     out.print(f"organisation:      {shown['organisation']}")
-    out.print(f"min match words:   {shown['min_match_words'] or 'default (' + str(c.settings.match.min_passage_words) + ')'}")
+    out.print(
+        f"min match words:   {shown['min_match_words'] or 'default (' + str(c.settings.match.min_passage_words) + ')'}"
+    )
     out.print(f"quotations:        {'excluded' if shown['exclude_quotes'] else 'counted as reuse'}")
     out.print(f"excluded sources:  {', '.join(shown['excluded_sources']) or 'none'}")
     out.print(f"time zone:         {shown['time_zone']}")
-    out.print(f"alerts:            {'once a day, in one digest' if shown['alert_frequency'] == 'daily' else 'as found'}"
-              f" to {', '.join(shown['alert_emails']) or 'the operator’s CHECKER_ALERT_TO'}")
+    out.print(
+        f"alerts:            {'once a day, in one digest' if shown['alert_frequency'] == 'daily' else 'as found'}"
+        f" to {', '.join(shown['alert_emails']) or 'the operator’s CHECKER_ALERT_TO'}"
+    )
 
 
 # -- index -----------------------------------------------------------------------------------------
@@ -603,11 +691,16 @@ def index_rebuild(c: Context) -> None:
 def index_status(c: Context) -> None:
     """Show the index's scheme and size."""
     registry = c.registry
-    click.echo(json.dumps({
-        "articles_in_database": registry.count_articles(),
-        "articles_indexed": len(registry.index.article_ids()),
-        "scheme": registry.index.scheme.to_dict(),
-    }, indent=2))
+    click.echo(
+        json.dumps(
+            {
+                "articles_in_database": registry.count_articles(),
+                "articles_indexed": len(registry.index.article_ids()),
+                "scheme": registry.index.scheme.to_dict(),
+            },
+            indent=2,
+        )
+    )
 
 
 # -- database schema -------------------------------------------------------------------------------
@@ -636,8 +729,11 @@ def db_upgrade(c: Context) -> None:
         ran = migrate.upgrade(engine)
     finally:
         engine.dispose()
-    err.print(f"database upgraded ({before}) to revision {migrate.head()}" if ran
-              else f"database already at revision {migrate.head()}")
+    err.print(
+        f"database upgraded ({before}) to revision {migrate.head()}"
+        if ran
+        else f"database already at revision {migrate.head()}"
+    )
 
 
 @db_group.command("current")
@@ -650,11 +746,18 @@ def db_current(c: Context, as_json: bool) -> None:
     engine = _schema_engine(c)
     try:
         with engine.connect() as conn:
-            found = {"revision": migrate.current(conn), "head": migrate.head(), "state": migrate.state_of(conn)}
+            found = {
+                "revision": migrate.current(conn),
+                "head": migrate.head(),
+                "state": migrate.state_of(conn),
+            }
     finally:
         engine.dispose()
-    click.echo(json.dumps(found, indent=2) if as_json else f"{found['revision'] or '-'} ({found['state']}; "
-                                                           f"this release's newest: {found['head']})")
+    click.echo(
+        json.dumps(found, indent=2)
+        if as_json
+        else f"{found['revision'] or '-'} ({found['state']}; this release's newest: {found['head']})"
+    )
 
 
 @db_group.command("revision")
@@ -673,7 +776,12 @@ def db_revision(c: Context, message: str) -> None:
 
 # -- demo ------------------------------------------------------------------------------------------
 @cli.command()
-@click.option("--seeds", "seeds_dir", default=None, help="Folder with articles.jsonl and suspects.jsonl (default: ./seeds).")
+@click.option(
+    "--seeds",
+    "seeds_dir",
+    default=None,
+    help="Folder with articles.jsonl and suspects.jsonl (default: ./seeds).",
+)
 @pass_ctx
 def demo(c: Context, seeds_dir: str | None) -> None:
     """Register the demo articles from seeds/ and print the scan of every demo suspect."""
@@ -710,8 +818,11 @@ def main() -> None:
     except Exception as exc:
         if os.environ.get("CHECKER_DEBUG"):
             raise
-        err.print(f"[red]internal error:[/] {type(exc).__name__}: {exc} (set CHECKER_DEBUG=1 for a traceback)",
-                  markup=True, highlight=False)
+        err.print(
+            f"[red]internal error:[/] {type(exc).__name__}: {exc} (set CHECKER_DEBUG=1 for a traceback)",
+            markup=True,
+            highlight=False,
+        )
         sys.exit(70)
 
 

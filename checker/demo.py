@@ -41,8 +41,9 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
 
 
-def register_demo_articles(registry: Registry, seeds_dir: str | Path | None = None, *,
-                           org_id: int | None = None) -> list[int]:
+def register_demo_articles(
+    registry: Registry, seeds_dir: str | Path | None = None, *, org_id: int | None = None
+) -> list[int]:
     """Register the seed articles in ``org_id`` (those already registered keep their ids: registering
     is idempotent); returns their ids."""
     path = seeds_path(seeds_dir)
@@ -57,8 +58,9 @@ def demo_suspects(seeds_dir: str | Path | None = None) -> list[dict]:
     return read_jsonl(seeds_path(seeds_dir) / "suspects.jsonl")
 
 
-def load_demo(registry: Registry, seeds_dir: str | Path | None = None, *,
-              org_id: int | None = None) -> list[tuple[dict, ScanResult]]:
+def load_demo(
+    registry: Registry, seeds_dir: str | Path | None = None, *, org_id: int | None = None
+) -> list[tuple[dict, ScanResult]]:
     """Register the demo articles (in ``org_id``; already registered ones are kept), then scan every
     demo suspect against that organisation's articles."""
     register_demo_articles(registry, seeds_dir, org_id=org_id)

@@ -174,8 +174,16 @@ def winnow(token_hashes: np.ndarray, k: int, window: int) -> np.ndarray:
 
 
 _ROW_MULTIPLIERS = np.array(
-    [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD,
-     0xC4CEB9FE1A85EC53, 0x8EBC6AF09C88C6E3, 0x589965CC75374CC3],
+    [
+        0x9E3779B97F4A7C15,
+        0xC2B2AE3D27D4EB4F,
+        0x165667B19E3779F9,
+        0xD6E8FEB86659FD93,
+        0xFF51AFD7ED558CCD,
+        0xC4CEB9FE1A85EC53,
+        0x8EBC6AF09C88C6E3,
+        0x589965CC75374CC3,
+    ],
     dtype=np.uint64,
 )
 
@@ -235,7 +243,9 @@ class Fingerprint:
     def key_sentence(self) -> np.ndarray:
         """For each entry of :attr:`keys`: the sentence it sketches, or -1 for an exact key."""
         bands = self.sketches.shape[1]
-        return np.concatenate([np.full(len(self.exact), -1, dtype=np.int64), np.repeat(self.sentences, bands)])
+        return np.concatenate(
+            [np.full(len(self.exact), -1, dtype=np.int64), np.repeat(self.sentences, bands)]
+        )
 
 
 def fingerprint(doc: Document, scheme: FingerprintScheme = DEFAULT_SCHEME) -> Fingerprint:

@@ -57,13 +57,23 @@ MAX_NAME = 300
 # same texts translated (web/imports.py).
 REASONS = {
     "internal": "the import stopped after %(done)s of %(total)s articles because of an internal error; "
-                "upload the file again to resume (articles already registered are skipped)",
+    "upload the file again to resume (articles already registered are skipped)",
     "stopped": "the import stopped after %(done)s of %(total)s articles when its server process stopped; "
-               "upload the file again to resume (articles already registered are skipped)",
+    "upload the file again to resume (articles already registered are skipped)",
     "unreadable": "no line of the file could be read as an article (%(n)s line(s) with errors, listed below)",
     "empty": "the file holds no articles",
 }
-CSV_FIELDS = ("title", "url", "publisher", "license", "partners", "published_at", "text", "required_credit", "aliases")
+CSV_FIELDS = (
+    "title",
+    "url",
+    "publisher",
+    "license",
+    "partners",
+    "published_at",
+    "text",
+    "required_credit",
+    "aliases",
+)
 
 
 class ImportFileError(InputError):
@@ -74,7 +84,7 @@ class ImportFileError(InputError):
         "csv_header": "the CSV header needs a 'text' column (columns: %(columns)s)",
         "csv_line": "the CSV file cannot be read at line %(line)s: %(reason)s; nothing was registered",
         "csv_field": "the CSV file cannot be read at line %(line)s: a field is longer than %(n)s characters, "
-                     "the most an article may have; nothing was registered",
+        "the most an article may have; nothing was registered",
     }
 
     def __init__(self, code: str, **params: str) -> None:
@@ -119,15 +129,38 @@ class ImportJob:
             self.errors.append(message)
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "status": self.status, "filename": self.filename, "total": self.total,
-                "processed": self.processed, "registered": self.registered, "skipped": self.skipped,
-                "errors": self.error_count, "reason": self.reason,
-                "percent": round(100 * self.processed / self.total) if self.total else 100}
+        return {
+            "id": self.id,
+            "status": self.status,
+            "filename": self.filename,
+            "total": self.total,
+            "processed": self.processed,
+            "registered": self.registered,
+            "skipped": self.skipped,
+            "errors": self.error_count,
+            "reason": self.reason,
+            "percent": round(100 * self.processed / self.total) if self.total else 100,
+        }
 
 
-_JOB_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex: anything else names no job (and never reaches the database)
-_STORED = ("org_id", "filename", "total", "processed", "registered", "skipped", "error_count", "errors", "status",
-           "reason_code", "reason_params", "started_at", "updated_at")
+_JOB_ID = re.compile(
+    r"[0-9a-f]{32}"
+)  # uuid4().hex: anything else names no job (and never reaches the database)
+_STORED = (
+    "org_id",
+    "filename",
+    "total",
+    "processed",
+    "registered",
+    "skipped",
+    "error_count",
+    "errors",
+    "status",
+    "reason_code",
+    "reason_params",
+    "started_at",
+    "updated_at",
+)
 
 
 def storable(text: str) -> str:
@@ -141,7 +174,7 @@ def short_name(name: str) -> str:
     if len(name) <= MAX_NAME:
         return name
     ext = os.path.splitext(name)[1][:10]
-    return name[:MAX_NAME - len(ext)] + ext
+    return name[: MAX_NAME - len(ext)] + ext
 
 
 def new_job(org_id: int, filename: str, cls: type[ImportJob] = ImportJob) -> ImportJob:
@@ -176,7 +209,9 @@ def _job(row: ImportJobRow, now: datetime, cls: type[ImportJob]) -> ImportJob:
     return job
 
 
-def load(session, job_id: str, now: datetime | None = None, cls: type[ImportJob] = ImportJob) -> ImportJob | None:
+def load(
+    session, job_id: str, now: datetime | None = None, cls: type[ImportJob] = ImportJob
+) -> ImportJob | None:
     """The stored job ``job_id`` (None if there is none). A running job that has not moved for
     STALE_AFTER stopped with its process, and reads as failed, saying so."""
     row = session.get(ImportJobRow, job_id) if _JOB_ID.fullmatch(job_id) else None
@@ -188,8 +223,12 @@ def load(session, job_id: str, now: datetime | None = None, cls: type[ImportJob]
 def list_jobs(session, org_id: int, limit: int = 20, cls: type[ImportJob] = ImportJob) -> list[ImportJob]:
     """The organisation's newest ``limit`` jobs, newest first (stopped ones read as failed, as in :func:`load`)."""
     now = datetime.now(UTC)
-    rows = session.scalars(select(ImportJobRow).where(ImportJobRow.org_id == org_id)
-                           .order_by(ImportJobRow.started_at.desc(), ImportJobRow.id).limit(limit))
+    rows = session.scalars(
+        select(ImportJobRow)
+        .where(ImportJobRow.org_id == org_id)
+        .order_by(ImportJobRow.started_at.desc(), ImportJobRow.id)
+        .limit(limit)
+    )
     return [_job(row, now, cls) for row in rows]
 
 
@@ -198,8 +237,11 @@ def parse_upload(data: bytes, filename: str, max_chars: int, job: ImportJob) -> 
     """Articles from a JSONL (one object a line) or CSV (header row, PRODUCT.md field names) upload;
     bad lines are recorded on ``job`` and skipped. A file that cannot be read at all raises InputError."""
     is_csv = filename.lower().endswith(".csv")
-    records = (_csv_records(data, max_chars) if is_csv else
-               ((ln.number, ln.value, ln.error) for ln in read_lines(io.BytesIO(data))))
+    records = (
+        _csv_records(data, max_chars)
+        if is_csv
+        else ((ln.number, ln.value, ln.error) for ln in read_lines(io.BytesIO(data)))
+    )
     out = []
     for number, value, error in records:
         if error:
@@ -238,8 +280,9 @@ def _csv_records(data: bytes, max_chars: int):
         raise ImportFileError("csv_line", line=line, reason=str(exc)) from None
 
 
-def create(Session, data: bytes, filename: str, *, org_id: int, max_chars: int,
-           cls: type[ImportJob] = ImportJob) -> ImportJob:
+def create(
+    Session, data: bytes, filename: str, *, org_id: int, max_chars: int, cls: type[ImportJob] = ImportJob
+) -> ImportJob:
     """Check the upload whole and store its job with the file, ready for :func:`run_stored`; a file
     refused whole raises InputError and stores nothing. A file without one readable article is stored
     as a failed job, saying why (its lines' errors listed)."""
@@ -257,12 +300,13 @@ def create(Session, data: bytes, filename: str, *, org_id: int, max_chars: int,
 
 
 # -- registering ----------------------------------------------------------------------------------
-def register(job: ImportJob, articles: list[ArticleIn], registry, lock: threading.Lock,
-             until: float | None = None) -> bool:
+def register(
+    job: ImportJob, articles: list[ArticleIn], registry, lock: threading.Lock, until: float | None = None
+) -> bool:
     """Register ``articles`` from ``job.processed`` on, a chunk at a time, storing ``job``'s progress
     after each; stop after the chunk that passes ``until`` (``time.monotonic()``). True when all are done."""
     for i in range(job.processed, len(articles), CHUNK):
-        chunk = articles[i:i + CHUNK]
+        chunk = articles[i : i + CHUNK]
         try:
             with lock:
                 outcomes = registry.register_many(chunk, skip_existing=True, org_id=job.org_id)
@@ -294,13 +338,23 @@ def claim(Session, job_id: str) -> tuple[ImportJob, bytes] | None:
     job ended; a message delivered twice). The job's ``attempts`` count the runs that did not finish
     their slice; one started with MAX_ATTEMPTS of them is given up, failed as stopped."""
     with Session.begin() as session:
-        row = session.execute(select(ImportJobRow).where(ImportJobRow.id == job_id)
-                              .options(undefer(ImportJobRow.payload)).with_for_update()).scalar_one_or_none() if _JOB_ID.fullmatch(job_id) else None
+        row = (
+            session.execute(
+                select(ImportJobRow)
+                .where(ImportJobRow.id == job_id)
+                .options(undefer(ImportJobRow.payload))
+                .with_for_update()
+            ).scalar_one_or_none()
+            if _JOB_ID.fullmatch(job_id)
+            else None
+        )
         if row is None or row.status != "running" or row.payload is None:
             return None
         job = _job(row, datetime.min.replace(tzinfo=UTC), ImportJob)  # never stale here: it runs now
         if (row.attempts or 0) >= MAX_ATTEMPTS:
-            LOGGER.error("import %s given up: %s runs stopped before the end of their slice", job_id, row.attempts)
+            LOGGER.error(
+                "import %s given up: %s runs stopped before the end of their slice", job_id, row.attempts
+            )
             job.fail("stopped", done=job.processed, total=job.total)
             row.status, row.reason_code, row.reason_params = job.status, job.reason_code, job.reason_params
             row.payload, row.updated_at = None, datetime.now(UTC)  # attempts kept: they say why
@@ -318,7 +372,9 @@ def run_stored(registry, job_id: str, lock: threading.Lock, until: float | None 
         return "nothing"
     job, payload = claimed
     try:
-        articles = parse_upload(payload, job.filename, registry.settings.max_text_chars, ImportJob(job.id, 0, ""))
+        articles = parse_upload(
+            payload, job.filename, registry.settings.max_text_chars, ImportJob(job.id, 0, "")
+        )
         job.total = len(articles)  # the same file read the same way: the count the upload stored
         if not register(job, articles, registry, lock, until):
             _end_slice(registry.Session, job_id)

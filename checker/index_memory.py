@@ -100,8 +100,13 @@ class Segment:
             return self
         keep = ~np.isin(self.ids, tombstones)
         keys = self.keys[keep]
-        return Segment(self.name, keys, self.ids[keep], np.setdiff1d(self.articles, tombstones, assume_unique=True),
-                       build_directory(keys))
+        return Segment(
+            self.name,
+            keys,
+            self.ids[keep],
+            np.setdiff1d(self.articles, tombstones, assume_unique=True),
+            build_directory(keys),
+        )
 
     def lookup(self, unique: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positions of every posting whose key is in the sorted ``unique``, and the index into
@@ -177,6 +182,7 @@ class MemoryIndex:
 
     def _load_segment(self, name: str) -> Segment:
         assert self.directory is not None
+
         def load(part: str) -> np.ndarray:
             # Memory-mapped (nothing read until used), as a plain ndarray view: indexing a np.memmap
             # subclass costs microseconds of Python per call, which adds up in queries.
@@ -242,7 +248,9 @@ class MemoryIndex:
             for seg in self.segments:
                 if seg.name in written:
                     self._write_segment(seg)
-            written |= self._compact(write=True)  # merges written, some merged again: all deleted below unless live
+            written |= self._compact(
+                write=True
+            )  # merges written, some merged again: all deleted below unless live
             meta = {
                 "format": FORMAT_VERSION,
                 "scheme": self.scheme.index_identity(),

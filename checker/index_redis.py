@@ -273,7 +273,9 @@ class RedisIndex:
         if not prefix:
             raise ValueError("an empty prefix would mix the index with other data")
         if "{" in prefix or "}" in prefix:
-            raise ValueError(f"the index prefix {prefix!r} may not contain braces (they are Redis Cluster hash tags)")
+            raise ValueError(
+                f"the index prefix {prefix!r} may not contain braces (they are Redis Cluster hash tags)"
+            )
         self.scheme = scheme
         self.prefix = prefix
         self._owns_client = client is None
@@ -341,7 +343,9 @@ class RedisIndex:
         rows = np.tile(template, (len(buckets), 1))
         digits = [(head, buckets >> (self._rest_bits + 4)), (head + 1, buckets >> self._rest_bits)]
         rest = buckets & ((1 << self._rest_bits) - 1)
-        digits += [(head + 3 + i, rest >> (4 * (self._rest_digits - 1 - i))) for i in range(self._rest_digits)]
+        digits += [
+            (head + 3 + i, rest >> (4 * (self._rest_digits - 1 - i))) for i in range(self._rest_digits)
+        ]
         for column, value in digits:
             rows[:, column] = HEX[value & 15]
         return rows
@@ -399,8 +403,14 @@ class RedisIndex:
         finally:
             pool.release(conn)
 
-    def _write(self, buckets: np.ndarray, blob: bytes, sizes: np.ndarray, sets: list[tuple[bytes, bytes]],
-               members: list[int]) -> np.ndarray:
+    def _write(
+        self,
+        buckets: np.ndarray,
+        blob: bytes,
+        sizes: np.ndarray,
+        sets: list[tuple[bytes, bytes]],
+        members: list[int],
+    ) -> np.ndarray:
         """Add to each bucket ``buckets[i]`` (sorted) its ``sizes[i]`` bytes of ``blob``, ``SET`` each
         pair, ``SADD`` the members to the article set, in one pipeline; the buckets an addition took
         past a multiple of TIDY_BYTES.
@@ -410,8 +420,11 @@ class RedisIndex:
         building a call costs a few Python operations, not a few per bucket."""
         tags = buckets >> self._rest_bits
         cuts = np.flatnonzero(np.diff(tags)) + 1
-        calls = [(s, min(int(e), s + SCRIPT_BUCKETS)) for s, e in zip(np.r_[0, cuts], np.r_[cuts, len(buckets)])
-                 for s in range(int(s), int(e), SCRIPT_BUCKETS)]
+        calls = [
+            (s, min(int(e), s + SCRIPT_BUCKETS))
+            for s, e in zip(np.r_[0, cuts], np.r_[cuts, len(buckets)])
+            for s in range(int(s), int(e), SCRIPT_BUCKETS)
+        ]
         ends = np.cumsum(sizes)
         starts = ends - sizes
         step = b"%d" % TIDY_BYTES
@@ -441,16 +454,27 @@ class RedisIndex:
             chunks = []
             for s, e in calls:
                 postings, shares = args(s, e)
-                chunks.append(b"".join((
-                    b"*%d\r\n$4\r\nEVAL\r\n" % (e - s + 6), script, b"$%d\r\n%d\r\n" % (len(b"%d" % (e - s)), e - s),
-                    bulk_names[s:e].tobytes(),
-                    b"$%d\r\n%s\r\n" % (len(postings), postings), b"$%d\r\n%s\r\n" % (len(shares), shares),
-                    b"$%d\r\n%s\r\n" % (len(step), step),
-                )))
-            chunks += [b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(n), n, len(v), v) for n, v in sets]
+                chunks.append(
+                    b"".join(
+                        (
+                            b"*%d\r\n$4\r\nEVAL\r\n" % (e - s + 6),
+                            script,
+                            b"$%d\r\n%d\r\n" % (len(b"%d" % (e - s)), e - s),
+                            bulk_names[s:e].tobytes(),
+                            b"$%d\r\n%s\r\n" % (len(postings), postings),
+                            b"$%d\r\n%s\r\n" % (len(shares), shares),
+                            b"$%d\r\n%s\r\n" % (len(step), step),
+                        )
+                    )
+                )
+            chunks += [
+                b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(n), n, len(v), v) for n, v in sets
+            ]
             if members:
                 margs = [b"SADD", self._key("articles").encode(), *(b"%d" % m for m in members)]
-                chunks.append(b"*%d\r\n" % len(margs) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in margs))
+                chunks.append(
+                    b"*%d\r\n" % len(margs) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in margs)
+                )
             replies = self._raw(b"".join(chunks), len(chunks))
             errors = [r for r in replies if r.startswith(b"-")]
             if errors:
@@ -549,7 +573,9 @@ class RedisIndex:
         if self.cluster:
             tags = buckets >> self._rest_bits
             cuts = np.flatnonzero(np.diff(tags)) + 1
-            groups = [g[i : i + TXN_BUCKETS] for g in np.split(buckets, cuts) for i in range(0, len(g), TXN_BUCKETS)]
+            groups = [
+                g[i : i + TXN_BUCKETS] for g in np.split(buckets, cuts) for i in range(0, len(g), TXN_BUCKETS)
+            ]
         else:
             groups = [buckets[i : i + TXN_BUCKETS] for i in range(0, len(buckets), TXN_BUCKETS)]
         for group in groups:
@@ -560,7 +586,9 @@ class RedisIndex:
                 except redis.exceptions.WatchError:
                     continue
             else:
-                raise redis.exceptions.WatchError(f"buckets of {self.prefix!r} kept changing during {TXN_RETRIES} rewrites")
+                raise redis.exceptions.WatchError(
+                    f"buckets of {self.prefix!r} kept changing during {TXN_RETRIES} rewrites"
+                )
 
     def _rewrite_group(self, buckets: list[int], drop_ids: np.ndarray) -> None:
         names = self._bucket_names(np.asarray(buckets))
@@ -637,7 +665,9 @@ class RedisIndex:
             args[:, -width - 2 : -2] = rows
             args[:, -2:] = np.frombuffer(b"\r\n", dtype=np.uint8)
             values = self._mget_raw(len(rows), args.tobytes())
-        counts = np.fromiter((len(v) // POSTING.itemsize if v else 0 for v in values), dtype=np.int64, count=len(values))
+        counts = np.fromiter(
+            (len(v) // POSTING.itemsize if v else 0 for v in values), dtype=np.int64, count=len(values)
+        )
         if not counts.sum():
             return Hits.empty()
         postings = np.frombuffer(b"".join(v for v in values if v), dtype=POSTING)
@@ -728,7 +758,11 @@ def unlink(client: redis.Redis | redis.cluster.RedisCluster, names: list[Any]) -
         by_slot: dict[int, list[Any]] = {}
         for name in names:
             by_slot.setdefault(key_slot(name.encode() if isinstance(name, str) else name), []).append(name)
-        chunks = [group[i : i + UNLINK_CHUNK] for group in by_slot.values() for i in range(0, len(group), UNLINK_CHUNK)]
+        chunks = [
+            group[i : i + UNLINK_CHUNK]
+            for group in by_slot.values()
+            for i in range(0, len(group), UNLINK_CHUNK)
+        ]
     else:
         chunks = [names[i : i + UNLINK_CHUNK] for i in range(0, len(names), UNLINK_CHUNK)]
     pipe = client.pipeline(transaction=False)
@@ -746,9 +780,13 @@ def drop(client: redis.Redis | redis.cluster.RedisCluster | str, prefix: str) ->
         client, _bits = connect(client)
     try:
         # Names this layout (or format 1) makes: a longer prefix's names ("prefix:a:1:...") never match.
-        own = re.compile(re.escape(prefix.encode()) + rb":(\{[0-9a-f]{2}\}[0-9a-f]+(:[0-9a-f]{4})?|a:[0-9]+|s:[0-9a-f]+)")
+        own = re.compile(
+            re.escape(prefix.encode()) + rb":(\{[0-9a-f]{2}\}[0-9a-f]+(:[0-9a-f]{4})?|a:[0-9]+|s:[0-9a-f]+)"
+        )
         names: list[Any] = [f"{prefix}:{part}" for part in ("articles", "scheme", "layout")]
-        names += [n for n in client.scan_iter(match=f"{_glob_escape(prefix)}:*", count=10_000) if own.fullmatch(n)]
+        names += [
+            n for n in client.scan_iter(match=f"{_glob_escape(prefix)}:*", count=10_000) if own.fullmatch(n)
+        ]
         unlink(client, names)
     finally:
         if owned:

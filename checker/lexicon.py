@@ -47,7 +47,9 @@ class _LemmaTable:
         self.new_keys, self.new_values = empty, empty
 
     @staticmethod
-    def _find(keys: np.ndarray, values: np.ndarray, hashes: np.ndarray, out: np.ndarray, known: np.ndarray) -> None:
+    def _find(
+        keys: np.ndarray, values: np.ndarray, hashes: np.ndarray, out: np.ndarray, known: np.ndarray
+    ) -> None:
         if len(keys):
             pos = np.minimum(np.searchsorted(keys, hashes), len(keys) - 1)
             hit = keys[pos] == hashes
@@ -64,7 +66,10 @@ class _LemmaTable:
     def learn(self, hashes: np.ndarray, lemmas: np.ndarray) -> None:
         """Remember new words (``hashes`` sorted, distinct, not known yet)."""
         at = np.searchsorted(self.new_keys, hashes)
-        self.new_keys, self.new_values = np.insert(self.new_keys, at, hashes), np.insert(self.new_values, at, lemmas)
+        self.new_keys, self.new_values = (
+            np.insert(self.new_keys, at, hashes),
+            np.insert(self.new_values, at, lemmas),
+        )
         if len(self.new_keys) > max(4_096, len(self.keys) // 8):
             keys = np.concatenate([self.keys, self.new_keys])
             values = np.concatenate([self.values, self.new_values])
@@ -118,7 +123,9 @@ def guess_language(bits: np.ndarray, counts: np.ndarray) -> str | None:
     listed = bits != 0
     _, _, languages = _stopword_table()
     # Bit i of each mask, for every language at once: the masks' bytes unpacked into bits.
-    unpacked = np.unpackbits(bits[listed].astype("<u8").view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")
+    unpacked = np.unpackbits(
+        bits[listed].astype("<u8").view(np.uint8).reshape(-1, 8), axis=1, bitorder="little"
+    )
     covered = (unpacked * counts[listed][:, None]).sum(axis=0)[: len(languages)]
     best = int(np.argmax(covered))
     if covered[best] < MIN_STOPWORD_SHARE * counts.sum():
@@ -160,7 +167,9 @@ def analyse(hashes: np.ndarray, token_at: Callable[[int], str]) -> tuple[str | N
     of token ``i``. Everything is decided once per distinct word; stopwords keep their own hash."""
     if not len(hashes):
         return None, hashes, np.zeros(0, dtype=bool)
-    unique, first, inverse, counts = np.unique(hashes, return_index=True, return_inverse=True, return_counts=True)
+    unique, first, inverse, counts = np.unique(
+        hashes, return_index=True, return_inverse=True, return_counts=True
+    )
     bits = language_bits(unique)
     language = guess_language(bits, counts)
     stop = stopword_mask(bits, language)
@@ -171,7 +180,9 @@ def analyse(hashes: np.ndarray, token_at: Callable[[int], str]) -> tuple[str | N
     return language, lemmas[inverse], stop[inverse]
 
 
-def _lemma_hashes(unique: np.ndarray, first: np.ndarray, token_at: Callable[[int], str], language: str) -> np.ndarray:
+def _lemma_hashes(
+    unique: np.ndarray, first: np.ndarray, token_at: Callable[[int], str], language: str
+) -> np.ndarray:
     """Lemma hashes of the distinct (sorted) token hashes ``unique``, whose first occurrences are the
     tokens ``first``; ``token_at`` is asked only for words this process has not lemmatised before."""
     table = _lemma_tables.setdefault(language, _LemmaTable())

@@ -53,9 +53,15 @@ class SmallPassagesHidden:
     whole_match: bool
 
     def to_dict(self) -> dict:
-        return {"reason": SMALL, "article": self.article.to_dict(), "passages": len(self.passage_words),
-                "words": sum(self.passage_words), "passage_words": list(self.passage_words),
-                "minimum": self.minimum, "whole_match": self.whole_match}
+        return {
+            "reason": SMALL,
+            "article": self.article.to_dict(),
+            "passages": len(self.passage_words),
+            "words": sum(self.passage_words),
+            "passage_words": list(self.passage_words),
+            "minimum": self.minimum,
+            "whole_match": self.whole_match,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +72,12 @@ class SourceExcluded:
     articles: tuple[ArticleRef, ...] = ()  # the articles whose matches were not reported
 
     def to_dict(self) -> dict:
-        return {"reason": SOURCE, "source": self.source, "matches": len(self.articles),
-                "articles": [a.to_dict() for a in self.articles]}
+        return {
+            "reason": SOURCE,
+            "source": self.source,
+            "matches": len(self.articles),
+            "articles": [a.to_dict() for a in self.articles],
+        }
 
 
 Hidden = SmallPassagesHidden | SourceExcluded
@@ -82,10 +92,14 @@ def describe(note: dict) -> str:
     title = (note.get("article") or {}).get("title")
     sizes = ", ".join(str(w) for w in note.get("passage_words", []))
     if note.get("whole_match"):
-        return (f"1 match with {title!r} ({sizes} words) was hidden because it is smaller than the "
-                f"organisation's minimum of {note['minimum']} words")
-    return (f"{note['passages']} passage(s) of the match with {title!r} ({sizes} words) hidden because smaller "
-            f"than the organisation's minimum of {note['minimum']} words")
+        return (
+            f"1 match with {title!r} ({sizes} words) was hidden because it is smaller than the "
+            f"organisation's minimum of {note['minimum']} words"
+        )
+    return (
+        f"{note['passages']} passage(s) of the match with {title!r} ({sizes} words) hidden because smaller "
+        f"than the organisation's minimum of {note['minimum']} words"
+    )
 
 
 def _path_prefix(path: str, prefix: str) -> bool:
@@ -122,7 +136,9 @@ class MatchOptions:
             return None
         return next((entry for entry in self.excluded_sources if source_covers(entry, url)), None)
 
-    def keep_passages(self, article: ArticleRef, passages: list[_Sized]) -> tuple[list, SmallPassagesHidden | None]:
+    def keep_passages(
+        self, article: ArticleRef, passages: list[_Sized]
+    ) -> tuple[list, SmallPassagesHidden | None]:
         """The passages at least ``min_match_words`` long, and a note on those hidden (None if none)."""
         if not self.min_match_words:
             return passages, None

@@ -58,7 +58,11 @@ def match_article(
     score, s_cov, t_cov, kind = measure(counts, token_passages, cfg)
     credits = find_credits(suspect.doc.text, article.ref, source.text, links)
     verdict, licensed, explanation = judge(
-        article.ref, kind, credits, url, published_at,
+        article.ref,
+        kind,
+        credits,
+        url,
+        published_at,
         required_credit_given=has_required_credit(suspect.doc.text, article.ref),
     )
     return Match(
@@ -106,15 +110,21 @@ def scan_text(
         suspect = Profile.build(doc, index.scheme.shingle_size_for(doc))
         links = tuple(links)
         for article in articles:
-            m, note = match_article(suspect, article, url=url, published_at=published_at, links=links, cfg=cfg,
-                                    options=options)
+            m, note = match_article(
+                suspect, article, url=url, published_at=published_at, links=links, cfg=cfg, options=options
+            )
             matches += [m] if m else []
             hidden += [note] if note else []
     matches.sort(key=lambda m: (-m.score, m.article.id))
     source = options.excluded_source(url)
     if source is not None:
-        return ScanResult(verdict="no_reuse", explanation=f"not reported: the suspect is on an excluded source ({source})",
-                          excluded=(SourceExcluded(source, tuple(m.article for m in matches)),))
+        return ScanResult(
+            verdict="no_reuse",
+            explanation=f"not reported: the suspect is on an excluded source ({source})",
+            excluded=(SourceExcluded(source, tuple(m.article for m in matches)),),
+        )
     verdict, explanation = overall(matches)
     hidden.sort(key=lambda note: note.article.id)
-    return ScanResult(verdict=verdict, matches=tuple(matches), explanation=explanation, excluded=tuple(hidden))
+    return ScanResult(
+        verdict=verdict, matches=tuple(matches), explanation=explanation, excluded=tuple(hidden)
+    )

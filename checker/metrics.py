@@ -32,10 +32,18 @@ SCAN_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 3
 
 # Labels are given on every use (none created up front), so each value is made in the process that
 # records it: in multiprocess mode a forked pool process writes its own file.
-SCANS = Counter("checker_scans", "Scans finished, by status (done, failed), verdict (none when failed) and "
-                "source (text, url, batch, crawl, watch, discovery, cli)", ["status", "verdict", "source"])
-SCAN_SECONDS = Histogram("checker_scan_duration_seconds", "Engine time of a scan (matching against the index, "
-                         "without fetching or storing), by source", ["source"], buckets=SCAN_BUCKETS)
+SCANS = Counter(
+    "checker_scans",
+    "Scans finished, by status (done, failed), verdict (none when failed) and "
+    "source (text, url, batch, crawl, watch, discovery, cli)",
+    ["status", "verdict", "source"],
+)
+SCAN_SECONDS = Histogram(
+    "checker_scan_duration_seconds",
+    "Engine time of a scan (matching against the index, without fetching or storing), by source",
+    ["source"],
+    buckets=SCAN_BUCKETS,
+)
 
 
 def record_scan(status: str, verdict: str | None, source: str | None, seconds: float | None = None) -> None:

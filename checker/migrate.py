@@ -56,8 +56,11 @@ def known_revisions() -> frozenset[str]:
     """The revisions this code knows, from the file names: revision ids are the names' four-digit
     prefixes and each revises the one before (tests/test_migrations.py checks this against Alembic's
     own reading of the files), so the common case needs no Alembic import."""
-    return frozenset(m.group(1) for f in (MIGRATIONS / "versions").glob("*.py")
-                     if (m := re.fullmatch(r"(\d{4})_\w+\.py", f.name)))
+    return frozenset(
+        m.group(1)
+        for f in (MIGRATIONS / "versions").glob("*.py")
+        if (m := re.fullmatch(r"(\d{4})_\w+\.py", f.name))
+    )
 
 
 def head() -> str:
@@ -109,8 +112,10 @@ def upgrade(engine: Engine, *, auto: bool = True) -> bool:
     if found == "ahead":
         raise SchemaError(_ahead_message(engine))
     if not auto and found != "new":
-        raise SchemaError(f"the database's schema is older than this release needs ({found}); "
-                          "run `checker db upgrade`, then start again")
+        raise SchemaError(
+            f"the database's schema is older than this release needs ({found}); "
+            "run `checker db upgrade`, then start again"
+        )
     with engine.connect() as conn:
         _lock(conn)
         found = state_of(conn)  # another process may have migrated while this one waited for the lock
@@ -139,8 +144,10 @@ def _lock(conn: Connection) -> None:
 def _ahead_message(engine: Engine) -> str:
     with engine.connect() as conn:
         rev = current(conn)
-    return (f"the database is at schema revision {rev}, which this release does not know (its newest is "
-            f"{head()}): it was upgraded by a newer release; run that release")
+    return (
+        f"the database is at schema revision {rev}, which this release does not know (its newest is "
+        f"{head()}): it was upgraded by a newer release; run that release"
+    )
 
 
 def new_revision(engine: Engine, message: str) -> str:
@@ -150,6 +157,7 @@ def new_revision(engine: Engine, message: str) -> str:
 
     upgrade(engine)
     with engine.connect() as conn:
-        script = command.revision(config(conn), message=message, autogenerate=True,
-                                  rev_id=f"{int(head()) + 1:04d}")
+        script = command.revision(
+            config(conn), message=message, autogenerate=True, rev_id=f"{int(head()) + 1:04d}"
+        )
     return script.path

@@ -85,8 +85,9 @@ class Organisation(Base):
     excluded_sources: Mapped[list | None] = mapped_column(JSON)
     # Alerts on new unattributed copies: sent as found ("immediate") or once a day in one digest
     # ("daily"); when the last digest went out.
-    alert_frequency: Mapped[str] = mapped_column(String(10), default="immediate",
-                                                 server_default=sql_text("'immediate'"))
+    alert_frequency: Mapped[str] = mapped_column(
+        String(10), default="immediate", server_default=sql_text("'immediate'")
+    )
     last_digest_at: Mapped[datetime | None]
     # Who gets its alert e-mails (None or empty: the operator's CHECKER_ALERT_TO).
     alert_emails: Mapped[list | None] = mapped_column(JSON)
@@ -352,7 +353,9 @@ class MatchRow(Base):
     credits: Mapped[list | None] = mapped_column(JSON)
     # Where the copy was found (the scan's final URL) and whether monitoring saw this pair before.
     suspect_url: Mapped[str | None] = mapped_column(String(2000), index=True)
-    review_status: Mapped[str] = mapped_column(String(20), default="open")  # open|confirmed|dismissed|licensed
+    review_status: Mapped[str] = mapped_column(
+        String(20), default="open"
+    )  # open|confirmed|dismissed|licensed
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     scan: Mapped[Scan] = relationship(back_populates="matches")

@@ -46,7 +46,9 @@ def start_due(session: Session, now: datetime | None = None) -> list[int]:
     run is set one interval ahead at once, so two schedulers ticking together start it once only
     (the second sees it not due; on PostgreSQL the rows are locked while this runs)."""
     now = now or now_utc()
-    query = select(Watch).where(Watch.active.is_(True), (Watch.next_due_at.is_(None)) | (Watch.next_due_at <= now))
+    query = select(Watch).where(
+        Watch.active.is_(True), (Watch.next_due_at.is_(None)) | (Watch.next_due_at <= now)
+    )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     started = []
@@ -67,7 +69,9 @@ def backoff(interval_minutes: int, failures: int) -> timedelta:
     return max(interval, min(interval * 2 ** max(failures - 1, 0), MAX_BACKOFF))
 
 
-def record_run(session: Session, watch_id: int | None, error: str | None, now: datetime | None = None) -> None:
+def record_run(
+    session: Session, watch_id: int | None, error: str | None, now: datetime | None = None
+) -> None:
     """What a finished run of a watch does to it: a run that worked clears the failures; a failed run
     counts, says why, backs off, and pauses the watch after MAX_FAILURES in a row."""
     watch = session.get(Watch, watch_id) if watch_id is not None else None
@@ -136,17 +140,35 @@ def summaries(session: Session, org_id: int | None, watch_id: int | None = None)
         last_crawl[crawl.watch_id] = crawl  # ascending ids: the last one wins
         if crawl.status in ("done", "failed"):
             last_done[crawl.watch_id] = crawl
-    matches = dict(session.execute(
-        select(Crawl.watch_id, func.count(MatchRow.id))
-        .join(Scan, Scan.crawl_id == Crawl.id).join(MatchRow, MatchRow.scan_id == Scan.id)
-        .where(Crawl.watch_id.in_(ids)).group_by(Crawl.watch_id)).all())
+    matches = dict(
+        session.execute(
+            select(Crawl.watch_id, func.count(MatchRow.id))
+            .join(Scan, Scan.crawl_id == Crawl.id)
+            .join(MatchRow, MatchRow.scan_id == Scan.id)
+            .where(Crawl.watch_id.in_(ids))
+            .group_by(Crawl.watch_id)
+        ).all()
+    )
     out = []
     for w in watches:
         crawl, done = last_crawl.get(w.id), last_done.get(w.id)
-        out.append(WatchSummary(
-            id=w.id, url=w.url, kind=w.kind or "site", interval_minutes=w.interval_minutes, max_pages=w.max_pages,
-            active=bool(w.active), paused_reason=w.paused_reason, last_run_at=w.last_crawled_at,
-            next_run_at=w.next_due_at if w.active else None, last_status=crawl.status if crawl else None,
-            pages_seen=done.pages_found if done else 0, new_matches=int(matches.get(w.id, 0)),
-            failures=w.failures or 0, last_error=w.last_error, created_at=w.created_at))
+        out.append(
+            WatchSummary(
+                id=w.id,
+                url=w.url,
+                kind=w.kind or "site",
+                interval_minutes=w.interval_minutes,
+                max_pages=w.max_pages,
+                active=bool(w.active),
+                paused_reason=w.paused_reason,
+                last_run_at=w.last_crawled_at,
+                next_run_at=w.next_due_at if w.active else None,
+                last_status=crawl.status if crawl else None,
+                pages_seen=done.pages_found if done else 0,
+                new_matches=int(matches.get(w.id, 0)),
+                failures=w.failures or 0,
+                last_error=w.last_error,
+                created_at=w.created_at,
+            )
+        )
     return out

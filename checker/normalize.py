@@ -74,7 +74,7 @@ class Document:
         if self._lexical is None:
             if self.char_tokens:
                 bigrams = shingle_hashes(self.hashes, 2) if len(self.hashes) > 1 else self.hashes
-                units = np.append(bigrams, self.hashes[len(bigrams):])
+                units = np.append(bigrams, self.hashes[len(bigrams) :])
                 value = (None, units, np.zeros(len(self), dtype=bool))
             else:
                 value = analyse(self.hashes, self._token)
@@ -115,8 +115,9 @@ def _token_spans(classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts[order].astype(np.int64), ends[order].astype(np.int64)
 
 
-def _tokens(text: str) -> tuple[list[str] | None, str | None, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                                np.ndarray]:
+def _tokens(
+    text: str,
+) -> tuple[list[str] | None, str | None, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Tokens (or the folded text they are slices of), hashes, spans, code points and their classes.
 
     Fast path: when NFKC leaves the text unchanged and case folding maps every character to exactly

@@ -21,5 +21,5 @@ def share(x: float | None) -> str:
 
 
 def words_of(matched: int | None, total: int | None) -> str:
-    """" (120 of 1,920 words)" beside a share, or "" when the counts are unknown (older results)."""
+    """ " (120 of 1,920 words)" beside a share, or "" when the counts are unknown (older results)."""
     return f" ({matched:,} of {total:,} words)" if matched is not None and total else ""

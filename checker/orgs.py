@@ -27,8 +27,9 @@ def org_name(name: str | None) -> str:
     """``name`` with its whitespace collapsed and checked (InputError); :data:`DEFAULT_ORG` for None."""
     if name is None:
         return DEFAULT_ORG
-    return validate.text_field(" ".join(name.split()), "organisation name",
-                               validate.column_length(Organisation.name), required=True)
+    return validate.text_field(
+        " ".join(name.split()), "organisation name", validate.column_length(Organisation.name), required=True
+    )
 
 
 def get_or_create_org(session: Session, name: str | None) -> Organisation:
@@ -64,7 +65,9 @@ def adopt_orgless(session: Session, org: Organisation) -> int:
         session.info.setdefault(ADOPTED_ARTICLES, set()).update(articles)
     moved = 0
     for model in ORG_SCOPED:
-        moved += session.execute(update(model).where(model.org_id.is_(None)).values(org_id=org.id)).rowcount or 0
+        moved += (
+            session.execute(update(model).where(model.org_id.is_(None)).values(org_id=org.id)).rowcount or 0
+        )
     return moved
 
 
@@ -80,12 +83,16 @@ def match_options(org: Organisation) -> MatchOptions:
     checked again: a row edited by hand past the forms fails the scan with the reason (InputError),
     rather than scanning with a setting nobody chose."""
     try:
-        return validate.match_options(min_match_words=org.min_match_words,
-                                      exclude_quotes=True if org.exclude_quotes is None else org.exclude_quotes,
-                                      excluded_sources=org.excluded_sources or [])
+        return validate.match_options(
+            min_match_words=org.min_match_words,
+            exclude_quotes=True if org.exclude_quotes is None else org.exclude_quotes,
+            excluded_sources=org.excluded_sources or [],
+        )
     except InputError as exc:
-        raise InputError(f"the match settings of {org.name} are invalid ({exc}); correct them on its settings "
-                         "page or with `checker org settings`") from None
+        raise InputError(
+            f"the match settings of {org.name} are invalid ({exc}); correct them on its settings "
+            "page or with `checker org settings`"
+        ) from None
 
 
 def match_options_for(session: Session, org_id: int | None) -> MatchOptions:
@@ -106,25 +113,45 @@ KEEP = object()  # update_settings: leave this setting as it is
 
 def settings_of(org: Organisation) -> dict:
     """The organisation's settings as stored (what `checker org settings --json` prints)."""
-    return {"organisation": org.name, "min_match_words": org.min_match_words,
-            "exclude_quotes": True if org.exclude_quotes is None else org.exclude_quotes,
-            "excluded_sources": list(org.excluded_sources or []), "time_zone": org.time_zone or "UTC",
-            "alert_frequency": org.alert_frequency or "immediate", "alert_emails": list(org.alert_emails or [])}
+    return {
+        "organisation": org.name,
+        "min_match_words": org.min_match_words,
+        "exclude_quotes": True if org.exclude_quotes is None else org.exclude_quotes,
+        "excluded_sources": list(org.excluded_sources or []),
+        "time_zone": org.time_zone or "UTC",
+        "alert_frequency": org.alert_frequency or "immediate",
+        "alert_emails": list(org.alert_emails or []),
+    }
 
 
-def update_settings(org: Organisation, *, min_match_words=KEEP, exclude_quotes=KEEP, excluded_sources=KEEP,
-                    time_zone=KEEP, alert_frequency=KEEP, alert_emails=KEEP) -> list[str]:
+def update_settings(
+    org: Organisation,
+    *,
+    min_match_words=KEEP,
+    exclude_quotes=KEEP,
+    excluded_sources=KEEP,
+    time_zone=KEEP,
+    alert_frequency=KEEP,
+    alert_emails=KEEP,
+) -> list[str]:
     """Check the given settings together with the kept ones and store them all, or store nothing:
     InputError names the bad setting, and the row is untouched. Returns the names of the settings
     that changed. (The settings page and `checker org settings` both write through here.)"""
     current = settings_of(org)
-    given = {"min_match_words": min_match_words, "exclude_quotes": exclude_quotes,
-             "excluded_sources": excluded_sources, "time_zone": time_zone,
-             "alert_frequency": alert_frequency, "alert_emails": alert_emails}
+    given = {
+        "min_match_words": min_match_words,
+        "exclude_quotes": exclude_quotes,
+        "excluded_sources": excluded_sources,
+        "time_zone": time_zone,
+        "alert_frequency": alert_frequency,
+        "alert_emails": alert_emails,
+    }
     wanted = {k: current[k] if v is KEEP else v for k, v in given.items()}
-    options = validate.match_options(min_match_words=wanted["min_match_words"],
-                                     exclude_quotes=wanted["exclude_quotes"],
-                                     excluded_sources=wanted["excluded_sources"])
+    options = validate.match_options(
+        min_match_words=wanted["min_match_words"],
+        exclude_quotes=wanted["exclude_quotes"],
+        excluded_sources=wanted["excluded_sources"],
+    )
     zone = validate.time_zone(wanted["time_zone"])
     frequency = validate.alert_frequency(wanted["alert_frequency"])
     emails = validate.email_list(wanted["alert_emails"])

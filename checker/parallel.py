@@ -33,8 +33,9 @@ _org_id: int | None = None  # whose articles the workers scan against
 _options: MatchOptions | None = None  # with which match settings (None: the organisation's)
 
 
-def _scan_here(registry: Registry, task: Task, org_id: int | None = None,
-               options: MatchOptions | None = None) -> Outcome:
+def _scan_here(
+    registry: Registry, task: Task, org_id: int | None = None, options: MatchOptions | None = None
+) -> Outcome:
     text, url = task
     try:
         return registry.scan(text, url, org_id=org_id, options=options), None
@@ -56,8 +57,14 @@ class ScanPool:
     """``ScanPool(registry, workers)`` then ``pool.map(tasks)``: outcomes in input order. Create it
     before starting threads (a progress bar's, say): the workers are forked right away."""
 
-    def __init__(self, registry: Registry, workers: int, *, org_id: int | None = None,
-                 options: MatchOptions | None = None) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        workers: int,
+        *,
+        org_id: int | None = None,
+        options: MatchOptions | None = None,
+    ) -> None:
         """``org_id``: scan against that organisation's articles only (None: every article);
         ``options``: the match settings (None: the organisation's, read per scan)."""
         global _registry, _org_id, _options

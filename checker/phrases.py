@@ -61,8 +61,9 @@ def clean_phrase(text: str) -> str:
     return " ".join(_DOUBLE_QUOTES.sub(" ", text).split())
 
 
-def pick_phrases(text: str, count: int = 3, *, min_words: int | None = None,
-                 max_words: int | None = None) -> list[str]:
+def pick_phrases(
+    text: str, count: int = 3, *, min_words: int | None = None, max_words: int | None = None
+) -> list[str]:
     """Up to ``count`` distinctive phrases of ``text``, in text order (see the module docstring).
 
     Fewer (or none) when the text has too few sentences that qualify: a short text, one that is all
@@ -117,13 +118,16 @@ def _breaks(doc: Document) -> np.ndarray:
     text = doc.text
     for t in np.flatnonzero(gap_end - gap_start > 1).tolist():
         gap = text[int(gap_start[t]) : int(gap_end[t])]
-        if _PARAGRAPH_BREAK.search(gap) or _WORD_RUN.search(gap):  # a word in the gap: boilerplate was dropped
+        if _PARAGRAPH_BREAK.search(gap) or _WORD_RUN.search(
+            gap
+        ):  # a word in the gap: boilerplate was dropped
             out[t + 1] = True
     return out
 
 
-def _windows(doc: Document, weight: np.ndarray, content: np.ndarray, lo: int,
-             hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _windows(
+    doc: Document, weight: np.ndarray, content: np.ndarray, lo: int, hi: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every start token of a qualifying phrase, its length (the longest up to ``hi``) and score."""
     n = len(doc)
     breaks = np.cumsum(_breaks(doc))  # breaks[t]: boundaries at or before token t

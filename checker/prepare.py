@@ -65,8 +65,9 @@ class Preparer:
         """Start the pool now (if this process may fork and more than one worker is asked for); True
         if it runs."""
         if self._pool is None and self.workers > 1 and can_fork():
-            self._pool = multiprocessing.get_context("fork").Pool(self.workers, initializer=_init,
-                                                                  initargs=(self.scheme,))
+            self._pool = multiprocessing.get_context("fork").Pool(
+                self.workers, initializer=_init, initargs=(self.scheme,)
+            )
         return self._pool is not None
 
     def map(self, texts: Sequence[str]) -> list[Prepared]:

@@ -60,12 +60,15 @@ class Profile:
         n_sent = len(doc.sentences)
         distinct_lemmas, lemma_index = np.unique(lemmas, return_inverse=True)
         # Distinct (sentence, lemma) pairs as one exact int64 key each, sorted by sentence then lemma.
-        pair_key, first, counts = np.unique(sentence * max(len(distinct_lemmas), 1) + lemma_index,
-                                            return_index=True, return_counts=True)
+        pair_key, first, counts = np.unique(
+            sentence * max(len(distinct_lemmas), 1) + lemma_index, return_index=True, return_counts=True
+        )
         pair_sentence, index = np.divmod(pair_key, max(len(distinct_lemmas), 1))
         pair_stop = stop[first]
         lengths = np.maximum(doc.sentences.end - doc.sentences.first, 1)
-        quoted = np.bincount(sentence[doc.quoted], minlength=n_sent)[:n_sent] if len(sentence) else np.zeros(0)
+        quoted = (
+            np.bincount(sentence[doc.quoted], minlength=n_sent)[:n_sent] if len(sentence) else np.zeros(0)
+        )
         shingles = shingle_hashes(doc.hashes, shingle_size)
         order = np.argsort(shingles, kind="stable")
         return cls(

@@ -61,8 +61,22 @@ def text_digest(text: str) -> str:
 
 
 # What a re-registration may change, in the order messages name them.
-UPDATABLE = ("title", "url", "publisher", "license", "partners", "published_at", "required_credit", "aliases", "text")
-FIELD_LABELS = {"published_at": "publication date", "required_credit": "required credit", "license": "licence"}
+UPDATABLE = (
+    "title",
+    "url",
+    "publisher",
+    "license",
+    "partners",
+    "published_at",
+    "required_credit",
+    "aliases",
+    "text",
+)
+FIELD_LABELS = {
+    "published_at": "publication date",
+    "required_credit": "required credit",
+    "license": "licence",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +96,9 @@ class Registered:
             return f"registered as #{self.id}"
         if not self.changed:
             return f"already registered as #{self.id}; nothing changed"
-        return f"already registered as #{self.id}; updated: " + ", ".join(FIELD_LABELS.get(f, f).replace("_", " ")
-                                                                           for f in self.changed)
+        return f"already registered as #{self.id}; updated: " + ", ".join(
+            FIELD_LABELS.get(f, f).replace("_", " ") for f in self.changed
+        )
 
 
 def given_fields(a: ArticleIn) -> frozenset[str]:
@@ -91,8 +106,11 @@ def given_fields(a: ArticleIn) -> frozenset[str]:
     if a.given is not None:
         return frozenset(a.given) & frozenset(UPDATABLE) | {"text"}
     defaults = {"license": "all-rights-reserved"}
-    return frozenset(f for f in UPDATABLE
-                     if f in ("title", "text") or getattr(a, f) not in (None, "", (), [], defaults.get(f)))
+    return frozenset(
+        f
+        for f in UPDATABLE
+        if f in ("title", "text") or getattr(a, f) not in (None, "", (), [], defaults.get(f))
+    )
 
 
 # What registration compares an article by and may change in it.
@@ -105,8 +123,11 @@ def _apply_changes(rec: dict, row: dict, fields: Iterable[str]) -> tuple[str, ..
     :data:`UPDATABLE` order. A url is another one only if its canonical form is: the stored spelling
     stays when only the spelling differs."""
     fields = frozenset(fields)
-    changed = tuple(f for f in UPDATABLE if f in fields
-                    and (rec["url_key"] != row["url_key"] if f == "url" else rec[f] != row[f]))
+    changed = tuple(
+        f
+        for f in UPDATABLE
+        if f in fields and (rec["url_key"] != row["url_key"] if f == "url" else rec[f] != row[f])
+    )
     for f in changed:
         rec[f] = row[f]
     if "url" in changed:
@@ -145,8 +166,14 @@ def _ref(row) -> ArticleRef:
 class Registry:
     """Register articles, scan texts, record scans. One per process; not thread-safe for writes."""
 
-    def __init__(self, settings: Settings, index: PassageIndex | None = None, *, sync: bool = True,
-                 drop_shared_index: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        index: PassageIndex | None = None,
+        *,
+        sync: bool = True,
+        drop_shared_index: bool = False,
+    ) -> None:
         """Open the database and the index. A shared (Redis) index built with another fingerprint
         scheme is refused unless ``drop_shared_index`` (what `checker index rebuild` passes): other
         processes may be using it, so it is never dropped implicitly."""
@@ -267,8 +294,11 @@ class Registry:
         article is a new one.
         """
         out: list[Registered] = []
-        with (nullcontext(self._preparer) if self._preparer and workers is None
-              else Preparer(self.settings.scheme, workers)) as preparer:
+        with (
+            nullcontext(self._preparer)
+            if self._preparer and workers is None
+            else Preparer(self.settings.scheme, workers)
+        ) as preparer:
             for batch in _batches(articles, REGISTER_BATCH):
                 rows = [{**self._validate(a), "org_id": org_id} for a in batch]
                 out.extend(self._register_batch(rows, skip_existing, preparer))
@@ -290,14 +320,17 @@ class Registry:
                 for rec in self._existing(session, rows):
                     remember(rec)
             new_rows: list[dict] = []
-            dirty: dict[int, tuple[dict, set[str]]] = {}  # existing article id -> (its values, fields changed)
+            dirty: dict[
+                int, tuple[dict, set[str]]
+            ] = {}  # existing article id -> (its values, fields changed)
             steps: list[tuple[dict, bool, tuple[str, ...]]] = []
             for row in rows:
                 given = row.pop("_given")
                 rec = None
                 if skip_existing:
-                    rec = (targets.get("u:" + row["url_key"]) if row["url_key"] else None) \
-                        or targets.get("d:" + row["text_sha256"])
+                    rec = (targets.get("u:" + row["url_key"]) if row["url_key"] else None) or targets.get(
+                        "d:" + row["text_sha256"]
+                    )
                 if rec is None:
                     new_rows.append(row)
                     if skip_existing:
@@ -314,14 +347,21 @@ class Registry:
                 r["word_count"] = word_count
                 r["created_at"] = r["updated_at"] = now
             if new_rows:
-                result = session.execute(insert(Article).returning(Article.id, sort_by_parameter_order=True), new_rows)
+                result = session.execute(
+                    insert(Article).returning(Article.id, sort_by_parameter_order=True), new_rows
+                )
                 for r, (id_,) in zip(new_rows, result, strict=True):
                     r["id"] = id_
-            reindex = {id_: self._write_changes(session, id_, rec, fields, now) for id_, (rec, fields) in dirty.items()}
+            reindex = {
+                id_: self._write_changes(session, id_, rec, fields, now)
+                for id_, (rec, fields) in dirty.items()
+            }
         self._index_changes(dirty, reindex, [(r["id"], keys) for r, (_, keys) in zip(new_rows, prepared)])
         return [Registered(rec["id"], existing, changed) for rec, existing, changed in steps]
 
-    def _write_changes(self, session, article_id: int, rec: dict, fields: Iterable[str], now: datetime) -> list | None:
+    def _write_changes(
+        self, session, article_id: int, rec: dict, fields: Iterable[str], now: datetime
+    ) -> list | None:
         """UPDATE the article with ``rec``'s values of ``fields`` (and what follows from them: the url key;
         for a new text its digest, word count and fingerprint scheme). Returns the new text normalised
         when the text changed (it must be indexed again, see :meth:`_index_changes`), else None."""
@@ -332,13 +372,17 @@ class Registry:
             values["url_key"] = rec["url_key"]
         if "text" in fields:
             doc = normalize(rec["text"])
-            values |= {"text_sha256": rec["text_sha256"], "word_count": len(doc),
-                       "fingerprint_version": self.settings.scheme.version}
+            values |= {
+                "text_sha256": rec["text_sha256"],
+                "word_count": len(doc),
+                "fingerprint_version": self.settings.scheme.version,
+            }
         session.execute(update(Article).where(Article.id == article_id).values(**values, updated_at=now))
         return doc
 
-    def _index_changes(self, changed: Iterable[int], reindex: dict[int, list | None],
-                       new: list[tuple[int, np.ndarray]]) -> None:
+    def _index_changes(
+        self, changed: Iterable[int], reindex: dict[int, list | None], new: list[tuple[int, np.ndarray]]
+    ) -> None:
         """After the database commit: forget the cached copies of ``changed`` articles, replace the index
         entries of those whose text changed (``reindex`` maps them to their new normalised text; None:
         unchanged) and add the ``new`` ones (id, fingerprint keys)."""
@@ -386,15 +430,24 @@ class Registry:
         row = self._validate(article)
         row.pop("_given")
         with self.Session.begin() as session:
-            found = session.execute(select(*_KEY_COLUMNS, Article.org_id)
-                                    .where(Article.id == article_id, self._in(org_id))).first()
+            found = session.execute(
+                select(*_KEY_COLUMNS, Article.org_id).where(Article.id == article_id, self._in(org_id))
+            ).first()
             if found is None:
                 raise NotFound(f"no article with id {article_id}")
             rec = dict(found._mapping)
-            _refuse_clash(row, [r for r in self._existing(session, [{**row, "org_id": rec["org_id"]}])
-                                if r["id"] != article_id])
+            _refuse_clash(
+                row,
+                [
+                    r
+                    for r in self._existing(session, [{**row, "org_id": rec["org_id"]}])
+                    if r["id"] != article_id
+                ],
+            )
             changed = _apply_changes(rec, row, UPDATABLE)
-            doc = self._write_changes(session, article_id, rec, changed, datetime.now(UTC)) if changed else None
+            doc = (
+                self._write_changes(session, article_id, rec, changed, datetime.now(UTC)) if changed else None
+            )
         self._index_changes([article_id], {article_id: doc}, [])
         return Registered(article_id, True, changed)
 
@@ -410,8 +463,9 @@ class Registry:
                 raise NotFound(f"no article with id {article_id}")
             return article
 
-    def list_articles(self, *, limit: int = 50, offset: int = 0, query: str | None = None,
-                      org_id: int | None = None) -> list[Article]:
+    def list_articles(
+        self, *, limit: int = 50, offset: int = 0, query: str | None = None, org_id: int | None = None
+    ) -> list[Article]:
         stmt = select(Article).where(self._in(org_id)).order_by(Article.id.desc()).limit(limit).offset(offset)
         if query:
             stmt = stmt.where(article_search(query))
@@ -424,7 +478,10 @@ class Registry:
 
     def delete_article(self, article_id: int, org_id: int | None = None) -> None:
         with self.Session.begin() as session:
-            if session.execute(delete(Article).where(Article.id == article_id, self._in(org_id))).rowcount == 0:
+            if (
+                session.execute(delete(Article).where(Article.id == article_id, self._in(org_id))).rowcount
+                == 0
+            ):
                 raise NotFound(f"no article with id {article_id}")
         self.index.remove([article_id])
         self.index.save()
@@ -474,7 +531,8 @@ class Registry:
     def _id_figures(self) -> tuple[int, int | None, int]:
         with self.Session() as session:
             count, top, total = session.execute(
-                select(func.count(Article.id), func.max(Article.id), func.sum(Article.id))).one()
+                select(func.count(Article.id), func.max(Article.id), func.sum(Article.id))
+            ).one()
         return int(count), (int(top) if top is not None else None), int(total or 0)
 
     def rebuild_index(self, progress: Callable[[int], None] | None = None) -> int:
@@ -493,9 +551,13 @@ class Registry:
 
     def _index_articles(self, ids: list[int]) -> None:
         with self.Session() as session:
-            rows = session.execute(select(Article.id, Article.org_id, Article.text).where(Article.id.in_(ids))).all()
-        self.index.add((id_, org_keys(fingerprint(normalize(text), self.settings.scheme).keys, org_id))
-                       for id_, org_id, text in rows)
+            rows = session.execute(
+                select(Article.id, Article.org_id, Article.text).where(Article.id.in_(ids))
+            ).all()
+        self.index.add(
+            (id_, org_keys(fingerprint(normalize(text), self.settings.scheme).keys, org_id))
+            for id_, org_id, text in rows
+        )
 
     def _partitions(self, org_id: int | None) -> list[int]:
         """The index partitions a scan of ``org_id`` looks in: its own; for None, every organisation's
@@ -511,8 +573,19 @@ class Registry:
         ``org_id``, only that organisation's articles (another publisher's are never shown)."""
         missing = [i for i in ids if i not in self._cache]
         if missing:
-            columns = [Article.id, Article.title, Article.url, Article.publisher, Article.license, Article.partners,
-                       Article.published_at, Article.org_id, Article.required_credit, Article.aliases, Article.text]
+            columns = [
+                Article.id,
+                Article.title,
+                Article.url,
+                Article.publisher,
+                Article.license,
+                Article.partners,
+                Article.published_at,
+                Article.org_id,
+                Article.required_credit,
+                Article.aliases,
+                Article.text,
+            ]
             with self.Session() as session:  # plain rows, not ORM objects: this is on every scan's path
                 for row in session.execute(select(*columns).where(Article.id.in_(missing))):
                     self._cache[row.id] = IndexedArticle.build(_ref(row), row.text, self.settings.scheme)
@@ -570,19 +643,40 @@ class Registry:
         with self.Session() as session:
             return match_options_for(session, org_id)
 
-    def record_scan(self, text: str, url: str | None, result: ScanResult, *, org_id: int | None = None,
-                    source: str = "text") -> int:
+    def record_scan(
+        self,
+        text: str,
+        url: str | None,
+        result: ScanResult,
+        *,
+        org_id: int | None = None,
+        source: str = "text",
+    ) -> int:
         """Store a finished (synchronous) scan with its matches and passages; returns the scan id."""
         return self.record_scans([(text, url, result)], org_id=org_id, source=source)[0]
 
-    def record_scans(self, items: list[tuple[str, str | None, ScanResult]], *, org_id: int | None = None,
-                     source: str = "text") -> list[int]:
+    def record_scans(
+        self,
+        items: list[tuple[str, str | None, ScanResult]],
+        *,
+        org_id: int | None = None,
+        source: str = "text",
+    ) -> list[int]:
         """Store finished scans in one transaction (one batched INSERT per table)."""
         now = datetime.now(UTC)
         rows = []
         for text, url, result in items:
-            scan = Scan(status="done", source=source, org_id=org_id, text=clean_text(text), url=url, verdict=result.verdict,
-                        result=result.to_dict(), started_at=now, finished_at=now)
+            scan = Scan(
+                status="done",
+                source=source,
+                org_id=org_id,
+                text=clean_text(text),
+                url=url,
+                verdict=result.verdict,
+                result=result.to_dict(),
+                started_at=now,
+                finished_at=now,
+            )
             scan.matches = [match_row(None, m, url) for m in result.matches]
             rows.append(scan)
         with self.Session.begin() as session:

@@ -58,8 +58,9 @@ class PageEvidence:
     links: tuple[str, ...] = ()
 
 
-def _submission(text: str | None, url: str | None, max_chars: int,
-                name: str | None) -> tuple[str | None, str | None]:
+def _submission(
+    text: str | None, url: str | None, max_chars: int, name: str | None
+) -> tuple[str | None, str | None]:
     """A submission's text and URL checked (:mod:`checker.validate`): a text, a URL, or both.
     ``name`` ("URL 3") names the submission in a batch."""
     if text is None and (url is None or (isinstance(url, str) and not url.strip())):
@@ -95,11 +96,22 @@ def create_scans(
     if problems:
         more = len(problems) - MAX_PROBLEMS_SHOWN
         shown = "; ".join(problems[:MAX_PROBLEMS_SHOWN]) + (f"; and {more} more" if more > 0 else "")
-        raise InputError(f"{len(problems)} of the {len(submissions)} {label}s are invalid, "
-                         f"so none was queued: {shown}")
+        raise InputError(
+            f"{len(problems)} of the {len(submissions)} {label}s are invalid, so none was queued: {shown}"
+        )
     with Session.begin() as session:
-        rows = [Scan(org_id=org_id, text=text, url=url, source=source, status="queued",
-                     submitted_by=submitted_by, crawl_id=crawl_id) for text, url in checked]
+        rows = [
+            Scan(
+                org_id=org_id,
+                text=text,
+                url=url,
+                source=source,
+                status="queued",
+                submitted_by=submitted_by,
+                crawl_id=crawl_id,
+            )
+            for text, url in checked
+        ]
         session.add_all(rows)
         session.flush()
         return [row.id for row in rows]
@@ -118,8 +130,15 @@ def create_scan(
 ) -> int:
     """Store a submission as ``queued`` and return its id. Needs a text or a URL (an http(s) URL;
     with a text it says where the text was found)."""
-    return create_scans(Session, [(text, url)], org_id=org_id, source=source, submitted_by=submitted_by,
-                        crawl_id=crawl_id, max_chars=max_chars)[0]
+    return create_scans(
+        Session,
+        [(text, url)],
+        org_id=org_id,
+        source=source,
+        submitted_by=submitted_by,
+        crawl_id=crawl_id,
+        max_chars=max_chars,
+    )[0]
 
 
 def claim(Session: sessionmaker[Session], scan_id: int) -> Claimed | None:
@@ -133,14 +152,17 @@ def claim(Session: sessionmaker[Session], scan_id: int) -> Claimed | None:
         if not changed:
             return None
         s = session.get(Scan, scan_id)
-        return Claimed(s.id, s.org_id, s.source, s.text, s.url, s.attempts, tuple(s.links or ()), s.published_at)
+        return Claimed(
+            s.id, s.org_id, s.source, s.text, s.url, s.attempts, tuple(s.links or ()), s.published_at
+        )
 
 
 def requeue(Session: sessionmaker[Session], scan_id: int, reason: str) -> None:
     """Back to ``queued`` (a transient error; a retry is scheduled)."""
     with Session.begin() as session:
         session.execute(
-            update(Scan).where(Scan.id == scan_id, Scan.status == "running")
+            update(Scan)
+            .where(Scan.id == scan_id, Scan.status == "running")
             .values(status="queued", error=reason[:MAX_ERROR_CHARS])
         )
 
@@ -208,7 +230,8 @@ def fail(Session: sessionmaker[Session], scan_id: int, error: str) -> None:
     """Finish with a readable error."""
     with Session.begin() as session:
         session.execute(
-            update(Scan).where(Scan.id == scan_id)
+            update(Scan)
+            .where(Scan.id == scan_id)
             .values(status="failed", error=readable_error(error), finished_at=now())
         )
 
@@ -220,13 +243,17 @@ def stuck(Session: sessionmaker[Session], older_than: timedelta) -> list[int]:
     cutoff = now() - older_than
     with Session.begin() as session:
         ids = session.scalars(
-            select(Scan.id).where(
+            select(Scan.id)
+            .where(
                 or_(
                     (Scan.status == "running") & (Scan.started_at < cutoff),
                     (Scan.status == "queued") & (Scan.created_at < cutoff),
                 )
-            ).order_by(Scan.id)
+            )
+            .order_by(Scan.id)
         ).all()
         if ids:
-            session.execute(update(Scan).where(Scan.id.in_(ids), Scan.status == "running").values(status="queued"))
+            session.execute(
+                update(Scan).where(Scan.id.in_(ids), Scan.status == "running").values(status="queued")
+            )
         return list(ids)

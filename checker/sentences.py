@@ -103,6 +103,9 @@ def split_sentences(
         owner = np.repeat(np.arange(len(first)), pieces)
         part = np.arange(len(owner)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
         size = (end - first)[owner]
-        first, end = first[owner] + size * part // pieces[owner], first[owner] + size * (part + 1) // pieces[owner]
+        first, end = (
+            first[owner] + size * part // pieces[owner],
+            first[owner] + size * (part + 1) // pieces[owner],
+        )
     of_token = np.repeat(np.arange(len(first), dtype=np.int64), end - first)
     return Sentences(first, end, of_token)

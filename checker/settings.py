@@ -68,9 +68,13 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:
         """Settings from ``env`` (default ``os.environ``); keyword arguments that are not None win."""
         env = os.environ if env is None else env
-        data_dir = Path(overrides.pop("data_dir", None) or env.get("CHECKER_DATA_DIR") or "instance").absolute()
-        database_url = overrides.pop("database_url", None) or env.get("CHECKER_DATABASE_URL") or (
-            f"sqlite:///{data_dir / 'checker.db'}"
+        data_dir = Path(
+            overrides.pop("data_dir", None) or env.get("CHECKER_DATA_DIR") or "instance"
+        ).absolute()
+        database_url = (
+            overrides.pop("database_url", None)
+            or env.get("CHECKER_DATABASE_URL")
+            or (f"sqlite:///{data_dir / 'checker.db'}")
         )
         broker_url = env.get("CHECKER_BROKER_URL") or None
         index_url = env.get("CHECKER_INDEX_URL") or redis_only(broker_url)

@@ -21,8 +21,11 @@ from checker.errors import InputError
 # Byte-order marks and the encoding each announces; UTF-32 LE before UTF-16 LE (it starts with the same
 # two bytes). Files (decode_bytes) and fetched pages (worker.fetch) both read them here.
 _BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
 )
 # How much more "chaos" (charset-normalizer's mess ratio) Windows-1252 may show and still be preferred.
 CP1252_CHAOS_TOLERANCE = 0.1
@@ -53,8 +56,10 @@ def refuse_lone_surrogates(text: str, what: str = "text") -> None:
     """InputError naming the first lone surrogate in ``text`` and where it is, if there is one."""
     at = lone_surrogate(text)
     if at is not None:
-        raise InputError(f"{what} contains a lone surrogate (U+{ord(text[at]):04X} at character {at + 1:,}), "
-                         "which is not valid Unicode; re-export the data as UTF-8")
+        raise InputError(
+            f"{what} contains a lone surrogate (U+{ord(text[at]):04X} at character {at + 1:,}), "
+            "which is not valid Unicode; re-export the data as UTF-8"
+        )
 
 
 def bom_encoding(data: bytes) -> tuple[str, str] | None:
@@ -73,11 +78,15 @@ def decode_bytes(data: bytes, what: str = "input") -> str:
         try:
             return data.decode(codec)
         except UnicodeDecodeError as exc:
-            raise InputError(f"{what} starts with a {codec} byte-order mark but is not valid {codec}") from exc
+            raise InputError(
+                f"{what} starts with a {codec} byte-order mark but is not valid {codec}"
+            ) from exc
     head = data[:65536]
     if head.count(0) > MAX_CONTROL_SHARE * len(head):
-        raise InputError(f"{what} looks like a binary file (it is full of NUL bytes), not text "
-                         "(UTF-16 text needs a byte-order mark)")
+        raise InputError(
+            f"{what} looks like a binary file (it is full of NUL bytes), not text "
+            "(UTF-16 text needs a byte-order mark)"
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -108,7 +117,9 @@ def check_text(text: str, max_chars: int, what: str = "text") -> str:
         raise InputError(f"{what} is empty")
     sample = text[:100_000]
     # One memchr per control character finds none in real text far faster than a regex scan.
-    if any(c in sample for c in _CONTROLS) and len(_CONTROL_RE.findall(sample)) > MAX_CONTROL_SHARE * len(sample):
+    if any(c in sample for c in _CONTROLS) and len(_CONTROL_RE.findall(sample)) > MAX_CONTROL_SHARE * len(
+        sample
+    ):
         raise InputError(f"{what} looks like binary data, not text")
     refuse_lone_surrogates(text, what)
     return clean_text(text)

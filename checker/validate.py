@@ -46,8 +46,10 @@ def column_length(column) -> int:
 
 # Column sizes, read from the models so that the limits and the schema cannot drift apart.
 # Every URL column is String(2000); the smallest wins should one of them ever shrink.
-URL_MAX_CHARS = min(column_length(c) for c in (Article.url, Scan.url, Scan.final_url, Crawl.url, Watch.url,
-                                          MatchRow.suspect_url))
+URL_MAX_CHARS = min(
+    column_length(c)
+    for c in (Article.url, Scan.url, Scan.final_url, Crawl.url, Watch.url, MatchRow.suspect_url)
+)
 TITLE_MAX_CHARS = column_length(Article.title)
 PUBLISHER_MAX_CHARS = column_length(Article.publisher)
 LICENSE_MAX_CHARS = column_length(Article.license)
@@ -106,8 +108,10 @@ def http_url(value: Any, field: str = "url") -> str:
     if _URL_FORBIDDEN.search(url) or any(c.isspace() for c in url):
         if not url.lower().startswith(("http://", "https://")):
             raise not_http
-        raise InputError(f"{field}: {_show(url)} contains a space or a control character; "
-                         "percent-encode it (a space is %20)")
+        raise InputError(
+            f"{field}: {_show(url)} contains a space or a control character; "
+            "percent-encode it (a space is %20)"
+        )
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a port that is not a number in 0-65535
@@ -146,7 +150,9 @@ def canonical_url(url: str | None) -> str | None:
             userinfo += ":" + parts.password
         host = f"{userinfo}@{host}"
     path = parts.path.rstrip("/")
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not k.lower().startswith("utm_")]
+    query = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not k.lower().startswith("utm_")
+    ]
     return urlunsplit((scheme, host, path, urlencode(query), ""))
 
 
@@ -167,8 +173,9 @@ def is_http_url(value: Any) -> bool:
 
 
 # -- text fields -------------------------------------------------------------------------------------
-def text_field(value: Any, field: str, max_len: int, *, required: bool = False,
-               cut: bool = False) -> str | None:
+def text_field(
+    value: Any, field: str, max_len: int, *, required: bool = False, cut: bool = False
+) -> str | None:
     """``value`` stripped; None when absent or blank (InputError if ``required``). Refused: not a
     string, a NUL, a lone surrogate, more than ``max_len`` characters (the database column's size);
     with ``cut``, a longer value is cut to ``max_len`` instead (titles only, see :func:`article`)."""
@@ -241,8 +248,9 @@ def parse_datetime(value: str | None, field: str = "published_at") -> datetime |
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise InputError(f"{field}: {_show(value)} is not an ISO 8601 date "
-                         "(e.g. 2021-07-06 or 2021-07-06T10:00:00+07:00)") from None
+        raise InputError(
+            f"{field}: {_show(value)} is not an ISO 8601 date (e.g. 2021-07-06 or 2021-07-06T10:00:00+07:00)"
+        ) from None
     return date_in_range(parsed, field)
 
 
@@ -370,8 +378,10 @@ def minimum_match_words(value: Any, field: str = "minimum match words") -> int |
     if isinstance(value, bool) or not isinstance(value, int):
         raise InputError(f"{field} must be a whole number of words, not {type(value).__name__}")
     if value < floor:
-        raise InputError(f"{field}: {value} is below the engine's own minimum of {floor} words (shorter "
-                         f"passages are never reported); use {floor} or more, or leave it empty for the default")
+        raise InputError(
+            f"{field}: {value} is below the engine's own minimum of {floor} words (shorter "
+            f"passages are never reported); use {floor} or more, or leave it empty for the default"
+        )
     if value > MAX_MIN_MATCH_WORDS:
         raise InputError(f"{field}: at most {MAX_MIN_MATCH_WORDS:,} words (got {value:,})")
     return value
@@ -390,8 +400,10 @@ def excluded_source(value: Any, field: str = "excluded source") -> str:
     for lead in ("*.", ".", "www."):
         domain = domain.removeprefix(lead)
     if len(domain) > PARTNER_MAX_CHARS or not _DOMAIN_RE.fullmatch(domain):
-        raise InputError(f"{field}: {_show(text)} is neither a domain (like partner.example, which also covers "
-                         "its subdomains) nor a URL (like https://partner.example/news)")
+        raise InputError(
+            f"{field}: {_show(text)} is neither a domain (like partner.example, which also covers "
+            "its subdomains) nor a URL (like https://partner.example/news)"
+        )
     return domain
 
 
@@ -399,7 +411,9 @@ def excluded_source_list(values: Any, field: str = "excluded sources") -> list[s
     """A list of :func:`excluded_source` entries, blanks dropped, duplicates once, in the order given
     (at most :data:`MAX_LIST_ITEMS`; each is tested against every scanned URL)."""
     entries = text_list(values, field, URL_MAX_CHARS)
-    return list(dict.fromkeys(excluded_source(v, f"{field} entry {n}") for n, v in enumerate(entries, start=1)))
+    return list(
+        dict.fromkeys(excluded_source(v, f"{field} entry {n}") for n, v in enumerate(entries, start=1))
+    )
 
 
 def match_options(*, min_match_words: Any = None, exclude_quotes: Any = True, excluded_sources: Any = ()):
@@ -408,9 +422,12 @@ def match_options(*, min_match_words: Any = None, exclude_quotes: Any = True, ex
     from checker.match_options import MatchOptions
 
     if not isinstance(exclude_quotes, bool):
-        raise InputError(f"quotations excluded must be yes or no (true or false), not {_show(str(exclude_quotes))}")
-    return MatchOptions(minimum_match_words(min_match_words), exclude_quotes,
-                        tuple(excluded_source_list(excluded_sources)))
+        raise InputError(
+            f"quotations excluded must be yes or no (true or false), not {_show(str(exclude_quotes))}"
+        )
+    return MatchOptions(
+        minimum_match_words(min_match_words), exclude_quotes, tuple(excluded_source_list(excluded_sources))
+    )
 
 
 def time_zone(value: Any, field: str = "time zone") -> str:
@@ -431,7 +448,9 @@ ALERT_FREQUENCIES = ("immediate", "daily")
 def is_email(email: str) -> bool:
     """``local@domain.tld`` without spaces: the shape of an address, not a promise it receives mail."""
     local, at, domain = email.partition("@")
-    return bool(local and at and "." in domain[1:-1] and "@" not in domain and not any(c.isspace() for c in email))
+    return bool(
+        local and at and "." in domain[1:-1] and "@" not in domain and not any(c.isspace() for c in email)
+    )
 
 
 def email_list(values: Any, field: str = "alert e-mail addresses") -> list[str]:

@@ -38,10 +38,20 @@ LICENSES = {
 STANDARD_LICENSES = tuple(k for k in LICENSES if k != "custom")
 LICENSE_CHOICES = f"{', '.join(STANDARD_LICENSES)} or custom:<terms>"
 _LICENSE_ALIASES = {
-    "arr": "all-rights-reserved", "all rights reserved": "all-rights-reserved", "copyright": "all-rights-reserved",
-    "cc-by": "cc-by-4.0", "cc by": "cc-by-4.0", "cc by 4.0": "cc-by-4.0", "cc-by-sa": "cc-by-sa-4.0",
-    "cc by-sa 4.0": "cc-by-sa-4.0", "cc-by-nd": "cc-by-nd-4.0", "cc by-nd 4.0": "cc-by-nd-4.0",
-    "cc-by-nc": "cc-by-nc-4.0", "cc by-nc 4.0": "cc-by-nc-4.0", "cc0": "cc0-1.0", "cc0 1.0": "cc0-1.0",
+    "arr": "all-rights-reserved",
+    "all rights reserved": "all-rights-reserved",
+    "copyright": "all-rights-reserved",
+    "cc-by": "cc-by-4.0",
+    "cc by": "cc-by-4.0",
+    "cc by 4.0": "cc-by-4.0",
+    "cc-by-sa": "cc-by-sa-4.0",
+    "cc by-sa 4.0": "cc-by-sa-4.0",
+    "cc-by-nd": "cc-by-nd-4.0",
+    "cc by-nd 4.0": "cc-by-nd-4.0",
+    "cc-by-nc": "cc-by-nc-4.0",
+    "cc by-nc 4.0": "cc-by-nc-4.0",
+    "cc0": "cc0-1.0",
+    "cc0 1.0": "cc0-1.0",
 }
 
 
@@ -52,7 +62,9 @@ def normalize_license(value: str | None) -> str:
     key = value.strip().lower()
     key = _LICENSE_ALIASES.get(key, key)
     if key not in LICENSES and not key.startswith("custom"):
-        raise ValueError(f"unknown licence {value!r}; use one of: {', '.join(LICENSES)} (or 'custom:<terms>')")
+        raise ValueError(
+            f"unknown licence {value!r}; use one of: {', '.join(LICENSES)} (or 'custom:<terms>')"
+        )
     return key
 
 
@@ -145,10 +157,18 @@ def judge(
     """
     who = article.publisher or host_of(article.url) or f"article {article.id}"
     attributed = bool(credits)
-    if suspect_published_at and article.published_at and _aware(suspect_published_at) < _aware(article.published_at):
-        return "no_reuse", False, (
-            f"the suspect was published {suspect_published_at:%Y-%m-%d}, before the registered article "
-            f"({article.published_at:%Y-%m-%d}), so it cannot have copied it"
+    if (
+        suspect_published_at
+        and article.published_at
+        and _aware(suspect_published_at) < _aware(article.published_at)
+    ):
+        return (
+            "no_reuse",
+            False,
+            (
+                f"the suspect was published {suspect_published_at:%Y-%m-%d}, before the registered article "
+                f"({article.published_at:%Y-%m-%d}), so it cannot have copied it"
+            ),
         )
     host = host_of(suspect_url)
     for partner in article.partners:
@@ -160,27 +180,41 @@ def judge(
     if lic == "cc0-1.0":
         return "licensed", True, f"{who} released the article under CC0: any reuse is permitted"
     if attributed and not required_credit_given and lic.startswith("cc-"):
-        return "attributed_reuse", False, (
-            f"credits {who} ({credit_text}) but not with the credit {name} terms require "
-            f"({article.required_credit!r})"
+        return (
+            "attributed_reuse",
+            False,
+            (
+                f"credits {who} ({credit_text}) but not with the credit {name} terms require "
+                f"({article.required_credit!r})"
+            ),
         )
     if attributed and lic == "cc-by-4.0":
         return "licensed", True, f"the copy credits {who} ({credit_text}) as {name} requires"
     if attributed and lic == "cc-by-sa-4.0":
-        return "licensed", True, (
-            f"the copy credits {who} ({credit_text}) as {name} requires (share-alike terms of the copy "
-            "are not checked)"
+        return (
+            "licensed",
+            True,
+            (
+                f"the copy credits {who} ({credit_text}) as {name} requires (share-alike terms of the copy "
+                "are not checked)"
+            ),
         )
     if lic == "cc-by-nd-4.0" and attributed:
         if kind == "verbatim":
             return "licensed", True, f"an unmodified, credited copy, as {name} permits"
-        return "unattributed_reuse", False, (
-            f"credited, but {name} forbids modified copies and this one is a {kind.replace('_', ' ')}"
+        return (
+            "unattributed_reuse",
+            False,
+            (f"credited, but {name} forbids modified copies and this one is a {kind.replace('_', ' ')}"),
         )
     if lic == "cc-by-nc-4.0" and attributed:
-        return "attributed_reuse", False, (
-            f"credits {who} ({credit_text}); {name} allows it only for non-commercial use, which cannot be "
-            "judged from the text: check the site"
+        return (
+            "attributed_reuse",
+            False,
+            (
+                f"credits {who} ({credit_text}); {name} allows it only for non-commercial use, which cannot be "
+                "judged from the text: check the site"
+            ),
         )
     if attributed:
         return "attributed_reuse", False, f"credits {who} ({credit_text}) but holds no licence ({name})"

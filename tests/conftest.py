@@ -29,6 +29,8 @@ def shared_corpus(path: Path, marker: str) -> Path:
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
         pytest.fail(reason)
     pytest.skip(reason)
+
+
 # The Redis database the tests use (15 keeps them away from the broker's database 0); override with
 # CHECKER_TEST_REDIS_URL.
 REDIS_URL = os.environ.get("CHECKER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -8,38 +8,50 @@ from checker.attribution import find_credits, host_of, host_within
 from checker.records import ArticleRef
 from checker.verdict import judge, normalize_license
 
-LINGKAR = ArticleRef(1, "Vaksin", "https://lingkar.co/vaksin-sputnik/", "Lingkar.co",
-                     partners=("mitra-lingkar.example",), published_at=datetime(2021, 7, 6))
+LINGKAR = ArticleRef(
+    1,
+    "Vaksin",
+    "https://lingkar.co/vaksin-sputnik/",
+    "Lingkar.co",
+    partners=("mitra-lingkar.example",),
+    published_at=datetime(2021, 7, 6),
+)
 SOURCE = "JAKARTA, Lingkar.co – Pemerintah Indonesia ... Sumber: ANTARA"
 BODY = "Pemerintah Indonesia saat ini tengah melakukan finalisasi nota kesepahaman.\n\n"
 
 
-@pytest.mark.parametrize("credit", [
-    "Sumber: Lingkar.co",
-    "Source: lingkar.co",
-    "Dikutip dari Lingkar.co",
-    "Dilansir dari LINGKAR.CO",
-    "Artikel ini telah tayang di https://lingkar.co/vaksin-sputnik/",
-    "Baca selengkapnya di lingkar.co/vaksin-sputnik",
-    "Courtesy of Lingkar.co",
-    "via Lingkar.co",
-    "according to Lingkar.co, the government",
-    "Lingkar.co reported on Tuesday",
-    "JAKARTA (Lingkar.co) - pemerintah",
-])
+@pytest.mark.parametrize(
+    "credit",
+    [
+        "Sumber: Lingkar.co",
+        "Source: lingkar.co",
+        "Dikutip dari Lingkar.co",
+        "Dilansir dari LINGKAR.CO",
+        "Artikel ini telah tayang di https://lingkar.co/vaksin-sputnik/",
+        "Baca selengkapnya di lingkar.co/vaksin-sputnik",
+        "Courtesy of Lingkar.co",
+        "via Lingkar.co",
+        "according to Lingkar.co, the government",
+        "Lingkar.co reported on Tuesday",
+        "JAKARTA (Lingkar.co) - pemerintah",
+    ],
+)
 def test_credits_naming_the_publisher_count(credit) -> None:
     credits = find_credits(BODY + credit, LINGKAR, SOURCE)
     assert credits, credit
     assert BODY.__len__() <= credits[0].start and credits[0].text in credit
 
 
-@pytest.mark.parametrize("text", [
-    "Sumber: ANTARA",  # the wire agency, not the original's publisher
-    "Source: Reuters",
-    "“Saya membaca Lingkar.co setiap pagi,” kata Retno.",  # inside a quotation: speech, not credit
-    "Sumber: lingkar.co.evil.test",
-    "JAKARTA, Lingkar.co – Pemerintah Indonesia",  # the original's own dateline, copied with the text
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sumber: ANTARA",  # the wire agency, not the original's publisher
+        "Source: Reuters",
+        "“Saya membaca Lingkar.co setiap pagi,” kata Retno.",  # inside a quotation: speech, not credit
+        "Sumber: lingkar.co.evil.test",
+        "JAKARTA, Lingkar.co – Pemerintah Indonesia",  # the original's own dateline, copied with the text
+    ],
+)
 def test_non_credits(text) -> None:
     assert find_credits(BODY + text, LINGKAR, SOURCE) == []
 
@@ -49,13 +61,16 @@ def test_hyperlinks_from_the_page_count() -> None:
     assert not find_credits(BODY, LINGKAR, SOURCE, links=["https://lingkar.co.example/x"])
 
 
-@pytest.mark.parametrize("host,domain,inside", [
-    ("mitra-lingkar.example", "mitra-lingkar.example", True),
-    ("news.mitra-lingkar.example", "mitra-lingkar.example", True),
-    ("mitra-lingkar.example.evil.test", "mitra-lingkar.example", False),
-    ("evilmitra-lingkar.example", "mitra-lingkar.example", False),
-    (None, "mitra-lingkar.example", False),
-])
+@pytest.mark.parametrize(
+    "host,domain,inside",
+    [
+        ("mitra-lingkar.example", "mitra-lingkar.example", True),
+        ("news.mitra-lingkar.example", "mitra-lingkar.example", True),
+        ("mitra-lingkar.example.evil.test", "mitra-lingkar.example", False),
+        ("evilmitra-lingkar.example", "mitra-lingkar.example", False),
+        (None, "mitra-lingkar.example", False),
+    ],
+)
 def test_partner_domains_match_by_label(host, domain, inside) -> None:
     assert host_within(host, domain) is inside
 
@@ -70,7 +85,9 @@ def test_host_of_handles_odd_urls() -> None:
 def test_judge_rules() -> None:
     credit = find_credits(BODY + "Sumber: Lingkar.co", LINGKAR, SOURCE)
     assert judge(LINGKAR, "verbatim", [], "https://www.mitra-lingkar.example/x")[0] == "licensed"
-    assert judge(LINGKAR, "verbatim", [], "https://mitra-lingkar.example.evil.test/x")[0] == "unattributed_reuse"
+    assert (
+        judge(LINGKAR, "verbatim", [], "https://mitra-lingkar.example.evil.test/x")[0] == "unattributed_reuse"
+    )
     assert judge(LINGKAR, "verbatim", credit, "https://other.example")[0] == "attributed_reuse"
     cc_by = ArticleRef(2, "t", "https://lingkar.co/a", "Lingkar.co", license="cc-by-4.0")
     assert judge(cc_by, "partial", credit, None)[0] == "licensed"
@@ -90,34 +107,41 @@ def test_licences_are_validated() -> None:
         normalize_license("public-ish")
 
 
-LEDGER = ArticleRef(9, "Port strike", "https://www.dailyledger.example/port-strike", "The Daily Ledger",
-                    aliases=("Ledger",))
+LEDGER = ArticleRef(
+    9, "Port strike", "https://www.dailyledger.example/port-strike", "The Daily Ledger", aliases=("Ledger",)
+)
 
 
-@pytest.mark.parametrize("credit,credited", [
-    ("Source: The Daily Ledger", True),
-    ("This article first appeared on dailyledger.example.", True),
-    ("Originally published by The Daily Ledger.", True),
-    ("The Daily Ledger reported on Monday that the port was closed.", True),
-    ("According to the Ledger, the port was closed.", True),  # a known alias
-    ("Republished from https://dailyledger.example/port-strike", True),
-    ("Source: Reuters", False),
-    ("Reuters reported that the Daily Ledger was wrong.", False),  # the credit goes to Reuters
-    ("Source: The Daily Mirror", False),
-    ('"I never read The Daily Ledger," the minister said.', False),
-])
+@pytest.mark.parametrize(
+    "credit,credited",
+    [
+        ("Source: The Daily Ledger", True),
+        ("This article first appeared on dailyledger.example.", True),
+        ("Originally published by The Daily Ledger.", True),
+        ("The Daily Ledger reported on Monday that the port was closed.", True),
+        ("According to the Ledger, the port was closed.", True),  # a known alias
+        ("Republished from https://dailyledger.example/port-strike", True),
+        ("Source: Reuters", False),
+        ("Reuters reported that the Daily Ledger was wrong.", False),  # the credit goes to Reuters
+        ("Source: The Daily Mirror", False),
+        ('"I never read The Daily Ledger," the minister said.', False),
+    ],
+)
 def test_english_credit_rules(credit, credited) -> None:
     body = "The port of Harbourville was closed on Monday after the strike.\n\n"
     assert bool(find_credits(body + credit, LEDGER, "The port of Harbourville ...")) is credited
 
 
-@pytest.mark.parametrize("credit,credited", [
-    ("Disadur dari Lingkar.co", True),
-    ("Demikian dilaporkan Lingkar.co pada Selasa.", True),
-    ("Artikel ini sudah tayang di lingkar.co", True),
-    ("Dikutip dari Kompas.com", False),
-    ("Sumber: Antara, Lingkar", False),  # "Lingkar" alone is not an alias of Lingkar.co here
-])
+@pytest.mark.parametrize(
+    "credit,credited",
+    [
+        ("Disadur dari Lingkar.co", True),
+        ("Demikian dilaporkan Lingkar.co pada Selasa.", True),
+        ("Artikel ini sudah tayang di lingkar.co", True),
+        ("Dikutip dari Kompas.com", False),
+        ("Sumber: Antara, Lingkar", False),  # "Lingkar" alone is not an alias of Lingkar.co here
+    ],
+)
 def test_indonesian_credit_rules(credit, credited) -> None:
     assert bool(find_credits(BODY + credit, LINGKAR, SOURCE)) is credited
 
@@ -125,8 +149,14 @@ def test_indonesian_credit_rules(credit, credited) -> None:
 def test_required_credit_text_is_a_licence_condition() -> None:
     from checker.attribution import has_required_credit
 
-    art = ArticleRef(4, "t", "https://lingkar.co/a", "Lingkar.co", license="cc-by-4.0",
-                     required_credit="Sumber: Lingkar.co (CC BY 4.0)")
+    art = ArticleRef(
+        4,
+        "t",
+        "https://lingkar.co/a",
+        "Lingkar.co",
+        license="cc-by-4.0",
+        required_credit="Sumber: Lingkar.co (CC BY 4.0)",
+    )
     suspect = BODY + "Sumber: Lingkar.co"
     credits = find_credits(suspect, art, SOURCE)
     given = has_required_credit(suspect, art)
@@ -149,7 +179,7 @@ def test_credit_evidence_in_the_json_result(seeded, seed_suspects) -> None:
     text = seed_suspects["credited-copy"]["text"]
     match = seeded.scan(text).to_dict()["matches"][0]
     (credit,) = match["credits"]
-    assert credit["text"] == "Sumber: Lingkar.co" and text[credit["start"]:credit["end"]] == credit["text"]
+    assert credit["text"] == "Sumber: Lingkar.co" and text[credit["start"] : credit["end"]] == credit["text"]
     assert match["attributed"] is True and match["verdict"] == "attributed_reuse" and match["explanation"]
 
 

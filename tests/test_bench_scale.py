@@ -20,9 +20,26 @@ ARTICLES = 300
 def scale_run(tmp_path_factory) -> tuple[dict, str]:
     out = tmp_path_factory.mktemp("scale") / "results.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.scale", "--articles", str(ARTICLES), "--suspects", "40",
-         "--worker-scans", "40", "--batch", "50", "--out", str(out)],
-        check=False, cwd=str(ROOT), capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "bench.scale",
+            "--articles",
+            str(ARTICLES),
+            "--suspects",
+            "40",
+            "--worker-scans",
+            "40",
+            "--batch",
+            "50",
+            "--out",
+            str(out),
+        ],
+        check=False,
+        cwd=str(ROOT),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(out.read_text(encoding="utf-8")), proc.stdout
@@ -93,7 +110,13 @@ def test_two_workers_scan_disjoint_halves(scale_run) -> None:
 def test_the_table_is_printed(scale_run) -> None:
     r, stdout = scale_run
     assert f"Scale benchmark: {ARTICLES} articles, memory index, sqlite database" in stdout
-    for heading in ("Registration", "Disk per article", "Cold start", "Scans (40 suspects", "Workers (40 scans"):
+    for heading in (
+        "Registration",
+        "Disk per article",
+        "Cold start",
+        "Scans (40 suspects",
+        "Workers (40 scans",
+    ):
         assert heading in stdout
     assert positive(r["total_seconds"])
 
@@ -108,9 +131,28 @@ def test_redis_and_postgres_runs_leave_nothing_behind(tmp_path) -> None:
 
     out = tmp_path / "results.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.scale", "--articles", "100", "--index", "redis", "--database", "postgres",
-         "--suspects", "10", "--worker-scans", "10", "--out", str(out)],
-        check=False, cwd=str(ROOT), capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "bench.scale",
+            "--articles",
+            "100",
+            "--index",
+            "redis",
+            "--database",
+            "postgres",
+            "--suspects",
+            "10",
+            "--worker-scans",
+            "10",
+            "--out",
+            str(out),
+        ],
+        check=False,
+        cwd=str(ROOT),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     r = json.loads(out.read_text(encoding="utf-8"))

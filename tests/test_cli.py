@@ -22,8 +22,14 @@ def run(tmp_path: Path):
 
     def run(*args: str, stdin: bytes | None = None, ok: bool = True, extra_env: dict | None = None):
         assert Path(CHECKER).exists(), "the console script is not installed (pip install -e .)"
-        proc = subprocess.run([CHECKER, *args], input=stdin, capture_output=True, env={**env, **(extra_env or {})},
-                              cwd=tmp_path, timeout=120)
+        proc = subprocess.run(
+            [CHECKER, *args],
+            input=stdin,
+            capture_output=True,
+            env={**env, **(extra_env or {})},
+            cwd=tmp_path,
+            timeout=120,
+        )
         out, err = proc.stdout.decode(), proc.stderr.decode()
         assert "Traceback" not in err, err
         if ok:
@@ -39,19 +45,46 @@ def write(path: Path, data: bytes | str) -> str:
 
 
 def test_register_scan_json_and_readable(run, tmp_path, seed_suspects) -> None:
-    _, out, _ = run("register", str(SEEDS / "000_9f16820795ab45db.txt"), "--url", "https://lingkar.co/a",
-                    "--publisher", "Lingkar.co", "--partner", "mitra.example", "--published-at", "2021-07-06")
+    _, out, _ = run(
+        "register",
+        str(SEEDS / "000_9f16820795ab45db.txt"),
+        "--url",
+        "https://lingkar.co/a",
+        "--publisher",
+        "Lingkar.co",
+        "--partner",
+        "mitra.example",
+        "--published-at",
+        "2021-07-06",
+    )
     assert out.strip() == "1"
     suspect = write(tmp_path / "s.txt", seed_suspects["partial-copy"]["text"])
     _, out, _ = run("scan", suspect, "--json")
     result = json.loads(out)
     assert result["verdict"] == "unattributed_reuse"
     m = result["matches"][0]
-    assert set(m) >= {"article", "kind", "score", "suspect_coverage", "source_coverage", "words_matched",
-                      "suspect_words", "source_words", "attributed", "licensed", "passages"}
+    assert set(m) >= {
+        "article",
+        "kind",
+        "score",
+        "suspect_coverage",
+        "source_coverage",
+        "words_matched",
+        "suspect_words",
+        "source_words",
+        "attributed",
+        "licensed",
+        "passages",
+    }
     assert set(m["article"]) == {"id", "title", "url", "publisher"}
-    assert set(m["passages"][0]) == {"suspect_start", "suspect_end", "source_start", "source_end", "similarity",
-                                     "words"}
+    assert set(m["passages"][0]) == {
+        "suspect_start",
+        "suspect_end",
+        "source_start",
+        "source_end",
+        "similarity",
+        "words",
+    }
     assert m["suspect_coverage"] == round(m["words_matched"] / m["suspect_words"], 4)
     _, out, _ = run("scan", "-", stdin=seed_suspects["partial-copy"]["text"].encode())
     assert "UNATTRIBUTED REUSE" in out and "Pihaknya juga mengatakan" in out and "recorded as scan" in out
@@ -68,9 +101,21 @@ def test_register_is_idempotent_and_updates_what_is_given(run) -> None:
         ids.append(out.strip())
     assert ids == ["1", "1", "1"]
     assert "already registered as #1; nothing changed" in err
-    _, out, err = run("register", article, "--url", "https://lingkar.co/a", "--publisher", "Harian Lingkar",
-                      "--required-credit", "Sumber: Lingkar.co", "--alias", "Lingkar")
-    assert out.strip() == "1" and "already registered as #1; updated: publisher, required credit, aliases" in err
+    _, out, err = run(
+        "register",
+        article,
+        "--url",
+        "https://lingkar.co/a",
+        "--publisher",
+        "Harian Lingkar",
+        "--required-credit",
+        "Sumber: Lingkar.co",
+        "--alias",
+        "Lingkar",
+    )
+    assert (
+        out.strip() == "1" and "already registered as #1; updated: publisher, required credit, aliases" in err
+    )
     _, out, _ = run("register", article)  # same text, no url: the same article, its url kept
     assert out.strip() == "1"
     _, out, _ = run("articles", "show", "1", "--json")
@@ -83,7 +128,14 @@ def test_register_is_idempotent_and_updates_what_is_given(run) -> None:
 
 def test_scans_see_only_their_organisations_articles(run, tmp_path, seed_suspects) -> None:
     # Issue 10, point 1: CLI scans checked every organisation's articles.
-    run("--org", "Other Daily", "register", str(SEEDS / "000_9f16820795ab45db.txt"), "--url", "https://other.example/a")
+    run(
+        "--org",
+        "Other Daily",
+        "register",
+        str(SEEDS / "000_9f16820795ab45db.txt"),
+        "--url",
+        "https://other.example/a",
+    )
     suspect = write(tmp_path / "s.txt", seed_suspects["partial-copy"]["text"])
     _, out, _ = run("scan", suspect, "--json")
     assert json.loads(out)["verdict"] == "no_reuse"
@@ -94,9 +146,15 @@ def test_scans_see_only_their_organisations_articles(run, tmp_path, seed_suspect
 
 
 def test_import_reports_bad_lines_keeps_good_ones_and_resumes(run, tmp_path, seed_articles) -> None:
-    lines = [json.dumps(seed_articles[0]), "{not json", json.dumps({"title": "no text"}), "[1, 2]",
-             json.dumps(seed_articles[1]), json.dumps({**seed_articles[2], "published_at": "yesterday"}),
-             json.dumps({**seed_articles[2], "text": ""})]
+    lines = [
+        json.dumps(seed_articles[0]),
+        "{not json",
+        json.dumps({"title": "no text"}),
+        "[1, 2]",
+        json.dumps(seed_articles[1]),
+        json.dumps({**seed_articles[2], "published_at": "yesterday"}),
+        json.dumps({**seed_articles[2], "text": ""}),
+    ]
     path = write(tmp_path / "a.jsonl", "\n".join(lines) + "\n")
     code, _, err = run("import", path, ok=False)
     assert code == 1
@@ -112,9 +170,13 @@ def test_import_reports_bad_lines_keeps_good_ones_and_resumes(run, tmp_path, see
 
 
 def test_import_mixed_encodings(run, tmp_path) -> None:
-    utf8 = json.dumps({"title": "Café", "text": "Le café était très fréquenté ce matin à Jakarta."}, ensure_ascii=False)
-    cp1252 = json.dumps({"title": "Naïve", "text": "Une réunion « très » attendue s’est tenue à Paris, déjà."},
-                        ensure_ascii=False).encode("cp1252")
+    utf8 = json.dumps(
+        {"title": "Café", "text": "Le café était très fréquenté ce matin à Jakarta."}, ensure_ascii=False
+    )
+    cp1252 = json.dumps(
+        {"title": "Naïve", "text": "Une réunion « très » attendue s’est tenue à Paris, déjà."},
+        ensure_ascii=False,
+    ).encode("cp1252")
     path = write(tmp_path / "m.jsonl", utf8.encode() + b"\n" + cp1252 + b"\n")
     run("import", path)
     _, out, _ = run("articles", "show", "2", "--json")
@@ -125,8 +187,10 @@ def test_import_mixed_encodings(run, tmp_path) -> None:
 def test_scan_batch_echoes_ids_and_reports_bad_lines(run, tmp_path, seed_suspects, workers) -> None:
     """In input order whether scanned in one process or in two forked workers."""
     run("import", str(SEEDS / "articles.jsonl"))
-    lines = [json.dumps({"id": name, "text": seed_suspects[name]["text"], "url": seed_suspects[name]["url"]})
-             for name in ("full-copy", "independent-report", "partner-copy")]
+    lines = [
+        json.dumps({"id": name, "text": seed_suspects[name]["text"], "url": seed_suspects[name]["url"]})
+        for name in ("full-copy", "independent-report", "partner-copy")
+    ]
     lines.insert(1, "{broken")
     lines.append(json.dumps({"id": 7, "text": ""}))
     path = write(tmp_path / "s.jsonl", "\n".join(lines) + "\n")
@@ -141,8 +205,10 @@ def test_scan_batch_echoes_ids_and_reports_bad_lines(run, tmp_path, seed_suspect
 def test_scan_batch_in_workers_gives_what_one_process_gives(run, tmp_path, seed_suspects) -> None:
     run("import", str(SEEDS / "articles.jsonl"))
     names = sorted(seed_suspects) * 3
-    lines = [json.dumps({"id": f"{n}-{i}", "text": seed_suspects[n]["text"], "url": seed_suspects[n]["url"]})
-             for i, n in enumerate(names)]
+    lines = [
+        json.dumps({"id": f"{n}-{i}", "text": seed_suspects[n]["text"], "url": seed_suspects[n]["url"]})
+        for i, n in enumerate(names)
+    ]
     lines.insert(7, json.dumps({"id": "bad", "text": "\x00\x01\x02\x03"}))
     path = write(tmp_path / "s.jsonl", "\n".join(lines) + "\n")
     _, one, _ = run("scan-batch", "--no-record", "--workers", "1", path, ok=False)
@@ -162,14 +228,17 @@ def test_articles_show_and_delete(run) -> None:
     assert json.loads(out)["articles_indexed"] == 2
 
 
-@pytest.mark.parametrize("content,message", [
-    (None, "no such file"),
-    (b"", "empty"),
-    (b"  \n\t ", "empty"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "binary"),
-    (b"\xff\xfe" + "Teks UTF-16 dengan BOM".encode("utf-16-le"), None),
-    ("Berita dengan ejaan lama: café, naïve, “kutipan”".encode("cp1252"), None),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (None, "no such file"),
+        (b"", "empty"),
+        (b"  \n\t ", "empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "binary"),
+        (b"\xff\xfe" + "Teks UTF-16 dengan BOM".encode("utf-16-le"), None),
+        ("Berita dengan ejaan lama: café, naïve, “kutipan”".encode("cp1252"), None),
+    ],
+)
 def test_bad_and_odd_input_files(run, tmp_path, content, message) -> None:
     path = tmp_path / "input.txt"
     if content is not None:

@@ -21,9 +21,16 @@ from tests.test_cli import (
 
 
 def lines(n: int, start: int = 0) -> list[str]:
-    return [json.dumps({"title": f"Artikel {i}", "url": f"https://alpha.example/{i}",
-                        "text": f"Laporan nomor {i} tentang pelabuhan dan nelayan di pesisir utara. " * 5})
-            for i in range(start, start + n)]
+    return [
+        json.dumps(
+            {
+                "title": f"Artikel {i}",
+                "url": f"https://alpha.example/{i}",
+                "text": f"Laporan nomor {i} tentang pelabuhan dan nelayan di pesisir utara. " * 5,
+            }
+        )
+        for i in range(start, start + n)
+    ]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -48,10 +55,30 @@ def test_a_cli_import_is_a_job_listed_and_shown(cli, tmp_path):
 
     _, out, _ = cli("imports", "list", "--json")
     [job] = [json.loads(line) for line in out.splitlines()]
-    assert {k: job[k] for k in ("status", "filename", "total", "processed", "registered", "skipped", "errors",
-                                "reason", "percent")} == {
-        "status": "done", "filename": "a.jsonl", "total": 3, "processed": 3, "registered": 3, "skipped": 0,
-        "errors": 1, "reason": None, "percent": 100}
+    assert {
+        k: job[k]
+        for k in (
+            "status",
+            "filename",
+            "total",
+            "processed",
+            "registered",
+            "skipped",
+            "errors",
+            "reason",
+            "percent",
+        )
+    } == {
+        "status": "done",
+        "filename": "a.jsonl",
+        "total": 3,
+        "processed": 3,
+        "registered": 3,
+        "skipped": 0,
+        "errors": 1,
+        "reason": None,
+        "percent": 100,
+    }
     assert job["started_at"] <= job["updated_at"]
 
     _, out, _ = cli("imports", "show", job["id"], "--json")
@@ -61,7 +88,9 @@ def test_a_cli_import_is_a_job_listed_and_shown(cli, tmp_path):
     assert "progress: 3 of 3 articles (100%), 3 registered, 0 already there, 1 line(s) with errors" in out
     assert "line 3" in out
 
-    again = write(tmp_path / "b.jsonl", "\n".join(lines(4)) + "\n")  # a second run: one more job, newest first
+    again = write(
+        tmp_path / "b.jsonl", "\n".join(lines(4)) + "\n"
+    )  # a second run: one more job, newest first
     cli("import", again)
     _, out, err = cli("imports", "list")
     rows = out.splitlines()
@@ -90,8 +119,9 @@ def test_a_dashboard_upload_shows_in_the_cli_and_a_stopped_one_says_so(cli):
     try:
         org_id = org_id_for(registry.Session, "Default")
         data = "\n".join(lines(2)).encode()
-        job = imports.create(registry.Session, data, "upload.jsonl", org_id=org_id,
-                             max_chars=registry.settings.max_text_chars)
+        job = imports.create(
+            registry.Session, data, "upload.jsonl", org_id=org_id, max_chars=registry.settings.max_text_chars
+        )
         with registry.Session.begin() as session:  # its runner died long ago
             row = session.get(ImportJobRow, job.id)
             row.updated_at = row.updated_at - imports.STALE_AFTER - timedelta(seconds=1)
@@ -100,6 +130,8 @@ def test_a_dashboard_upload_shows_in_the_cli_and_a_stopped_one_says_so(cli):
     _, out, _ = cli("imports", "show", job.id, "--json")
     shown = json.loads(out)
     assert shown["status"] == "failed" and shown["filename"] == "upload.jsonl" and shown["total"] == 2
-    assert shown["reason"].startswith("the import stopped after 0 of 2 articles when its server process stopped")
+    assert shown["reason"].startswith(
+        "the import stopped after 0 of 2 articles when its server process stopped"
+    )
     _, out, _ = cli("imports", "list")
     assert job.id in out and "failed" in out

@@ -21,8 +21,9 @@ CHECKER = str(Path(sys.executable).with_name("checker"))
 def run(tmp_path: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "CHECKER_DATA_DIR": str(tmp_path / "data"), "NO_COLOR": "1", **extra_env}
     env.pop("CHECKER_DATABASE_URL", None)
-    return subprocess.run([CHECKER, *args], check=False, capture_output=True, text=True, env=env, cwd=tmp_path,
-                          timeout=120)
+    return subprocess.run(
+        [CHECKER, *args], check=False, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+    )
 
 
 def test_a_cli_scan_joins_the_services_metrics(tmp_path):

@@ -28,27 +28,62 @@ def registered(run, tmp_path: Path):  # noqa: F811
 
 
 def test_show_change_and_refuse(run):  # noqa: F811
-    assert settings(run) == {"organisation": "Default", "min_match_words": None, "exclude_quotes": True,
-                             "excluded_sources": [], "time_zone": "UTC", "alert_frequency": "immediate",
-                             "alert_emails": []}
+    assert settings(run) == {
+        "organisation": "Default",
+        "min_match_words": None,
+        "exclude_quotes": True,
+        "excluded_sources": [],
+        "time_zone": "UTC",
+        "alert_frequency": "immediate",
+        "alert_emails": [],
+    }
     _, out, _ = run("org", "settings")
     assert "default (15)" in out and "quotations:        excluded" in out
-    changed = settings(run, "--min-match-words", "40", "--include-quotes", "--exclude-source", "Partner.Example",
-                       "--exclude-source", "https://mirror.example/synd/", "--time-zone", "Asia/Jakarta")
-    assert changed == {"organisation": "Default", "min_match_words": 40, "exclude_quotes": False,
-                       "excluded_sources": ["partner.example", "https://mirror.example/synd"], "time_zone": "Asia/Jakarta",
-                       "alert_frequency": "immediate", "alert_emails": []}
-    for bad, message in ((["--min-match-words", "10"], "below the engine's own minimum of 15 words"),
-                         (["--min-match-words", "many"], "whole number"),
-                         (["--exclude-source", "javascript:alert(1)"], "neither a domain"),
-                         (["--time-zone", "Mars/Base"], "not a known time zone"),
-                         (["--min-match-words", "50", "--time-zone", "Nowhere"], "not a known time zone")):
+    changed = settings(
+        run,
+        "--min-match-words",
+        "40",
+        "--include-quotes",
+        "--exclude-source",
+        "Partner.Example",
+        "--exclude-source",
+        "https://mirror.example/synd/",
+        "--time-zone",
+        "Asia/Jakarta",
+    )
+    assert changed == {
+        "organisation": "Default",
+        "min_match_words": 40,
+        "exclude_quotes": False,
+        "excluded_sources": ["partner.example", "https://mirror.example/synd"],
+        "time_zone": "Asia/Jakarta",
+        "alert_frequency": "immediate",
+        "alert_emails": [],
+    }
+    for bad, message in (
+        (["--min-match-words", "10"], "below the engine's own minimum of 15 words"),
+        (["--min-match-words", "many"], "whole number"),
+        (["--exclude-source", "javascript:alert(1)"], "neither a domain"),
+        (["--time-zone", "Mars/Base"], "not a known time zone"),
+        (["--min-match-words", "50", "--time-zone", "Nowhere"], "not a known time zone"),
+    ):
         code, _, err = run("org", "settings", *bad, ok=False)
         assert code == 1 and err.startswith("error:") and message in " ".join(err.split()), err
         assert settings(run) == changed  # nothing stored, not even the good half
-    cleared = settings(run, "--clear-excluded", "--exclude-source", "b.example", "--min-match-words", "default",
-                       "--exclude-quotes")
-    assert (cleared["excluded_sources"], cleared["min_match_words"], cleared["exclude_quotes"]) == (["b.example"], None, True)
+    cleared = settings(
+        run,
+        "--clear-excluded",
+        "--exclude-source",
+        "b.example",
+        "--min-match-words",
+        "default",
+        "--exclude-quotes",
+    )
+    assert (cleared["excluded_sources"], cleared["min_match_words"], cleared["exclude_quotes"]) == (
+        ["b.example"],
+        None,
+        True,
+    )
     assert settings(run, org="Other")["min_match_words"] is None  # per organisation
 
 
@@ -64,22 +99,41 @@ def test_scan_and_scan_batch_follow_the_organisations_settings(run, registered, 
     after = json.loads(out)
     assert set(after) == CONTRACT_FIELDS | {"excluded"} and after["matches"] == []
     [note] = after["excluded"]
-    assert (note["reason"], note["words"], note["minimum"], note["whole_match"]) == ("min_match_words", 58, 60, True)
+    assert (note["reason"], note["words"], note["minimum"], note["whole_match"]) == (
+        "min_match_words",
+        58,
+        60,
+        True,
+    )
     _, out, _ = run("scan", suspect)
-    assert "was hidden because it is smaller than the organisation's minimum of 60 words" in " ".join(out.split())
-    _, out, _ = run("--org", "Other", "scan", suspect, "--json")  # another organisation: its own (default) settings
+    assert "was hidden because it is smaller than the organisation's minimum of 60 words" in " ".join(
+        out.split()
+    )
+    _, out, _ = run(
+        "--org", "Other", "scan", suspect, "--json"
+    )  # another organisation: its own (default) settings
     other = json.loads(out)
-    assert "excluded" not in other and [m["passages"] for m in other["matches"]] == [m["passages"] for m in before["matches"]]
+    assert "excluded" not in other and [m["passages"] for m in other["matches"]] == [
+        m["passages"] for m in before["matches"]
+    ]
 
-    lines = [{"id": "small", "text": partial["text"]},
-             {"id": "mirror", "text": SUSPECTS["full-copy"]["text"], "url": "https://www.portal-copas.example/x"},
-             {"id": "full", "text": SUSPECTS["full-copy"]["text"], "url": "https://elsewhere.example/x"}]
+    lines = [
+        {"id": "small", "text": partial["text"]},
+        {"id": "mirror", "text": SUSPECTS["full-copy"]["text"], "url": "https://www.portal-copas.example/x"},
+        {"id": "full", "text": SUSPECTS["full-copy"]["text"], "url": "https://elsewhere.example/x"},
+    ]
     batch = write(tmp_path / "b.jsonl", "\n".join(json.dumps(line) for line in lines))
     _, out, _ = run("scan-batch", batch)
     results = {r["id"]: r for r in map(json.loads, out.splitlines())}
     assert results["small"]["excluded"][0]["reason"] == "min_match_words" and not results["small"]["matches"]
-    assert results["mirror"]["excluded"] == [{"reason": "excluded_source", "source": "portal-copas.example",
-                                              "matches": 1, "articles": [results["full"]["matches"][0]["article"]]}]
+    assert results["mirror"]["excluded"] == [
+        {
+            "reason": "excluded_source",
+            "source": "portal-copas.example",
+            "matches": 1,
+            "articles": [results["full"]["matches"][0]["article"]],
+        }
+    ]
     assert results["mirror"]["verdict"] == "no_reuse"
     assert results["full"]["verdict"] == "unattributed_reuse" and "excluded" not in results["full"]
 
@@ -100,8 +154,11 @@ def test_scan_url_follows_the_organisations_settings(run, registered):  # noqa: 
 
     site = LocalSite().start()
     try:
-        body = "<html><body><article>" + "".join(
-            f"<p>{p}</p>" for p in SUSPECTS["full-copy"]["text"].split("\n") if p.strip()) + "</article></body></html>"
+        body = (
+            "<html><body><article>"
+            + "".join(f"<p>{p}</p>" for p in SUSPECTS["full-copy"]["text"].split("\n") if p.strip())
+            + "</article></body></html>"
+        )
         site.add("/copy", body)
         env = {"CHECKER_ALLOW_PRIVATE_URLS": "1"}
         _, out, _ = run("scan-url", site.url("/copy"), "--json", extra_env=env)
@@ -110,8 +167,12 @@ def test_scan_url_follows_the_organisations_settings(run, registered):  # noqa: 
         _, out, _ = run("scan-url", site.url("/copy"), "--json", extra_env=env)
         result = json.loads(out)
         assert (result["verdict"], result["matches"]) == ("no_reuse", [])
-        assert result["excluded"][0] == {**result["excluded"][0], "reason": "excluded_source", "source": "127.0.0.1",
-                                         "matches": 1}
+        assert result["excluded"][0] == {
+            **result["excluded"][0],
+            "reason": "excluded_source",
+            "source": "127.0.0.1",
+            "matches": 1,
+        }
         _, out, _ = run("scan-url", site.url("/copy"), extra_env=env)
         assert "not reported: this suspect is on an excluded source (127.0.0.1)" in out
     finally:
@@ -119,8 +180,19 @@ def test_scan_url_follows_the_organisations_settings(run, registered):  # noqa: 
 
 
 def test_alert_settings(run):  # noqa: F811
-    changed = settings(run, "--alerts", "daily", "--alert-email", "Desk@Lingkar.example", "--alert-email", "ed@lingkar.example")
-    assert changed["alert_frequency"] == "daily" and changed["alert_emails"] == ["desk@lingkar.example", "ed@lingkar.example"]
+    changed = settings(
+        run,
+        "--alerts",
+        "daily",
+        "--alert-email",
+        "Desk@Lingkar.example",
+        "--alert-email",
+        "ed@lingkar.example",
+    )
+    assert changed["alert_frequency"] == "daily" and changed["alert_emails"] == [
+        "desk@lingkar.example",
+        "ed@lingkar.example",
+    ]
     _, out, _ = run("org", "settings")
     assert "once a day, in one digest to desk@lingkar.example, ed@lingkar.example" in out
     code, _, err = run("org", "settings", "--alert-email", "not an address", ok=False)

@@ -24,14 +24,33 @@ def test_add_list_show_pause_resume_and_remove(run, tmp_path) -> None:  # noqa: 
     assert out == "" and "nothing is watched yet" in err
     _, out, err = run("watch", "add", "https://copier.example/")
     assert out.strip() == "1" and "watching https://copier.example/ (site) every day" in err
-    _, out, err = run("watch", "add", "https://copier.example/feed.xml", "--kind", "feed", "--every", "90",
-                      "--max-pages", "5")
+    _, out, err = run(
+        "watch",
+        "add",
+        "https://copier.example/feed.xml",
+        "--kind",
+        "feed",
+        "--every",
+        "90",
+        "--max-pages",
+        "5",
+    )
     assert out.strip() == "2" and "every 90 minutes" in err
 
     _, out, _ = run("watch", "list")
     lines = out.splitlines()
-    assert lines[0].split() == ["1", "https://copier.example/", "(site", "crawl)", "every", "day,", "at", "most",
-                                "50", "page(s)"]
+    assert lines[0].split() == [
+        "1",
+        "https://copier.example/",
+        "(site",
+        "crawl)",
+        "every",
+        "day,",
+        "at",
+        "most",
+        "50",
+        "page(s)",
+    ]
     assert "(feed or sitemap) every 90 minutes, at most 5 page(s)" in lines[3]
     assert lines[1].strip() == "active" and lines[4].strip() == "active"
     assert "last run never" in lines[2] and "next run at the scheduler's next round" in lines[2]
@@ -40,10 +59,26 @@ def test_add_list_show_pause_resume_and_remove(run, tmp_path) -> None:  # noqa: 
     _, out, _ = run("watch", "list", "--json")
     rows = [json.loads(line) for line in out.splitlines()]
     assert [(r["id"], r["kind"], r["interval_minutes"], r["max_pages"], r["active"]) for r in rows] == [
-        (1, "site", 1440, 50, True), (2, "feed", 90, 5, True)]
-    assert set(rows[0]) == {"id", "url", "kind", "interval_minutes", "max_pages", "active", "paused_reason",
-                            "last_run_at", "next_run_at", "last_status", "pages_seen", "new_matches", "failures",
-                            "last_error", "created_at"}
+        (1, "site", 1440, 50, True),
+        (2, "feed", 90, 5, True),
+    ]
+    assert set(rows[0]) == {
+        "id",
+        "url",
+        "kind",
+        "interval_minutes",
+        "max_pages",
+        "active",
+        "paused_reason",
+        "last_run_at",
+        "next_run_at",
+        "last_status",
+        "pages_seen",
+        "new_matches",
+        "failures",
+        "last_error",
+        "created_at",
+    }
 
     _, out, err = run("watch", "pause", "2", "--reason", "the feed moves next week")
     assert "watch 2 paused: the feed moves next week" in err
@@ -93,7 +128,10 @@ def test_errors_in_plain_words_and_nothing_changed(run, tmp_path) -> None:  # no
         (("watch", "pause", "0"), "error: no watch with id 0"),
         (("watch", "remove", str(2**70)), f"error: no watch with id {2**70}"),
         (("watch", "add", "javascript:alert(1)"), "is not an http:// or https:// URL"),
-        (("watch", "add", "https://x.example/", "--every", "2"), "the interval must be between 5 minutes and 90 days"),
+        (
+            ("watch", "add", "https://x.example/", "--every", "2"),
+            "the interval must be between 5 minutes and 90 days",
+        ),
         (("watch", "add", "https://x.example/", "--max-pages", "0"), "max pages must be between 1 and 500"),
         (("watch", "pause", "1", "--reason", "x" * 501), "reason"),
         # Another organisation's watch is not found, as any other id.

@@ -51,7 +51,11 @@ def test_settings_parse_the_compose_environment() -> None:
     env = {k: v for k, v in SERVICES["worker"]["environment"].items() if not str(v).startswith("${")}
     settings = Settings.from_env(env)
     assert settings.broker_url == "redis://redis:6379/0"
-    assert settings.index_config == {"type": "redis", "url": "redis://redis:6379/1", "prefix": "checker:index"}
+    assert settings.index_config == {
+        "type": "redis",
+        "url": "redis://redis:6379/1",
+        "prefix": "checker:index",
+    }
     assert settings.database_url.startswith("postgresql+psycopg://checker:checker@postgres")
 
 

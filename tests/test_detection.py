@@ -38,7 +38,10 @@ def article_text(rng: np.random.Generator, vocab: list[str], sentences: int) -> 
     paragraphs, current = [], []
     for _ in range(sentences):
         n = int(rng.integers(8, 26))
-        words = [str(rng.choice(FUNCTION_WORDS)) if rng.random() < 0.3 else str(rng.choice(vocab)) for _ in range(n)]
+        words = [
+            str(rng.choice(FUNCTION_WORDS)) if rng.random() < 0.3 else str(rng.choice(vocab))
+            for _ in range(n)
+        ]
         current.append(" ".join(words).capitalize() + ".")
         if len(current) >= rng.integers(2, 5):
             paragraphs.append(" ".join(current))
@@ -76,7 +79,6 @@ def covered(ranges: list[tuple[int, int]], start: int, end: int, text: str) -> b
     return all(inside[i] for i in range(start, end) if text[i].isalnum())
 
 
-
 @pytest.fixture(scope="module")
 def library() -> Library:
     rng = np.random.default_rng(2026)
@@ -84,7 +86,11 @@ def library() -> Library:
     return lib
 
 
-@settings(max_examples=int(os.environ.get("GUARANTEE_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=int(os.environ.get("GUARANTEE_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(
     article=st.integers(0, 10**6),
     length=st.integers(0, 10**6),
@@ -138,14 +144,17 @@ def test_verbatim_guarantee(library, article, length, first, filler_seed, glue, 
         start, end = int(doc.starts[t]), int(doc.ends[t])
         assert covered([(p.suspect_start, p.suspect_end) for p in match.passages], start, end, suspect)
         if 0 < n < len(inside) - 1:
-            assert covered([(p.source_start, p.source_end) for p in match.passages], start + offset, end + offset,
-                           source)
+            assert covered(
+                [(p.source_start, p.source_end) for p in match.passages], start + offset, end + offset, source
+            )
     assert result.verdict == "unattributed_reuse"
 
 
 SEED_PARAGRAPHS = ("Kunjungan tersebut", "Menlu Sergey juga")
-FILLER = ("Pemerintah kota mengumumkan jadwal baru untuk pasar malam di alun-alun. Warga diminta datang lebih "
-          "awal karena tempat parkir terbatas.")
+FILLER = (
+    "Pemerintah kota mengumumkan jadwal baru untuk pasar malam di alun-alun. Warga diminta datang lebih "
+    "awal karena tempat parkir terbatas."
+)
 
 
 def seed_paragraph(text: str, start: str) -> str:
@@ -159,8 +168,13 @@ def test_two_short_seed_paragraphs_are_found_whatever_their_neighbours(seeded, s
     depending on their order."""
     original = seed_articles[0]["text"]
     p1, p2 = (seed_paragraph(original, s) for s in SEED_PARAGRAPHS)
-    copied = {"first": [p1], "second": [p2], "in order": [p1, p2], "reversed": [p2, p1],
-              "between new text": [p1, p2]}[layout]
+    copied = {
+        "first": [p1],
+        "second": [p2],
+        "in order": [p1, p2],
+        "reversed": [p2, p1],
+        "between new text": [p1, p2],
+    }[layout]
     parts = [FILLER, p1, FILLER, p2, FILLER] if layout == "between new text" else copied
     text = "\n\n".join(parts)
     result = seeded.scan(text)
@@ -169,7 +183,9 @@ def test_two_short_seed_paragraphs_are_found_whatever_their_neighbours(seeded, s
     assert match.article.url == seed_articles[0]["url"]
     for paragraph in copied:
         at = text.index(paragraph)
-        assert covered([(p.suspect_start, p.suspect_end) for p in match.passages], at, at + len(paragraph), text)
+        assert covered(
+            [(p.suspect_start, p.suspect_end) for p in match.passages], at, at + len(paragraph), text
+        )
     assert len(match.passages) == len(copied)  # one passage per copied paragraph
 
 
@@ -231,8 +247,9 @@ def test_a_reworded_copy_is_one_paraphrase_passage_and_an_independent_report_is_
 def test_reordered_paragraphs_are_separate_passages_in_suspect_order() -> None:
     rng = np.random.default_rng(5)
     vocab = vocabulary(rng)
-    paragraphs = [" ".join(" ".join(rng.choice(vocab, size=15)).capitalize() + "." for _ in range(3))
-                  for _ in range(4)]
+    paragraphs = [
+        " ".join(" ".join(rng.choice(vocab, size=15)).capitalize() + "." for _ in range(3)) for _ in range(4)
+    ]
     source = "\n\n".join(paragraphs)
     suspect = "\n\n".join(reversed(paragraphs))
     lib = Library([source])

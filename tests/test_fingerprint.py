@@ -20,9 +20,11 @@ from checker.fingerprint import (
 from checker.normalize import normalize
 from checker.shingles import shingle_hashes, token_hashes
 
-TEXT = ("Menteri Luar Negeri Retno Marsudi mengatakan bahwa MoU tersebut akan menjadi landasan kerja sama "
-        "kesehatan jangka menengah dan panjang. Di samping upaya jangka pendek kedua belah negara dalam upaya "
-        "pengadaan vaksin Sputnik V, obat terapeutik, serta peralatan diagnostik. ") * 2
+TEXT = (
+    "Menteri Luar Negeri Retno Marsudi mengatakan bahwa MoU tersebut akan menjadi landasan kerja sama "
+    "kesehatan jangka menengah dan panjang. Di samping upaya jangka pendek kedua belah negara dalam upaya "
+    "pengadaan vaksin Sputnik V, obat terapeutik, serta peralatan diagnostik. "
+) * 2
 
 
 def test_sentence_signature_equals_datasketch_update_per_lemma() -> None:
@@ -70,7 +72,9 @@ def test_sliding_minimum_matches_brute_force(n: int, window: int) -> None:
     st.lists(st.integers(0, 40), max_size=60),
     st.lists(st.integers(0, 40), max_size=60),
 )
-def test_winnowing_guarantee(before: list[int], shared: list[int], after: list[int], other: list[int]) -> None:
+def test_winnowing_guarantee(
+    before: list[int], shared: list[int], after: list[int], other: list[int]
+) -> None:
     """Any run of guarantee_tokens tokens that two texts share gives them a common exact key, whatever
     surrounds it (a small alphabet makes repeats and near-misses common)."""
     scheme = DEFAULT_SCHEME
@@ -106,7 +110,10 @@ def test_token_hashes_follow_their_definition_and_are_stable() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=80) | st.sampled_from(["ǅemal İstanbul ß", "½ ﬁn Ｆｕｌｌ"]))
+@given(
+    st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=80)
+    | st.sampled_from(["ǅemal İstanbul ß", "½ ﬁn Ｆｕｌｌ"])
+)
 def test_hashes_inside_a_text_equal_hashes_of_its_tokens(text: str) -> None:
     doc = normalize(text, drop_boilerplate=False)
     assert doc.hashes.tolist() == token_hashes(doc.tokens).tolist()
@@ -121,8 +128,6 @@ def test_keys_are_stable() -> None:
     fp = fingerprint(normalize(TEXT))
     # Persisted indexes hold these values: a change means every saved index must be rebuilt.
     assert int(np.sort(fp.exact)[0]) == GOLDEN_SMALLEST_EXACT_KEY
-
-
 
 
 def test_identical_text_shares_every_key_and_edits_share_some() -> None:

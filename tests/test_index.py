@@ -102,8 +102,9 @@ def files_of(directory) -> set[str]:
 
 
 def live_files(index: MemoryIndex) -> set[str]:
-    return {"index.json", "index.lock"} | {f"seg-{s.name}-{part}.npy" for s in index.segments
-                                             for part in ("keys", "ids", "articles", "dir")}
+    return {"index.json", "index.lock"} | {
+        f"seg-{s.name}-{part}.npy" for s in index.segments for part in ("keys", "ids", "articles", "dir")
+    }
 
 
 def test_no_segment_file_outlives_its_segment(tmp_path) -> None:

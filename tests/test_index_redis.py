@@ -361,13 +361,17 @@ def test_drop_leaves_a_longer_prefix_alone(client, prefix) -> None:
         short.add([(1, keys(2))])
         drop(client, prefix)
         assert found(longer.query(keys(1))) == [(1, 5)]
-        assert {k for k in prefix_keys(client, prefix) if not k.startswith(f"{prefix}:a:1:".encode())} == set()
+        assert {
+            k for k in prefix_keys(client, prefix) if not k.startswith(f"{prefix}:a:1:".encode())
+        } == set()
     finally:
         longer.close(), short.close()
 
 
 def test_bucket_bits_come_from_the_url_and_stay_with_the_index(prefix) -> None:
-    idx = open_index({"type": "redis", "url": f"{REDIS_URL}?bucket_bits=14", "prefix": prefix}, DEFAULT_SCHEME)
+    idx = open_index(
+        {"type": "redis", "url": f"{REDIS_URL}?bucket_bits=14", "prefix": prefix}, DEFAULT_SCHEME
+    )
     again = RedisIndex(DEFAULT_SCHEME, url=REDIS_URL, prefix=prefix, bucket_bits=18)
     try:
         assert idx.bucket_bits == again.bucket_bits == 14

@@ -25,7 +25,9 @@ from checker.index_redis import RedisIndex, drop
 NODES = 3
 # redis-py's RedisCluster drops the connection it discovered the cluster through without closing it
 # (its socket is reported unclosed when garbage-collected): not this module's to fix.
-pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning"
+)
 STARTUP_S = 30.0
 
 
@@ -58,7 +60,9 @@ def wait_for(condition, what: str, timeout: float = STARTUP_S) -> None:
 
 
 def cli(port: int, *args: str) -> str:
-    return subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True, text=True, timeout=30).stdout
+    return subprocess.run(
+        ["redis-cli", "-p", str(port), *args], capture_output=True, text=True, timeout=30
+    ).stdout
 
 
 @pytest.fixture(scope="module")
@@ -72,22 +76,54 @@ def cluster_url(tmp_path_factory):
         for port in ports:
             d = base / str(port)
             d.mkdir()
-            procs.append(subprocess.Popen(
-                ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
-                 "--cluster-config-file", str(d / "nodes.conf"), "--dir", str(d), "--save", "",
-                 "--appendonly", "no", "--daemonize", "no", "--logfile", str(d / "log")],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            ))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        "redis-server",
+                        "--port",
+                        str(port),
+                        "--bind",
+                        "127.0.0.1",
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        str(d / "nodes.conf"),
+                        "--dir",
+                        str(d),
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                        "--daemonize",
+                        "no",
+                        "--logfile",
+                        str(d / "log"),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
         for port in ports:
             wait_for(lambda p=port: cli(p, "ping").strip() == "PONG", f"redis-server on port {port}")
         created = subprocess.run(
-            ["redis-cli", "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports),
-             "--cluster-replicas", "0", "--cluster-yes"],
-            capture_output=True, text=True, timeout=60,
+            [
+                "redis-cli",
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{p}" for p in ports),
+                "--cluster-replicas",
+                "0",
+                "--cluster-yes",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert created.returncode == 0, created.stdout + created.stderr
         for port in ports:
-            wait_for(lambda p=port: "cluster_state:ok" in cli(p, "cluster", "info"), f"cluster state ok on {port}")
+            wait_for(
+                lambda p=port: "cluster_state:ok" in cli(p, "cluster", "info"), f"cluster state ok on {port}"
+            )
         yield f"redis+cluster://127.0.0.1:{ports[0]}/", ports
     finally:
         for proc in procs:
@@ -167,7 +203,11 @@ def test_a_scan_is_one_pipeline_per_node(make, cluster_url, monkeypatch) -> None
     from redis.cluster import ClusterPipeline
 
     execute = ClusterPipeline.execute
-    monkeypatch.setattr(ClusterPipeline, "execute", lambda self, *a, **k: (sent.append(len(self.command_stack)), execute(self, *a, **k))[1])
+    monkeypatch.setattr(
+        ClusterPipeline,
+        "execute",
+        lambda self, *a, **k: (sent.append(len(self.command_stack)), execute(self, *a, **k))[1],
+    )
     hits = idx.query(suspect)
     assert set(hits.article_ids.tolist()) == {7} and len(hits.article_ids) == 50
     assert len(sent) == 1  # one pipeline, which redis-py sends to each node at once

@@ -138,7 +138,9 @@ def test_credit_mentions_on_adversarial_megabytes(bounded, shape) -> None:
         attribution.credit_mentions(SHAPES[shape])
 
 
-@pytest.mark.parametrize("unit", ["(Lingkar.co) x ", "Sumber: Lingkar.co\n", "lingkar.co/a ", "Lingkar.co reported "])
+@pytest.mark.parametrize(
+    "unit", ["(Lingkar.co) x ", "Sumber: Lingkar.co\n", "lingkar.co/a ", "Lingkar.co reported "]
+)
 def test_many_credits_cost_a_sort_not_every_pair(bounded, unit) -> None:
     """A page repeating a credit 50,000 times: each is evidence, and nesting is decided in one sweep."""
     with within():
@@ -147,8 +149,33 @@ def test_many_credits_cost_a_sort_not_every_pair(bounded, unit) -> None:
 
 
 ATTRIBUTION_ALPHABET = st.sampled_from(
-    ["a", "A", "1", ".", "-", "_", "/", ":", " ", "\n", "(", ")", '"', "\u201c", "\u201d", "é", "co", "www.",
-     "http://", "Sumber", "source", "reported", "dilaporkan", "oleh", "Lingkar"]
+    [
+        "a",
+        "A",
+        "1",
+        ".",
+        "-",
+        "_",
+        "/",
+        ":",
+        " ",
+        "\n",
+        "(",
+        ")",
+        '"',
+        "\u201c",
+        "\u201d",
+        "é",
+        "co",
+        "www.",
+        "http://",
+        "Sumber",
+        "source",
+        "reported",
+        "dilaporkan",
+        "oleh",
+        "Lingkar",
+    ]
 )
 
 
@@ -169,9 +196,38 @@ def test_credit_mentions_on_generated_megabytes(unit) -> None:
 # for what must still be found.
 
 PIECES = st.sampled_from(
-    ["a", "b", "Z", "1", "-", ".", "..", "/", ":", " ", "\n", "é", "_", "(", '"', "co", "www.", "http://",
-     "https://", "ſ", "K", "x.co", "abcdefghijklmnopqrstuvwxyzabc", "Reuters", " reported", " dilaporkan",
-     " oleh ", "Sumber", "source\n", "A"]
+    [
+        "a",
+        "b",
+        "Z",
+        "1",
+        "-",
+        ".",
+        "..",
+        "/",
+        ":",
+        " ",
+        "\n",
+        "é",
+        "_",
+        "(",
+        '"',
+        "co",
+        "www.",
+        "http://",
+        "https://",
+        "ſ",
+        "K",
+        "x.co",
+        "abcdefghijklmnopqrstuvwxyzabc",
+        "Reuters",
+        " reported",
+        " dilaporkan",
+        " oleh ",
+        "Sumber",
+        "source\n",
+        "A",
+    ]
 )
 TEXTS = st.lists(PIECES, max_size=16).map("".join)
 MANY = settings(max_examples=3000, deadline=None)
@@ -187,8 +243,10 @@ def test_links_are_found_as_the_old_pattern_found_them(text) -> None:
 @given(TEXTS)
 def test_reported_names_are_found_as_before(text) -> None:
     def mentions(pattern):
-        return [(m.start("name") if not m.group("by") else m.start(), m.end(), m.group("name"))
-                for m in pattern.finditer(text)]
+        return [
+            (m.start("name") if not m.group("by") else m.start(), m.end(), m.group("name"))
+            for m in pattern.finditer(text)
+        ]
 
     assert mentions(attribution.REPORTED_RE) == mentions(OLD_REPORTED_RE)
 
@@ -200,14 +258,18 @@ def test_credit_lines_are_found_as_before(text) -> None:
     spaces and punctuation never matches a publisher, and only there may the two differ."""
 
     def named(pattern):
-        return [(m.span(), m.group("name")) for m in pattern.finditer(text)
-                if any(ch.isalnum() for ch in m.group("name"))]
+        return [
+            (m.span(), m.group("name"))
+            for m in pattern.finditer(text)
+            if any(ch.isalnum() for ch in m.group("name"))
+        ]
 
     assert named(attribution.CREDIT_PHRASE_RE) == named(OLD_CREDIT_PHRASE_RE)
 
 
 # --------------------------------------------------------------------------------------------------
 # boilerplate and quotations: line patterns, bounded lines
+
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_boilerplate_on_adversarial_megabytes(bounded, shape) -> None:
@@ -216,8 +278,17 @@ def test_boilerplate_on_adversarial_megabytes(bounded, shape) -> None:
         boilerplate.line_kind(SHAPES[shape])
 
 
-@pytest.mark.parametrize("line", ["!" * MB, "-" * (MB - 7) + "editor", "baca" + " " * MB, "a-" * (MB // 2),
-                                  "ikuti" + "\t" * MB + "x", "copy" + " " * MB])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "!" * MB,
+        "-" * (MB - 7) + "editor",
+        "baca" + " " * MB,
+        "a-" * (MB // 2),
+        "ikuti" + "\t" * MB + "x",
+        "copy" + " " * MB,
+    ],
+)
 def test_long_lines_are_not_boilerplate(bounded, line) -> None:
     with within():
         assert boilerplate.line_kind(line) is None
@@ -225,8 +296,30 @@ def test_long_lines_are_not_boilerplate(bounded, line) -> None:
 
 
 @FEW
-@given(st.lists(st.sampled_from(["Baca", " juga", ":", "-", "!", " ", "\n", "Editor", "a", "'", "Sumber",
-                                 "copy", "paste", "error"]), min_size=1, max_size=20).map("".join))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "Baca",
+                " juga",
+                ":",
+                "-",
+                "!",
+                " ",
+                "\n",
+                "Editor",
+                "a",
+                "'",
+                "Sumber",
+                "copy",
+                "paste",
+                "error",
+            ]
+        ),
+        min_size=1,
+        max_size=20,
+    ).map("".join)
+)
 def test_boilerplate_on_generated_megabytes(unit) -> None:
     with pytest.MonkeyPatch.context() as mp:
         for name, value in list(vars(boilerplate).items()):
@@ -236,7 +329,9 @@ def test_boilerplate_on_generated_megabytes(unit) -> None:
             boilerplate.boilerplate_ranges(scale(unit))
 
 
-@pytest.mark.parametrize("text", [SHAPES["quotes"], SHAPES["mixed"], scale('"\n'), scale("\u201c"), scale("a\u2019")])
+@pytest.mark.parametrize(
+    "text", [SHAPES["quotes"], SHAPES["mixed"], scale('"\n'), scale("\u201c"), scale("a\u2019")]
+)
 def test_quotations_on_adversarial_megabytes(bounded, text) -> None:
     with within():
         quotes.quoted_ranges(text)
@@ -270,9 +365,16 @@ def test_whole_page_extraction_on_adversarial_megabytes(bounded, shape) -> None:
         extract.extract_page(HTML_SHAPES[shape], "https://copier.example/page")
 
 
-@pytest.mark.parametrize("body", [b"<meta charset=" + scale(b" ", PAGE), scale(b"<meta", PAGE),
-                                  b"<meta " + scale(b"charset", PAGE), scale(b"<meta charset= '", PAGE),
-                                  scale(b"<meta http-equiv=x ", PAGE)])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<meta charset=" + scale(b" ", PAGE),
+        scale(b"<meta", PAGE),
+        b"<meta " + scale(b"charset", PAGE),
+        scale(b"<meta charset= '", PAGE),
+        scale(b"<meta http-equiv=x ", PAGE),
+    ],
+)
 def test_charset_declarations_on_adversarial_megabytes(bounded, body) -> None:
     """declared_charsets reads only the first 8 KB (which bounded the old pattern too: 0.4 s at
     worst); meta_charset itself is linear on a whole page."""
@@ -289,17 +391,57 @@ def test_xml_declarations_on_adversarial_megabytes(bounded, text) -> None:
 
 
 @MANY
-@given(st.lists(st.sampled_from(["<noscript", ">", "</noscript", "</noscript>", "</NOSCRIPT >", " ", "a",
-                                 "<NoScript>", "<noscripts>", "\n", "</noscript\n>", "<", "/"]),
-                max_size=12).map("".join))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "<noscript",
+                ">",
+                "</noscript",
+                "</noscript>",
+                "</NOSCRIPT >",
+                " ",
+                "a",
+                "<NoScript>",
+                "<noscripts>",
+                "\n",
+                "</noscript\n>",
+                "<",
+                "/",
+            ]
+        ),
+        max_size=12,
+    ).map("".join)
+)
 def test_noscript_blocks_are_found_as_before(html) -> None:
     old = [(m.start(), m.start(1), m.end(1), m.end()) for m in OLD_NOSCRIPT_RE.finditer(html)]
     assert extract._noscript_blocks(html) == old
 
 
 @MANY
-@given(st.lists(st.sampled_from([b"<meta", b"<META", b" ", b"charset", b"CharSet", b"=", b"'", b'"', b"utf-8",
-                                 b">", b"a", b"\n", b"x=", b"<"]), max_size=14).map(b"".join))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                b"<meta",
+                b"<META",
+                b" ",
+                b"charset",
+                b"CharSet",
+                b"=",
+                b"'",
+                b'"',
+                b"utf-8",
+                b">",
+                b"a",
+                b"\n",
+                b"x=",
+                b"<",
+            ]
+        ),
+        max_size=14,
+    ).map(b"".join)
+)
 def test_meta_charsets_are_found_as_before(head) -> None:
     old = OLD_META_CHARSET_RE.search(head)
     assert fetch.meta_charset(head) == (old.group(1) if old else None)
@@ -317,7 +459,9 @@ def test_suspect_text_looks_up_every_line_in_one_pass() -> None:
         return " ".join(f"w{rnd.randrange(10**6)}" for _ in range(n))
 
     def short_line() -> str:  # short lines: the most lines, each a search through the whole text
-        return " ".join(f"{chr(97 + rnd.randrange(26))}{rnd.randrange(10)}" for _ in range(pages.MIN_EXTRA_LINE_WORDS))
+        return " ".join(
+            f"{chr(97 + rnd.randrange(26))}{rnd.randrange(10)}" for _ in range(pages.MIN_EXTRA_LINE_WORDS)
+        )
 
     main = words(PAGE // 16)  # ~2.5 MB
     lines = [short_line() for _ in range(PAGE // 2 // 24)]  # ~2.5 MB of lines
@@ -328,8 +472,10 @@ def test_suspect_text_looks_up_every_line_in_one_pass() -> None:
 
 
 @MANY
-@given(st.lists(st.sampled_from("abc"), max_size=14),
-       st.lists(st.lists(st.sampled_from("abc"), min_size=1, max_size=5), max_size=6))
+@given(
+    st.lists(st.sampled_from("abc"), max_size=14),
+    st.lists(st.lists(st.sampled_from("abc"), min_size=1, max_size=5), max_size=6),
+)
 def test_lines_are_found_in_the_main_text_as_before(text, patterns) -> None:
     joined = " " + " ".join(text) + " "
     assert pages.occurring(text, patterns) == [" " + " ".join(p) + " " in joined for p in patterns]
@@ -350,7 +496,9 @@ def test_email_check_on_adversarial_megabytes(email) -> None:
 
 
 @MANY
-@given(st.lists(st.sampled_from(["a", "b", ".", "@", " ", "\t", "é", "..", "x.co"]), max_size=12).map("".join))
+@given(
+    st.lists(st.sampled_from(["a", "b", ".", "@", " ", "\t", "é", "..", "x.co"]), max_size=12).map("".join)
+)
 def test_email_check_agrees_with_the_old_pattern(email) -> None:
     from checker.validate import is_email
 

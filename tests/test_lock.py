@@ -32,6 +32,9 @@ def test_every_declared_dependency_is_pinned_within_its_range(lock, extras):
     declared += [Requirement(r) for extra in extras for r in PROJECT["optional-dependencies"][extra]]
     for req in declared:
         name = canonicalize_name(req.name)
-        assert name in pinned, f"{req.name} is not in requirements/{lock}: regenerate it (requirements/README.md)"
-        assert req.specifier.contains(pinned[name], prereleases=True), \
+        assert name in pinned, (
+            f"{req.name} is not in requirements/{lock}: regenerate it (requirements/README.md)"
+        )
+        assert req.specifier.contains(pinned[name], prereleases=True), (
             f"requirements/{lock} pins {req.name}=={pinned[name]}, outside pyproject.toml's {req.specifier}"
+        )

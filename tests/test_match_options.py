@@ -29,13 +29,15 @@ def paragraphs(article: dict) -> list[str]:
 
 # One copied flood paragraph (32 words) and three copied vaccine paragraphs (about 60 words), among
 # sentences of the suspect's own.
-TWO_SOURCES = "\n\n".join([
-    "Our weekly round-up starts with the coast, where the water has not gone down since Sunday night.",
-    paragraphs(FLOOD)[1],
-    "Meanwhile in Jakarta, the talks on medicines went on behind closed doors, as they often do.",
-    *paragraphs(VACCINE)[1:4],
-    "We will follow both stories and report again next week, with pictures from our readers.",
-])
+TWO_SOURCES = "\n\n".join(
+    [
+        "Our weekly round-up starts with the coast, where the water has not gone down since Sunday night.",
+        paragraphs(FLOOD)[1],
+        "Meanwhile in Jakarta, the talks on medicines went on behind closed doors, as they often do.",
+        *paragraphs(VACCINE)[1:4],
+        "We will follow both stories and report again next week, with pictures from our readers.",
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +64,10 @@ def test_default_and_no_op_settings_give_the_same_result_as_none(seeded, suspect
     minimum, quotations excluded as always, a source no suspect is on). Byte for byte, JSON included."""
     text, url = SUSPECTS[suspect]["text"], SUSPECTS[suspect]["url"]
     plain = json.dumps(seeded.scan(text, url).to_dict(), sort_keys=True)
-    for options in (DEFAULT_OPTIONS, MatchOptions(min_match_words=15, excluded_sources=("elsewhere.example",
-                                                                                        "https://lingkar.co/x"))):
+    for options in (
+        DEFAULT_OPTIONS,
+        MatchOptions(min_match_words=15, excluded_sources=("elsewhere.example", "https://lingkar.co/x")),
+    ):
         assert json.dumps(seeded.scan(text, url, options=options).to_dict(), sort_keys=True) == plain
     assert "excluded" not in json.loads(plain)
 
@@ -79,10 +83,19 @@ def test_a_minimum_hides_the_small_match_and_keeps_the_big_one(seeded):
     result = seeded.scan(TWO_SOURCES, options=MatchOptions(min_match_words=40))
     assert passages_of(result) == {vaccine_id: everything[vaccine_id]}
     [note] = result.excluded
-    assert note.to_dict() == {"reason": "min_match_words", "article": note.article.to_dict(), "passages": 1,
-                              "words": small, "passage_words": [small], "minimum": 40, "whole_match": True}
+    assert note.to_dict() == {
+        "reason": "min_match_words",
+        "article": note.article.to_dict(),
+        "passages": 1,
+        "words": small,
+        "passage_words": [small],
+        "minimum": 40,
+        "whole_match": True,
+    }
     assert note.article.id == flood_id
-    assert f"({small} words) was hidden" in describe(note.to_dict()) and "minimum of 40 words" in describe(note.to_dict())
+    assert f"({small} words) was hidden" in describe(note.to_dict()) and "minimum of 40 words" in describe(
+        note.to_dict()
+    )
     assert result.to_dict()["excluded"] == [note.to_dict()]
 
 
@@ -139,18 +152,21 @@ def test_quotations_count_when_the_organisation_says_so(seeded):
 
 
 # -- excluded sources --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("entry, url, covered", [
-    ("partner.example", "https://partner.example/a", True),
-    ("partner.example", "https://news.partner.example/a", True),
-    ("partner.example", "http://WWW.Partner.Example/a", True),
-    ("partner.example", "https://partner.example.evil.test/a", False),
-    ("partner.example", "https://notpartner.example/a", False),
-    ("https://mirror.example/synd", "https://mirror.example/synd/2021/a", True),
-    ("https://mirror.example/synd", "http://www.mirror.example/synd", True),
-    ("https://mirror.example/synd", "https://mirror.example/syndicate/a", False),
-    ("https://mirror.example/synd", "https://mirror.example/news/a", False),
-    ("https://mirror.example/synd", "https://sub.mirror.example/synd/a", False),
-])
+@pytest.mark.parametrize(
+    "entry, url, covered",
+    [
+        ("partner.example", "https://partner.example/a", True),
+        ("partner.example", "https://news.partner.example/a", True),
+        ("partner.example", "http://WWW.Partner.Example/a", True),
+        ("partner.example", "https://partner.example.evil.test/a", False),
+        ("partner.example", "https://notpartner.example/a", False),
+        ("https://mirror.example/synd", "https://mirror.example/synd/2021/a", True),
+        ("https://mirror.example/synd", "http://www.mirror.example/synd", True),
+        ("https://mirror.example/synd", "https://mirror.example/syndicate/a", False),
+        ("https://mirror.example/synd", "https://mirror.example/news/a", False),
+        ("https://mirror.example/synd", "https://sub.mirror.example/synd/a", False),
+    ],
+)
 def test_what_an_excluded_source_covers(entry, url, covered):
     assert source_covers(validate.excluded_source(entry), url) is covered
 
@@ -161,11 +177,21 @@ def test_a_suspect_on_an_excluded_source_reports_no_match(seeded):
     result = seeded.scan(suspect["text"], "https://berita.portal-copas.example/x", options=options)
     assert (result.verdict, result.matches) == ("no_reuse", ())
     assert "excluded source (portal-copas.example)" in result.explanation
-    assert result.to_dict()["excluded"] == [{"reason": "excluded_source", "source": "portal-copas.example",
-                                            "matches": 1, "articles": [article_ref(seeded, 0)]}]
+    assert result.to_dict()["excluded"] == [
+        {
+            "reason": "excluded_source",
+            "source": "portal-copas.example",
+            "matches": 1,
+            "articles": [article_ref(seeded, 0)],
+        }
+    ]
     # Elsewhere, the same text is reported as before.
-    assert seeded.scan(suspect["text"], suspect["url"], options=MatchOptions(excluded_sources=("other.example",))
-                       ).verdict == "unattributed_reuse"
+    assert (
+        seeded.scan(
+            suspect["text"], suspect["url"], options=MatchOptions(excluded_sources=("other.example",))
+        ).verdict
+        == "unattributed_reuse"
+    )
 
 
 def article_ref(reg: Registry, n: int) -> dict:
@@ -175,51 +201,95 @@ def article_ref(reg: Registry, n: int) -> dict:
 
 
 # -- checked input -----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("value, expected", [(None, None), ("", None), ("  ", None), ("15", 15), (" 40 ", 40), (200, 200)])
+@pytest.mark.parametrize(
+    "value, expected", [(None, None), ("", None), ("  ", None), ("15", 15), (" 40 ", 40), (200, 200)]
+)
 def test_minimum_match_words_accepted(value, expected):
     assert validate.minimum_match_words(value) == expected
 
 
-@pytest.mark.parametrize("value, message", [
-    (14, "below the engine's own minimum of 15 words"), ("3", "below the engine's own minimum"),
-    (-1, "below"), ("ten", "whole number"), ("1e3", "whole number"), ("9" * 40, "whole number"),
-    (True, "whole number"), (2.5, "whole number"), (10**9, "at most"), ("1\x00", "NUL"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (14, "below the engine's own minimum of 15 words"),
+        ("3", "below the engine's own minimum"),
+        (-1, "below"),
+        ("ten", "whole number"),
+        ("1e3", "whole number"),
+        ("9" * 40, "whole number"),
+        (True, "whole number"),
+        (2.5, "whole number"),
+        (10**9, "at most"),
+        ("1\x00", "NUL"),
+    ],
+)
 def test_minimum_match_words_refused_with_a_reason(value, message):
     with pytest.raises(InputError, match=message):
         validate.minimum_match_words(value)
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("Partner.Example.", "partner.example"), ("*.partner.example", "partner.example"),
-    ("www.partner.example", "partner.example"), ("berita.co.id", "berita.co.id"), ("bücher.example", "bücher.example"),
-    ("https://Mirror.Example/synd/?utm_source=x#top", "https://mirror.example/synd"),
-    ("mirror.example/synd", "https://mirror.example/synd"),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("Partner.Example.", "partner.example"),
+        ("*.partner.example", "partner.example"),
+        ("www.partner.example", "partner.example"),
+        ("berita.co.id", "berita.co.id"),
+        ("bücher.example", "bücher.example"),
+        ("https://Mirror.Example/synd/?utm_source=x#top", "https://mirror.example/synd"),
+        ("mirror.example/synd", "https://mirror.example/synd"),
+    ],
+)
 def test_excluded_sources_are_normalised(value, expected):
     assert validate.excluded_source(value) == expected
 
 
-@pytest.mark.parametrize("value", [
-    "javascript:alert(1)", "localhost", "com", "exa mple.com", "partner.example:99999", "-bad.example",
-    "a\x00b.example", "\ud800.example", "x" * 300 + ".example", "http://", "ftp://files.example/x", "<script>",
-    "partner..example", 42,
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "javascript:alert(1)",
+        "localhost",
+        "com",
+        "exa mple.com",
+        "partner.example:99999",
+        "-bad.example",
+        "a\x00b.example",
+        "\ud800.example",
+        "x" * 300 + ".example",
+        "http://",
+        "ftp://files.example/x",
+        "<script>",
+        "partner..example",
+        42,
+    ],
+)
 def test_hostile_excluded_sources_are_refused(value):
     with pytest.raises(InputError):
         validate.excluded_source(value)
 
 
 def test_excluded_source_lists_are_bounded_and_deduplicated():
-    assert validate.excluded_source_list(["a.example", "", "A.example", "b.example"]) == ["a.example", "b.example"]
+    assert validate.excluded_source_list(["a.example", "", "A.example", "b.example"]) == [
+        "a.example",
+        "b.example",
+    ]
     with pytest.raises(InputError, match="at most 100"):
         validate.excluded_source_list([f"s{n}.example" for n in range(101)])
     with pytest.raises(InputError, match="entry 2"):
         validate.excluded_source_list(["a.example", "not a domain"])
 
 
-@pytest.mark.parametrize("zone, ok", [("Asia/Jakarta", True), ("UTC", True), ("Mars/Base", False),
-                                      ("../../etc/passwd", False), ("", False), ("Asia/Jakarta\x00", False)])
+@pytest.mark.parametrize(
+    "zone, ok",
+    [
+        ("Asia/Jakarta", True),
+        ("UTC", True),
+        ("Mars/Base", False),
+        ("../../etc/passwd", False),
+        ("", False),
+        ("Asia/Jakarta\x00", False),
+    ],
+)
 def test_time_zones(zone, ok):
     if ok:
         assert validate.time_zone(zone) == zone
@@ -239,8 +309,9 @@ def test_an_organisations_settings_are_what_its_scans_use(storage_settings):
             org = get_or_create_org(session, "Options Org")
             other = get_or_create_org(session, "Other Org")
             assert match_options(org) == DEFAULT_OPTIONS
-            changed = update_settings(org, min_match_words="40", excluded_sources=["Partner.Example"],
-                                      exclude_quotes=False)
+            changed = update_settings(
+                org, min_match_words="40", excluded_sources=["Partner.Example"], exclude_quotes=False
+            )
             assert changed == ["min_match_words", "exclude_quotes", "excluded_sources"]
             org_id, other_id = org.id, other.id
         with reg.Session() as session:
@@ -251,20 +322,31 @@ def test_an_organisations_settings_are_what_its_scans_use(storage_settings):
         register_demo_articles(reg, SEEDS, org_id=other_id)
         assert [n.minimum for n in reg.scan(TWO_SOURCES, org_id=org_id).excluded] == [40]
         assert len(reg.scan(TWO_SOURCES, org_id=other_id).matches) == 2
-        assert reg.scan(SUSPECTS["full-copy"]["text"], "https://www.partner.example/a", org_id=org_id).matches == ()
+        assert (
+            reg.scan(SUSPECTS["full-copy"]["text"], "https://www.partner.example/a", org_id=org_id).matches
+            == ()
+        )
 
 
 def test_bad_settings_change_nothing(settings):
     with Registry(settings) as reg, reg.Session.begin() as session:
         org = get_or_create_org(session, "Careful")
         update_settings(org, min_match_words=30, excluded_sources=["keep.example"], time_zone="Asia/Jakarta")
-        for bad in ({"min_match_words": 3}, {"excluded_sources": ["ok.example", "javascript:x"]},
-                    {"time_zone": "Nowhere/Land"}, {"exclude_quotes": "maybe"},
-                    {"min_match_words": 50, "time_zone": "Nowhere/Land"}):
+        for bad in (
+            {"min_match_words": 3},
+            {"excluded_sources": ["ok.example", "javascript:x"]},
+            {"time_zone": "Nowhere/Land"},
+            {"exclude_quotes": "maybe"},
+            {"min_match_words": 50, "time_zone": "Nowhere/Land"},
+        ):
             with pytest.raises(InputError):
                 update_settings(org, **bad)
             assert (org.min_match_words, org.excluded_sources, org.time_zone, org.exclude_quotes) == (
-                30, ["keep.example"], "Asia/Jakarta", True)
+                30,
+                ["keep.example"],
+                "Asia/Jakarta",
+                True,
+            )
 
 
 def test_a_row_edited_past_the_checks_fails_the_scan_with_the_reason(settings):

@@ -31,10 +31,12 @@ from checker.settings import Settings
 
 DATA = Path(__file__).parent / "data"
 CHECKER = str(Path(sys.executable).with_name("checker"))
-OLD_TEXT = ("Banjir bandang melanda tiga kecamatan di Kabupaten Garut pada Selasa malam setelah hujan deras "
-            "mengguyur kawasan hulu sungai Cimanuk selama enam jam tanpa henti. Badan Penanggulangan Bencana "
-            "Daerah mencatat lebih dari dua ratus rumah terendam dan seribu warga mengungsi ke balai desa, "
-            "sementara jembatan penghubung dua desa di tepi sungai putus diterjang arus deras.")
+OLD_TEXT = (
+    "Banjir bandang melanda tiga kecamatan di Kabupaten Garut pada Selasa malam setelah hujan deras "
+    "mengguyur kawasan hulu sungai Cimanuk selama enam jam tanpa henti. Badan Penanggulangan Bencana "
+    "Daerah mencatat lebih dari dua ratus rumah terendam dan seribu warga mengungsi ke balai desa, "
+    "sementara jembatan penghubung dua desa di tepi sungai putus diterjang arus deras."
+)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -49,7 +51,9 @@ def differences(url: str) -> list:
     engine = store.make_engine(url)
     try:
         with engine.connect() as conn:
-            return compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+            return compare_metadata(
+                MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+            )
     finally:
         engine.dispose()
 
@@ -64,9 +68,14 @@ def revision(url: str) -> str | None:
 
 
 def run_checker(url: str, tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([CHECKER, "--data-dir", str(tmp_path / "data"), "--database-url", url, *args],
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
-                          env={**os.environ, **env})
+    return subprocess.run(
+        [CHECKER, "--data-dir", str(tmp_path / "data"), "--database-url", url, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **env},
+    )
 
 
 def make_old_release_database(url: str) -> None:
@@ -80,18 +89,32 @@ def make_old_release_database(url: str) -> None:
         with engine.begin() as conn:
             for statement in statements:
                 conn.execute(text(statement))
-            conn.execute(text("INSERT INTO organisations (id, name, created_at) VALUES (1, 'Old News', :now)"),
-                         {"now": now})
-            conn.execute(text(
-                "INSERT INTO users (email, password_hash, role, org_id, active, failed_logins, created_at) "
-                "VALUES ('old@old.example', 'x', 'admin', 1, :yes, 0, :now)"), {"yes": True, "now": now})
-            conn.execute(text(
-                "INSERT INTO articles (id, org_id, title, url, license, partners, text, text_sha256, word_count, "
-                "fingerprint_version, created_at, updated_at) VALUES (7, 1, 'Banjir Garut', "
-                "'HTTPS://Old.example/banjir?utm_source=x', 'all-rights-reserved', '[]', :text, 'x', 52, 1, :now, :now)"),
-                {"text": OLD_TEXT, "now": now})
-            conn.execute(text("INSERT INTO scans (id, org_id, source, status, text, attempts, created_at) "
-                              "VALUES (3, 1, 'text', 'done', :text, 1, :now)"), {"text": OLD_TEXT, "now": now})
+            conn.execute(
+                text("INSERT INTO organisations (id, name, created_at) VALUES (1, 'Old News', :now)"),
+                {"now": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO users (email, password_hash, role, org_id, active, failed_logins, created_at) "
+                    "VALUES ('old@old.example', 'x', 'admin', 1, :yes, 0, :now)"
+                ),
+                {"yes": True, "now": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO articles (id, org_id, title, url, license, partners, text, text_sha256, word_count, "
+                    "fingerprint_version, created_at, updated_at) VALUES (7, 1, 'Banjir Garut', "
+                    "'HTTPS://Old.example/banjir?utm_source=x', 'all-rights-reserved', '[]', :text, 'x', 52, 1, :now, :now)"
+                ),
+                {"text": OLD_TEXT, "now": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO scans (id, org_id, source, status, text, attempts, created_at) "
+                    "VALUES (3, 1, 'text', 'done', :text, 1, :now)"
+                ),
+                {"text": OLD_TEXT, "now": now},
+            )
     finally:
         engine.dispose()
 
@@ -121,10 +144,15 @@ def test_an_old_release_database_with_data_is_upgraded(database_url, tmp_path):
     try:
         with engine.connect() as conn:
             assert conn.execute(text("SELECT title, url_key, org_id FROM articles")).one() == (
-                "Banjir Garut", "https://old.example/banjir", 1)
+                "Banjir Garut",
+                "https://old.example/banjir",
+                1,
+            )
             assert conn.execute(text("SELECT session_version, site_admin FROM users")).one() == (0, False)
             assert conn.execute(text("SELECT time_zone, alert_frequency FROM organisations")).one() == (
-                "UTC", "immediate")
+                "UTC",
+                "immediate",
+            )
             assert conn.execute(text("SELECT id, status FROM scans")).one() == (3, "done")
     finally:
         engine.dispose()
@@ -133,15 +161,26 @@ def test_an_old_release_database_with_data_is_upgraded(database_url, tmp_path):
     with Registry(settings) as registry:  # the old article is indexed and found
         result = registry.scan(OLD_TEXT[:240], org_id=1)
         assert [m.article.id for m in result.matches] == [7]
-        registered = registry.register_many([ArticleIn(title="Baru", text=OLD_TEXT + " Tambahan kalimat baru.",
-                                                       url="https://old.example/banjir/")], org_id=1, skip_existing=True)
+        registered = registry.register_many(
+            [
+                ArticleIn(
+                    title="Baru", text=OLD_TEXT + " Tambahan kalimat baru.", url="https://old.example/banjir/"
+                )
+            ],
+            org_id=1,
+            skip_existing=True,
+        )
         assert registered[0].existing  # the filled url_key finds the old article by its canonical url
 
 
 def test_processes_starting_together_migrate_a_new_database_once(database_url, tmp_path):
     command = [CHECKER, "--data-dir", str(tmp_path / "data"), "--database-url", database_url, "db", "upgrade"]
-    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                  stdin=subprocess.DEVNULL) for _ in range(4)]
+    processes = [
+        subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL
+        )
+        for _ in range(4)
+    ]
     outputs = [p.communicate(timeout=120) for p in processes]
     assert [p.returncode for p in processes] == [0, 0, 0, 0], outputs
     messages = [err for _, err in outputs]
@@ -152,12 +191,16 @@ def test_processes_starting_together_migrate_a_new_database_once(database_url, t
 
 def test_without_auto_migrate_an_old_database_asks_for_the_command(database_url, tmp_path):
     make_old_release_database(database_url)
-    settings = Settings.from_env({"CHECKER_AUTO_MIGRATE": "0"}, data_dir=tmp_path / "data", database_url=database_url)
+    settings = Settings.from_env(
+        {"CHECKER_AUTO_MIGRATE": "0"}, data_dir=tmp_path / "data", database_url=database_url
+    )
     with pytest.raises(migrate.SchemaError, match="run `checker db upgrade`"):
         Registry(settings)
     assert revision(database_url) is None  # untouched
     result = run_checker(database_url, tmp_path, "articles", "list", CHECKER_AUTO_MIGRATE="0")
-    assert result.returncode == 1 and "checker db upgrade" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        result.returncode == 1 and "checker db upgrade" in result.stderr and "Traceback" not in result.stderr
+    )
 
 
 def test_without_auto_migrate_a_new_database_is_still_set_up(tmp_path):
@@ -176,7 +219,10 @@ def test_a_database_from_a_newer_release_is_refused(database_url, tmp_path):
     engine.dispose()
     result = run_checker(database_url, tmp_path, "db", "upgrade")
     assert result.returncode == 1
-    assert "revision 9999, which this release does not know" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        "revision 9999, which this release does not know" in result.stderr
+        and "Traceback" not in result.stderr
+    )
     status = run_checker(database_url, tmp_path, "db", "current", "--json")
     assert '"state": "ahead"' in status.stdout
 

@@ -14,8 +14,9 @@ from tests.conftest import SEEDS
 # Text drawn from every Unicode category, plus the characters that stress normalisation: ligatures,
 # full-width forms, the German sharp s, dotted capital I, combining marks, CJK and Thai.
 tricky = st.sampled_from(list("ﬁﬂÅÅßİıＡｂ１½²é\u0301\u0928\u093f中文字ไทย“”\"«» \n\t.,-'’"))
-texts = st.lists(st.one_of(st.characters(), tricky, st.sampled_from(["Baca juga: ", "Bagikan\n", "word "])),
-                 max_size=200).map("".join)
+texts = st.lists(
+    st.one_of(st.characters(), tricky, st.sampled_from(["Baca juga: ", "Bagikan\n", "word "])), max_size=200
+).map("".join)
 
 
 @settings(max_examples=400, deadline=None)
@@ -28,7 +29,9 @@ def test_offsets_map_back_to_the_same_characters(text: str) -> None:
         assert prev_end <= start < end <= len(text)
         original = text[start:end]
         # The token is the normalised form of exactly these characters.
-        assert token == fold(original) or token == "".join(ch for ch in fold(original) if ch.isalnum() or unicodedata.category(ch)[0] in "LNM")
+        assert token == fold(original) or token == "".join(
+            ch for ch in fold(original) if ch.isalnum() or unicodedata.category(ch)[0] in "LNM"
+        )
         prev_end = end
 
 
@@ -52,11 +55,19 @@ def test_seed_boilerplate_is_dropped_but_body_kept() -> None:
     text = (SEEDS / "000_9f16820795ab45db.txt").read_text("utf-8")
     doc = normalize(text)
     joined = " ".join(doc.tokens)
-    for gone in ["bagikan", "ijin dulu baru copas", "pemerintah mulai salurkan bst", "galuh sekar kinanthi",
-                 "sumber antara"]:
+    for gone in [
+        "bagikan",
+        "ijin dulu baru copas",
+        "pemerintah mulai salurkan bst",
+        "galuh sekar kinanthi",
+        "sumber antara",
+    ]:
         assert gone not in joined
     # The caption appears twice on the page: both copies are dropped.
-    assert "finalisasi nota kesepahaman mou kerja sama kesehatan untuk memproduksi vaksin covid 19 selasa" not in joined
+    assert (
+        "finalisasi nota kesepahaman mou kerja sama kesehatan untuk memproduksi vaksin covid 19 selasa"
+        not in joined
+    )
     for kept in ["retno menambahkan bahwa sejak awal pandemi", "menlu sergey juga menyambut baik inisiatif"]:
         assert kept in joined
     start = text.index("Retno menambahkan")
@@ -101,15 +112,18 @@ def test_quotations_are_marked() -> None:
     assert quoted_ranges("don’t ‘quote’ me") == [(6, 13)]
 
 
-@pytest.mark.parametrize(("text", "quotes"), [
-    ('a "stray mark here and\nnext "line" ok', ['"line"']),  # a mark left open quotes nothing
-    ("“unbalanced then “balanced one” end", ["“balanced one”"]),  # the later opener wins
-    ('he said "no" and "yes"', ['"no"', '"yes"']),
-    ("„Hallo“ und »Welt« sagte er", ["„Hallo“", "»Welt«"]),
-    ("« Bonjour » dit-il", ["« Bonjour »"]),
-    ("It’s the ’90s, don’t", []),  # apostrophes
-    ("「日本語」です", ["「日本語」"]),
-    ("“" + "word " * 300 + "”", []),  # longer than a quotation runs
-])
+@pytest.mark.parametrize(
+    ("text", "quotes"),
+    [
+        ('a "stray mark here and\nnext "line" ok', ['"line"']),  # a mark left open quotes nothing
+        ("“unbalanced then “balanced one” end", ["“balanced one”"]),  # the later opener wins
+        ('he said "no" and "yes"', ['"no"', '"yes"']),
+        ("„Hallo“ und »Welt« sagte er", ["„Hallo“", "»Welt«"]),
+        ("« Bonjour » dit-il", ["« Bonjour »"]),
+        ("It’s the ’90s, don’t", []),  # apostrophes
+        ("「日本語」です", ["「日本語」"]),
+        ("“" + "word " * 300 + "”", []),  # longer than a quotation runs
+    ],
+)
 def test_quotations_are_balanced_pairs_on_one_line(text, quotes) -> None:
     assert [text[a:b] for a, b in quoted_ranges(text)] == quotes

@@ -10,8 +10,10 @@ from checker.orgs import DEFAULT_ORG, org_id_for
 from checker.records import ArticleIn
 from checker.registry import Registry
 
-TEXT = ("Nelayan di pesisir utara Pekalongan memperbaiki perahu mereka setelah banjir rob merendam "
-        "dermaga selama tiga hari berturut-turut pekan lalu. ") * 4
+TEXT = (
+    "Nelayan di pesisir utara Pekalongan memperbaiki perahu mereka setelah banjir rob merendam "
+    "dermaga selama tiga hari berturut-turut pekan lalu. "
+) * 4
 
 
 def test_the_default_organisation_adopts_rows_without_one(storage_settings):
@@ -51,6 +53,7 @@ def test_the_demo_adopts_them_too(settings):
         with old_cli.Session() as session:
             article = session.get(Article, orphan)
             assert article.org_id is not None and article.org_id == session.scalar(
-                select(Organisation.id).where(Organisation.name == DEFAULT_ORG))
+                select(Organisation.id).where(Organisation.name == DEFAULT_ORG)
+            )
     finally:
         old_cli.close()

@@ -29,26 +29,39 @@ def pan_run(tmp_path_factory):
     with Registry(settings) as registry:
         names = sorted(path.name for path in (corpus / "src").glob("*.txt"))
         # One source is a binary stream (13% control characters): refused, as it should be.
-        source_of, refused = register_sources(registry, names, {n: read_text(corpus / "src" / n) for n in names})
+        source_of, refused = register_sources(
+            registry, names, {n: read_text(corpus / "src" / n) for n in names}
+        )
         assert len(refused) <= 1, refused
         detections: dict[tuple[str, str], list[Annotation]] = {}
         for name in suspects:
             for m in registry.scan(read_text(corpus / "susp" / name)).matches:
                 key = (name, source_of[m.article.id])
-                detections[key] = [Annotation(key, (p.suspect_start, p.suspect_end), (p.source_start, p.source_end))
-                                   for p in m.passages]
+                detections[key] = [
+                    Annotation(key, (p.suspect_start, p.suspect_end), (p.source_start, p.source_end))
+                    for p in m.passages
+                ]
     return pairs, detections
 
 
 def scores(pairs, detections, category=None):
     chosen = [p for p in pairs if category in (None, p.category)]
-    return score([c for p in chosen for c in p.cases],
-                 [d for p in chosen for d in detections.get((p.suspect, p.source), [])])
+    return score(
+        [c for p in chosen for c in p.cases],
+        [d for p in chosen for d in detections.get((p.suspect, p.source), [])],
+    )
 
 
-@pytest.mark.parametrize(("category", "floor"), [
-    (None, 0.80), ("verbatim", 0.93), ("random", 0.75), ("translation", 0.75), ("summary", 0.2),
-])
+@pytest.mark.parametrize(
+    ("category", "floor"),
+    [
+        (None, 0.80),
+        ("verbatim", 0.93),
+        ("random", 0.75),
+        ("translation", 0.75),
+        ("summary", 0.2),
+    ],
+)
 def test_plagdet_floors(pan_run, category, floor) -> None:
     pairs, detections = pan_run
     s = scores(pairs, detections, category)

@@ -33,8 +33,10 @@ def own_words(phrase: str, text: str) -> bool:
     them inside a quotation, at one place at least."""
     doc = normalize(text)
     tokens, want = doc.tokens, words_of(phrase)
-    return any(tokens[i : i + len(want)] == want and not doc.quoted[i : i + len(want)].any()
-               for i in range(len(tokens) - len(want) + 1))
+    return any(
+        tokens[i : i + len(want)] == want and not doc.quoted[i : i + len(want)].any()
+        for i in range(len(tokens) - len(want) + 1)
+    )
 
 
 def occurs(phrase: str, text: str) -> bool:
@@ -109,11 +111,15 @@ def test_real_pages_corpus() -> None:
     assert checked >= 5
 
 
-words = st.sampled_from("banjir rob merendam rumah warga pesisir kabupaten pekalongan sejak sabtu "
-                        "malam dan yang di ke dari 3.412 Sugeng Riyadi mengatakan".split())
+words = st.sampled_from(
+    "banjir rob merendam rumah warga pesisir kabupaten pekalongan sejak sabtu "
+    "malam dan yang di ke dari 3.412 Sugeng Riyadi mengatakan".split()
+)
 sentence = st.lists(words, min_size=1, max_size=25).map(lambda ws: " ".join(ws))
 separators = st.sampled_from([". ", ".\n\n", ", ", " \u201c", "\u201d ", "\n", "! "])
-texts = st.lists(st.tuples(sentence, separators), max_size=30).map(lambda parts: "".join(a + b for a, b in parts))
+texts = st.lists(st.tuples(sentence, separators), max_size=30).map(
+    lambda parts: "".join(a + b for a, b in parts)
+)
 
 
 @settings(max_examples=150, deadline=None)

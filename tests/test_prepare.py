@@ -54,15 +54,19 @@ def test_registering_on_two_processes_indexes_what_one_does(settings, tmp_path):
         assert ids_one == ids_two
         for i in (0, 77, len(articles) - 1):
             excerpt = articles[i].text[:400]
-            assert [m.article.id for m in one.scan(excerpt).matches] == [m.article.id for m in two.scan(excerpt).matches]
+            assert [m.article.id for m in one.scan(excerpt).matches] == [
+                m.article.id for m in two.scan(excerpt).matches
+            ]
             assert ids_one[i] in [m.article.id for m in two.scan(excerpt).matches]
         with one.Session() as s1, two.Session() as s2:
             from sqlalchemy import select
 
             from checker.models import Article
 
-            assert s1.scalars(select(Article.word_count).order_by(Article.id)).all() == \
-                s2.scalars(select(Article.word_count).order_by(Article.id)).all()
+            assert (
+                s1.scalars(select(Article.word_count).order_by(Article.id)).all()
+                == s2.scalars(select(Article.word_count).order_by(Article.id)).all()
+            )
 
 
 def test_checker_import_fingerprints_on_several_processes(tmp_path):
@@ -77,13 +81,19 @@ def test_checker_import_fingerprints_on_several_processes(tmp_path):
     jsonl.write_text("".join(json.dumps({"title": f"a{i}", "text": t}) + "\n" for i, t in enumerate(batch)))
     checker = str(Path(sys.executable).with_name("checker"))
     base = [checker, "--data-dir", str(tmp_path / "data")]
-    run = subprocess.run([*base, "import", str(jsonl)], capture_output=True, text=True, timeout=300,
-                         stdin=subprocess.DEVNULL)
+    run = subprocess.run(
+        [*base, "import", str(jsonl)], capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL
+    )
     assert run.returncode == 0, run.stderr
     assert f"imported {len(batch)}" in run.stderr
     (tmp_path / "suspect.txt").write_text(batch[123][:500])
-    scan = subprocess.run([*base, "scan", "--json", str(tmp_path / "suspect.txt")], capture_output=True, text=True,
-                          timeout=300, stdin=subprocess.DEVNULL)
+    scan = subprocess.run(
+        [*base, "scan", "--json", str(tmp_path / "suspect.txt")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
     assert scan.returncode == 0, scan.stderr
     assert [m["article"]["title"] for m in json.loads(scan.stdout)["matches"]] == ["a123"]
 
@@ -92,7 +102,9 @@ def test_a_registry_keeps_its_pool_between_registrations(settings):
     with Registry(settings) as reg:
         assert reg.prepare_in_parallel(workers=2)
         pool = reg._preparer._pool
-        first = reg.register_many([ArticleIn(title=f"a{i}", text=t) for i, t in enumerate(texts(prepare.MIN_PARALLEL))])
+        first = reg.register_many(
+            [ArticleIn(title=f"a{i}", text=t) for i, t in enumerate(texts(prepare.MIN_PARALLEL))]
+        )
         again = reg.register_many([ArticleIn(title="b", text=texts(prepare.MIN_PARALLEL + 1)[-1])])
         assert reg._preparer._pool is pool and len(first) == prepare.MIN_PARALLEL and not again[0].existing
     assert reg._preparer is None  # closed with the registry

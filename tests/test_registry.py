@@ -30,10 +30,13 @@ def test_register_scan_record_delete(storage_settings, seed_suspects) -> None:
         scan_id = reg.record_scan(suspect["text"], suspect["url"], result)
         with reg.Session() as s:
             scan = s.get(Scan, scan_id)
-            assert scan.verdict == "unattributed_reuse" and scan.result["matches"][0]["article"]["id"] == ids[0]
+            assert (
+                scan.verdict == "unattributed_reuse" and scan.result["matches"][0]["article"]["id"] == ids[0]
+            )
             row = s.scalars(select(MatchRow).where(MatchRow.scan_id == scan_id)).one()
             assert [(p.suspect_start, p.suspect_end) for p in row.passages] == [
-                (p.suspect_start, p.suspect_end) for p in result.matches[0].passages]
+                (p.suspect_start, p.suspect_end) for p in result.matches[0].passages
+            ]
 
         reg.delete_article(ids[0])
         assert reg.scan(suspect["text"]).verdict == "no_reuse"
@@ -46,8 +49,12 @@ def test_register_scan_record_delete(storage_settings, seed_suspects) -> None:
 def test_reopening_does_not_refingerprint_and_resumes(storage_settings, seed_suspects, monkeypatch) -> None:
     with Registry(storage_settings) as reg:
         register_demo_articles(reg, SEEDS)
-        assert [r.existing for r in reg.register_many(
-            [ArticleIn(title="t", text=seed_suspects["unrelated"]["text"])] * 2, skip_existing=True)] == [False, True]
+        assert [
+            r.existing
+            for r in reg.register_many(
+                [ArticleIn(title="t", text=seed_suspects["unrelated"]["text"])] * 2, skip_existing=True
+            )
+        ] == [False, True]
     with Registry(storage_settings) as again:
         assert again.sync_index() == (0, 0)  # nothing to re-fingerprint
         assert register_demo_articles(again, SEEDS) == [1, 2, 3]  # resumable: same ids, nothing new
@@ -61,19 +68,26 @@ def test_a_new_text_at_the_same_url_replaces_the_old_one(storage_settings, seed_
     unrelated = seed_suspects["unrelated"]["text"]
     copy = seed_suspects["full-copy"]["text"]
     with Registry(storage_settings) as reg:
-        first = reg.register_many([ArticleIn(title="t", text=unrelated, url="https://a.example/x")],
-                                  skip_existing=True, org_id=None)[0]
+        first = reg.register_many(
+            [ArticleIn(title="t", text=unrelated, url="https://a.example/x")], skip_existing=True, org_id=None
+        )[0]
         assert reg.scan(copy).verdict == "no_reuse"
-        again = reg.register_many([ArticleIn(title="t", text=copy, url="HTTPS://A.example:443/x/?utm_medium=rss")],
-                                  skip_existing=True)[0]
+        again = reg.register_many(
+            [ArticleIn(title="t", text=copy, url="HTTPS://A.example:443/x/?utm_medium=rss")],
+            skip_existing=True,
+        )[0]
         assert (again.id, again.existing, again.changed) == (first.id, True, ("text",))
         assert again.message == f"already registered as #{first.id}; updated: text"
         assert reg.count_articles() == 1 and reg.get_article(first.id).url == "https://a.example/x"
         assert reg.scan(copy).verdict == "unattributed_reuse" and reg.scan(unrelated).verdict == "no_reuse"
         # Within one batch too: the second line updates the first.
-        batch = reg.register_many([ArticleIn(title="b", text=unrelated, url="https://b.example/y"),
-                                   ArticleIn(title="b2", text=unrelated, url="https://b.example/y/")],
-                                  skip_existing=True)
+        batch = reg.register_many(
+            [
+                ArticleIn(title="b", text=unrelated, url="https://b.example/y"),
+                ArticleIn(title="b2", text=unrelated, url="https://b.example/y/"),
+            ],
+            skip_existing=True,
+        )
         assert [(r.existing, r.changed) for r in batch] == [(False, ()), (True, ("title",))]
         assert reg.get_article(batch[0].id).title == "b2"
 
@@ -137,10 +151,12 @@ def test_stray_nuls_are_stored_and_scanned_on_both_backends(storage_settings, se
 
 
 def test_unicode_and_long_fields_round_trip(storage_settings) -> None:
-    text = ("東京都は二十七日、新型ワクチンの大規模接種会場を来月から拡大すると発表した。対象は六十五歳以上の"
-            "高齢者で、予約は区市町村の窓口とインターネットで受け付ける。担当者によると、接種の枠は一日あたり"
-            "一万人分を確保しており、混雑を避けるため時間帯を分けて案内する方針だという。\n\n"
-            "ภาษาไทยเป็นภาษาที่ไม่มีการเว้นวรรคระหว่างคำ ข่าวนี้รายงานว่ารัฐบาลจะขยายศูนย์ฉีดวัคซีน")
+    text = (
+        "東京都は二十七日、新型ワクチンの大規模接種会場を来月から拡大すると発表した。対象は六十五歳以上の"
+        "高齢者で、予約は区市町村の窓口とインターネットで受け付ける。担当者によると、接種の枠は一日あたり"
+        "一万人分を確保しており、混雑を避けるため時間帯を分けて案内する方針だという。\n\n"
+        "ภาษาไทยเป็นภาษาที่ไม่มีการเว้นวรรคระหว่างคำ ข่าวนี้รายงานว่ารัฐบาลจะขยายศูนย์ฉีดวัคซีน"
+    )
     with Registry(storage_settings) as reg:
         article_id = reg.register(ArticleIn(title="記事 " * 200, text=text, partners=("Partner.Example ",)))
         a = reg.get_article(article_id)
@@ -160,7 +176,9 @@ def test_shared_index_of_another_scheme_is_refused_until_rebuilt(tmp_path, seed_
     from checker.index_redis import drop
 
     url, prefix = "redis://127.0.0.1:6379/15", f"test:{uuid.uuid4().hex[:8]}"
-    base = Settings.from_env({"CHECKER_INDEX_URL": url, "CHECKER_INDEX_PREFIX": prefix}, data_dir=tmp_path / "d")
+    base = Settings.from_env(
+        {"CHECKER_INDEX_URL": url, "CHECKER_INDEX_PREFIX": prefix}, data_dir=tmp_path / "d"
+    )
     try:
         with Registry(base) as reg:
             register_demo_articles(reg, SEEDS)
@@ -216,13 +234,27 @@ def _insert_unindexed(reg: Registry, text: str) -> int:
 
     now = datetime.now(UTC)
     with reg.Session.begin() as s:
-        return s.execute(insert(Article).returning(Article.id), [{
-            "title": "unindexed", "license": "all-rights-reserved", "partners": [], "text": text,
-            "text_sha256": text_digest(text), "word_count": len(text.split()), "fingerprint_version": 1,
-            "created_at": now, "updated_at": now}]).scalar_one()
+        return s.execute(
+            insert(Article).returning(Article.id),
+            [
+                {
+                    "title": "unindexed",
+                    "license": "all-rights-reserved",
+                    "partners": [],
+                    "text": text,
+                    "text_sha256": text_digest(text),
+                    "word_count": len(text.split()),
+                    "fingerprint_version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            ],
+        ).scalar_one()
 
 
-def test_opening_a_registry_reads_no_list_of_every_article(storage_settings, seed_suspects, monkeypatch) -> None:
+def test_opening_a_registry_reads_no_list_of_every_article(
+    storage_settings, seed_suspects, monkeypatch
+) -> None:
     # Issue 12, point 4: opening compares one aggregate row with the index instead of listing every id.
     with Registry(storage_settings) as reg:
         register_demo_articles(reg, SEEDS)
@@ -233,7 +265,9 @@ def test_opening_a_registry_reads_no_list_of_every_article(storage_settings, see
         assert any("max(articles.id)" in s for s in statements.seen)
 
 
-def test_articles_stored_but_not_indexed_are_indexed_on_opening(storage_settings, seed_suspects, monkeypatch) -> None:
+def test_articles_stored_but_not_indexed_are_indexed_on_opening(
+    storage_settings, seed_suspects, monkeypatch
+) -> None:
     with Registry(storage_settings) as reg:
         register_demo_articles(reg, SEEDS)
         new_id = _insert_unindexed(reg, seed_suspects["unrelated"]["text"])
@@ -246,7 +280,9 @@ def test_articles_stored_but_not_indexed_are_indexed_on_opening(storage_settings
         assert [m.article.id for m in result.matches] == [new_id]
 
 
-def test_articles_deleted_behind_the_index_are_removed_on_opening(storage_settings, seed_suspects, monkeypatch) -> None:
+def test_articles_deleted_behind_the_index_are_removed_on_opening(
+    storage_settings, seed_suspects, monkeypatch
+) -> None:
     from sqlalchemy import delete
 
     with Registry(storage_settings) as reg:

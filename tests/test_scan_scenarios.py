@@ -8,9 +8,19 @@ from rapidfuzz import fuzz
 from checker.records import KINDS, VERDICTS
 
 SCENARIOS = [
-    "full-copy", "partial-copy", "light-edit", "credited-copy", "credited-by-link", "credited-to-other",
-    "close-rewrite", "read-also-noise", "independent-report", "shared-quotes-only", "partner-copy",
-    "unrelated", "flood-partial",
+    "full-copy",
+    "partial-copy",
+    "light-edit",
+    "credited-copy",
+    "credited-by-link",
+    "credited-to-other",
+    "close-rewrite",
+    "read-also-noise",
+    "independent-report",
+    "shared-quotes-only",
+    "partner-copy",
+    "unrelated",
+    "flood-partial",
 ]
 
 
@@ -29,10 +39,16 @@ def test_seed_scenario_verdict(seeded, seed_suspects, seed_articles, name) -> No
 
 
 def test_kinds_of_the_seed_copies(seeded, seed_suspects) -> None:
-    kinds = {n: seeded.scan(seed_suspects[n]["text"]).matches[0].kind
-             for n in ("full-copy", "light-edit", "partial-copy", "close-rewrite")}
-    assert kinds == {"full-copy": "verbatim", "light-edit": "near_copy", "partial-copy": "partial",
-                     "close-rewrite": "paraphrase"}
+    kinds = {
+        n: seeded.scan(seed_suspects[n]["text"]).matches[0].kind
+        for n in ("full-copy", "light-edit", "partial-copy", "close-rewrite")
+    }
+    assert kinds == {
+        "full-copy": "verbatim",
+        "light-edit": "near_copy",
+        "partial-copy": "partial",
+        "close-rewrite": "paraphrase",
+    }
 
 
 @pytest.mark.parametrize("name", ["partial-copy", "flood-partial"])
@@ -58,7 +74,7 @@ def test_offsets_point_at_the_same_words_in_both_texts(seeded, seed_suspects, se
         text = seed_suspects[name]["text"]
         for p in seeded.scan(text).matches[0].passages:
             a, b = text[p.suspect_start : p.suspect_end], source[p.source_start : p.source_end]
-            assert a.split()[0].strip("“”\"(") .lower() == b.split()[0].strip("“”\"(").lower()
+            assert a.split()[0].strip('“”"(').lower() == b.split()[0].strip('“”"(').lower()
             assert fuzz.ratio(a, b) / 100 >= p.similarity - 0.15
 
 
@@ -70,7 +86,9 @@ def test_quotes_inside_copied_narrative_stay_in_the_passage(seeded, seed_suspect
     assert any(p.suspect_start <= at < p.suspect_end for p in match.passages)
 
 
-def test_shared_quotations_alone_are_not_reuse_but_copied_narrative_is(seeded, seed_suspects, seed_articles) -> None:
+def test_shared_quotations_alone_are_not_reuse_but_copied_narrative_is(
+    seeded, seed_suspects, seed_articles
+) -> None:
     src = seed_articles[0]["text"]
     quote = src[src.index("“Semua kerja") : src.index("Dunia,”") + len("Dunia,”")]
     narrative = src[src.index("Pihaknya juga") : src.index("(WHO).") + 6]

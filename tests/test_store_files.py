@@ -122,12 +122,17 @@ def test_the_cli_keeps_its_data_folder_private(tmp_path, loose_umask):
 
     data = tmp_path / "data"
     articles = tmp_path / "a.jsonl"
-    articles.write_text('{"title": "T", "text": "' + "word " * 200 + '", "url": "https://a.example/1"}\n', "utf-8")
+    articles.write_text(
+        '{"title": "T", "text": "' + "word " * 200 + '", "url": "https://a.example/1"}\n', "utf-8"
+    )
     env = {**os.environ, "CHECKER_DATA_DIR": str(data), "NO_COLOR": "1"}
     env.pop("CHECKER_DATABASE_URL", None)
     checker = Path(sys.executable).with_name("checker")
     subprocess.run([checker, "import", str(articles)], check=True, capture_output=True, env=env)
     assert mode(data) == 0o700
-    loose = {str(p.relative_to(data)): oct(mode(p)) for p in data.rglob("*")
-             if mode(p) != (0o700 if p.is_dir() else 0o600)}
+    loose = {
+        str(p.relative_to(data)): oct(mode(p))
+        for p in data.rglob("*")
+        if mode(p) != (0o700 if p.is_dir() else 0o600)
+    }
     assert not loose, f"readable by others: {loose}"

@@ -31,11 +31,16 @@ def make_old_database(url: str) -> None:
         now = datetime.now(UTC)
         with engine.begin() as conn:
             conn.execute(text("ALTER TABLE users DROP COLUMN session_version"))
-            conn.execute(text("INSERT INTO organisations (name, created_at) VALUES ('Old News', :now)"), {"now": now})
-            conn.execute(text(
-                "INSERT INTO users (email, password_hash, role, org_id, active, failed_logins, created_at) "
-                "SELECT 'old@old.example', :hash, 'admin', id, :yes, 0, :now FROM organisations"),
-                {"hash": accounts.hash_password(PASSWORD), "yes": True, "now": now})
+            conn.execute(
+                text("INSERT INTO organisations (name, created_at) VALUES ('Old News', :now)"), {"now": now}
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO users (email, password_hash, role, org_id, active, failed_logins, created_at) "
+                    "SELECT 'old@old.example', :hash, 'admin', id, :yes, 0, :now FROM organisations"
+                ),
+                {"hash": accounts.hash_password(PASSWORD), "yes": True, "now": now},
+            )
         assert "session_version" not in {c["name"] for c in inspect(engine).get_columns("users")}
     finally:
         engine.dispose()
@@ -66,11 +71,21 @@ def test_an_old_database_serves_logins_and_logouts(database_url, tmp_path):
 
     make_old_database(database_url)
     settings = Settings.from_env({}, data_dir=tmp_path / "data", database_url=database_url)
-    app = create_app({"TESTING": True, "SETTINGS": settings, "SECRET_KEY": "test-only-key", "BACKGROUND_TASKS": False,
-                      "WTF_CSRF_ENABLED": False, "SESSION_COOKIE_SECURE": False})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SETTINGS": settings,
+            "SECRET_KEY": "test-only-key",
+            "BACKGROUND_TASKS": False,
+            "WTF_CSRF_ENABLED": False,
+            "SESSION_COOKIE_SECURE": False,
+        }
+    )
     try:
         client = app.test_client()
-        assert client.post("/login", data={"email": "old@old.example", "password": PASSWORD}).status_code == 302
+        assert (
+            client.post("/login", data={"email": "old@old.example", "password": PASSWORD}).status_code == 302
+        )
         assert client.get("/").status_code == 200
         cookie = client.get_cookie("session").value
         client.post("/logout")
@@ -90,22 +105,30 @@ def test_upgrade_adds_and_fills_the_articles_url_key(database_url):
         with engine.begin() as conn:
             conn.execute(text("DROP INDEX ix_articles_url_key"))
             conn.execute(text("ALTER TABLE articles DROP COLUMN url_key"))
-            conn.execute(text(
-                "INSERT INTO articles (title, url, license, partners, text, text_sha256, word_count, "
-                "fingerprint_version, created_at, updated_at) VALUES ('Old', 'HTTPS://Old.example/a/?utm_source=x', "
-                "'all-rights-reserved', '[]', 'old text', 'x', 2, 1, :now, :now)"), {"now": datetime.now(UTC)})
+            conn.execute(
+                text(
+                    "INSERT INTO articles (title, url, license, partners, text, text_sha256, word_count, "
+                    "fingerprint_version, created_at, updated_at) VALUES ('Old', 'HTTPS://Old.example/a/?utm_source=x', "
+                    "'all-rights-reserved', '[]', 'old text', 'x', 2, 1, :now, :now)"
+                ),
+                {"now": datetime.now(UTC)},
+            )
         migrate.upgrade(engine)
         migrate.upgrade(engine)  # idempotent
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT url_key FROM articles")).scalars().all() == ["https://old.example/a"]
+            assert conn.execute(text("SELECT url_key FROM articles")).scalars().all() == [
+                "https://old.example/a"
+            ]
         assert "ix_articles_url_key" in {i["name"] for i in inspect(engine).get_indexes("articles")}
     finally:
         engine.dispose()
 
 
-MONITORING_COLUMNS = [("articles", "discovered_at"),
-                      *[("watches", c) for c in ("kind", "etag", "last_modified", "failures", "last_error", "paused_reason")],
-                      *[("organisations", c) for c in ("alert_frequency", "last_digest_at", "alert_emails")]]
+MONITORING_COLUMNS = [
+    ("articles", "discovered_at"),
+    *[("watches", c) for c in ("kind", "etag", "last_modified", "failures", "last_error", "paused_reason")],
+    *[("organisations", c) for c in ("alert_frequency", "last_digest_at", "alert_emails")],
+]
 
 
 def test_upgrade_adds_monitorings_columns_to_an_old_database(database_url):
@@ -121,15 +144,33 @@ def test_upgrade_adds_monitorings_columns_to_an_old_database(database_url):
             conn.execute(text("DROP INDEX ix_articles_discovered_at"))
             for table, column in MONITORING_COLUMNS:
                 conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
-            conn.execute(text("INSERT INTO organisations (name, created_at, time_zone, exclude_quotes) "
-                              "VALUES ('Old', :now, 'UTC', :yes)"), {"now": now, "yes": True})
-            conn.execute(text("INSERT INTO watches (url, interval_minutes, max_pages, active, created_at) "
-                              "VALUES ('https://copier.example/', 60, 10, :yes, :now)"), {"now": now, "yes": True})
+            conn.execute(
+                text(
+                    "INSERT INTO organisations (name, created_at, time_zone, exclude_quotes) "
+                    "VALUES ('Old', :now, 'UTC', :yes)"
+                ),
+                {"now": now, "yes": True},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO watches (url, interval_minutes, max_pages, active, created_at) "
+                    "VALUES ('https://copier.example/', 60, 10, :yes, :now)"
+                ),
+                {"now": now, "yes": True},
+            )
         for _ in range(2):  # idempotent
             migrate.upgrade(engine)
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT kind, failures, etag, paused_reason FROM watches")).one() == ("site", 0, None, None)
-            assert conn.execute(text("SELECT alert_frequency, alert_emails FROM organisations")).one() == ("immediate", None)
+            assert conn.execute(text("SELECT kind, failures, etag, paused_reason FROM watches")).one() == (
+                "site",
+                0,
+                None,
+                None,
+            )
+            assert conn.execute(text("SELECT alert_frequency, alert_emails FROM organisations")).one() == (
+                "immediate",
+                None,
+            )
         assert "ix_articles_discovered_at" in {i["name"] for i in inspect(engine).get_indexes("articles")}
     finally:
         engine.dispose()

@@ -28,7 +28,7 @@ def words(rng: np.random.Generator, n: int, vocabulary: list[str]) -> str:
 
 def sentences(text: str, every: int = 12) -> str:
     w = text.split()
-    return " ".join(" ".join(w[i:i + every]).capitalize() + "." for i in range(0, len(w), every))
+    return " ".join(" ".join(w[i : i + every]).capitalize() + "." for i in range(0, len(w), every))
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -38,10 +38,12 @@ def settings(request, tmp_path):
         return
     client = redis_connection()
     prefix = f"test-tenancy-{uuid.uuid4().hex}"
-    yield Settings.from_env({"CHECKER_INDEX_URL": REDIS_URL, "CHECKER_INDEX_PREFIX": prefix}, data_dir=tmp_path / "data")
+    yield Settings.from_env(
+        {"CHECKER_INDEX_URL": REDIS_URL, "CHECKER_INDEX_PREFIX": prefix}, data_dir=tmp_path / "data"
+    )
     keys = list(client.scan_iter(match=f"{prefix}:*", count=10_000))
     for i in range(0, len(keys), 1_000):
-        client.unlink(*keys[i:i + 1_000])
+        client.unlink(*keys[i : i + 1_000])
     client.close()
 
 
@@ -52,10 +54,14 @@ def test_another_organisations_copies_never_hide_an_organisations_own_article(se
     registry = Registry(settings)
     try:
         a, b = org_id_for(registry.Session, "Wire Mirror"), org_id_for(registry.Session, "Lingkar")
-        mirrors = [ArticleIn(title=f"Copy {i}", text=f"{agency}\n\n{sentences(words(rng, 40, vocabulary))}")
-                   for i in range(COPIES)]
+        mirrors = [
+            ArticleIn(title=f"Copy {i}", text=f"{agency}\n\n{sentences(words(rng, 40, vocabulary))}")
+            for i in range(COPIES)
+        ]
         registry.register_many(mirrors, org_id=a)
-        own_text = f"{sentences(words(rng, 60, vocabulary))}\n\n{agency}\n\n{sentences(words(rng, 60, vocabulary))}"
+        own_text = (
+            f"{sentences(words(rng, 60, vocabulary))}\n\n{agency}\n\n{sentences(words(rng, 60, vocabulary))}"
+        )
         (own,) = registry.register_many([ArticleIn(title="Lingkar's story", text=own_text)], org_id=b)
 
         suspect = f"{sentences(words(rng, 30, vocabulary))}\n\n{agency}"

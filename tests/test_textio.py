@@ -22,10 +22,13 @@ def test_decodes_common_encodings(text, encoding) -> None:
     assert decode_bytes(data) == text
 
 
-@pytest.mark.parametrize("data,message", [
-    (b"\x00\x01\x02binary\x00", "binary"),
-    (b"\xef\xbb\xbf\xff\xfe\xfd", "not valid utf-8-sig"),
-])
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        (b"\x00\x01\x02binary\x00", "binary"),
+        (b"\xef\xbb\xbf\xff\xfe\xfd", "not valid utf-8-sig"),
+    ],
+)
 def test_refuses_binary(data, message) -> None:
     with pytest.raises(InputError, match=message):
         decode_bytes(data)
@@ -33,7 +36,12 @@ def test_refuses_binary(data, message) -> None:
 
 def test_check_text() -> None:
     assert check_text("ok", 10) == "ok"
-    for bad, msg in [("", "empty"), (" \n", "empty"), ("x" * 11, "too large"), ("a\x01\x02\x03\x04", "binary")]:
+    for bad, msg in [
+        ("", "empty"),
+        (" \n", "empty"),
+        ("x" * 11, "too large"),
+        ("a\x01\x02\x03\x04", "binary"),
+    ]:
         with pytest.raises(InputError, match=msg):
             check_text(bad, 10)
 
@@ -49,11 +57,14 @@ def test_read_text_file_errors(tmp_path) -> None:
         read_text_file(big, 100)
 
 
-@pytest.mark.parametrize("text,encoding", [
-    ("Президент России Владимир Путин провёл телефонный разговор с Джоко Видодо.", "cp1251"),
-    ("Zażółć gęślą jaźń, powiedział minister zdrowia w środę.", "cp1250"),
-    ("Une réunion « très » attendue s’est tenue à Paris, déjà.", "cp1252"),
-])
+@pytest.mark.parametrize(
+    "text,encoding",
+    [
+        ("Президент России Владимир Путин провёл телефонный разговор с Джоко Видодо.", "cp1251"),
+        ("Zażółć gęślą jaźń, powiedział minister zdrowia w środę.", "cp1250"),
+        ("Une réunion « très » attendue s’est tenue à Paris, déjà.", "cp1252"),
+    ],
+)
 def test_short_legacy_lines_of_a_jsonl_file(text, encoding) -> None:
     # One JSON line alone is little evidence; Windows-1252 wins ties but not against clear evidence.
     line = ('{"title": "x", "text": "' + text + '"}').encode(encoding)

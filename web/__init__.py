@@ -48,8 +48,10 @@ DEFAULTS = {
 }
 
 # Every page's scripts and styles are files under /static: no inline script, style or event handler.
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                           "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+)
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -151,7 +153,9 @@ def _base_url(value: str | None) -> str | None:
         return None
     parts = urlsplit(str(value).strip())
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise ValueError(f"CHECKER_BASE_URL must be an http(s) URL like https://checker.example.org (got {value!r})")
+        raise ValueError(
+            f"CHECKER_BASE_URL must be an http(s) URL like https://checker.example.org (got {value!r})"
+        )
     return parts.geturl().rstrip("/")
 
 

@@ -37,8 +37,10 @@ _DUMMY_HASH = generate_password_hash("not a real password", method="scrypt")
 
 
 # The one answer to every failed login: wrong password, unknown e-mail, disabled account, backed off.
-LOGIN_REFUSED = ("Wrong e-mail or password, or too many failed attempts for this account: "
-                 "check them and try again in a minute.")
+LOGIN_REFUSED = (
+    "Wrong e-mail or password, or too many failed attempts for this account: "
+    "check them and try again in a minute."
+)
 
 
 class LoginRefused(Exception):
@@ -72,8 +74,9 @@ def check_password(password: str) -> str:
     if len(password or "") < MIN_PASSWORD_CHARS:
         raise InputError(f"the password needs at least {MIN_PASSWORD_CHARS} characters")
     if login_text(password, MAX_PASSWORD_CHARS) is None:
-        raise InputError(f"the password must be at most {MAX_PASSWORD_CHARS} characters, "
-                         "without NUL or lone surrogates")
+        raise InputError(
+            f"the password must be at most {MAX_PASSWORD_CHARS} characters, without NUL or lone surrogates"
+        )
     return password
 
 
@@ -88,8 +91,9 @@ def get_or_create_org(session: Session, name: str) -> Organisation:
     return orgs.get_or_create_org(session, name)
 
 
-def create_user(session: Session, *, email: str, password: str, role: str, org_id: int,
-                site_admin: bool = False) -> User:
+def create_user(
+    session: Session, *, email: str, password: str, role: str, org_id: int, site_admin: bool = False
+) -> User:
     """A new active account in ``org_id``; InputError for a taken e-mail or a weak password. A
     ``site_admin`` (the install's operator) may also create organisations."""
     email = normalize_email(email)
@@ -97,15 +101,22 @@ def create_user(session: Session, *, email: str, password: str, role: str, org_i
     check_role(role)
     if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
         raise InputError(f"an account with e-mail {email} already exists")
-    user = User(email=email, password_hash=hash_password(password), role=role, org_id=org_id, active=True,
-                site_admin=site_admin)
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        role=role,
+        org_id=org_id,
+        active=True,
+        site_admin=site_admin,
+    )
     session.add(user)
     session.flush()
     return user
 
 
-def create_organisation(session: Session, *, name: str, admin_email: str, password: str,
-                        time_zone: str) -> tuple[Organisation, User]:
+def create_organisation(
+    session: Session, *, name: str, admin_email: str, password: str, time_zone: str
+) -> tuple[Organisation, User]:
     """A new organisation (name checked by :func:`checker.orgs.org_name`, dates shown in ``time_zone``)
     with its first account, an admin. InputError for a name already taken (whatever its case: two
     publishers called "Lingkar" and "lingkar" would be confused in every list), and for any bad field
@@ -216,8 +227,12 @@ def create_token(session: Session, user: User, name: str = "") -> tuple[ApiToken
     if not user.active:
         raise InputError(f"{user.email} is disabled")
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=user.id, token_sha256=token_digest(plaintext), prefix=plaintext[:TOKEN_VISIBLE_CHARS],
-                   name=validate.text_field(name or "", "token name", validate.column_length(ApiToken.name)) or "")
+    row = ApiToken(
+        user_id=user.id,
+        token_sha256=token_digest(plaintext),
+        prefix=plaintext[:TOKEN_VISIBLE_CHARS],
+        name=validate.text_field(name or "", "token name", validate.column_length(ApiToken.name)) or "",
+    )
     session.add(row)
     session.flush()
     return row, plaintext

@@ -27,7 +27,9 @@ SITE_ADMIN_ENDPOINTS = frozenset({"admin.organisations"})
 @login_required
 def require_admin():
     """Every admin page needs the admin role; the organisations page needs a site admin (403 otherwise)."""
-    allowed = current_user.site_admin if request.endpoint in SITE_ADMIN_ENDPOINTS else current_user.can("admin")
+    allowed = (
+        current_user.site_admin if request.endpoint in SITE_ADMIN_ENDPOINTS else current_user.can("admin")
+    )
     if not allowed:
         abort(403)
 
@@ -45,9 +47,13 @@ def users():
     session, error, status = get_session(), None, 200
     if request.method == "POST":
         try:
-            user = accounts.create_user(session, email=request.form.get("email", ""),
-                                        password=request.form.get("password", ""),
-                                        role=request.form.get("role", "viewer"), org_id=current_user.org_id)
+            user = accounts.create_user(
+                session,
+                email=request.form.get("email", ""),
+                password=request.form.get("password", ""),
+                role=request.form.get("role", "viewer"),
+                org_id=current_user.org_id,
+            )
         except InputError as exc:
             session.rollback()
             error, status = str(exc), 422
@@ -71,7 +77,11 @@ def set_active(user_id: int):
     else:
         accounts.set_active(user, active)  # disabling ends its sessions
         get_session().commit()
-        flash(_("%(email)s enabled.", email=user.email) if active else _("%(email)s disabled.", email=user.email))
+        flash(
+            _("%(email)s enabled.", email=user.email)
+            if active
+            else _("%(email)s disabled.", email=user.email)
+        )
     return redirect(url_for("admin.users"), 303)
 
 
@@ -85,8 +95,12 @@ def _ask_disable(user: User):
     return confirm.ask(
         _("Disable the account %(email)s?", email=user.email),
         detail=_("Its sessions end and its API tokens stop working until it is enabled again."),
-        undoable=True, action=url_for("admin.set_active", user_id=user.id), fields={"active": "0"},
-        cancel=url_for("admin.users"), button=_("Disable the account"))
+        undoable=True,
+        action=url_for("admin.set_active", user_id=user.id),
+        fields={"active": "0"},
+        cancel=url_for("admin.users"),
+        button=_("Disable the account"),
+    )
 
 
 @bp.route("/users/<int:user_id>/delete", methods=("GET", "POST"))
@@ -104,10 +118,14 @@ def delete_user(user_id: int):
         return redirect(url_for("admin.users"), 303)
     return confirm.ask(
         _("Delete the account %(email)s?", email=user.email),
-        detail=_("Its API tokens are deleted with it. The scans it submitted and the reviews it wrote stay, "
-                 "shown as by a deleted account."),
-        action=url_for("admin.delete_user", user_id=user.id), cancel=url_for("admin.users"),
-        button=_("Delete the account"))
+        detail=_(
+            "Its API tokens are deleted with it. The scans it submitted and the reviews it wrote stay, "
+            "shown as by a deleted account."
+        ),
+        action=url_for("admin.delete_user", user_id=user.id),
+        cancel=url_for("admin.users"),
+        button=_("Delete the account"),
+    )
 
 
 @bp.route("/tokens", methods=("GET", "POST"))
@@ -123,13 +141,18 @@ def tokens():
             flash(f"No token created: {exc}", "error")
         else:
             session.commit()
-    rows = session.scalars(select(ApiToken).join(User).where(User.org_id == current_user.org_id)
-                           .order_by(ApiToken.id.desc())).all()
-    people = session.scalars(select(User).where(User.org_id == current_user.org_id, User.active.is_(True))
-                             .order_by(User.email)).all()
+    rows = session.scalars(
+        select(ApiToken).join(User).where(User.org_id == current_user.org_id).order_by(ApiToken.id.desc())
+    ).all()
+    people = session.scalars(
+        select(User).where(User.org_id == current_user.org_id, User.active.is_(True)).order_by(User.email)
+    ).all()
     # Never cached: the page may hold a new token.
-    return render_template("admin/tokens.html", tokens=rows, users=people, new_token=new_token), 200, {
-        "Cache-Control": "no-store"}
+    return (
+        render_template("admin/tokens.html", tokens=rows, users=people, new_token=new_token),
+        200,
+        {"Cache-Control": "no-store"},
+    )
 
 
 @bp.route("/tokens/<int:token_id>/revoke", methods=("GET", "POST"))
@@ -147,8 +170,10 @@ def revoke(token_id: int):
     return confirm.ask(
         _("Revoke the API token %(prefix)s… of %(email)s?", prefix=row.prefix, email=row.user.email),
         detail=_("Scripts using it get 401 from then on."),
-        action=url_for("admin.revoke", token_id=token_id), cancel=url_for("admin.tokens"),
-        button=_("Revoke the token"))
+        action=url_for("admin.revoke", token_id=token_id),
+        cancel=url_for("admin.tokens"),
+        button=_("Revoke the token"),
+    )
 
 
 # -- organisations (site admins) -----------------------------------------------------------------------------
@@ -164,18 +189,32 @@ def organisations():
         form = request.form
         try:
             org, user = accounts.create_organisation(
-                session, name=form.get("name", ""), admin_email=form.get("email", ""),
-                password=form.get("password", ""), time_zone=form.get("time_zone", ""))
+                session,
+                name=form.get("name", ""),
+                admin_email=form.get("email", ""),
+                password=form.get("password", ""),
+                time_zone=form.get("time_zone", ""),
+            )
         except InputError as exc:
             session.rollback()
             error, status = str(exc), 422
         else:
             session.commit()
-            flash(_("Organisation %(name)s created; %(email)s can log in as its admin.", name=org.name,
-                    email=user.email))
+            flash(
+                _(
+                    "Organisation %(name)s created; %(email)s can log in as its admin.",
+                    name=org.name,
+                    email=user.email,
+                )
+            )
             return redirect(url_for("admin.organisations"), 303)
-    return render_template("admin/organisations.html", rows=_organisation_rows(session), form=form, error=error,
-                           default_zone=NEW_ORG_TIME_ZONE), status
+    return render_template(
+        "admin/organisations.html",
+        rows=_organisation_rows(session),
+        form=form,
+        error=error,
+        default_zone=NEW_ORG_TIME_ZONE,
+    ), status
 
 
 def _organisation_rows(session):

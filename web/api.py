@@ -54,8 +54,10 @@ def _not_found(exc: NotFound):
 
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
-    messages = {413: f"the request body is larger than {current_app.config['MAX_CONTENT_LENGTH']:,} bytes",
-                405: f"{request.method} is not allowed here"}
+    messages = {
+        413: f"the request body is larger than {current_app.config['MAX_CONTENT_LENGTH']:,} bytes",
+        405: f"{request.method} is not allowed here",
+    }
     return json_error(exc.code or 500, messages.get(exc.code, exc.description or exc.name))
 
 
@@ -67,12 +69,17 @@ def authenticate():
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        return json_error(401, "missing API token: send 'Authorization: Bearer TOKEN'",
-                          **{"WWW-Authenticate": 'Bearer realm="checker"'})
+        return json_error(
+            401,
+            "missing API token: send 'Authorization: Bearer TOKEN'",
+            **{"WWW-Authenticate": 'Bearer realm="checker"'},
+        )
     session = get_session()
     user = accounts.user_for_token(session, token.strip())
     if user is None:
-        return json_error(401, "invalid or revoked API token", **{"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        return json_error(
+            401, "invalid or revoked API token", **{"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        )
     g.account = account_of(user)
     session.commit()  # last_used_at
     return None
@@ -91,7 +98,9 @@ def body() -> dict:
     """The JSON object sent: 400 when it is not JSON (malformed, not UTF-8/16/32, nested deeper than
     :data:`checker.validate.MAX_JSON_DEPTH`), 422 when it is empty or not an object."""
     if request.content_length and request.content_length > current_app.config["MAX_CONTENT_LENGTH"]:
-        raise ApiError(413, f"the request body is larger than {current_app.config['MAX_CONTENT_LENGTH']:,} bytes")
+        raise ApiError(
+            413, f"the request body is larger than {current_app.config['MAX_CONTENT_LENGTH']:,} bytes"
+        )
     raw = request.get_data(cache=True)
     if not raw.strip():
         raise ApiError(422, "the request body is empty: send a JSON object")
@@ -136,8 +145,11 @@ def docs():
 def list_articles():
     """The organisation's articles (``q`` searches title, url and publisher), paginated."""
     f = filters()
-    return jsonify(page_json(queries.paginate(get_session(), queries.articles_query(account().org_id, f), f),
-                             article_dict))
+    return jsonify(
+        page_json(
+            queries.paginate(get_session(), queries.articles_query(account().org_id, f), f), article_dict
+        )
+    )
 
 
 @bp.post("/articles")
@@ -147,8 +159,20 @@ def create_article():
     (the fields that changed) and "message", so scripts that re-send an import keep working."""
     need("editor")
     data = body()
-    only_fields(data, {"title", "url", "publisher", "license", "partners", "published_at", "text", "required_credit",
-                       "aliases"})
+    only_fields(
+        data,
+        {
+            "title",
+            "url",
+            "publisher",
+            "license",
+            "partners",
+            "published_at",
+            "text",
+            "required_credit",
+            "aliases",
+        },
+    )
     try:
         article = article_from_json(data, 1, get_registry().settings.max_text_chars)
     except InputError as exc:
@@ -156,15 +180,18 @@ def create_article():
     with write_lock():
         outcome = get_registry().register_many([article], skip_existing=True, org_id=account().org_id)[0]
     if outcome.existing:
-        return jsonify({"id": outcome.id, "existing": True, "updated": list(outcome.changed),
-                        "message": outcome.message}), 201
+        return jsonify(
+            {"id": outcome.id, "existing": True, "updated": list(outcome.changed), "message": outcome.message}
+        ), 201
     return jsonify({"id": outcome.id}), 201
 
 
 @bp.get("/articles/<int:article_id>")
 def get_article(article_id: int):
     """One article, with its text."""
-    return jsonify(article_dict(queries.get_article(get_session(), account().org_id, article_id), with_text=True))
+    return jsonify(
+        article_dict(queries.get_article(get_session(), account().org_id, article_id), with_text=True)
+    )
 
 
 @bp.post("/scans")
@@ -194,8 +221,14 @@ def create_scan():
         raise ApiError(422, "text is empty")
     if url is not None and text is not None and not url.strip():
         url = None
-    scan_id = dispatch.submit_scan(get_registry(), org_id=org, text=text, url=url,
-                                   source="text" if text is not None else "url", submitted_by=user)
+    scan_id = dispatch.submit_scan(
+        get_registry(),
+        org_id=org,
+        text=text,
+        url=url,
+        source="text" if text is not None else "url",
+        submitted_by=user,
+    )
     return jsonify({"id": scan_id, "status": "queued"}), 202
 
 
@@ -203,8 +236,12 @@ def create_scan():
 def list_scans():
     """The organisation's scans (filters: status, verdict, domain, since, until), without results."""
     f = filters()
-    return jsonify(page_json(queries.paginate(get_session(), queries.scans_query(account().org_id, f), f),
-                             lambda s: scan_dict(s, with_result=False)))
+    return jsonify(
+        page_json(
+            queries.paginate(get_session(), queries.scans_query(account().org_id, f), f),
+            lambda s: scan_dict(s, with_result=False),
+        )
+    )
 
 
 @bp.get("/scans/<int:scan_id>")
@@ -217,8 +254,12 @@ def get_scan(scan_id: int):
 def list_matches():
     """Matches (filters: verdict, kind, review_status, domain, article_id, since, until), paginated."""
     f = filters()
-    return jsonify(page_json(queries.paginate(get_session(), queries.matches_query(account().org_id, f), f),
-                             lambda m: match_dict(m, with_passages=False)))
+    return jsonify(
+        page_json(
+            queries.paginate(get_session(), queries.matches_query(account().org_id, f), f),
+            lambda m: match_dict(m, with_passages=False),
+        )
+    )
 
 
 @bp.get("/matches/<int:match_id>")
@@ -293,9 +334,14 @@ def create_watch():
         raise ApiError(422, "url must be the http(s) address of the site or feed to watch")
     if not isinstance(kind, str):
         raise ApiError(422, "kind must be site or feed")
-    watch_id = dispatch.add_watch(get_registry(), url, org_id=account().org_id,
-                                  interval_minutes=_whole(data, "interval_minutes", 24 * 60),
-                                  max_pages=_whole(data, "max_pages", dispatch.DEFAULT_CRAWL_PAGES), kind=kind)
+    watch_id = dispatch.add_watch(
+        get_registry(),
+        url,
+        org_id=account().org_id,
+        interval_minutes=_whole(data, "interval_minutes", 24 * 60),
+        max_pages=_whole(data, "max_pages", dispatch.DEFAULT_CRAWL_PAGES),
+        kind=kind,
+    )
     return jsonify(_watch_json(watch_id)), 201
 
 

@@ -56,9 +56,17 @@ class Account(UserMixin):
 
 
 def account_of(user) -> Account:
-    return Account(id=user.id, email=user.email, role=user.role, org_id=user.org_id, org_name=user.org.name,
-                   session_version=user.session_version or 0, locale=user.locale,
-                   time_zone=user.org.time_zone or "UTC", site_admin=bool(user.site_admin))
+    return Account(
+        id=user.id,
+        email=user.email,
+        role=user.role,
+        org_id=user.org_id,
+        org_name=user.org.name,
+        session_version=user.session_version or 0,
+        locale=user.locale,
+        time_zone=user.org.time_zone or "UTC",
+        site_admin=bool(user.site_admin),
+    )
 
 
 @login_manager.user_loader
@@ -85,14 +93,23 @@ def init_app(app) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
-        return render_template("error.html", code=400, message=_(
-            "The form expired or was not sent by this site (%(why)s). Go back, reload the page and try again.",
-            why=exc.description)), 400
+        return render_template(
+            "error.html",
+            code=400,
+            message=_(
+                "The form expired or was not sent by this site (%(why)s). Go back, reload the page and try again.",
+                why=exc.description,
+            ),
+        ), 400
 
-    for code, message in ((403, _l("Your role does not allow this.")), (404, _l("Not found.")),
-                          (405, _l("This method is not allowed here.")), (413, _l("The upload is too large.")),
-                          (429, _l("Too many attempts; wait a few minutes.")),
-                          (500, _l("Something went wrong on our side."))):
+    for code, message in (
+        (403, _l("Your role does not allow this.")),
+        (404, _l("Not found.")),
+        (405, _l("This method is not allowed here.")),
+        (413, _l("The upload is too large.")),
+        (429, _l("Too many attempts; wait a few minutes.")),
+        (500, _l("Something went wrong on our side.")),
+    ):
         app.register_error_handler(code, functools.partial(_error_page, code=code, message=message))
 
     @app.context_processor
@@ -128,8 +145,13 @@ def role_required(role: str):
 def safe_next(target: str | None) -> str:
     """Only same-site paths after login: no other host (``//host``, ``/\\host``, a scheme), and nothing a
     Location header cannot carry (control characters, spaces, non-ASCII: a real ``next`` is URL-encoded)."""
-    if (target and target.startswith("/") and not target.startswith(("//", "/\\"))
-            and all("!" <= c <= "~" and c != "\\" for c in target) and not urlsplit(target).netloc):
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith(("//", "/\\"))
+        and all("!" <= c <= "~" and c != "\\" for c in target)
+        and not urlsplit(target).netloc
+    ):
         return target
     return url_for("dashboard.overview")
 
@@ -202,8 +224,12 @@ def password():
             if backoff.waiting(email):
                 raise InputError(_("Too many wrong passwords for this account: try again in a minute."))
             try:
-                accounts.change_password(user, request.form.get("current_password", ""),
-                                         request.form.get("new_password", ""), request.form.get("new_password2", ""))
+                accounts.change_password(
+                    user,
+                    request.form.get("current_password", ""),
+                    request.form.get("new_password", ""),
+                    request.form.get("new_password2", ""),
+                )
             except accounts.WrongPassword:
                 backoff.failed(email)
                 raise
@@ -218,5 +244,4 @@ def password():
             login_user(account)
             flash(_("Password changed. Your other sessions have ended."))
             return redirect(url_for("auth.password"), 303)
-    return render_template("auth/password.html", error=error,
-                           min_chars=accounts.MIN_PASSWORD_CHARS), status
+    return render_template("auth/password.html", error=error, min_chars=accounts.MIN_PASSWORD_CHARS), status

@@ -24,8 +24,12 @@ DEMO_CREDENTIALS_FILE = "demo-credentials.txt"
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--demo", is_flag=True, help="Load the seeds/ demo data into the organisation (--org, default "
-                                          "'Default': the CLI's) and print a demo login.")
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Load the seeds/ demo data into the organisation (--org, default "
+    "'Default': the CLI's) and print a demo login.",
+)
 @pass_ctx
 def serve(c: Context, host: str, port: int, demo: bool) -> None:
     """Run the dashboard and the API (embedded default: SQLite, in-process background tasks)."""
@@ -41,8 +45,10 @@ def serve(c: Context, host: str, port: int, demo: bool) -> None:
     if demo:
         email, password = setup_demo(app.extensions["checker.registry"], org=c.org_name)
         out.print(f"Demo account: e-mail {email}  password {password}")
-    out.print(f"Dashboard: http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}/  "
-              f"API docs: /api/docs  (Ctrl+C to stop)")
+    out.print(
+        f"Dashboard: http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}/  "
+        f"API docs: /api/docs  (Ctrl+C to stop)"
+    )
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
@@ -60,8 +66,9 @@ def setup_demo(registry, seeds_dir: str | Path | None = None, *, org: str | None
         password = creds.read_text("utf-8").strip() if creds.exists() else None
         if user is None:
             password = password or secrets.token_urlsafe(12)
-            accounts.create_user(session, email=DEMO_EMAIL, password=password, role="admin", org_id=org_id,
-                                 site_admin=True)
+            accounts.create_user(
+                session, email=DEMO_EMAIL, password=password, role="admin", org_id=org_id, site_admin=True
+            )
         elif password is None or not accounts.check_password_hash(user.password_hash, password):
             password = secrets.token_urlsafe(12)  # the file was lost: set a new password we can print
             accounts.set_password(user, password)
@@ -92,18 +99,28 @@ def users() -> None:
 @click.option("--email", required=True)
 @click.option("--password", required=True, help="At least 8 characters.")
 @click.option("--role", required=True, type=click.Choice(accounts.ROLES))
-@click.option("--org", "org_name", help="Organisation name (created if missing; default: the `checker --org` "
-                                        "one, else 'Default', the CLI's).")
-@click.option("--site-admin", is_flag=True, help="The install's operator: may also create organisations "
-                                                 "(the dashboard's Organisations page).")
+@click.option(
+    "--org",
+    "org_name",
+    help="Organisation name (created if missing; default: the `checker --org` "
+    "one, else 'Default', the CLI's).",
+)
+@click.option(
+    "--site-admin",
+    is_flag=True,
+    help="The install's operator: may also create organisations (the dashboard's Organisations page).",
+)
 @pass_ctx
-def users_create(c: Context, email: str, password: str, role: str, org_name: str | None, site_admin: bool) -> None:
+def users_create(
+    c: Context, email: str, password: str, role: str, org_name: str | None, site_admin: bool
+) -> None:
     """Create an account; prints its id."""
     org_name = org_name or c.org_name
     with c.registry.Session.begin() as session:
         org = get_or_create_org(session, org_name)
-        user = accounts.create_user(session, email=email, password=password, role=role, org_id=org.id,
-                                    site_admin=site_admin)
+        user = accounts.create_user(
+            session, email=email, password=password, role=role, org_id=org.id, site_admin=site_admin
+        )
         user_id, email = user.id, user.email
     err.print(f"created {role} {email} in {org_name}" + (" (site admin)" if site_admin else ""))
     click.echo(user_id)
@@ -148,8 +165,13 @@ def _set_active(c: Context, email: str, active: bool) -> None:
 
 @users.command("set-password")
 @click.option("--email", required=True)
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="At least 8 characters (asked for when not given).")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="At least 8 characters (asked for when not given).",
+)
 @pass_ctx
 def users_set_password(c: Context, email: str, password: str) -> None:
     """Set an account's password (its login sessions end)."""
@@ -212,7 +234,9 @@ def tokens_revoke(c: Context, token: str) -> None:
         if token.isdigit():
             token_id = int(token)
         else:
-            row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == accounts.token_digest(token)))
+            row = session.scalar(
+                select(ApiToken).where(ApiToken.token_sha256 == accounts.token_digest(token))
+            )
             if row is None:
                 raise CheckerError("no such API token")
             token_id = row.id

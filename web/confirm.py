@@ -20,13 +20,30 @@ def confirmed() -> bool:
     return request.form.get(CONFIRM_FIELD) == CONFIRM_VALUE
 
 
-def ask(question: str, *, action: str, cancel: str, button: str, detail: str | None = None,
-        undoable: bool = False, fields: dict[str, str] | None = None):
+def ask(
+    question: str,
+    *,
+    action: str,
+    cancel: str,
+    button: str,
+    detail: str | None = None,
+    undoable: bool = False,
+    fields: dict[str, str] | None = None,
+):
     """The confirmation page for ``question``: the POST form to ``action`` (with ``fields`` hidden),
     whose ``button`` does it, and a way back to ``cancel``. Answered 200 to the GET that asks, and
     400 to a POST that came without the confirmation (nothing was done)."""
     unconfirmed = request.method == "POST"
-    return render_template("dashboard/confirm.html", question=question, action=action, cancel=cancel,
-                           button=button, detail=detail, undoable=undoable, fields=fields or {},
-                           unconfirmed=unconfirmed, confirm_field=CONFIRM_FIELD,
-                           confirm_value=CONFIRM_VALUE), 400 if unconfirmed else 200
+    return render_template(
+        "dashboard/confirm.html",
+        question=question,
+        action=action,
+        cancel=cancel,
+        button=button,
+        detail=detail,
+        undoable=undoable,
+        fields=fields or {},
+        unconfirmed=unconfirmed,
+        confirm_field=CONFIRM_FIELD,
+        confirm_value=CONFIRM_VALUE,
+    ), 400 if unconfirmed else 200

@@ -39,10 +39,18 @@ class Coverage:
 
     @property
     def counted(self) -> bool:
-        return self.words_matched is not None and self.suspect_words is not None and self.source_words is not None
+        return (
+            self.words_matched is not None
+            and self.suspect_words is not None
+            and self.source_words is not None
+        )
 
     def to_dict(self) -> dict:
         """The JSON result's fields (PRODUCT.md), for the API and the exports."""
-        return {"suspect_coverage": round(self.suspect, 4), "source_coverage": round(self.source, 4),
-                "words_matched": self.words_matched, "suspect_words": self.suspect_words,
-                "source_words": self.source_words}
+        return {
+            "suspect_coverage": round(self.suspect, 4),
+            "source_coverage": round(self.source, 4),
+            "words_matched": self.words_matched,
+            "suspect_words": self.suspect_words,
+            "source_words": self.source_words,
+        }

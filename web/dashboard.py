@@ -75,11 +75,17 @@ def overview():
     session = get_session()
     org = current_user.org_id
     recent = session.scalars(
-        queries.matches_query(org, queries.Filters(verdict="unattributed_reuse")).limit(RECENT)).all()
+        queries.matches_query(org, queries.Filters(verdict="unattributed_reuse")).limit(RECENT)
+    ).all()
     weeks = queries.weekly_reuse(session, org)
-    return render_template("dashboard/overview.html", counts=queries.verdict_counts(session, org), recent=recent,
-                           weeks=weeks, chart=_week_chart(weeks),
-                           open_count=queries.count(session, queries.matches_query(org, queries.Filters(review_status="open"))))
+    return render_template(
+        "dashboard/overview.html",
+        counts=queries.verdict_counts(session, org),
+        recent=recent,
+        weeks=weeks,
+        chart=_week_chart(weeks),
+        open_count=queries.count(session, queries.matches_query(org, queries.Filters(review_status="open"))),
+    )
 
 
 def _week_chart(weeks: list[dict]) -> dict:
@@ -97,8 +103,15 @@ def _week_chart(weeks: list[dict]) -> dict:
             if count:
                 stack.append({"verdict": verdict, "y": y - h, "h": h, "count": count})
             y -= h
-        bars.append({"x": pad + n * bar_w + 2, "w": bar_w - 4, "stack": stack, "week": w["week"],
-                     "total": sum(w["counts"].values())})
+        bars.append(
+            {
+                "x": pad + n * bar_w + 2,
+                "w": bar_w - 4,
+                "stack": stack,
+                "week": w["week"],
+                "total": sum(w["counts"].values()),
+            }
+        )
     return {"width": width, "height": height, "pad": pad, "top": top, "bars": bars}
 
 
@@ -120,17 +133,34 @@ def articles():
             return redirect(url_for("dashboard.article", article_id=outcome.id))
     f = _filters()
     page = queries.paginate(get_session(), queries.articles_query(current_user.org_id, f), f)
-    return render_template("dashboard/articles.html", page=page, filters=f, form=form, error=error,
-                           licenses=STANDARD_LICENSES), status
+    return render_template(
+        "dashboard/articles.html", page=page, filters=f, form=form, error=error, licenses=STANDARD_LICENSES
+    ), status
 
 
 def _register_from_form(form):
     """Register the form's article, or update the one registered with the same canonical url or text
     with every field the form filled in (the licence always: the form always has one). Returns the
     checker.registry.Registered outcome."""
-    article = _article_from_form(form, given=frozenset(
-        {"license"} | {f for f in ("title", "url", "publisher", "partners", "published_at", "required_credit",
-                                   "aliases") if (form.get(f) or "").strip()}))
+    article = _article_from_form(
+        form,
+        given=frozenset(
+            {"license"}
+            | {
+                f
+                for f in (
+                    "title",
+                    "url",
+                    "publisher",
+                    "partners",
+                    "published_at",
+                    "required_credit",
+                    "aliases",
+                )
+                if (form.get(f) or "").strip()
+            }
+        ),
+    )
     with write_lock():
         return get_registry().register_many([article], skip_existing=True, org_id=current_user.org_id)[0]
 
@@ -169,9 +199,17 @@ def article(article_id: int):
 
 
 # The edit form's fields as its flash message names them.
-EDITED_FIELDS = {"title": _l("title"), "url": _l("URL"), "publisher": _l("publisher"), "license": _l("licence"),
-                 "partners": _l("partner domains"), "published_at": _l("publication date"),
-                 "required_credit": _l("required credit"), "aliases": _l("publisher aliases"), "text": _l("text")}
+EDITED_FIELDS = {
+    "title": _l("title"),
+    "url": _l("URL"),
+    "publisher": _l("publisher"),
+    "license": _l("licence"),
+    "partners": _l("partner domains"),
+    "published_at": _l("publication date"),
+    "required_credit": _l("required credit"),
+    "aliases": _l("publisher aliases"),
+    "text": _l("text"),
+}
 
 
 @bp.route("/articles/<int:article_id>/edit", methods=("GET", "POST"))
@@ -193,11 +231,18 @@ def article_edit(article_id: int):
         except InputError as exc:
             error, status = str(exc), 422
         else:
-            flash(_("Article updated: %(fields)s.", fields=", ".join(str(EDITED_FIELDS[f]) for f in outcome.changed))
-                  if outcome.changed else _("Nothing changed."))
+            flash(
+                _(
+                    "Article updated: %(fields)s.",
+                    fields=", ".join(str(EDITED_FIELDS[f]) for f in outcome.changed),
+                )
+                if outcome.changed
+                else _("Nothing changed.")
+            )
             return redirect(url_for("dashboard.article", article_id=article_id), 303)
-    return render_template("dashboard/article_edit.html", article=art, form=form, error=error,
-                           licenses=STANDARD_LICENSES), status
+    return render_template(
+        "dashboard/article_edit.html", article=art, form=form, error=error, licenses=STANDARD_LICENSES
+    ), status
 
 
 def _article_form_values(art) -> dict[str, str]:
@@ -211,12 +256,23 @@ def _article_form_values(art) -> dict[str, str]:
     published = ""
     if art.published_at is not None:
         utc = as_utc(art.published_at)
-        published = (utc.date().isoformat() if utc.time() == time(0) else
-                     utc.astimezone(zone_of(current_user.time_zone)).isoformat(timespec="seconds"))
-    return {"title": art.title, "url": art.url or "", "publisher": art.publisher or "", "license": license_,
-            "custom_terms": terms, "partners": ", ".join(art.partners or ()), "published_at": published,
-            "required_credit": art.required_credit or "", "aliases": ", ".join(art.aliases or ()),
-            "text": art.text}
+        published = (
+            utc.date().isoformat()
+            if utc.time() == time(0)
+            else utc.astimezone(zone_of(current_user.time_zone)).isoformat(timespec="seconds")
+        )
+    return {
+        "title": art.title,
+        "url": art.url or "",
+        "publisher": art.publisher or "",
+        "license": license_,
+        "custom_terms": terms,
+        "partners": ", ".join(art.partners or ()),
+        "published_at": published,
+        "required_credit": art.required_credit or "",
+        "aliases": ", ".join(art.aliases or ()),
+        "text": art.text,
+    }
 
 
 @bp.route("/articles/<int:article_id>/delete", methods=("GET", "POST"))
@@ -233,16 +289,29 @@ def article_delete(article_id: int):
                 abort(404)
         flash(_("Article “%(title)s” deleted.", title=art.title))
         return redirect(url_for("dashboard.articles"), 303)
-    found = queries.count(get_session(), queries.matches_query(
-        current_user.org_id, queries.Filters(article_id=article_id)))
+    found = queries.count(
+        get_session(), queries.matches_query(current_user.org_id, queries.Filters(article_id=article_id))
+    )
     return confirm.ask(
         _("Delete the article “%(title)s”?", title=art.title),
-        detail=" ".join([_("Scans will no longer find it.")] + ([ngettext(
-            "The match found of it stays readable, shown as the match of a deleted article.",
-            "The %(num)s matches found of it stay readable, shown as matches of a deleted article.", found)]
-            if found else [])),
+        detail=" ".join(
+            [_("Scans will no longer find it.")]
+            + (
+                [
+                    ngettext(
+                        "The match found of it stays readable, shown as the match of a deleted article.",
+                        "The %(num)s matches found of it stay readable, shown as matches of a deleted article.",
+                        found,
+                    )
+                ]
+                if found
+                else []
+            )
+        ),
         action=url_for("dashboard.article_delete", article_id=article_id),
-        cancel=url_for("dashboard.article", article_id=article_id), button=_("Delete the article"))
+        cancel=url_for("dashboard.article", article_id=article_id),
+        button=_("Delete the article"),
+    )
 
 
 @bp.route("/articles/upload", methods=("GET", "POST"))
@@ -256,7 +325,9 @@ def upload():
         if not file.filename.lower().endswith((".jsonl", ".json", ".csv", ".txt")):
             return _upload_page("The file must be .jsonl or .csv."), 422
         try:
-            job = imports.start(file.read(), file.filename, org_id=current_user.org_id, registry=get_registry())
+            job = imports.start(
+                file.read(), file.filename, org_id=current_user.org_id, registry=get_registry()
+            )
         except InputError as exc:
             return _upload_page(imports.message(exc)), 422
         return redirect(url_for("dashboard.upload_status", job_id=job.id))
@@ -265,8 +336,9 @@ def upload():
 
 def _upload_page(error: str | None) -> str:
     """The upload form, and the organisation's recent imports (uploads and `checker import` runs)."""
-    return render_template("dashboard/upload.html", error=error,
-                           jobs=imports.recent(get_session(), current_user.org_id))
+    return render_template(
+        "dashboard/upload.html", error=error, jobs=imports.recent(get_session(), current_user.org_id)
+    )
 
 
 def _job(job_id: str) -> imports.ImportJob:
@@ -305,29 +377,52 @@ def submit():
             text = (form.get("text") or "").replace("\r\n", "\n")
             if not text.strip():
                 raise InputError("paste the suspect text")
-            scan_id = dispatch.submit_scan(registry, org_id=org, text=text, url=(form.get("url") or "").strip() or None,
-                                           source="text", submitted_by=user)
+            scan_id = dispatch.submit_scan(
+                registry,
+                org_id=org,
+                text=text,
+                url=(form.get("url") or "").strip() or None,
+                source="text",
+                submitted_by=user,
+            )
             return redirect(url_for("dashboard.scan", scan_id=scan_id))
         if kind == "url":
-            scan_id = dispatch.submit_scan(registry, org_id=org, url=(form.get("url") or "").strip(), source="url",
-                                           submitted_by=user)
+            scan_id = dispatch.submit_scan(
+                registry, org_id=org, url=(form.get("url") or "").strip(), source="url", submitted_by=user
+            )
             return redirect(url_for("dashboard.scan", scan_id=scan_id))
         if kind == "urls":
-            ids = dispatch.submit_urls(registry, (form.get("urls") or "").split(), org_id=org, submitted_by=user)
+            ids = dispatch.submit_urls(
+                registry, (form.get("urls") or "").split(), org_id=org, submitted_by=user
+            )
             flash(f"{len(ids)} URL(s) queued.")
             return redirect(url_for("dashboard.scans"))
         if kind in ("crawl", "watch"):
-            max_pages = queries._int(form.get("max_pages"), "max pages", 1, dispatch.MAX_CRAWL_PAGES,
-                                     dispatch.DEFAULT_CRAWL_PAGES)
+            max_pages = queries._int(
+                form.get("max_pages"), "max pages", 1, dispatch.MAX_CRAWL_PAGES, dispatch.DEFAULT_CRAWL_PAGES
+            )
             if kind == "crawl":
-                crawl_id = dispatch.submit_crawl(registry, form.get("site", ""), org_id=org, max_pages=max_pages)
+                crawl_id = dispatch.submit_crawl(
+                    registry, form.get("site", ""), org_id=org, max_pages=max_pages
+                )
                 flash(f"Crawl {crawl_id} started: its pages appear here as they are found.")
                 return redirect(url_for("activity.crawl", crawl_id=crawl_id))
             else:
                 interval = queries._int(form.get("interval_hours"), "interval (hours)", 1, 24 * 90, 24)
-                watch_id = dispatch.add_watch(registry, form.get("site", ""), org_id=org, interval_minutes=interval * 60,
-                                              max_pages=max_pages, kind=form.get("watch_kind", "site"))
-                flash(_("Watch %(id)s added: the Monitoring page shows when it runs and what it finds.", id=watch_id))
+                watch_id = dispatch.add_watch(
+                    registry,
+                    form.get("site", ""),
+                    org_id=org,
+                    interval_minutes=interval * 60,
+                    max_pages=max_pages,
+                    kind=form.get("watch_kind", "site"),
+                )
+                flash(
+                    _(
+                        "Watch %(id)s added: the Monitoring page shows when it runs and what it finds.",
+                        id=watch_id,
+                    )
+                )
                 return redirect(url_for("monitoring.watches"))
         raise InputError(f"unknown kind of submission {kind!r}")
     except InputError as exc:
@@ -353,7 +448,9 @@ def scans_status():
             raise ValueError
     except ValueError:
         return jsonify({"error": "ids must be a comma-separated list of scan ids"}), 422
-    rows = get_session().scalars(select(Scan).where(Scan.org_id == current_user.org_id, Scan.id.in_(ids))).all()
+    rows = (
+        get_session().scalars(select(Scan).where(Scan.org_id == current_user.org_id, Scan.id.in_(ids))).all()
+    )
     return jsonify({"scans": [{**scan_dict(s, with_result=False), "matches": len(s.matches)} for s in rows]})
 
 
@@ -361,8 +458,11 @@ def scans_status():
 def scan(scan_id: int):
     """A scan: its status, the suspect text with every copied passage in <mark>, and its matches."""
     s = _or_404(queries.get_scan, scan_id)
-    spans = [Span(p.suspect_start, p.suspect_end, f"m{m.id}-p{n}", None)
-             for m in s.matches for n, p in enumerate(m.passages, start=1)]
+    spans = [
+        Span(p.suspect_start, p.suspect_end, f"m{m.id}-p{n}", None)
+        for m in s.matches
+        for n, p in enumerate(m.passages, start=1)
+    ]
     return render_template("dashboard/scan.html", scan=s, marked=highlight(s.text or "", spans))
 
 
@@ -372,8 +472,13 @@ def matches():
     """Matches to review, with filters."""
     f = _filters()
     page = queries.paginate(get_session(), queries.matches_query(current_user.org_id, f), f)
-    return render_template("dashboard/matches.html", page=page, filters=f, verdicts=VERDICTS,
-                           review_statuses=queries.REVIEW_STATUSES)
+    return render_template(
+        "dashboard/matches.html",
+        page=page,
+        filters=f,
+        verdicts=VERDICTS,
+        review_statuses=queries.REVIEW_STATUSES,
+    )
 
 
 @bp.route("/matches/<int:match_id>")
@@ -384,8 +489,17 @@ def match(match_id: int):
     runs = passage_runs(list(m.passages), suspect_text, original_text)
     passages = [item for run in runs for item in run.items]
     suspect, original = marked_texts(suspect_text, original_text, [item.row for item in passages])
-    return render_template("dashboard/match.html", m=m, scan=m.scan, article=m.article, suspect=suspect,
-                           original=original, passages=passages, runs=runs, actions=queries.REVIEW_ACTIONS)
+    return render_template(
+        "dashboard/match.html",
+        m=m,
+        scan=m.scan,
+        article=m.article,
+        suspect=suspect,
+        original=original,
+        passages=passages,
+        runs=runs,
+        actions=queries.REVIEW_ACTIONS,
+    )
 
 
 @bp.route("/matches/<int:match_id>/review", methods=("POST",))
@@ -394,8 +508,13 @@ def review(match_id: int):
     """Confirm, dismiss, mark licensed or reopen a match, with a note (kept in the audit trail)."""
     m = _or_404(queries.get_match, match_id)
     try:
-        queries.review_match(get_session(), m, user_id=current_user.id, action=request.form.get("action", ""),
-                             note=request.form.get("note", ""))
+        queries.review_match(
+            get_session(),
+            m,
+            user_id=current_user.id,
+            action=request.form.get("action", ""),
+            note=request.form.get("note", ""),
+        )
     except InputError as exc:
         get_session().rollback()
         flash(str(exc), "error")
@@ -409,5 +528,8 @@ def review(match_id: int):
 @bp.route("/domains")
 def domains():
     """Which sites reuse the organisation's articles most, with their verdict mix."""
-    return render_template("dashboard/domains.html", rows=queries.domain_table(get_session(), current_user.org_id),
-                           verdicts=VERDICTS)
+    return render_template(
+        "dashboard/domains.html",
+        rows=queries.domain_table(get_session(), current_user.org_id),
+        verdicts=VERDICTS,
+    )

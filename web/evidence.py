@@ -31,8 +31,10 @@ from web.i18n import zone_of
 # address, file path or base URL can ever resolve to it).
 STYLESHEET_FILE = Path(__file__).with_name("static") / "report_pdf.css"
 STYLESHEET_URL = "checker-evidence:report_pdf.css"
-INSTALL_HINT = ("pip install weasyprint (in the checker's environment) and the Pango library: "
-                "apt install libpango-1.0-0 libpangoft2-1.0-0 on Debian or Ubuntu")
+INSTALL_HINT = (
+    "pip install weasyprint (in the checker's environment) and the Pango library: "
+    "apt install libpango-1.0-0 libpangoft2-1.0-0 on Debian or Ubuntu"
+)
 
 
 def text_sha256(text: str | None) -> str | None:
@@ -50,17 +52,35 @@ def evidence(match_id: int, account) -> dict:
         abort(404)
     scan, article = m.scan, m.article
     suspect_text, original_text = scan.text or "", article.text if article else ""
-    passages = [{"n": n, "suspect": excerpt(suspect_text, p.suspect_start, p.suspect_end),
-                 "source": excerpt(original_text, p.source_start, p.source_end), "p": p}
-                for n, p in enumerate(m.passages, start=1)]
+    passages = [
+        {
+            "n": n,
+            "suspect": excerpt(suspect_text, p.suspect_start, p.suspect_end),
+            "source": excerpt(original_text, p.source_start, p.source_end),
+            "p": p,
+        }
+        for n, p in enumerate(m.passages, start=1)
+    ]
     suspect_marked, original_marked = marked_texts(suspect_text, original_text, m.passages)
     suspect_url = scan.final_url or scan.url or m.suspect_url
-    return {"m": m, "scan": scan, "article": article, "passages": passages, "suspect_url": suspect_url,
-            "suspect_marked": suspect_marked, "original_marked": original_marked,
-            "hashes": {"suspect": text_sha256(scan.text), "original": text_sha256(article.text) if article else None,
-                       "body": scan.body_sha256},
-            "generated_at": datetime.now(UTC), "zone": zone_of(account.time_zone).key,
-            "org_name": account.org_name, "domain": host_of(suspect_url)}
+    return {
+        "m": m,
+        "scan": scan,
+        "article": article,
+        "passages": passages,
+        "suspect_url": suspect_url,
+        "suspect_marked": suspect_marked,
+        "original_marked": original_marked,
+        "hashes": {
+            "suspect": text_sha256(scan.text),
+            "original": text_sha256(article.text) if article else None,
+            "body": scan.body_sha256,
+        },
+        "generated_at": datetime.now(UTC),
+        "zone": zone_of(account.time_zone).key,
+        "org_name": account.org_name,
+        "domain": host_of(suspect_url),
+    }
 
 
 def report_filename(match_id: int, generated_at: datetime) -> str:
@@ -87,7 +107,9 @@ class StylesheetOnlyFetcher:
             raise RefusedFetch(f"the evidence report fetches nothing: refused {url[:200]!r}")
         from weasyprint.urls import URLFetcherResponse
 
-        return URLFetcherResponse(url, STYLESHEET_FILE.read_bytes(), {"Content-Type": "text/css; charset=utf-8"})
+        return URLFetcherResponse(
+            url, STYLESHEET_FILE.read_bytes(), {"Content-Type": "text/css; charset=utf-8"}
+        )
 
 
 class PdfUnavailable(RuntimeError):
@@ -113,8 +135,9 @@ def pdf_response(match_id: int, account, unavailable) -> Response:
     except PdfUnavailable as exc:
         return unavailable(context, str(exc))
     filename = report_filename(match_id, context["generated_at"])
-    return Response(pdf, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        pdf, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
 
 
 @bp.route("/matches/<int:match_id>/<any(suspect, original):which>.txt")
@@ -128,12 +151,17 @@ def text_file(match_id: int, which: str):
         text = context["article"].text if context["article"] else None
     if text is None:
         abort(404)
-    return Response(text.encode("utf-8"), mimetype="text/plain",
-                    headers={"Content-Disposition": f'attachment; filename="match-{match_id}-{which}.txt"'})
+    return Response(
+        text.encode("utf-8"),
+        mimetype="text/plain",
+        headers={"Content-Disposition": f'attachment; filename="match-{match_id}-{which}.txt"'},
+    )
 
 
 def _unavailable_page(context: dict, reason: str) -> Response:
-    page = render_template("dashboard/report_pdf_unavailable.html", m=context["m"], hint=INSTALL_HINT, reason=reason)
+    page = render_template(
+        "dashboard/report_pdf_unavailable.html", m=context["m"], hint=INSTALL_HINT, reason=reason
+    )
     return Response(page, status=503, mimetype="text/html")
 
 
@@ -151,4 +179,3 @@ def report_pdf(match_id: int):
 def api_report_pdf(match_id: int):
     """The evidence report as a PDF, with an API token (PRODUCT.md); another organisation's id is a 404."""
     return pdf_response(match_id, api.account(), _unavailable_json)
-

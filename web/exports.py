@@ -26,11 +26,29 @@ from web.serialize import match_dict
 
 # Rows in one export; a larger export is narrowed with the list's filters.
 MAX_EXPORT_ROWS = 100_000
-CSV_COLUMNS = ("match_id", "scan_id", "found_at", "suspect_url", "suspect_domain", "article_id", "article_title",
-               "article_url", "kind", "verdict", "score", "suspect_coverage", "source_coverage", "attributed",
-               "licensed", "review_status", "passages",
-               # The counts behind the two shares (web.coverage), appended so older readers keep their columns.
-               "words_matched", "suspect_words", "source_words")
+CSV_COLUMNS = (
+    "match_id",
+    "scan_id",
+    "found_at",
+    "suspect_url",
+    "suspect_domain",
+    "article_id",
+    "article_title",
+    "article_url",
+    "kind",
+    "verdict",
+    "score",
+    "suspect_coverage",
+    "source_coverage",
+    "attributed",
+    "licensed",
+    "review_status",
+    "passages",
+    # The counts behind the two shares (web.coverage), appended so older readers keep their columns.
+    "words_matched",
+    "suspect_words",
+    "source_words",
+)
 
 
 def _export_filters() -> queries.Filters:
@@ -63,22 +81,53 @@ def export_csv():
     writer = csv.writer(buf)
     writer.writerow(CSV_COLUMNS)
     for m in _rows(_export_filters()):
-        writer.writerow([_cell(v) for v in (
-            m.id, m.scan_id, m.created_at.isoformat(), m.suspect_url, host_of(m.suspect_url),
-            m.article_id, m.article.title if m.article else "", m.article.url if m.article else "", m.kind, m.verdict,
-            f"{m.score:.4f}", f"{m.suspect_coverage:.4f}", f"{m.source_coverage:.4f}", m.attributed, m.licensed,
-            m.review_status, len(m.passages), m.words_matched, m.suspect_words, m.source_words)])
-    return Response(buf.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="matches-{_stamp()}.csv"'})
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    m.id,
+                    m.scan_id,
+                    m.created_at.isoformat(),
+                    m.suspect_url,
+                    host_of(m.suspect_url),
+                    m.article_id,
+                    m.article.title if m.article else "",
+                    m.article.url if m.article else "",
+                    m.kind,
+                    m.verdict,
+                    f"{m.score:.4f}",
+                    f"{m.suspect_coverage:.4f}",
+                    f"{m.source_coverage:.4f}",
+                    m.attributed,
+                    m.licensed,
+                    m.review_status,
+                    len(m.passages),
+                    m.words_matched,
+                    m.suspect_words,
+                    m.source_words,
+                )
+            ]
+        )
+    return Response(
+        buf.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="matches-{_stamp()}.csv"'},
+    )
 
 
 @bp.route("/exports/matches.json")
 def export_json():
     """Matches as JSON, with passages and review trails."""
-    body = {"exported_at": datetime.now(UTC).isoformat(), "organisation": current_user.org_name,
-            "matches": [match_dict(m) for m in _rows(_export_filters())]}
-    return Response(json.dumps(body, ensure_ascii=False, indent=1), mimetype="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="matches-{_stamp()}.json"'})
+    body = {
+        "exported_at": datetime.now(UTC).isoformat(),
+        "organisation": current_user.org_name,
+        "matches": [match_dict(m) for m in _rows(_export_filters())],
+    }
+    return Response(
+        json.dumps(body, ensure_ascii=False, indent=1),
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="matches-{_stamp()}.json"'},
+    )
 
 
 def _stamp() -> str:
@@ -142,12 +191,20 @@ def draft_letter(context: dict, lang: str) -> str:
     return render_template(f"dashboard/takedown_{lang}.txt", day=day, moment=moment, **context)
 
 
-def _takedown_page(match_id: int, lang: str, text: str | None = None, error: str | None = None, status: int = 200):
+def _takedown_page(
+    match_id: int, lang: str, text: str | None = None, error: str | None = None, status: int = 200
+):
     context = evidence(match_id, current_user)
     if text is None:
         text = draft_letter(context, lang)
-    return render_template("dashboard/takedown.html", text=text, lang=lang, letter_languages=TAKEDOWN_LANGUAGES,
-                           error=error, **context), status
+    return render_template(
+        "dashboard/takedown.html",
+        text=text,
+        lang=lang,
+        letter_languages=TAKEDOWN_LANGUAGES,
+        error=error,
+        **context,
+    ), status
 
 
 @bp.route("/matches/<int:match_id>/takedown")
@@ -163,7 +220,7 @@ def takedown(match_id: int):
 
 @bp.route("/matches/<int:match_id>/takedown.txt", methods=("POST",))
 def takedown_download(match_id: int):
-    """"Download as text": the notice exactly as it is in the box, edits included (a form post, so
+    """ "Download as text": the notice exactly as it is in the box, edits included (a form post, so
     nothing typed is lost); a 400 page with the text kept in the box when it cannot be a notice."""
     evidence(match_id, current_user)  # another organisation's match is a 404, as on the page
     lang = takedown_language(request.form.get("lang"))
@@ -176,5 +233,8 @@ def takedown_download(match_id: int):
 
 
 def _text_download(text: str, match_id: int, lang: str) -> Response:
-    return Response(text, mimetype="text/plain",  # Flask adds charset=utf-8
-                    headers={"Content-Disposition": f'attachment; filename="takedown-match-{match_id}-{lang}.txt"'})
+    return Response(
+        text,
+        mimetype="text/plain",  # Flask adds charset=utf-8
+        headers={"Content-Disposition": f'attachment; filename="takedown-match-{match_id}-{lang}.txt"'},
+    )

@@ -44,17 +44,25 @@ def _badge(span: Span) -> str:
     if not span.target:
         return f'<span class="passage-n" data-passage="{label}">{label}</span>'
     title = escape(_("Passage %(n)s: see it in the other text", n=span.label))
-    return (f'<a class="pair passage-n" href="#{escape(span.target)}" data-passage="{label}" title="{title}">'
-            f"{label}</a>")
+    return (
+        f'<a class="pair passage-n" href="#{escape(span.target)}" data-passage="{label}" title="{title}">'
+        f"{label}</a>"
+    )
 
 
 def marked_texts(suspect: str, original: str, passages) -> tuple[Markup, Markup]:
     """Both texts of a match with passage n (in the given order, from 1) marked as ``s<n>`` / ``o<n>``,
     each badge linking to its counterpart: the match page's and the evidence report's marks."""
     numbered = list(enumerate(passages, start=1))
-    return (highlight(suspect, [Span(p.suspect_start, p.suspect_end, f"s{n}", f"o{n}", f"{n}") for n, p in numbered]),
-            highlight(original, [Span(p.source_start, p.source_end, f"o{n}", f"s{n}", f"{n}") for n, p in numbered]))
+    return (
+        highlight(
+            suspect, [Span(p.suspect_start, p.suspect_end, f"s{n}", f"o{n}", f"{n}") for n, p in numbered]
+        ),
+        highlight(
+            original, [Span(p.source_start, p.source_end, f"o{n}", f"s{n}", f"{n}") for n, p in numbered]
+        ),
+    )
 
 
 def excerpt(text: str | None, start: int, end: int) -> str:
-    return (text or "")[max(0, start):max(0, end)]
+    return (text or "")[max(0, start) : max(0, end)]

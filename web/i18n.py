@@ -36,17 +36,32 @@ WHEN_PATTERN = "yyyy-MM-dd HH:mm"  # sortable, the same in both languages; the z
 # Codes stored in the database and shown as words: verdicts, scan states, match kinds, review states,
 # roles, scan sources. ``{{ code|term }}`` shows the word in the reader's language (lazy: translated when shown).
 TERMS = {
-    "unattributed_reuse": _l("unattributed reuse"), "attributed_reuse": _l("attributed reuse"),
-    "licensed": _l("licensed"), "no_reuse": _l("no reuse"), "pending": _l("pending"),
-    "queued": _l("queued"), "running": _l("running"), "done": _l("done"), "failed": _l("failed"),
-    "verbatim": _l("verbatim"), "near_copy": _l("near copy"), "partial": _l("partial"),
+    "unattributed_reuse": _l("unattributed reuse"),
+    "attributed_reuse": _l("attributed reuse"),
+    "licensed": _l("licensed"),
+    "no_reuse": _l("no reuse"),
+    "pending": _l("pending"),
+    "queued": _l("queued"),
+    "running": _l("running"),
+    "done": _l("done"),
+    "failed": _l("failed"),
+    "verbatim": _l("verbatim"),
+    "near_copy": _l("near copy"),
+    "partial": _l("partial"),
     "paraphrase": _l("paraphrase"),
-    "open": _l("open"), "confirmed": _l("confirmed"), "dismissed": _l("dismissed"),
-    "admin": _l("admin"), "editor": _l("editor"), "viewer": _l("viewer"),
+    "open": _l("open"),
+    "confirmed": _l("confirmed"),
+    "dismissed": _l("dismissed"),
+    "admin": _l("admin"),
+    "editor": _l("editor"),
+    "viewer": _l("viewer"),
     # where a scan came from (scans.source)
-    "text": _l("text"), "url": _l("URL"), "batch": _l("URL list"), "crawl": _l("crawl"), "watch": _l("watch"),
+    "text": _l("text"),
+    "url": _l("URL"),
+    "batch": _l("URL list"),
+    "crawl": _l("crawl"),
+    "watch": _l("watch"),
 }
-
 
 
 def N_(message: str) -> str:
@@ -57,8 +72,10 @@ def N_(message: str) -> str:
 # Messages written by modules that do not import Flask-Babel, shown translated by web.auth: the one
 # answer to a refused login (web.accounts.LOGIN_REFUSED; tests/web/test_web_i18n.py keeps them equal).
 MARKED = (
-    N_("Wrong e-mail or password, or too many failed attempts for this account: "
-       "check them and try again in a minute."),
+    N_(
+        "Wrong e-mail or password, or too many failed attempts for this account: "
+        "check them and try again in a minute."
+    ),
 )
 
 babel = Babel()
@@ -115,7 +132,8 @@ def format_when(moment: datetime | None, zone: str | None = None) -> Markup | st
     local = utc.astimezone(tz)
     shown = format_datetime(utc, WHEN_PATTERN, tzinfo=tz, locale=get_locale() or DEFAULT_LOCALE)
     return Markup('<time datetime="{}">{} {}</time>').format(
-        utc.isoformat().replace("+00:00", "Z"), shown, zone_label(local))
+        utc.isoformat().replace("+00:00", "Z"), shown, zone_label(local)
+    )
 
 
 def format_day(moment: date | datetime | None, pattern: str = "medium") -> str:
@@ -157,8 +175,14 @@ def set_language():
     if current_user.is_authenticated:
         _save_account_locale(current_user.id, code)
     response = redirect(safe_next(request.form.get("next")))
-    response.set_cookie(LOCALE_COOKIE, code, max_age=LOCALE_COOKIE_AGE, httponly=True, samesite="Lax",
-                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
+    response.set_cookie(
+        LOCALE_COOKIE,
+        code,
+        max_age=LOCALE_COOKIE_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+    )
     return response
 
 

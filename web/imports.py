@@ -23,11 +23,17 @@ from checker.registry import Registry
 # Why a job failed, by code (checker.imports.REASONS, translated); the numbers are filled in when the
 # reason is read, in the reader's language.
 REASONS = {
-    "internal": _l("the import stopped after %(done)s of %(total)s articles because of an internal error; "
-                   "upload the file again to resume (articles already registered are skipped)"),
-    "stopped": _l("the import stopped after %(done)s of %(total)s articles when its server process stopped; "
-                  "upload the file again to resume (articles already registered are skipped)"),
-    "unreadable": _l("no line of the file could be read as an article (%(n)s line(s) with errors, listed below)"),
+    "internal": _l(
+        "the import stopped after %(done)s of %(total)s articles because of an internal error; "
+        "upload the file again to resume (articles already registered are skipped)"
+    ),
+    "stopped": _l(
+        "the import stopped after %(done)s of %(total)s articles when its server process stopped; "
+        "upload the file again to resume (articles already registered are skipped)"
+    ),
+    "unreadable": _l(
+        "no line of the file could be read as an article (%(n)s line(s) with errors, listed below)"
+    ),
     "empty": _l("the file holds no articles"),
 }
 
@@ -53,8 +59,14 @@ def start(data: bytes, filename: str, *, org_id: int, registry: Registry) -> Imp
     refused whole raises InputError (say it with :func:`message`)."""
     from worker import import_tasks
 
-    job = core.create(registry.Session, data, filename, org_id=org_id, max_chars=registry.settings.max_text_chars,
-                      cls=ImportJob)
+    job = core.create(
+        registry.Session,
+        data,
+        filename,
+        org_id=org_id,
+        max_chars=registry.settings.max_text_chars,
+        cls=ImportJob,
+    )
     if job.status == "running":
         import_tasks.send(job.id)
     return job
@@ -66,7 +78,13 @@ def message(exc: InputError) -> str:
         return str(exc)
     if exc.code == "csv_header":
         return _("the CSV header needs a 'text' column (columns: %(columns)s)", **exc.params)
-    reason = (_("a field is longer than %(n)s characters, the most an article may have", n=exc.params["n"])
-              if exc.code == "csv_field" else exc.params["reason"])
-    return _("the CSV file cannot be read at line %(line)s: %(reason)s; nothing was registered",
-             line=exc.params["line"], reason=reason)
+    reason = (
+        _("a field is longer than %(n)s characters, the most an article may have", n=exc.params["n"])
+        if exc.code == "csv_field"
+        else exc.params["reason"]
+    )
+    return _(
+        "the CSV file cannot be read at line %(line)s: %(reason)s; nothing was registered",
+        line=exc.params["line"],
+        reason=reason,
+    )

@@ -76,18 +76,25 @@ class StateCollector(Collector):
                 LOGGER.warning("metrics: %s failed", read.__name__.lstrip("_"), exc_info=True)
 
     def _queues(self):
-        gauge = GaugeMetricFamily("checker_queue_depth", "Tasks waiting for a worker, by Celery queue",
-                                  labels=["queue"])
+        gauge = GaugeMetricFamily(
+            "checker_queue_depth", "Tasks waiting for a worker, by Celery queue", labels=["queue"]
+        )
         for queue, depth in queue_depths(self.registry.settings).items():
             gauge.add_metric([queue], depth)
         yield gauge
 
     def _scans(self):
         with self.registry.Session() as session:
-            counts = dict(session.execute(select(Scan.status, func.count()).where(
-                Scan.status.in_(("queued", "running"))).group_by(Scan.status)).all())
-        gauge = GaugeMetricFamily("checker_scans_waiting", "Scans not finished, by status (queued, running)",
-                                  labels=["status"])
+            counts = dict(
+                session.execute(
+                    select(Scan.status, func.count())
+                    .where(Scan.status.in_(("queued", "running")))
+                    .group_by(Scan.status)
+                ).all()
+            )
+        gauge = GaugeMetricFamily(
+            "checker_scans_waiting", "Scans not finished, by status (queued, running)", labels=["status"]
+        )
         for status in ("queued", "running"):
             gauge.add_metric([status], counts.get(status, 0))
         yield gauge
@@ -95,22 +102,28 @@ class StateCollector(Collector):
     def _articles(self):
         with self.registry.Session() as session:
             count = session.scalar(select(func.count()).select_from(Article)) or 0
-        yield GaugeMetricFamily("checker_articles_registered", "Articles registered (all organisations)",
-                                value=count)
+        yield GaugeMetricFamily(
+            "checker_articles_registered", "Articles registered (all organisations)", value=count
+        )
 
     def _index(self):
         self.registry.refresh_index()  # what other processes saved (one stat when nothing changed)
         index = self.registry.index
-        yield GaugeMetricFamily("checker_index_articles", "Articles in the passage index",
-                                value=indexed_articles(index))
+        yield GaugeMetricFamily(
+            "checker_index_articles", "Articles in the passage index", value=indexed_articles(index)
+        )
         if getattr(index, "directory", None) is not None:
-            yield GaugeMetricFamily("checker_index_bytes", "Bytes of the local passage index's files on disk",
-                                    value=directory_bytes(index.directory))
+            yield GaugeMetricFamily(
+                "checker_index_bytes",
+                "Bytes of the local passage index's files on disk",
+                value=directory_bytes(index.directory),
+            )
 
     def _imports(self):
         with self.registry.Session() as session:
-            counts = dict(session.execute(
-                select(ImportJobRow.status, func.count()).group_by(ImportJobRow.status)).all())
+            counts = dict(
+                session.execute(select(ImportJobRow.status, func.count()).group_by(ImportJobRow.status)).all()
+            )
         gauge = GaugeMetricFamily("checker_import_jobs", "Bulk import jobs, by state", labels=["state"])
         for state in sorted(set(counts) | {"running", "done", "failed"}):
             gauge.add_metric([state], counts.get(state, 0))
@@ -135,7 +148,7 @@ def queue_depths(settings) -> dict[str, int]:
             pipe.llen(f"{queue}{PRIORITY_SEPARATOR}{step}" if step else queue)
     lengths = pipe.execute()
     n = len(PRIORITY_STEPS)
-    return {queue: sum(lengths[i * n:(i + 1) * n]) for i, queue in enumerate(queues)}
+    return {queue: sum(lengths[i * n : (i + 1) * n]) for i, queue in enumerate(queues)}
 
 
 _clients: dict[str, object] = {}

@@ -46,9 +46,13 @@ def last_crawls(session: Session, org_id: int, watch_ids: list[int]) -> dict[int
     """Each watch's last crawl (its run), for the link to the run's page."""
     if not watch_ids:
         return {}
-    return dict(session.execute(select(Crawl.watch_id, func.max(Crawl.id))
-                                .where(Crawl.org_id == org_id, Crawl.watch_id.in_(watch_ids))
-                                .group_by(Crawl.watch_id)).all())
+    return dict(
+        session.execute(
+            select(Crawl.watch_id, func.max(Crawl.id))
+            .where(Crawl.org_id == org_id, Crawl.watch_id.in_(watch_ids))
+            .group_by(Crawl.watch_id)
+        ).all()
+    )
 
 
 def every(minutes: int) -> str:
@@ -83,9 +87,17 @@ def _page(form=None, error: str | None = None, status: int = 200):
     session = get_session()
     org = current_user.org_id
     watches = monitoring.summaries(session, org)
-    return render_template("watches.html", watches=watches, runs=last_crawls(session, org, [w.id for w in watches]),
-                           kinds=KIND_LABELS, providers=PROVIDER_NAMES, form=form or {}, error=error, usage=discovery_usage(),
-                           max_failures=monitoring.MAX_FAILURES), status
+    return render_template(
+        "watches.html",
+        watches=watches,
+        runs=last_crawls(session, org, [w.id for w in watches]),
+        kinds=KIND_LABELS,
+        providers=PROVIDER_NAMES,
+        form=form or {},
+        error=error,
+        usage=discovery_usage(),
+        max_failures=monitoring.MAX_FAILURES,
+    ), status
 
 
 @bp.route("/watches")
@@ -116,12 +128,23 @@ def add():
         interval = _number(form.get("interval"), _("The interval must be a whole number.")) * unit
         max_pages = _number(form.get("max_pages"), _("Max pages must be a whole number."))
         kind = form.get("kind", "site")
-        watch_id = dispatch.add_watch(get_registry(), form.get("url", ""), org_id=current_user.org_id,
-                                      interval_minutes=interval, max_pages=max_pages, kind=kind)
+        watch_id = dispatch.add_watch(
+            get_registry(),
+            form.get("url", ""),
+            org_id=current_user.org_id,
+            interval_minutes=interval,
+            max_pages=max_pages,
+            kind=kind,
+        )
     except InputError as exc:
         return _page(form, _("The watch was not added: %(why)s", why=str(exc)), 422)
-    flash(_("Watch %(id)s added: its first run starts shortly, then %(every)s.", id=watch_id,
-            every=every(interval)))
+    flash(
+        _(
+            "Watch %(id)s added: its first run starts shortly, then %(every)s.",
+            id=watch_id,
+            every=every(interval),
+        )
+    )
     return redirect(url_for("monitoring.watches"), 303)
 
 
@@ -168,8 +191,13 @@ def remove(watch_id: int):
         session.commit()
         flash(_("Watch %(id)s removed. The crawls it ran and the matches they found stay.", id=watch_id))
         return redirect(url_for("monitoring.watches"), 303)
-    return confirm.ask(_("Stop watching %(url)s?", url=watch.url),
-                       detail=_("The watch is removed; the crawls it ran and the matches they found stay. "
-                                "To stop it for a while only, pause it instead."),
-                       action=url_for("monitoring.remove", watch_id=watch_id),
-                       cancel=url_for("monitoring.watches"), button=_("Remove the watch"))
+    return confirm.ask(
+        _("Stop watching %(url)s?", url=watch.url),
+        detail=_(
+            "The watch is removed; the crawls it ran and the matches they found stay. "
+            "To stop it for a while only, pause it instead."
+        ),
+        action=url_for("monitoring.remove", watch_id=watch_id),
+        cancel=url_for("monitoring.watches"),
+        button=_("Remove the watch"),
+    )

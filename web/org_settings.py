@@ -41,9 +41,14 @@ def _form_values(form) -> dict:
         raise InputError(_("Quotations excluded must be yes or no."))
     sources = [line for line in form.get("excluded_sources", "").splitlines() if line.strip()]
     emails = [line for line in form.get("alert_emails", "").replace(",", "\n").splitlines() if line.strip()]
-    return {"min_match_words": form.get("min_match_words", ""), "exclude_quotes": QUOTES_CHOICES[quotes],
-            "excluded_sources": sources, "time_zone": form.get("time_zone", ""),
-            "alert_frequency": form.get("alert_frequency", "immediate"), "alert_emails": emails}
+    return {
+        "min_match_words": form.get("min_match_words", ""),
+        "exclude_quotes": QUOTES_CHOICES[quotes],
+        "excluded_sources": sources,
+        "time_zone": form.get("time_zone", ""),
+        "alert_frequency": form.get("alert_frequency", "immediate"),
+        "alert_emails": emails,
+    }
 
 
 @bp.route("", methods=("GET", "POST"))
@@ -68,6 +73,12 @@ def settings():
             session.commit()
             flash(_("Settings saved.") if changed else _("Nothing changed."))
             return redirect(url_for("org_settings.settings"), 303)
-    return render_template("dashboard/settings.html", current=settings_of(org), form=form, error=error,
-                           zones=time_zones(), floor=DEFAULT_MATCH_CONFIG.min_passage_words,
-                           editable=current_user.can("admin")), status
+    return render_template(
+        "dashboard/settings.html",
+        current=settings_of(org),
+        form=form,
+        error=error,
+        zones=time_zones(),
+        floor=DEFAULT_MATCH_CONFIG.min_passage_words,
+        editable=current_user.can("admin"),
+    ), status

@@ -52,7 +52,7 @@ def contiguous(text: str, end: int, start: int) -> bool:
 
 def snippet(text: str, start: int, end: int, limit: int = EXCERPT_CHARS) -> str:
     """The start of ``text[start:end]`` on one line, cut at a word boundary near ``limit`` characters."""
-    part = " ".join(text[max(0, start):max(0, end)].split())
+    part = " ".join(text[max(0, start) : max(0, end)].split())
     if len(part) <= limit:
         return part
     cut = part.rfind(" ", 0, limit)
@@ -84,6 +84,10 @@ def passage_runs(rows: list[PassageRow], suspect_text: str, source_text: str) ->
         if len({suspect_run_of[i] for i in chain}) > 1:
             for i in chain:
                 elsewhere[i] = tuple(j + 1 for j in chain if suspect_run_of[j] != suspect_run_of[i])
-    items = [PassageItem(i + 1, p, snippet(suspect_text, p.suspect_start, p.suspect_end), elsewhere.get(i, ()))
-             for i, p in enumerate(rows)]
-    return [Run(tuple(items[i] for i in chain), len({source_run_of[i] for i in chain})) for chain in in_suspect]
+    items = [
+        PassageItem(i + 1, p, snippet(suspect_text, p.suspect_start, p.suspect_end), elsewhere.get(i, ()))
+        for i, p in enumerate(rows)
+    ]
+    return [
+        Run(tuple(items[i] for i in chain), len({source_run_of[i] for i in chain})) for chain in in_suspect
+    ]

@@ -22,7 +22,12 @@ from checker.scans import STATUSES
 
 REVIEW_STATUSES = ("open", "confirmed", "dismissed", "licensed")
 # Review action -> the match's review status ("reopened" puts a decision back to open).
-REVIEW_ACTIONS = {"confirmed": "confirmed", "dismissed": "dismissed", "licensed": "licensed", "reopened": "open"}
+REVIEW_ACTIONS = {
+    "confirmed": "confirmed",
+    "dismissed": "dismissed",
+    "licensed": "licensed",
+    "reopened": "open",
+}
 MAX_NOTE_CHARS = 5000
 MAX_PER_PAGE = 100
 # A search query is cut to this many characters (it is not stored, so nothing is lost); a domain
@@ -54,7 +59,9 @@ def _int(value, name: str, lo: int, hi: int | None = None, default: int | None =
     except (TypeError, ValueError):
         raise InputError(f"{name} must be a whole number (got {value!r})") from None
     if n < lo or (hi is not None and n > hi):
-        raise InputError(f"{name} must be between {lo} and {hi}" if hi is not None else f"{name} must be at least {lo}")
+        raise InputError(
+            f"{name} must be between {lo} and {hi}" if hi is not None else f"{name} must be at least {lo}"
+        )
     return n
 
 
@@ -107,16 +114,39 @@ class Filters:
             page=_int(args.get("page"), "page", 1, 10**6, 1),
             per_page=_int(args.get("per_page"), "per_page", 1, MAX_PER_PAGE, default_per_page),
         )
-        raw = {k: v for k, v in (("verdict", f.verdict), ("kind", f.kind), ("review_status", f.review_status),
-                                 ("status", f.status), ("domain", f.domain), ("article_id", f.article_id),
-                                 ("since", f.since), ("until", f.until), ("q", f.q)) if v}
+        raw = {
+            k: v
+            for k, v in (
+                ("verdict", f.verdict),
+                ("kind", f.kind),
+                ("review_status", f.review_status),
+                ("status", f.status),
+                ("domain", f.domain),
+                ("article_id", f.article_id),
+                ("since", f.since),
+                ("until", f.until),
+                ("q", f.q),
+            )
+            if v
+        }
         return cls(**{**f.__dict__, "raw": raw})
 
 
 def _url_on_domain(column, domain: str):
     """SQL: ``column`` is a URL on ``domain`` or one of its subdomains."""
-    return or_(*(column.ilike(p) for p in (f"%://{domain}", f"%://{domain}/%", f"%://{domain}:%",
-                                           f"%://%.{domain}", f"%://%.{domain}/%", f"%://%.{domain}:%")))
+    return or_(
+        *(
+            column.ilike(p)
+            for p in (
+                f"%://{domain}",
+                f"%://{domain}/%",
+                f"%://{domain}:%",
+                f"%://%.{domain}",
+                f"%://%.{domain}/%",
+                f"%://%.{domain}:%",
+            )
+        )
+    )
 
 
 def _day_range(stmt: Select, column, f: Filters) -> Select:
@@ -187,7 +217,8 @@ def scans_query(org_id: int, f: Filters) -> Select:
 def get_match(session: Session, org_id: int, match_id: int) -> MatchRow:
     _check_id(match_id, "match")
     match = session.scalar(
-        select(MatchRow).join(Scan, MatchRow.scan_id == Scan.id)
+        select(MatchRow)
+        .join(Scan, MatchRow.scan_id == Scan.id)
         .where(MatchRow.id == match_id, Scan.org_id == org_id)
         .options(selectinload(MatchRow.passages), selectinload(MatchRow.reviews))
     )
@@ -197,8 +228,12 @@ def get_match(session: Session, org_id: int, match_id: int) -> MatchRow:
 
 
 def matches_query(org_id: int, f: Filters) -> Select:
-    stmt = (select(MatchRow).join(Scan, MatchRow.scan_id == Scan.id).where(Scan.org_id == org_id)
-            .order_by(MatchRow.id.desc()))
+    stmt = (
+        select(MatchRow)
+        .join(Scan, MatchRow.scan_id == Scan.id)
+        .where(Scan.org_id == org_id)
+        .order_by(MatchRow.id.desc())
+    )
     if f.verdict:
         stmt = stmt.where(MatchRow.verdict == f.verdict)
     if f.kind:
@@ -227,8 +262,11 @@ def review_match(session: Session, match: MatchRow, *, user_id: int, action: str
 # -- overview and domains ------------------------------------------------------------------------------
 def verdict_counts(session: Session, org_id: int) -> dict[str, int]:
     """Finished scans per verdict."""
-    rows = session.execute(select(Scan.verdict, func.count()).where(Scan.org_id == org_id, Scan.status == "done")
-                           .group_by(Scan.verdict))
+    rows = session.execute(
+        select(Scan.verdict, func.count())
+        .where(Scan.org_id == org_id, Scan.status == "done")
+        .group_by(Scan.verdict)
+    )
     counts = dict.fromkeys(VERDICTS, 0)
     counts.update({v: n for v, n in rows if v})
     return counts
@@ -240,32 +278,41 @@ def weekly_reuse(session: Session, org_id: int, weeks: int = 12, today: date | N
     first = today - timedelta(days=today.weekday() + 7 * (weeks - 1))
     start = datetime.combine(first, time.min, UTC)
     rows = session.execute(
-        select(MatchRow.created_at, MatchRow.verdict).join(Scan, MatchRow.scan_id == Scan.id)
+        select(MatchRow.created_at, MatchRow.verdict)
+        .join(Scan, MatchRow.scan_id == Scan.id)
         .where(Scan.org_id == org_id, MatchRow.created_at >= start)
     )
     buckets: dict[date, Counter] = defaultdict(Counter)
     for created, verdict in rows:
         d = created.date()
         buckets[d - timedelta(days=d.weekday())][verdict] += 1
-    return [{"week": first + timedelta(weeks=n), "counts": buckets[first + timedelta(weeks=n)]} for n in range(weeks)]
+    return [
+        {"week": first + timedelta(weeks=n), "counts": buckets[first + timedelta(weeks=n)]}
+        for n in range(weeks)
+    ]
 
 
 def domain_table(session: Session, org_id: int) -> list[dict]:
     """Sites that reuse this organisation's articles, most matches first, with their verdict mix."""
     rows = session.execute(
         select(MatchRow.suspect_url, MatchRow.verdict, MatchRow.article_id, MatchRow.created_at)
-        .join(Scan, MatchRow.scan_id == Scan.id).where(Scan.org_id == org_id)
+        .join(Scan, MatchRow.scan_id == Scan.id)
+        .where(Scan.org_id == org_id)
     )
     table: dict[str, dict] = {}
     for url, verdict, article_id, created in rows:
         host = host_of(url) or "(pasted text)"
-        entry = table.setdefault(host, {"domain": host, "matches": 0, "verdicts": Counter(), "articles": set(),
-                                        "last_seen": created})
+        entry = table.setdefault(
+            host,
+            {"domain": host, "matches": 0, "verdicts": Counter(), "articles": set(), "last_seen": created},
+        )
         entry["matches"] += 1
         entry["verdicts"][verdict] += 1
         entry["articles"].add(article_id)
         entry["last_seen"] = max(entry["last_seen"], created)
-    return sorted(table.values(), key=lambda e: (-e["verdicts"]["unattributed_reuse"], -e["matches"], e["domain"]))
+    return sorted(
+        table.values(), key=lambda e: (-e["verdicts"]["unattributed_reuse"], -e["matches"], e["domain"])
+    )
 
 
 # -- crawls and alert deliveries -----------------------------------------------------------------------
@@ -287,5 +334,8 @@ def crawl_scans_query(crawl: Crawl) -> Select:
 
 
 def alerts_query(org_id: int, f: Filters) -> Select:
-    return _day_range(select(AlertEvent).where(AlertEvent.org_id == org_id).order_by(AlertEvent.id.desc()),
-                      AlertEvent.created_at, f)
+    return _day_range(
+        select(AlertEvent).where(AlertEvent.org_id == org_id).order_by(AlertEvent.id.desc()),
+        AlertEvent.created_at,
+        f,
+    )

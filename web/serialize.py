@@ -30,8 +30,16 @@ def match_dict(m: MatchRow, *, with_passages: bool = True) -> dict:
     out = {
         "id": m.id,
         "scan_id": m.scan_id,
-        "article": ({"id": m.article.id, "title": m.article.title, "url": m.article.url,
-                     "publisher": m.article.publisher} if m.article else None),
+        "article": (
+            {
+                "id": m.article.id,
+                "title": m.article.title,
+                "url": m.article.url,
+                "publisher": m.article.publisher,
+            }
+            if m.article
+            else None
+        ),
         "suspect_url": m.suspect_url,
         "kind": m.kind,
         "verdict": m.verdict,
@@ -46,13 +54,23 @@ def match_dict(m: MatchRow, *, with_passages: bool = True) -> dict:
     }
     if with_passages:
         out["passages"] = [
-            {"suspect_start": p.suspect_start, "suspect_end": p.suspect_end, "source_start": p.source_start,
-             "source_end": p.source_end, "similarity": round(p.similarity, 4), "words": p.words}
+            {
+                "suspect_start": p.suspect_start,
+                "suspect_end": p.suspect_end,
+                "source_start": p.source_start,
+                "source_end": p.source_end,
+                "similarity": round(p.similarity, 4),
+                "words": p.words,
+            }
             for p in m.passages
         ]
         out["reviews"] = [
-            {"action": r.action, "note": r.note, "user": r.user.email if r.user else None,
-             "created_at": iso(r.created_at)}
+            {
+                "action": r.action,
+                "note": r.note,
+                "user": r.user.email if r.user else None,
+                "created_at": iso(r.created_at),
+            }
             for r in m.reviews
         ]
     return out

@@ -64,18 +64,28 @@ def init_app(app: Flask, settings: Settings) -> None:
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     # One Limiter per app (not a module global), so apps in one process keep their own storage.
-    limiter = Limiter(get_remote_address, storage_uri=app.config["RATELIMIT_STORAGE_URI"] or storage_uri(settings),
-                      key_prefix=app.config["RATELIMIT_KEY_PREFIX"], strategy=app.config["RATELIMIT_STRATEGY"],
-                      # The store (Redis) down: log it and let logins through unthrottled rather than
-                      # answer every login with a 500; passwords are still checked.
-                      swallow_errors=True)
+    limiter = Limiter(
+        get_remote_address,
+        storage_uri=app.config["RATELIMIT_STORAGE_URI"] or storage_uri(settings),
+        key_prefix=app.config["RATELIMIT_KEY_PREFIX"],
+        strategy=app.config["RATELIMIT_STRATEGY"],
+        # The store (Redis) down: log it and let logins through unthrottled rather than
+        # answer every login with a 500; passwords are still checked.
+        swallow_errors=True,
+    )
     limiter.init_app(app)
     app.extensions["checker.backoff"] = Backoff(
-        limiter.storage, app.config["RATELIMIT_KEY_PREFIX"], after=int(app.config["LOGIN_BACKOFF_AFTER"]),
-        max_s=int(app.config["LOGIN_BACKOFF_MAX_S"]), window_s=int(app.config["LOGIN_BACKOFF_WINDOW_S"]))
+        limiter.storage,
+        app.config["RATELIMIT_KEY_PREFIX"],
+        after=int(app.config["LOGIN_BACKOFF_AFTER"]),
+        max_s=int(app.config["LOGIN_BACKOFF_MAX_S"]),
+        window_s=int(app.config["LOGIN_BACKOFF_WINDOW_S"]),
+    )
     # Only refused logins count (deduct_when): a shared office address is never blocked by its good logins.
     app.view_functions["auth.login"] = limiter.limit(
-        lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], deduct_when=_failed,
+        lambda: current_app.config["LOGIN_RATE_LIMIT"],
+        methods=["POST"],
+        deduct_when=_failed,
     )(app.view_functions["auth.login"])
 
 
@@ -94,7 +104,9 @@ class Backoff:
 
     def __init__(self, storage: Storage, prefix: str, *, after: int, max_s: int, window_s: int) -> None:
         if after < 1 or max_s < 1 or window_s < 1:
-            raise ValueError("LOGIN_BACKOFF_AFTER, LOGIN_BACKOFF_MAX_S and LOGIN_BACKOFF_WINDOW_S must be 1 or more")
+            raise ValueError(
+                "LOGIN_BACKOFF_AFTER, LOGIN_BACKOFF_MAX_S and LOGIN_BACKOFF_WINDOW_S must be 1 or more"
+            )
         self.storage, self.prefix = storage, prefix
         self.after, self.max_s, self.window_s = after, max_s, window_s
 

@@ -129,7 +129,9 @@ def send_digest(settings: AlertSettings, payloads: Sequence[dict]) -> None:
     if not payloads:
         return
     try:
-        with smtplib.SMTP(settings.smtp_host or "localhost", settings.smtp_port, timeout=WEBHOOK_TIMEOUT_S) as smtp:
+        with smtplib.SMTP(
+            settings.smtp_host or "localhost", settings.smtp_port, timeout=WEBHOOK_TIMEOUT_S
+        ) as smtp:
             if settings.smtp_starttls:
                 smtp.starttls()
             if settings.smtp_user:

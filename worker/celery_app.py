@@ -145,8 +145,10 @@ def create_celery(settings: Settings | None = None) -> Celery:
         task_default_queue=QUEUE,
         task_queues=(Queue(QUEUE, routing_key=QUEUE), Queue(CRAWL_QUEUE, routing_key=CRAWL_QUEUE)),
         # Crawls and discovery (long, mostly waiting on other sites; they only queue scans) on the crawl queue.
-        task_routes={name: {"queue": CRAWL_QUEUE, "routing_key": CRAWL_QUEUE}
-                     for name in ("worker.tasks.crawl", "worker.discovery_tasks.*")},
+        task_routes={
+            name: {"queue": CRAWL_QUEUE, "routing_key": CRAWL_QUEUE}
+            for name in ("worker.tasks.crawl", "worker.discovery_tasks.*")
+        },
         # The settings this app was made from: worker.dispatch reads the database and the broker's
         # Redis through them when it sends scans fairly (docs/fairness.md).
         checker_settings=settings,

@@ -62,12 +62,16 @@ def scan_url(c: Context, url: str, as_json: bool) -> None:
     if scan.status == "failed":
         raise CheckerError(scan.error or "the scan failed")
     if scan.status != "done":
-        raise CheckerError(f"scan {scan_id} is still {scan.status} after {WAIT_TIMEOUT_S} s; is a worker running?")
+        raise CheckerError(
+            f"scan {scan_id} is still {scan.status} after {WAIT_TIMEOUT_S} s; is a worker running?"
+        )
     if as_json:
         click.echo(json.dumps(scan.result, ensure_ascii=False))
         return
-    out.print(f"{scan.final_url or scan.url}  (fetched {scan.fetched_at:%Y-%m-%d %H:%M} UTC, sha256 {scan.body_sha256[:16]}…)",
-              style="dim")
+    out.print(
+        f"{scan.final_url or scan.url}  (fetched {scan.fetched_at:%Y-%m-%d %H:%M} UTC, sha256 {scan.body_sha256[:16]}…)",
+        style="dim",
+    )
     _print_result(scan.text or "", _as_result(scan.result), scan.id, notes=scan.result.get("excluded", []))
 
 
@@ -78,11 +82,18 @@ def _as_result(data: dict) -> ScanResult:
     matches = tuple(
         Match(
             article=ArticleRef(**m["article"]),
-            kind=m["kind"], score=m["score"], suspect_coverage=m["suspect_coverage"],
-            source_coverage=m["source_coverage"], attributed=m["attributed"], licensed=m["licensed"],
-            passages=tuple(Passage(**p) for p in m["passages"]), verdict=m.get("verdict", data["verdict"]),
-            explanation=m.get("explanation", ""), credits=tuple(Credit(**cr) for cr in m.get("credits", [])),
-            words_matched=m.get("words_matched", 0), suspect_words=m.get("suspect_words", 0),
+            kind=m["kind"],
+            score=m["score"],
+            suspect_coverage=m["suspect_coverage"],
+            source_coverage=m["source_coverage"],
+            attributed=m["attributed"],
+            licensed=m["licensed"],
+            passages=tuple(Passage(**p) for p in m["passages"]),
+            verdict=m.get("verdict", data["verdict"]),
+            explanation=m.get("explanation", ""),
+            credits=tuple(Credit(**cr) for cr in m.get("credits", [])),
+            words_matched=m.get("words_matched", 0),
+            suspect_words=m.get("suspect_words", 0),
             source_words=m.get("source_words", 0),
         )
         for m in data["matches"]
@@ -98,7 +109,9 @@ def _as_result(data: dict) -> ScanResult:
 def crawl(c: Context, url: str, max_pages: int, max_depth: int) -> None:
     """Crawl a site (robots.txt, sitemaps, feeds, links) and scan every page found."""
     _attach(c)
-    crawl_id = dispatch.submit_crawl(c.registry, url, org_id=c.org_id, max_pages=max_pages, max_depth=max_depth)
+    crawl_id = dispatch.submit_crawl(
+        c.registry, url, org_id=c.org_id, max_pages=max_pages, max_depth=max_depth
+    )
     deadline = time.monotonic() + WAIT_TIMEOUT_S
     from checker.models import Crawl
 
@@ -114,8 +127,10 @@ def crawl(c: Context, url: str, max_pages: int, max_depth: int) -> None:
         sys.exit(1)
     scans = _wait(c, list(ids)) if ids else []
     counts = Counter(s.verdict or s.status for s in scans)
-    err.print(f"crawl {crawl_id}: {row.status}, {len(scans)} page(s) scanned"
-              + (f"; {row.error}" if row.error else ""))
+    err.print(
+        f"crawl {crawl_id}: {row.status}, {len(scans)} page(s) scanned"
+        + (f"; {row.error}" if row.error else "")
+    )
     for verdict, n in counts.most_common():
         out.print(f"{n:>5}  {verdict}")
     for s in scans:
@@ -187,18 +202,32 @@ def _change(c: Context, watch_id: int, action) -> WatchSummary:
 
 @watch.command("add")
 @click.argument("url")
-@click.option("--kind", type=click.Choice(WATCH_KINDS), default="site", show_default=True,
-              help="site: crawl the site; feed: read one RSS/Atom feed or sitemap and scan its new items.")
-@click.option("--every", "interval", default=24 * 60, show_default=True, type=int,
-              help=f"Minutes between runs ({MIN_INTERVAL_MINUTES} to {MAX_INTERVAL_MINUTES}).")
+@click.option(
+    "--kind",
+    type=click.Choice(WATCH_KINDS),
+    default="site",
+    show_default=True,
+    help="site: crawl the site; feed: read one RSS/Atom feed or sitemap and scan its new items.",
+)
+@click.option(
+    "--every",
+    "interval",
+    default=24 * 60,
+    show_default=True,
+    type=int,
+    help=f"Minutes between runs ({MIN_INTERVAL_MINUTES} to {MAX_INTERVAL_MINUTES}).",
+)
 @click.option("--max-pages", default=dispatch.DEFAULT_CRAWL_PAGES, show_default=True, type=int)
 @pass_ctx
 def watch_add(c: Context, url: str, kind: str, interval: int, max_pages: int) -> None:
     """Watch URL (a site, or a feed or sitemap); prints the watch id."""
-    watch_id = dispatch.add_watch(c.registry, url, org_id=c.org_id, interval_minutes=interval, max_pages=max_pages,
-                                  kind=kind)
+    watch_id = dispatch.add_watch(
+        c.registry, url, org_id=c.org_id, interval_minutes=interval, max_pages=max_pages, kind=kind
+    )
     click.echo(watch_id)
-    err.print(f"watching {url} ({kind}) {_every(interval)}; the first run starts at the scheduler's next round")
+    err.print(
+        f"watching {url} ({kind}) {_every(interval)}; the first run starts at the scheduler's next round"
+    )
 
 
 @watch.command("list")
@@ -217,11 +246,16 @@ def watch_list(c: Context, as_json: bool) -> None:
         return
     zone = _zone(c)
     for s in rows:
-        click.echo(f"{s.id:>4}  {s.url}  ({KIND_WORDS.get(s.kind, s.kind)}) {_every(s.interval_minutes)}, "
-                   f"at most {s.max_pages} page(s)")
+        click.echo(
+            f"{s.id:>4}  {s.url}  ({KIND_WORDS.get(s.kind, s.kind)}) {_every(s.interval_minutes)}, "
+            f"at most {s.max_pages} page(s)"
+        )
         click.echo(f"      {_state(s)}")
-        click.echo(f"      last run {_when(s.last_run_at, zone)}" + (f" ({s.last_status})" if s.last_status else "")
-                   + f", next run {_next(s, zone)}; {s.pages_seen} page(s) seen, {s.new_matches} new match(es)")
+        click.echo(
+            f"      last run {_when(s.last_run_at, zone)}"
+            + (f" ({s.last_status})" if s.last_status else "")
+            + f", next run {_next(s, zone)}; {s.pages_seen} page(s) seen, {s.new_matches} new match(es)"
+        )
 
 
 @watch.command("show")
@@ -235,23 +269,48 @@ def watch_show(c: Context, watch_id: int, as_json: bool) -> None:
         click.echo(json.dumps(s.as_dict(), ensure_ascii=False))
         return
     zone = _zone(c)
-    fields = {**s.as_dict(), "kind": KIND_WORDS.get(s.kind, s.kind), "state": _state(s),
-              "schedule": _every(s.interval_minutes), "last_run_at": _when(s.last_run_at, zone),
-              "next_run_at": _next(s, zone), "created_at": _when(s.created_at, zone)}
-    for key in ("id", "url", "kind", "schedule", "max_pages", "state", "last_run_at", "last_status", "next_run_at",
-                "pages_seen", "new_matches", "failures", "last_error", "paused_reason", "created_at"):
+    fields = {
+        **s.as_dict(),
+        "kind": KIND_WORDS.get(s.kind, s.kind),
+        "state": _state(s),
+        "schedule": _every(s.interval_minutes),
+        "last_run_at": _when(s.last_run_at, zone),
+        "next_run_at": _next(s, zone),
+        "created_at": _when(s.created_at, zone),
+    }
+    for key in (
+        "id",
+        "url",
+        "kind",
+        "schedule",
+        "max_pages",
+        "state",
+        "last_run_at",
+        "last_status",
+        "next_run_at",
+        "pages_seen",
+        "new_matches",
+        "failures",
+        "last_error",
+        "paused_reason",
+        "created_at",
+    ):
         value = fields[key]
         click.echo(f"{key.replace('_', ' ').removesuffix(' at'):>13}: {'-' if value is None else value}")
 
 
 @watch.command("pause")
 @click.argument("watch_id", type=int)
-@click.option("--reason", default="paused from the command line", show_default=True, help="Shown with the watch.")
+@click.option(
+    "--reason", default="paused from the command line", show_default=True, help="Shown with the watch."
+)
 @pass_ctx
 def watch_pause(c: Context, watch_id: int, reason: str) -> None:
     """Pause a watch: it stays, with its history, and does not run until resumed."""
     reason = validate.text_field(reason, "reason", MAX_REASON_CHARS) or "paused from the command line"
-    s = _change(c, watch_id, lambda session, w: monitoring.pause(session, w, reason=reason) if w.active else None)
+    s = _change(
+        c, watch_id, lambda session, w: monitoring.pause(session, w, reason=reason) if w.active else None
+    )
     err.print(f"watch {watch_id} paused: {s.paused_reason}")
 
 

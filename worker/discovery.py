@@ -47,8 +47,10 @@ class NoProvider(CheckerError):
     """No search provider is configured."""
 
 
-NO_PROVIDER = ("no web search provider is configured: set CHECKER_SEARXNG_URL (a SearXNG instance) or "
-               "CHECKER_BRAVE_API_KEY (Brave Search API); see docs/discovery.md")
+NO_PROVIDER = (
+    "no web search provider is configured: set CHECKER_SEARXNG_URL (a SearXNG instance) or "
+    "CHECKER_BRAVE_API_KEY (Brave Search API); see docs/discovery.md"
+)
 
 
 @dataclass
@@ -104,8 +106,11 @@ class DiscoveryRun:
 
     def summary(self) -> str:
         """One line for the CLI and the log."""
-        parts = [f"article {self.article_id}: {len(self.phrases)} phrase(s)",
-                 f"{self.queries_sent} query(ies) sent", f"{self.queries_cached} cached"]
+        parts = [
+            f"article {self.article_id}: {len(self.phrases)} phrase(s)",
+            f"{self.queries_sent} query(ies) sent",
+            f"{self.queries_cached} cached",
+        ]
         if self.queries_over_budget:
             parts.append(f"{self.queries_over_budget} not sent (daily budget used up)")
         if self.queries_failed:
@@ -118,8 +123,9 @@ class DiscoveryRun:
         return ", ".join(parts)
 
 
-def discover(registry: Registry, article_id: int, settings: Settings | None = None, *,
-             now: datetime | None = None) -> DiscoveryRun:
+def discover(
+    registry: Registry, article_id: int, settings: Settings | None = None, *, now: datetime | None = None
+) -> DiscoveryRun:
     """Search the web for copies of article ``article_id`` and queue scans of the pages found (see the
     module docstring). Raises NoProvider when no provider is configured, NotFound for no such article."""
     settings = settings or registry.settings
@@ -139,8 +145,9 @@ def discover(registry: Registry, article_id: int, settings: Settings | None = No
             if stopped:
                 run.queries.append(search.QueryOutcome(provider.name, phrase, "held", error=stopped))
                 continue
-            outcome = search.run_query(registry.Session, provider, phrase, settings, org_id=org_id,
-                                       article_id=article_id, now=now)
+            outcome = search.run_query(
+                registry.Session, provider, phrase, settings, org_id=org_id, article_id=article_id, now=now
+            )
             run.queries.append(outcome)
             if outcome.status == "limited":
                 stopped = outcome.error
@@ -169,14 +176,17 @@ def _distinct(urls) -> list[str]:
     return list(seen)
 
 
-def _worth_scanning(session: Session, article_id: int, urls: list[str], settings: Settings,
-                    now: datetime) -> tuple[list[str], list[tuple[str, str]]]:
+def _worth_scanning(
+    session: Session, article_id: int, urls: list[str], settings: Settings, now: datetime
+) -> tuple[list[str], list[tuple[str, str]]]:
     """``(to scan, [(url, why not)])`` of the result ``urls`` of article ``article_id``."""
     article = session.get(Article, article_id)
     org = session.get(Organisation, article.org_id) if article.org_id is not None else None
     own = _OwnHosts(session, article)
     excluded = list((org.excluded_sources if org is not None else None) or [])
-    recent = _recently_scanned(session, article.org_id, urls, now - timedelta(days=settings.search_repeat_days))
+    recent = _recently_scanned(
+        session, article.org_id, urls, now - timedelta(days=settings.search_repeat_days)
+    )
     keep: list[str] = []
     skipped: list[tuple[str, str]] = []
     for url in urls:
@@ -230,11 +240,15 @@ class _OwnHosts:
         # The host and its parent domains of two labels or more ("news.pub.example", "pub.example").
         suffixes = [".".join(labels[i:]) for i in range(max(1, len(labels) - 1))] or [host]
         for suffix in suffixes:
-            like = [Article.url.icontains(f"://{prefix}{suffix}{end}", autoescape=True)
-                    for prefix in ("", "www.") for end in ("/", ":", "?")]
+            like = [
+                Article.url.icontains(f"://{prefix}{suffix}{end}", autoescape=True)
+                for prefix in ("", "www.")
+                for end in ("/", ":", "?")
+            ]
             like.append(Article.url.iendswith(f"://{suffix}", autoescape=True))
             candidates = self.session.scalars(
-                select(Article.url).where(same_org(Article.org_id, self.org_id), or_(*like)).limit(20))
+                select(Article.url).where(same_org(Article.org_id, self.org_id), or_(*like)).limit(20)
+            )
             for url in candidates:
                 other = host_of(url)
                 if other and host_within(host, other):
@@ -250,14 +264,20 @@ def _domain(name: str | None) -> str | None:
     return host_of(name)
 
 
-def _recently_scanned(session: Session, org_id: int | None, urls: list[str], since: datetime) -> dict[str, datetime]:
+def _recently_scanned(
+    session: Session, org_id: int | None, urls: list[str], since: datetime
+) -> dict[str, datetime]:
     """url -> when this organisation last scanned it (as submitted, or where it landed) since ``since``."""
     out: dict[str, datetime] = {}
     for start in range(0, len(urls), 500):
         chunk = urls[start : start + 500]
-        rows = session.execute(select(Scan.url, Scan.final_url, Scan.created_at).where(
-            same_org(Scan.org_id, org_id), Scan.created_at >= since,
-            or_(Scan.url.in_(chunk), Scan.final_url.in_(chunk))))
+        rows = session.execute(
+            select(Scan.url, Scan.final_url, Scan.created_at).where(
+                same_org(Scan.org_id, org_id),
+                Scan.created_at >= since,
+                or_(Scan.url.in_(chunk), Scan.final_url.in_(chunk)),
+            )
+        )
         for url, final_url, created in rows:
             for u in (url, final_url):
                 if u and (u not in out or out[u] < created):
@@ -269,23 +289,44 @@ def _start_scans(registry: Registry, urls: list[str], org_id: int | None) -> lis
     """Store the scans (source "discovery") in one transaction, then send them the fair way."""
     from worker import dispatch
 
-    ids = scans.create_scans(registry.Session, [(None, u) for u in urls], org_id=org_id, source="discovery",
-                             label="URL", max_chars=registry.settings.max_text_chars)
+    ids = scans.create_scans(
+        registry.Session,
+        [(None, u) for u in urls],
+        org_id=org_id,
+        source="discovery",
+        label="URL",
+        max_chars=registry.settings.max_text_chars,
+    )
     dispatch.send_scans(ids)
     return ids
 
 
-def due_articles(session: Session, settings: Settings, now: datetime | None = None, limit: int = 20, *,
-                 org_id: int | None = None) -> list[int]:
+def due_articles(
+    session: Session,
+    settings: Settings,
+    now: datetime | None = None,
+    limit: int = 20,
+    *,
+    org_id: int | None = None,
+) -> list[int]:
     """Ids of up to ``limit`` articles to search now: never searched (newest first), then searched more
     than ``rediscover_days`` ago (longest ago first; never again when it is 0). Every organisation's,
     or only ``org_id``'s."""
     now = now or datetime.now(UTC)
     mine = [Article.org_id == org_id] if org_id is not None else []
-    ids = list(session.scalars(select(Article.id).where(Article.discovered_at.is_(None), *mine)
-                               .order_by(Article.created_at.desc(), Article.id.desc()).limit(limit)))
+    ids = list(
+        session.scalars(
+            select(Article.id)
+            .where(Article.discovered_at.is_(None), *mine)
+            .order_by(Article.created_at.desc(), Article.id.desc())
+            .limit(limit)
+        )
+    )
     if len(ids) < limit and settings.rediscover_days > 0:
-        ids += session.scalars(select(Article.id).where(
-            Article.discovered_at < now - timedelta(days=settings.rediscover_days), *mine)
-            .order_by(Article.discovered_at, Article.id).limit(limit - len(ids)))
+        ids += session.scalars(
+            select(Article.id)
+            .where(Article.discovered_at < now - timedelta(days=settings.rediscover_days), *mine)
+            .order_by(Article.discovered_at, Article.id)
+            .limit(limit - len(ids))
+        )
     return ids

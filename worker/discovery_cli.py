@@ -12,10 +12,19 @@ from worker import context, discovery, search
 
 @click.command()
 @click.argument("article_ids", nargs=-1, type=int)
-@click.option("--due", is_flag=True, help="The articles that are due (never searched, or not for "
-              "CHECKER_REDISCOVER_DAYS days), as the scheduler would take them.")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000),
-              help="With --due: at most this many articles.")
+@click.option(
+    "--due",
+    is_flag=True,
+    help="The articles that are due (never searched, or not for "
+    "CHECKER_REDISCOVER_DAYS days), as the scheduler would take them.",
+)
+@click.option(
+    "--limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="With --due: at most this many articles.",
+)
 @pass_ctx
 def discover(c: Context, article_ids: tuple[int, ...], due: bool, limit: int) -> None:
     """Search the web for copies of ARTICLE_IDS (or of the due articles) and scan the pages found.
@@ -35,8 +44,11 @@ def discover(c: Context, article_ids: tuple[int, ...], due: bool, limit: int) ->
             if row is None or row.org_id != c.org_id:
                 raise CheckerError(f"no article with id {article_id}")
         if due:
-            ids += [i for i in discovery.due_articles(session, settings, limit=limit, org_id=c.org_id)
-                    if i not in ids]
+            ids += [
+                i
+                for i in discovery.due_articles(session, settings, limit=limit, org_id=c.org_id)
+                if i not in ids
+            ]
     if not ids:
         err.print("no article is due for discovery")
     totals = [0, 0, 0, 0]
@@ -49,12 +61,18 @@ def discover(c: Context, article_ids: tuple[int, ...], due: bool, limit: int) ->
             out.print(f"  skipped {url}: {why}", style="dim", markup=False)
         for error in run.errors:
             err.print(f"  {error}", style="yellow", markup=False)
-        totals = [totals[0] + run.queries_sent, totals[1] + run.queries_cached, totals[2] + run.queries_over_budget,
-                  totals[3] + run.scans_started]
+        totals = [
+            totals[0] + run.queries_sent,
+            totals[1] + run.queries_cached,
+            totals[2] + run.queries_over_budget,
+            totals[3] + run.scans_started,
+        ]
     with c.registry.Session() as session:
         usage = search.usage_today(session, settings)
-    err.print(f"{len(ids)} article(s): {totals[0]} query(ies) sent, {totals[1]} cached, {totals[2]} not sent "
-              f"(daily budget used up), {totals[3]} scan(s) started")
+    err.print(
+        f"{len(ids)} article(s): {totals[0]} query(ies) sent, {totals[1]} cached, {totals[2]} not sent "
+        f"(daily budget used up), {totals[3]} scan(s) started"
+    )
     for u in usage:
         if u.configured:
             err.print(f"{u.provider}: {u.used_today} of {u.budget} queries used today (UTC)")

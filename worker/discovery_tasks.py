@@ -31,9 +31,17 @@ def discover_article(article_id: int) -> dict:
         run = discovery.discover(registry, article_id, registry.settings)
     except NotFound as exc:  # deleted since it was queued
         return {"article_id": article_id, "skipped": str(exc)}
-    return {"article_id": article_id, "phrases": len(run.phrases), "sent": run.queries_sent,
-            "cached": run.queries_cached, "over_budget": run.queries_over_budget, "failed": run.queries_failed,
-            "urls_found": run.urls_found, "scans_started": run.scans_started, "errors": run.errors}
+    return {
+        "article_id": article_id,
+        "phrases": len(run.phrases),
+        "sent": run.queries_sent,
+        "cached": run.queries_cached,
+        "over_budget": run.queries_over_budget,
+        "failed": run.queries_failed,
+        "urls_found": run.urls_found,
+        "scans_started": run.scans_started,
+        "errors": run.errors,
+    }
 
 
 @shared_task(name="worker.discovery_tasks.discover_due")

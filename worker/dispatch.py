@@ -158,19 +158,34 @@ def _crawl_org(crawl_id: int) -> int | None:
         return crawl.org_id if crawl is not None else None
 
 
-def submit_scan(registry: Registry, *, org_id: int | None = None, text: str | None = None, url: str | None = None,
-                source: str = "text", submitted_by: int | None = None) -> int:
+def submit_scan(
+    registry: Registry,
+    *,
+    org_id: int | None = None,
+    text: str | None = None,
+    url: str | None = None,
+    source: str = "text",
+    submitted_by: int | None = None,
+) -> int:
     """Store a scan of ``text`` (found at ``url``) or of the page at ``url``, and send it."""
     from worker.tasks import scan_task
 
-    scan_id = scans.create_scan(registry.Session, org_id=org_id, text=text, url=url, source=source,
-                                submitted_by=submitted_by, max_chars=registry.settings.max_text_chars)
+    scan_id = scans.create_scan(
+        registry.Session,
+        org_id=org_id,
+        text=text,
+        url=url,
+        source=source,
+        submitted_by=submitted_by,
+        max_chars=registry.settings.max_text_chars,
+    )
     send(scan_task, scan_id)
     return scan_id
 
 
-def submit_urls(registry: Registry, urls: Sequence[str], *, org_id: int | None = None,
-                submitted_by: int | None = None) -> list[int]:
+def submit_urls(
+    registry: Registry, urls: Sequence[str], *, org_id: int | None = None, submitted_by: int | None = None
+) -> list[int]:
     """A batch of URL scans (alerts fire for their new unattributed matches): all URLs are checked
     first and stored in one transaction, then sent; one bad URL refuses the batch and stores nothing."""
     urls = [u.strip() for u in urls if u and u.strip()]
@@ -178,8 +193,14 @@ def submit_urls(registry: Registry, urls: Sequence[str], *, org_id: int | None =
         raise InputError("no URLs given")
     if len(urls) > MAX_BATCH_URLS:
         raise InputError(f"at most {MAX_BATCH_URLS} URLs per batch (got {len(urls)})")
-    ids = scans.create_scans(registry.Session, [(None, u) for u in urls], org_id=org_id, source="batch",
-                             submitted_by=submitted_by, label="URL")
+    ids = scans.create_scans(
+        registry.Session,
+        [(None, u) for u in urls],
+        org_id=org_id,
+        source="batch",
+        submitted_by=submitted_by,
+        label="URL",
+    )
     from worker.tasks import scan_task
 
     for scan_id in ids:
@@ -194,8 +215,14 @@ def _check_site(url: str, max_pages: int) -> str:
     return url
 
 
-def submit_crawl(registry: Registry, url: str, *, org_id: int | None = None,
-                 max_pages: int = DEFAULT_CRAWL_PAGES, max_depth: int = 2) -> int:
+def submit_crawl(
+    registry: Registry,
+    url: str,
+    *,
+    org_id: int | None = None,
+    max_pages: int = DEFAULT_CRAWL_PAGES,
+    max_depth: int = 2,
+) -> int:
     """Crawl a site once and scan every page found."""
     from worker.tasks import crawl_task
 
@@ -209,8 +236,15 @@ def submit_crawl(registry: Registry, url: str, *, org_id: int | None = None,
     return crawl_id
 
 
-def add_watch(registry: Registry, url: str, *, org_id: int | None = None, interval_minutes: int = 24 * 60,
-              max_pages: int = DEFAULT_CRAWL_PAGES, kind: str = "site") -> int:
+def add_watch(
+    registry: Registry,
+    url: str,
+    *,
+    org_id: int | None = None,
+    interval_minutes: int = 24 * 60,
+    max_pages: int = DEFAULT_CRAWL_PAGES,
+    kind: str = "site",
+) -> int:
     """Watch a site (``kind="site"``: crawl it) or one feed or sitemap (``kind="feed"``: scan its new
     items) every ``interval_minutes``; the first run at the scheduler's next tick."""
     from checker import monitoring
@@ -219,7 +253,9 @@ def add_watch(registry: Registry, url: str, *, org_id: int | None = None, interv
     monitoring.check_interval(interval_minutes)
     monitoring.check_kind(kind)
     with registry.Session.begin() as session:
-        watch = Watch(org_id=org_id, url=url, interval_minutes=interval_minutes, max_pages=max_pages, kind=kind)
+        watch = Watch(
+            org_id=org_id, url=url, interval_minutes=interval_minutes, max_pages=max_pages, kind=kind
+        )
         session.add(watch)
         session.flush()
         return watch.id

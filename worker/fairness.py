@@ -95,7 +95,9 @@ class Slots:
     def key(self, org_id: int | None) -> str:
         return f"{self.prefix}{org_key(org_id)}"
 
-    def acquire(self, org_id: int | None, candidates: Iterable[int], limit: int, ttl: int = SEND_SLOT_S) -> list[int]:
+    def acquire(
+        self, org_id: int | None, candidates: Iterable[int], limit: int, ttl: int = SEND_SLOT_S
+    ) -> list[int]:
         """Slots for the first ``candidates`` (oldest first) that hold none, while fewer than
         ``limit`` are held; the scans that got one."""
         candidates = [str(c) for c in candidates]
@@ -144,8 +146,11 @@ def queued_candidates(Session: sessionmaker[Session], org_id: int | None, count:
     """The ``count`` oldest queued scans of an organisation."""
     same = Scan.org_id.is_(None) if org_id is None else Scan.org_id == org_id
     with Session() as session:
-        return list(session.scalars(
-            select(Scan.id).where(Scan.status == "queued", same).order_by(Scan.id).limit(count)))
+        return list(
+            session.scalars(
+                select(Scan.id).where(Scan.status == "queued", same).order_by(Scan.id).limit(count)
+            )
+        )
 
 
 def orgs_of(Session: sessionmaker[Session], scan_ids: Iterable[int]) -> dict[int | None, list[int]]:
@@ -155,7 +160,8 @@ def orgs_of(Session: sessionmaker[Session], scan_ids: Iterable[int]) -> dict[int
     with Session() as session:
         for start in range(0, len(ids), 500):
             for scan_id, org_id in session.execute(
-                    select(Scan.id, Scan.org_id).where(Scan.id.in_(ids[start:start + 500]))):
+                select(Scan.id, Scan.org_id).where(Scan.id.in_(ids[start : start + 500]))
+            ):
                 grouped.setdefault(org_id, []).append(scan_id)
     return grouped
 
@@ -165,8 +171,13 @@ def orgs_with_queued(Session: sessionmaker[Session]) -> list[int | None]:
         return list(session.scalars(select(Scan.org_id).where(Scan.status == "queued").distinct()))
 
 
-def dispatch_org(Session: sessionmaker[Session], slots: Slots, org_id: int | None, send: Callable[[int], None],
-                 limit: int | None = None) -> list[int]:
+def dispatch_org(
+    Session: sessionmaker[Session],
+    slots: Slots,
+    org_id: int | None,
+    send: Callable[[int], None],
+    limit: int | None = None,
+) -> list[int]:
     """Send an organisation's oldest queued scans while it has free slots; the ids sent.
 
     The candidates are twice the limit: at most ``limit`` of the oldest queued scans hold a slot
@@ -182,16 +193,26 @@ def dispatch_org(Session: sessionmaker[Session], slots: Slots, org_id: int | Non
     return sent
 
 
-def dispatch(Session: sessionmaker[Session], slots: Slots, scan_ids: Iterable[int], send: Callable[[int], None],
-             limit: int | None = None) -> list[int]:
+def dispatch(
+    Session: sessionmaker[Session],
+    slots: Slots,
+    scan_ids: Iterable[int],
+    send: Callable[[int], None],
+    limit: int | None = None,
+) -> list[int]:
     """The fair path for newly queued scans: their organisations send what their free slots allow."""
-    return [s for org_id in orgs_of(Session, scan_ids) for s in dispatch_org(Session, slots, org_id, send, limit)]
+    return [
+        s for org_id in orgs_of(Session, scan_ids) for s in dispatch_org(Session, slots, org_id, send, limit)
+    ]
 
 
-def dispatch_all(Session: sessionmaker[Session], slots: Slots, send: Callable[[int], None],
-                 limit: int | None = None) -> list[int]:
+def dispatch_all(
+    Session: sessionmaker[Session], slots: Slots, send: Callable[[int], None], limit: int | None = None
+) -> list[int]:
     """Every organisation with queued scans sends what its free slots allow (the sweeper)."""
-    return [s for org_id in orgs_with_queued(Session) for s in dispatch_org(Session, slots, org_id, send, limit)]
+    return [
+        s for org_id in orgs_with_queued(Session) for s in dispatch_org(Session, slots, org_id, send, limit)
+    ]
 
 
 # --------------------------------------------------------------------------------------------------

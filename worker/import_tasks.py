@@ -39,7 +39,9 @@ SLICE_S = 60.0
 def import_task(job_id: str) -> str:
     """Register the next slice of stored import ``job_id``; send the rest."""
     registry = context.registry()
-    outcome = imports.run_stored(registry, job_id, context.write_lock(registry), until=time.monotonic() + slice_s())
+    outcome = imports.run_stored(
+        registry, job_id, context.write_lock(registry), until=time.monotonic() + slice_s()
+    )
     if outcome == "more":
         send(job_id)
     return outcome

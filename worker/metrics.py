@@ -38,12 +38,17 @@ def serve_from_env(env: Mapping[str, str] | None = None, *, forks: bool = False)
         if not 0 < port < 65536:
             raise ValueError
     except ValueError:
-        LOGGER.error("CHECKER_WORKER_METRICS_PORT must be a port number from 1 to 65535 (got %r): "
-                     "no metrics served", raw)
+        LOGGER.error(
+            "CHECKER_WORKER_METRICS_PORT must be a port number from 1 to 65535 (got %r): no metrics served",
+            raw,
+        )
         return None
     if forks and not multiprocess_dir():
-        LOGGER.warning("metrics: scans run in forked pool processes but PROMETHEUS_MULTIPROC_DIR is not set, "
-                       "so port %d shows none of them; set it to an empty folder (or use --pool=solo/threads)", port)
+        LOGGER.warning(
+            "metrics: scans run in forked pool processes but PROMETHEUS_MULTIPROC_DIR is not set, "
+            "so port %d shows none of them; set it to an empty folder (or use --pool=solo/threads)",
+            port,
+        )
     try:
         _server, _thread = start_server(port, addr)
     except OSError as exc:

@@ -108,6 +108,8 @@ def load_suspect(url: str, settings: Settings, fetcher=fetch) -> SuspectPage:
         body_sha256=page.body_sha256,
         page_title=extracted.title,
         published_at=extracted.date,
-        links=tuple(dict.fromkeys([*extracted.links, *([extracted.canonical_url] if extracted.canonical_url else [])])),
+        links=tuple(
+            dict.fromkeys([*extracted.links, *([extracted.canonical_url] if extracted.canonical_url else [])])
+        ),
     )
     return SuspectPage(suspect_text(extracted), evidence, extracted)

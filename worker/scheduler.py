@@ -27,16 +27,23 @@ def periodic_tasks(tick: float) -> list[tuple[object, float]]:
     import worker.tasks  # noqa: F401
     from worker.celery_app import periodic_schedule
 
-    return [(current_app.tasks[entry["task"]], float(entry["schedule"]))
-            for entry in periodic_schedule(tick).values()]
+    return [
+        (current_app.tasks[entry["task"]], float(entry["schedule"]))
+        for entry in periodic_schedule(tick).values()
+    ]
 
 
 class Scheduler:
     """A daemon thread sending every periodic task when it is due. ``tick`` is how often it looks;
     ``clock`` is injectable for tests."""
 
-    def __init__(self, tick: float, send: Callable | None = None, clock: Callable[[], float] = time.monotonic,
-                 tasks: list[tuple[object, float]] | None = None) -> None:
+    def __init__(
+        self,
+        tick: float,
+        send: Callable | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        tasks: list[tuple[object, float]] | None = None,
+    ) -> None:
         from worker import dispatch
 
         self.tick = max(float(tick), 0.05)

@@ -89,14 +89,22 @@ def exact(phrase: str) -> str:
     return f'"{phrase}"'
 
 
-def _get_json(url: str, fields: dict[str, str], headers: dict[str, str], who: str) -> tuple[object, urllib3.BaseHTTPResponse]:
+def _get_json(
+    url: str, fields: dict[str, str], headers: dict[str, str], who: str
+) -> tuple[object, urllib3.BaseHTTPResponse]:
     """GET ``url`` with ``fields`` as its query string and read at most MAX_RESPONSE_BYTES of JSON.
     Returns the decoded value and the response (for its status and headers); raises SearchError for
     a network error, an answer too large or one that is not JSON. The status is the caller's."""
     http = urllib3.PoolManager(timeout=urllib3.Timeout(total=TIMEOUT_S), retries=False)
     try:
-        response = http.request("GET", url, fields=fields, headers={"User-Agent": USER_AGENT, **headers},
-                                redirect=False, preload_content=False)
+        response = http.request(
+            "GET",
+            url,
+            fields=fields,
+            headers={"User-Agent": USER_AGENT, **headers},
+            redirect=False,
+            preload_content=False,
+        )
         try:
             body = response.read(MAX_RESPONSE_BYTES + 1, decode_content=True)
         finally:
@@ -106,16 +114,19 @@ def _get_json(url: str, fields: dict[str, str], headers: dict[str, str], who: st
     finally:
         http.clear()
     if len(body) > MAX_RESPONSE_BYTES:
-        raise SearchError(f"{who} answered more than {MAX_RESPONSE_BYTES // 1024 // 1024} MB (status "
-                          f"{response.status}); that is not a result page")
+        raise SearchError(
+            f"{who} answered more than {MAX_RESPONSE_BYTES // 1024 // 1024} MB (status "
+            f"{response.status}); that is not a result page"
+        )
     if response.status >= 300:  # no redirects from an API; the caller words the status
         return None, response
     try:
         return json.loads(body.decode("utf-8")), response
     except (UnicodeDecodeError, ValueError):
         preview = " ".join(body[:80].decode("utf-8", "replace").split())
-        raise SearchError(f"{who} answered {response.status} with something that is not JSON "
-                          f"({preview!r}…)") from None
+        raise SearchError(
+            f"{who} answered {response.status} with something that is not JSON ({preview!r}…)"
+        ) from None
 
 
 def _urls(items: object, who: str) -> list[str]:
@@ -160,14 +171,20 @@ class SearxngProvider:
         self.base_url = base_url.rstrip("/")
 
     def search(self, phrase: str) -> list[str]:
-        data, response = _get_json(f"{self.base_url}/search", {"q": exact(phrase), "format": "json"}, {}, "SearXNG")
+        data, response = _get_json(
+            f"{self.base_url}/search", {"q": exact(phrase), "format": "json"}, {}, "SearXNG"
+        )
         if response.status == 403:
-            raise SearchError("SearXNG refused the JSON format (403): allow it in the instance's settings.yml "
-                              "(search: formats: [html, json])")
+            raise SearchError(
+                "SearXNG refused the JSON format (403): allow it in the instance's settings.yml "
+                "(search: formats: [html, json])"
+            )
         if response.status == 429:
-            raise RateLimited("SearXNG is rate limiting this client (429): turn its limiter off for this "
-                              "server, or lower CHECKER_SEARCH_DAILY_BUDGET",
-                              _seconds(response.headers.get("Retry-After")))
+            raise RateLimited(
+                "SearXNG is rate limiting this client (429): turn its limiter off for this "
+                "server, or lower CHECKER_SEARCH_DAILY_BUDGET",
+                _seconds(response.headers.get("Retry-After")),
+            )
         if response.status != 200:
             raise SearchError(f"SearXNG answered {response.status}")
         if not isinstance(data, dict):
@@ -191,20 +208,26 @@ class BraveProvider:
         for attempt in (1, 2):
             _brave_wait()
             data, response = _get_json(
-                self.url, {"q": exact(phrase), "count": str(MAX_RESULTS)},
-                {"X-Subscription-Token": self.api_key, "Accept": "application/json"}, "Brave Search",
+                self.url,
+                {"q": exact(phrase), "count": str(MAX_RESULTS)},
+                {"X-Subscription-Token": self.api_key, "Accept": "application/json"},
+                "Brave Search",
             )
             wait = self._rate_state(response)
             if response.status == 429:
                 if attempt == 1 and wait is not None and wait <= MAX_WAIT_S:
                     _brave_hold(wait)
                     continue
-                raise RateLimited("Brave Search refused the query: the plan's rate limit or monthly quota "
-                                  "is used up (429)" + (f"; it accepts queries again in {wait:.0f} s" if wait else ""),
-                                  wait)
+                raise RateLimited(
+                    "Brave Search refused the query: the plan's rate limit or monthly quota "
+                    "is used up (429)" + (f"; it accepts queries again in {wait:.0f} s" if wait else ""),
+                    wait,
+                )
             break
         if response.status in (401, 403):
-            raise SearchError(f"Brave Search refused the API key ({response.status}): check CHECKER_BRAVE_API_KEY")
+            raise SearchError(
+                f"Brave Search refused the API key ({response.status}): check CHECKER_BRAVE_API_KEY"
+            )
         if response.status != 200:
             raise SearchError(f"Brave Search answered {response.status}")
         if not isinstance(data, dict):
@@ -254,7 +277,13 @@ def providers(settings: Settings) -> list[SearchProvider]:
 
 
 def configured(settings: Settings, name: str) -> bool:
-    return bool(settings.searxng_url) if name == SEARXNG else bool(settings.brave_api_key) if name == BRAVE else False
+    return (
+        bool(settings.searxng_url)
+        if name == SEARXNG
+        else bool(settings.brave_api_key)
+        if name == BRAVE
+        else False
+    )
 
 
 @dataclass(frozen=True)
@@ -275,22 +304,36 @@ def day_start(now: datetime) -> datetime:
 def used_today(session: Session, provider: str, now: datetime | None = None) -> int:
     """Queries sent to ``provider`` since midnight UTC (failed ones included)."""
     now = now or datetime.now(UTC)
-    return session.scalar(select(func.count()).select_from(SearchQuery).where(
-        SearchQuery.provider == provider, SearchQuery.queried_at >= day_start(now))) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(SearchQuery)
+            .where(SearchQuery.provider == provider, SearchQuery.queried_at >= day_start(now))
+        )
+        or 0
+    )
 
 
 def usage_today(session: Session, settings: Settings, now: datetime | None = None) -> list[Usage]:
     """Every known provider: whether it is configured, queries sent today (UTC) and the daily budget."""
-    return [Usage(name, configured(settings, name), used_today(session, name, now), settings.search_daily_budget)
-            for name in PROVIDERS]
+    return [
+        Usage(name, configured(settings, name), used_today(session, name, now), settings.search_daily_budget)
+        for name in PROVIDERS
+    ]
 
 
 def cached_result(session: Session, provider: str, key: str, since: datetime) -> SearchQuery | None:
     """The newest answered query of the phrase ``key`` to ``provider`` since ``since``."""
     return session.scalars(
-        select(SearchQuery).where(SearchQuery.provider == provider, SearchQuery.phrase_key == key,
-                                  SearchQuery.status == "done", SearchQuery.queried_at >= since)
-        .order_by(SearchQuery.queried_at.desc(), SearchQuery.id.desc()).limit(1)
+        select(SearchQuery)
+        .where(
+            SearchQuery.provider == provider,
+            SearchQuery.phrase_key == key,
+            SearchQuery.status == "done",
+            SearchQuery.queried_at >= since,
+        )
+        .order_by(SearchQuery.queried_at.desc(), SearchQuery.id.desc())
+        .limit(1)
     ).first()
 
 
@@ -308,8 +351,16 @@ class QueryOutcome:
     error: str | None = None
 
 
-def run_query(Session, provider: SearchProvider, phrase: str, settings: Settings, *, org_id: int | None,
-              article_id: int | None, now: datetime | None = None) -> QueryOutcome:
+def run_query(
+    Session,
+    provider: SearchProvider,
+    phrase: str,
+    settings: Settings,
+    *,
+    org_id: int | None,
+    article_id: int | None,
+    now: datetime | None = None,
+) -> QueryOutcome:
     """Answer ``phrase`` at ``provider`` from the cache, or send it if the day's budget allows, and
     record what was sent. Concurrent runs may overshoot the budget by the queries in flight."""
     now = now or datetime.now(UTC)
@@ -329,9 +380,19 @@ def run_query(Session, provider: SearchProvider, phrase: str, settings: Settings
         LOGGER.exception("search at %s failed", provider.name)
         status, error = "failed", readable_error(f"internal error: {type(exc).__name__}: {exc}")
     with Session.begin() as session:
-        session.add(SearchQuery(org_id=org_id, article_id=article_id, provider=provider.name, phrase_key=key,
-                                phrase=phrase, status=status, result_urls=urls if status == "done" else None,
-                                error=error, queried_at=now))
+        session.add(
+            SearchQuery(
+                org_id=org_id,
+                article_id=article_id,
+                provider=provider.name,
+                phrase_key=key,
+                phrase=phrase,
+                status=status,
+                result_urls=urls if status == "done" else None,
+                error=error,
+                queried_at=now,
+            )
+        )
     if status == "done":
         return QueryOutcome(provider.name, phrase, "sent", tuple(urls))
     return QueryOutcome(provider.name, phrase, "limited" if limited else "failed", error=error)

@@ -112,8 +112,10 @@ def _fail_unfinished(Session, scan_id: int, reason: str) -> tuple[int | None, st
         row = session.execute(select(Scan.org_id, Scan.source).where(Scan.id == scan_id)).one_or_none()
         org_id, source = row if row is not None else (None, None)
         failed = session.execute(
-            update(Scan).where(Scan.id == scan_id, Scan.status.in_(("queued", "running")))
-            .values(status="failed", error=scans.readable_error(reason), finished_at=scans.now())).rowcount
+            update(Scan)
+            .where(Scan.id == scan_id, Scan.status.in_(("queued", "running")))
+            .values(status="failed", error=scans.readable_error(reason), finished_at=scans.now())
+        ).rowcount
         return org_id, source if failed else None
 
 
@@ -172,8 +174,12 @@ def _scan(task, scan_id: int) -> str:
     soft, hard = scan_time_limits()
     _hold_slot(registry, claimed.org_id, scan_id, hard + fairness.RUN_SLOT_MARGIN_S)
     if claimed.attempts > MAX_SCAN_ATTEMPTS:
-        scans.fail(registry.Session, scan_id, f"gave up after {claimed.attempts - 1} attempts: the scan never "
-                   f"finished (its worker stopped, or it ran past the {hard} s time limit)")
+        scans.fail(
+            registry.Session,
+            scan_id,
+            f"gave up after {claimed.attempts - 1} attempts: the scan never "
+            f"finished (its worker stopped, or it ran past the {hard} s time limit)",
+        )
         metrics.record_scan("failed", None, claimed.source)
         outcome, match_ids = "failed", []
     else:
@@ -206,12 +212,15 @@ def _run_scan(task, registry, claimed: scans.Claimed, soft: int | None) -> tuple
             links, published_at = evidence.links, evidence.published_at
         suspect_url = (evidence.final_url if evidence else None) or claimed.url
         started = time.perf_counter()
-        result = registry.scan(text, suspect_url, published_at=published_at, links=links, org_id=claimed.org_id)
+        result = registry.scan(
+            text, suspect_url, published_at=published_at, links=links, org_id=claimed.org_id
+        )
         engine_s = time.perf_counter() - started
         if claimed.source in ("watch", "discovery"):
             result = _only_new(registry, claimed, result, suspect_url)
-        match_ids = scans.complete(registry.Session, scan_id, result, text=text if claimed.text is None else None,
-                                   evidence=evidence)
+        match_ids = scans.complete(
+            registry.Session, scan_id, result, text=text if claimed.text is None else None, evidence=evidence
+        )
     except SoftTimeLimitExceeded:  # not retried: the same page would take as long again
         return failed(too_slow(soft))
     except TransientFetchError as exc:
@@ -227,18 +236,30 @@ def _run_scan(task, registry, claimed: scans.Claimed, soft: int | None) -> tuple
         LOGGER.exception("scan %s failed", scan_id)
         return failed(f"internal error: {type(exc).__name__}: {exc}")
     metrics.record_scan("done", result.verdict, claimed.source, engine_s)
-    LOGGER.info("scan %s done: %s, %d matches, %.1f ms engine time", scan_id, result.verdict,
-                len(result.matches), engine_s * 1000)
+    LOGGER.info(
+        "scan %s done: %s, %d matches, %.1f ms engine time",
+        scan_id,
+        result.verdict,
+        len(result.matches),
+        engine_s * 1000,
+    )
     return "done", match_ids
 
 
 def _only_new(registry, claimed: scans.Claimed, result: ScanResult, suspect_url: str | None) -> ScanResult:
     """Monitoring records only matches not seen before (same article, same page) in this organisation."""
     with registry.Session() as session:
-        seen = set(session.scalars(
-            select(MatchRow.article_id).join(Scan, MatchRow.scan_id == Scan.id).where(
-                MatchRow.suspect_url == suspect_url, same_org(Scan.org_id, claimed.org_id), Scan.id != claimed.id)
-        ))
+        seen = set(
+            session.scalars(
+                select(MatchRow.article_id)
+                .join(Scan, MatchRow.scan_id == Scan.id)
+                .where(
+                    MatchRow.suspect_url == suspect_url,
+                    same_org(Scan.org_id, claimed.org_id),
+                    Scan.id != claimed.id,
+                )
+            )
+        )
     fresh = tuple(m for m in result.matches if m.article.id not in seen)
     return replace(result, matches=fresh) if len(fresh) != len(result.matches) else result
 
@@ -253,24 +274,33 @@ def _raise_alerts(registry, org_id: int | None, match_ids: list[int]) -> None:
             if match.verdict != "unattributed_reuse":
                 continue
             key = f"{match.article_id}:{match.suspect_url or f'scan-{match.scan_id}'}"
-            exists = session.scalar(select(AlertEvent.id).where(
-                AlertEvent.dedupe_key == key, same_org(AlertEvent.org_id, org_id)))
+            exists = session.scalar(
+                select(AlertEvent.id).where(AlertEvent.dedupe_key == key, same_org(AlertEvent.org_id, org_id))
+            )
             if exists:
                 continue
             article = match.article
-            event = AlertEvent(org_id=org_id, dedupe_key=key, kind="new_unattributed_reuse", payload={
-                "event": "new_unattributed_reuse",
-                "match_id": match.id,
-                "scan_id": match.scan_id,
-                "suspect_url": match.suspect_url,
-                "kind": match.kind,
-                "score": match.score,
-                "suspect_coverage": match.suspect_coverage,
-                "source_coverage": match.source_coverage,
-                "article": {"id": match.article_id, "title": article.title if article else None,
-                            "url": article.url if article else None},
-                "dashboard_path": f"/matches/{match.id}",
-            })
+            event = AlertEvent(
+                org_id=org_id,
+                dedupe_key=key,
+                kind="new_unattributed_reuse",
+                payload={
+                    "event": "new_unattributed_reuse",
+                    "match_id": match.id,
+                    "scan_id": match.scan_id,
+                    "suspect_url": match.suspect_url,
+                    "kind": match.kind,
+                    "score": match.score,
+                    "suspect_coverage": match.suspect_coverage,
+                    "source_coverage": match.source_coverage,
+                    "article": {
+                        "id": match.article_id,
+                        "title": article.title if article else None,
+                        "url": article.url if article else None,
+                    },
+                    "dashboard_path": f"/matches/{match.id}",
+                },
+            )
             session.add(event)
             session.flush()
             event_ids.append(event.id)
@@ -283,7 +313,9 @@ def _daily(registry, org_id: int | None) -> bool:
     if org_id is None:
         return False
     with registry.Session() as session:
-        return session.scalar(select(Organisation.alert_frequency).where(Organisation.id == org_id)) == "daily"
+        return (
+            session.scalar(select(Organisation.alert_frequency).where(Organisation.id == org_id)) == "daily"
+        )
 
 
 def _org_alert_settings(registry, settings: AlertSettings, org_id: int | None) -> AlertSettings:
@@ -301,7 +333,9 @@ def deliver_alerts(self, event_ids: list[int], digest: bool = False) -> str:
     one POST) and all in one e-mail; retried with backoff."""
     registry = context.registry()
     with registry.Session() as session:
-        events = session.scalars(select(AlertEvent).where(AlertEvent.id.in_(event_ids)).order_by(AlertEvent.id)).all()
+        events = session.scalars(
+            select(AlertEvent).where(AlertEvent.id.in_(event_ids)).order_by(AlertEvent.id)
+        ).all()
     if not events:
         return "nothing"
     settings = _org_alert_settings(registry, AlertSettings.from_env(), events[0].org_id)
@@ -348,12 +382,20 @@ def deliver_alerts(self, event_ids: list[int], digest: bool = False) -> str:
     errors = [reason for reasons in failures.values() for reason in reasons]
     if errors:
         if self.request.retries < self.max_retries:
-            raise self.retry(countdown=_backoff(self.request.retries), exc=AlertDeliveryError("; ".join(errors)))
+            raise self.retry(
+                countdown=_backoff(self.request.retries), exc=AlertDeliveryError("; ".join(errors))
+            )
         with registry.Session.begin() as session:
-            session.execute(update(AlertEvent).where(AlertEvent.id.in_(event_ids), AlertEvent.webhook_status == "pending")
-                            .values(webhook_status="failed"))
-            session.execute(update(AlertEvent).where(AlertEvent.id.in_(event_ids), AlertEvent.email_status == "pending")
-                            .values(email_status="failed"))
+            session.execute(
+                update(AlertEvent)
+                .where(AlertEvent.id.in_(event_ids), AlertEvent.webhook_status == "pending")
+                .values(webhook_status="failed")
+            )
+            session.execute(
+                update(AlertEvent)
+                .where(AlertEvent.id.in_(event_ids), AlertEvent.email_status == "pending")
+                .values(email_status="failed")
+            )
         return "failed"
     return "sent"
 
@@ -373,20 +415,30 @@ def send_digests() -> int:
     now = datetime.now(UTC)
     batches = []
     with registry.Session.begin() as session:
-        orgs = session.scalars(select(Organisation).where(
-            Organisation.alert_frequency == "daily",
-            Organisation.last_digest_at.is_(None) | (Organisation.last_digest_at <= now - DIGEST_EVERY))).all()
+        orgs = session.scalars(
+            select(Organisation).where(
+                Organisation.alert_frequency == "daily",
+                Organisation.last_digest_at.is_(None) | (Organisation.last_digest_at <= now - DIGEST_EVERY),
+            )
+        ).all()
         for org in orgs:
-            events = session.scalars(select(AlertEvent).where(
-                AlertEvent.org_id == org.id, AlertEvent.attempts == 0,
-                (AlertEvent.webhook_status == "pending") | (AlertEvent.email_status == "pending"))
-                .order_by(AlertEvent.id)).all()
+            events = session.scalars(
+                select(AlertEvent)
+                .where(
+                    AlertEvent.org_id == org.id,
+                    AlertEvent.attempts == 0,
+                    (AlertEvent.webhook_status == "pending") | (AlertEvent.email_status == "pending"),
+                )
+                .order_by(AlertEvent.id)
+            ).all()
             keep = []
             for event in events:
                 match = session.get(MatchRow, event.payload.get("match_id") or 0)
                 if match is not None and match.review_status in SETTLED_REVIEWS:
                     event.webhook_status = event.email_status = "skipped"
-                    event.last_error = f"left out of the digest: the match was {match.review_status} before it went out"
+                    event.last_error = (
+                        f"left out of the digest: the match was {match.review_status} before it went out"
+                    )
                 else:
                     keep.append(event.id)
             if keep:
@@ -409,7 +461,9 @@ def _update_event(registry, event_id: int, values: dict, errors: list[str]) -> N
             event.sent_at = datetime.now(UTC)
 
 
-@shared_task(name="worker.tasks.crawl", soft_time_limit=CRAWL_SOFT_LIMIT_S, time_limit=CRAWL_SOFT_LIMIT_S + 60)
+@shared_task(
+    name="worker.tasks.crawl", soft_time_limit=CRAWL_SOFT_LIMIT_S, time_limit=CRAWL_SOFT_LIMIT_S + 60
+)
 def crawl_task(crawl_id: int) -> str:
     """Crawl a site (robots.txt, sitemaps, feeds, links) and queue a scan for every page found."""
     from worker.discover import Crawler
@@ -462,17 +516,28 @@ def _queue_page(Session, crawl_id: int, org_id: int | None, source: str, page_ur
     if not text.strip():
         return None
     with Session.begin() as session:
-        scan = Scan(org_id=org_id, source=source, status="queued", text=text, url=page_url,
-                    crawl_id=crawl_id, final_url=page.final_url, fetched_at=page.fetched_at,
-                    body_sha256=page.body_sha256, page_title=(extracted.title or "")[:500] or None,
-                    published_at=extracted.date, links=list(extracted.links))
+        scan = Scan(
+            org_id=org_id,
+            source=source,
+            status="queued",
+            text=text,
+            url=page_url,
+            crawl_id=crawl_id,
+            final_url=page.final_url,
+            fetched_at=page.fetched_at,
+            body_sha256=page.body_sha256,
+            page_title=(extracted.title or "")[:500] or None,
+            published_at=extracted.date,
+            links=list(extracted.links),
+        )
         session.add(scan)
         session.flush()
         return scan.id
 
 
-def _read_feed_watch(registry, crawl_id: int, org_id: int | None, watch_id: int, url: str, max_pages: int,
-                     options) -> str:
+def _read_feed_watch(
+    registry, crawl_id: int, org_id: int | None, watch_id: int, url: str, max_pages: int, options
+) -> str:
     """A feed watch's run: one conditional request for the feed (an unchanged feed costs just that),
     then the items no run of this watch has scanned yet, each queued as a scan."""
     from worker.feedwatch import read_feed
@@ -481,13 +546,27 @@ def _read_feed_watch(registry, crawl_id: int, org_id: int | None, watch_id: int,
     with Session() as session:
         watch = session.get(Watch, watch_id)
         etag, last_modified = watch.etag, watch.last_modified
-        seen = set(session.scalars(select(Scan.url).join(Crawl, Scan.crawl_id == Crawl.id)
-                                   .where(Crawl.watch_id == watch_id)))
-    run = read_feed(url, etag=etag, last_modified=last_modified, seen=seen, max_items=max_pages,
-                    fetch_page=partial(fetch, options=options), robots=RobotsCache(options),
-                    limiter=HostRateLimiter(CRAWL_HOST_INTERVAL_S), user_agent=options.user_agent)
-    queued = [scan_id for page_url, page in run.pages
-              if (scan_id := _queue_page(Session, crawl_id, org_id, "watch", page_url, page)) is not None]
+        seen = set(
+            session.scalars(
+                select(Scan.url).join(Crawl, Scan.crawl_id == Crawl.id).where(Crawl.watch_id == watch_id)
+            )
+        )
+    run = read_feed(
+        url,
+        etag=etag,
+        last_modified=last_modified,
+        seen=seen,
+        max_items=max_pages,
+        fetch_page=partial(fetch, options=options),
+        robots=RobotsCache(options),
+        limiter=HostRateLimiter(CRAWL_HOST_INTERVAL_S),
+        user_agent=options.user_agent,
+    )
+    queued = [
+        scan_id
+        for page_url, page in run.pages
+        if (scan_id := _queue_page(Session, crawl_id, org_id, "watch", page_url, page)) is not None
+    ]
     if run.error is None:
         with Session.begin() as session:
             watch = session.get(Watch, watch_id)

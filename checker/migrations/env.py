@@ -20,7 +20,9 @@ def render_item(type_, obj, autogen_context):
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations through `checker db upgrade` (checker.migrate), which passes a connection")
+    raise RuntimeError(
+        "run migrations through `checker db upgrade` (checker.migrate), which passes a connection"
+    )
 context.configure(
     connection=connection,
     target_metadata=Base.metadata,

@@ -37,10 +37,18 @@ class World:
 
 def make_app(tmp_path: Path, **config):
     settings = Settings.from_env({}, data_dir=tmp_path / "data")
-    return create_app({
-        "TESTING": True, "SETTINGS": settings, "SECRET_KEY": "test-only-key", "BACKGROUND_TASKS": False,
-        "WTF_CSRF_ENABLED": False, "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False, **config,
-    })
+    return create_app(
+        {
+            "TESTING": True,
+            "SETTINGS": settings,
+            "SECRET_KEY": "test-only-key",
+            "BACKGROUND_TASKS": False,
+            "WTF_CSRF_ENABLED": False,
+            "SESSION_COOKIE_SECURE": False,
+            "REMEMBER_COOKIE_SECURE": False,
+            **config,
+        }
+    )
 
 
 def close_app(app) -> None:
@@ -60,24 +68,36 @@ def populate(app) -> World:
         alpha = accounts.get_or_create_org(session, "Alpha News").id
         beta = accounts.get_or_create_org(session, "Beta Daily").id
         for role in accounts.ROLES:
-            user = accounts.create_user(session, email=f"{role}@alpha.example", password=PASSWORD, role=role, org_id=alpha)
+            user = accounts.create_user(
+                session, email=f"{role}@alpha.example", password=PASSWORD, role=role, org_id=alpha
+            )
             tokens[role] = accounts.create_token(session, user)[1]
-        user = accounts.create_user(session, email="editor@beta.example", password=PASSWORD, role="editor", org_id=beta)
+        user = accounts.create_user(
+            session, email="editor@beta.example", password=PASSWORD, role="editor", org_id=beta
+        )
         tokens["beta"] = accounts.create_token(session, user)[1]
     alpha_ids = register_demo_articles(registry, SEEDS, org_id=alpha)
     full = suspects["full-copy"]
-    alpha_scan = registry.record_scan(full["text"], full["url"], registry.scan(full["text"], full["url"], org_id=alpha),
-                                      org_id=alpha)
-    beta_article = registry.register(ArticleIn(title="Beta original", text=full["text"], url="https://beta.example/a"),
-                                     org_id=beta)
-    beta_scan = registry.record_scan(full["text"], "https://copier.example/x",
-                                     registry.scan(full["text"], "https://copier.example/x", org_id=beta), org_id=beta)
+    alpha_scan = registry.record_scan(
+        full["text"], full["url"], registry.scan(full["text"], full["url"], org_id=alpha), org_id=alpha
+    )
+    beta_article = registry.register(
+        ArticleIn(title="Beta original", text=full["text"], url="https://beta.example/a"), org_id=beta
+    )
+    beta_scan = registry.record_scan(
+        full["text"],
+        "https://copier.example/x",
+        registry.scan(full["text"], "https://copier.example/x", org_id=beta),
+        org_id=beta,
+    )
     from checker.models import MatchRow
 
     with registry.Session() as session:
         alpha_match = session.query(MatchRow).filter_by(scan_id=alpha_scan).first().id
         beta_match = session.query(MatchRow).filter_by(scan_id=beta_scan).first().id
-    return World(alpha, beta, alpha_ids[0], alpha_scan, alpha_match, beta_article, beta_scan, beta_match, tokens)
+    return World(
+        alpha, beta, alpha_ids[0], alpha_scan, alpha_match, beta_article, beta_scan, beta_match, tokens
+    )
 
 
 @pytest.fixture

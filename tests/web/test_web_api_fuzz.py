@@ -43,13 +43,21 @@ def test_api_conforms_to_its_openapi_document(fuzz_app, label):
     token = fuzz_app.config["FUZZ_TOKEN"]
 
     @given(case=operation.as_strategy())
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
     def run(case):
         case.call_and_validate(
             headers={"Authorization": f"Bearer {token}"},
-            checks=[not_a_server_error, status_code_conformance, content_type_conformance,
-                    response_schema_conformance],
+            checks=[
+                not_a_server_error,
+                status_code_conformance,
+                content_type_conformance,
+                response_schema_conformance,
+            ],
         )
 
     run()

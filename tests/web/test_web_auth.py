@@ -7,9 +7,21 @@ import pytest
 from tests.web.conftest import PASSWORD, close_app, csrf_token_of, make_app, populate
 from web import accounts
 
-DASHBOARD_PAGES = ["/", "/articles", "/articles/upload", "/submit", "/scans", "/matches", "/domains", "/exports",
-                   "/exports/matches.csv", "/exports/matches.json", "/scans/status.json", "/admin/users",
-                   "/admin/tokens"]
+DASHBOARD_PAGES = [
+    "/",
+    "/articles",
+    "/articles/upload",
+    "/submit",
+    "/scans",
+    "/matches",
+    "/domains",
+    "/exports",
+    "/exports/matches.csv",
+    "/exports/matches.json",
+    "/scans/status.json",
+    "/admin/users",
+    "/admin/tokens",
+]
 
 
 def test_login_page_has_the_contract_fields(client):
@@ -50,8 +62,10 @@ def test_rate_limit_per_address(tmp_path):
     try:
         populate(app)
         client = app.test_client()
-        codes = [client.post("/login", data={"email": f"x{n}@alpha.example", "password": "nope nope"}).status_code
-                 for n in range(4)]
+        codes = [
+            client.post("/login", data={"email": f"x{n}@alpha.example", "password": "nope nope"}).status_code
+            for n in range(4)
+        ]
         assert codes == [401, 401, 401, 429]
     finally:
         close_app(app)
@@ -70,8 +84,9 @@ def test_disabled_account_cannot_log_in_and_is_logged_out(app, client, auth, wor
 
 
 def test_open_redirect_after_login_is_refused(client, world):
-    response = client.post("/login?next=https://evil.example/", data={"email": "editor@alpha.example",
-                                                                      "password": PASSWORD})
+    response = client.post(
+        "/login?next=https://evil.example/", data={"email": "editor@alpha.example", "password": PASSWORD}
+    )
     assert response.headers["Location"] == "/"
     response = client.post("/logout")
     response = client.post("/login?next=/scans", data={"email": "editor@alpha.example", "password": PASSWORD})
@@ -86,31 +101,54 @@ def test_passwords_are_hashed_with_scrypt(app, world):
     assert user.password_hash.startswith("scrypt:") and PASSWORD not in user.password_hash
 
 
-@pytest.mark.parametrize("path", DASHBOARD_PAGES + ["/articles/1", "/scans/1", "/matches/1", "/matches/1/report",
-                                                    "/matches/1/takedown"])
+@pytest.mark.parametrize(
+    "path",
+    DASHBOARD_PAGES + ["/articles/1", "/scans/1", "/matches/1", "/matches/1/report", "/matches/1/takedown"],
+)
 def test_pages_need_login(client, world, path):
     response = client.get(path)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login")
 
 
-@pytest.mark.parametrize("path", ["/logout", "/articles", "/submit", "/matches/1/review", "/admin/users",
-                                  "/admin/tokens", "/articles/upload"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/logout",
+        "/articles",
+        "/submit",
+        "/matches/1/review",
+        "/admin/users",
+        "/admin/tokens",
+        "/articles/upload",
+    ],
+)
 def test_posts_need_login(client, world, path):
     assert client.post(path, data={}).status_code in (302, 405) and client.post(path).status_code != 200
 
 
-@pytest.mark.parametrize(("who", "allowed"), [("viewer", set()), ("editor", {"editor"}),
-                                              ("admin", {"editor", "admin"})])
+@pytest.mark.parametrize(
+    ("who", "allowed"), [("viewer", set()), ("editor", {"editor"}), ("admin", {"editor", "admin"})]
+)
 def test_role_checks(client, auth, world, who, allowed):
     auth.login(f"{who}@alpha.example")
     checks = {
-        "editor": [("get", "/submit"), ("get", "/articles/upload"),
-                   ("post", "/articles", {"title": "T", "text": "word " * 50}),
-                   ("post", f"/matches/{world.alpha_match}/review", {"action": "confirmed"}),
-                   ("post", "/submit", {"kind": "text", "text": "nothing copied here at all"})],
-        "admin": [("get", "/admin/users"), ("get", "/admin/tokens"),
-                  ("post", "/admin/users", {"email": f"new-{who}@alpha.example", "password": PASSWORD, "role": "viewer"})],
+        "editor": [
+            ("get", "/submit"),
+            ("get", "/articles/upload"),
+            ("post", "/articles", {"title": "T", "text": "word " * 50}),
+            ("post", f"/matches/{world.alpha_match}/review", {"action": "confirmed"}),
+            ("post", "/submit", {"kind": "text", "text": "nothing copied here at all"}),
+        ],
+        "admin": [
+            ("get", "/admin/users"),
+            ("get", "/admin/tokens"),
+            (
+                "post",
+                "/admin/users",
+                {"email": f"new-{who}@alpha.example", "password": PASSWORD, "role": "viewer"},
+            ),
+        ],
     }
     for role, requests in checks.items():
         for method, path, *data in requests:
@@ -133,15 +171,25 @@ def test_csrf_is_enforced_when_enabled(tmp_path):
         no_token = client.post("/login", data={"email": "editor@alpha.example", "password": PASSWORD})
         assert no_token.status_code == 400 and "form expired" in no_token.get_data(as_text=True)
         token = csrf_token_of(client.get("/login").get_data(as_text=True))
-        assert client.post("/login", data={"email": "editor@alpha.example", "password": PASSWORD,
-                                           "csrf_token": token}).status_code == 302
+        assert (
+            client.post(
+                "/login", data={"email": "editor@alpha.example", "password": PASSWORD, "csrf_token": token}
+            ).status_code
+            == 302
+        )
         # Every state-changing form needs it.
-        for path, data in [("/articles", {"title": "T", "text": "x " * 40}), ("/submit", {"kind": "text", "text": "x"}),
-                           (f"/matches/{world.alpha_match}/review", {"action": "confirmed"}), ("/logout", {})]:
+        for path, data in [
+            ("/articles", {"title": "T", "text": "x " * 40}),
+            ("/submit", {"kind": "text", "text": "x"}),
+            (f"/matches/{world.alpha_match}/review", {"action": "confirmed"}),
+            ("/logout", {}),
+        ]:
             assert client.post(path, data=data).status_code == 400, path
         page = client.get(f"/matches/{world.alpha_match}").get_data(as_text=True)
-        ok = client.post(f"/matches/{world.alpha_match}/review",
-                         data={"action": "confirmed", "csrf_token": csrf_token_of(page)})
+        ok = client.post(
+            f"/matches/{world.alpha_match}/review",
+            data={"action": "confirmed", "csrf_token": csrf_token_of(page)},
+        )
         assert ok.status_code == 303
         # The API takes tokens, not cookies: no CSRF there.
         api = client.get("/api/articles", headers={"Authorization": f"Bearer {world.tokens['viewer']}"})
@@ -155,8 +203,11 @@ def test_session_cookie_flags(tmp_path):
     try:
         populate(app)
         client = app.test_client()
-        response = client.post("/login", data={"email": "editor@alpha.example", "password": PASSWORD},
-                               base_url="https://localhost")
+        response = client.post(
+            "/login",
+            data={"email": "editor@alpha.example", "password": PASSWORD},
+            base_url="https://localhost",
+        )
         cookie = response.headers["Set-Cookie"]
         assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Lax" in cookie
     finally:
@@ -182,8 +233,13 @@ def test_settings_from_prefixed_environment(tmp_path, monkeypatch):
     from checker.settings import Settings
     from web import create_app
 
-    app = create_app({"TESTING": True, "SETTINGS": Settings.from_env({}, data_dir=tmp_path / "data"),
-                      "BACKGROUND_TASKS": False})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SETTINGS": Settings.from_env({}, data_dir=tmp_path / "data"),
+            "BACKGROUND_TASKS": False,
+        }
+    )
     try:
         assert app.config["PAGE_SIZE"] == 7 and app.config["SECRET_KEY"] == "from-the-environment"
     finally:

@@ -21,8 +21,16 @@ from tests.web.conftest import PASSWORD, SEEDS, close_app, make_app
 from web import accounts
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot-match.png"
 TIMEOUT_MS = 30_000
 
@@ -36,7 +44,9 @@ def editor_app(tmp_path, **config):
     app = make_app(tmp_path, WTF_CSRF_ENABLED=True, **config)
     with app.extensions["checker.registry"].Session.begin() as session:
         org = accounts.get_or_create_org(session, "Lingkar Media")
-        accounts.create_user(session, email="editor@lingkar.example", password=PASSWORD, role="editor", org_id=org.id)
+        accounts.create_user(
+            session, email="editor@lingkar.example", password=PASSWORD, role="editor", org_id=org.id
+        )
         return app, org.id
 
 
@@ -74,13 +84,23 @@ def page(tmp_path):
         # Content-Security-Policy violations, from the page's own event and from the console.
         page.csp_violations = []
         page.expose_function("reportCspViolation", lambda text: page.csp_violations.append(text))
-        page.add_init_script("document.addEventListener('securitypolicyviolation', function (e) {"
-                             " window.reportCspViolation(e.violatedDirective + ' ' + e.blockedURI); });")
-        page.on("console", lambda msg: page.csp_violations.append(msg.text)
-                if "Content Security Policy" in msg.text else None)
+        page.add_init_script(
+            "document.addEventListener('securitypolicyviolation', function (e) {"
+            " window.reportCspViolation(e.violatedDirective + ' ' + e.blockedURI); });"
+        )
+        page.on(
+            "console",
+            lambda msg: (
+                page.csp_violations.append(msg.text) if "Content Security Policy" in msg.text else None
+            ),
+        )
         # Network rule: the page may only reach the app on 127.0.0.1.
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("http://127.0.0.1:")
-                   else route.abort())
+        page.route(
+            "**/*",
+            lambda route: (
+                route.continue_() if route.request.url.startswith("http://127.0.0.1:") else route.abort()
+            ),
+        )
         yield page
         context.close()
         browser.close()
@@ -90,8 +110,11 @@ def test_register_submit_review_export_in_a_browser(live_server, page, tmp_path)
     shots = tmp_path / "screenshots"
     shots.mkdir()
     original = json.loads((SEEDS / "articles.jsonl").read_text("utf-8").splitlines()[0])
-    copy = next(json.loads(line) for line in (SEEDS / "suspects.jsonl").read_text("utf-8").splitlines()
-                if json.loads(line)["id"] == "full-copy")
+    copy = next(
+        json.loads(line)
+        for line in (SEEDS / "suspects.jsonl").read_text("utf-8").splitlines()
+        if json.loads(line)["id"] == "full-copy"
+    )
 
     # Log in.
     page.goto(f"{live_server}/login")
@@ -129,12 +152,18 @@ def test_register_submit_review_export_in_a_browser(live_server, page, tmp_path)
     # Open the match: passages highlighted on both sides and linked to each other.
     page.click("text=Open match")
     page.wait_for_url("**/matches/*")
-    suspect_mark, original_mark = page.locator("#suspect-text mark#s1"), page.locator("#original-text mark#o1")
+    suspect_mark, original_mark = (
+        page.locator("#suspect-text mark#s1"),
+        page.locator("#original-text mark#o1"),
+    )
     assert suspect_mark.is_visible() and original_mark.is_visible()
     assert "Pemerintah Indonesia" in suspect_mark.inner_text()
     page.locator("#suspect-text a.pair[href='#o1']").click()
     assert page.url.endswith("#o1")
-    assert page.evaluate("getComputedStyle(document.querySelector('mark#o1')).backgroundColor") != "rgba(0, 0, 0, 0)"
+    assert (
+        page.evaluate("getComputedStyle(document.querySelector('mark#o1')).backgroundColor")
+        != "rgba(0, 0, 0, 0)"
+    )
 
     # Confirm it, with a note.
     page.fill("textarea[name=note]", "Whole article copied without credit.")
@@ -168,8 +197,17 @@ def test_register_submit_review_export_in_a_browser(live_server, page, tmp_path)
     shutil.copyfile(match_shot, DOCS_SCREENSHOT)
 
 
-MAIN_PAGES = ["/", "/articles", "/articles/upload", "/submit", "/scans", "/matches", "/domains", "/exports",
-              "/api/docs"]
+MAIN_PAGES = [
+    "/",
+    "/articles",
+    "/articles/upload",
+    "/submit",
+    "/scans",
+    "/matches",
+    "/domains",
+    "/exports",
+    "/api/docs",
+]
 
 
 def assert_no_csp_violations(live_server: str, page) -> None:
@@ -189,8 +227,10 @@ def assert_no_csp_violations(live_server: str, page) -> None:
     assert page.evaluate("document.querySelector('.mix [data-flex]').style.flexGrow") != ""
     assert page.csp_violations == []
     # The listener hears violations: an inline script is refused and reported.
-    page.evaluate("var s = document.createElement('script'); s.textContent = 'window.ran = 1';"
-                  " document.body.appendChild(s);")
+    page.evaluate(
+        "var s = document.createElement('script'); s.textContent = 'window.ran = 1';"
+        " document.body.appendChild(s);"
+    )
     page.wait_for_timeout(200)
     assert page.evaluate("window.ran") is None and page.csp_violations
 
@@ -209,8 +249,11 @@ def seeded_server(tmp_path):
     app, org_id = editor_app(tmp_path, BACKGROUND_TASKS=False)
     registry = app.extensions["checker.registry"]
     original = json.loads((SEEDS / "articles.jsonl").read_text("utf-8").splitlines()[0])
-    copy = next(json.loads(line) for line in (SEEDS / "suspects.jsonl").read_text("utf-8").splitlines()
-                if json.loads(line)["id"] == "full-copy")
+    copy = next(
+        json.loads(line)
+        for line in (SEEDS / "suspects.jsonl").read_text("utf-8").splitlines()
+        if json.loads(line)["id"] == "full-copy"
+    )
     registry.register_many([article_from_json(original, 1, registry.settings.max_text_chars)], org_id=org_id)
     dispatch.submit_scan(registry, org_id=org_id, text=copy["text"], url=copy["url"], source="text")
     with serving(app) as url:
@@ -266,16 +309,22 @@ def test_the_dashboard_fits_a_phone(seeded_server, page, tmp_path):
 
     # The skip link is the first thing the keyboard reaches, and it leads past the navigation.
     page.keyboard.press("Tab")
-    assert page.evaluate("[document.activeElement.className, document.activeElement.textContent]") == \
-        ["skip-link", "Skip to content"]
+    assert page.evaluate("[document.activeElement.className, document.activeElement.textContent]") == [
+        "skip-link",
+        "Skip to content",
+    ]
     assert page.locator(".skip-link").is_visible()  # shown when focused
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "content"
 
     page.goto(f"{seeded_server}/matches")
     match_path = page.locator("main a[href^='/matches/']").first.get_attribute("href")
-    pages = [("/", "Overview", "page", True), ("/scans", "Scans", "page", True), ("/matches", "Matches", "page", True),
-             (match_path, "Matches", "true", False)]  # the match page has no table: the page itself must fit
+    pages = [
+        ("/", "Overview", "page", True),
+        ("/scans", "Scans", "page", True),
+        ("/matches", "Matches", "page", True),
+        (match_path, "Matches", "true", False),
+    ]  # the match page has no table: the page itself must fit
     for path, current, how, has_table in pages:
         response = page.goto(f"{seeded_server}{path}")
         assert response.status == 200, path

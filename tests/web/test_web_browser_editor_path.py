@@ -33,7 +33,9 @@ from tests.web.test_web_browser import NARROW_CHECK, PHONE, serving
 from tests.web.test_web_browser_match import in_view
 from web import accounts
 
-page = browser.page  # the browser fixture (chromium, CSP violations collected, loopback only), found here by name
+page = (
+    browser.page
+)  # the browser fixture (chromium, CSP violations collected, loopback only), found here by name
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 EMAIL = "redaksi@lingkar.example"
@@ -60,19 +62,35 @@ def the_texts() -> dict:
     long_ones = unquoted(original["text"].split("\n\n"), 35, 80)
     first, second = long_ones[0], long_ones[-1]
     short = unquoted(other["text"].split("\n\n"), 20, MIN_WORDS - 1)[0]
-    filler = next(json.loads(line)["text"] for line in (SEEDS / "suspects.jsonl").read_text("utf-8").splitlines()
-                  if json.loads(line)["id"] == "unrelated").split("\n\n")
+    filler = next(
+        json.loads(line)["text"]
+        for line in (SEEDS / "suspects.jsonl").read_text("utf-8").splitlines()
+        if json.loads(line)["id"] == "unrelated"
+    ).split("\n\n")
     suspect = "\n\n".join([*filler[:3], first, *filler[3:8], second, *filler[8:], short])
-    return {"original": original, "other": other, "suspect": suspect, "first": first, "second": second,
-            "short": short}
+    return {
+        "original": original,
+        "other": other,
+        "suspect": suspect,
+        "first": first,
+        "second": second,
+        "short": short,
+    }
 
 
 def cli(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     """``checker ARGS`` in a process of its own, on the app's data folder, in the default organisation."""
     env = {**os.environ, "CHECKER_DATA_DIR": str(data_dir)}
     env.pop("CHECKER_ORG", None)
-    return subprocess.run([sys.executable, "-m", "checker.cli", *args], input=stdin, env=env, text=True,
-                          capture_output=True, timeout=300, check=True)
+    return subprocess.run(
+        [sys.executable, "-m", "checker.cli", *args],
+        input=stdin,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=300,
+        check=True,
+    )
 
 
 @pytest.fixture
@@ -82,8 +100,18 @@ def editor_server(tmp_path):
     texts = the_texts()
     data_dir = tmp_path / "data"
     for art in (texts["original"], texts["other"]):
-        cli(data_dir, "register", "-", "--title", art["title"], "--url", art["url"], "--publisher",
-            art["publisher"], stdin=art["text"])
+        cli(
+            data_dir,
+            "register",
+            "-",
+            "--title",
+            art["title"],
+            "--url",
+            art["url"],
+            "--publisher",
+            art["publisher"],
+            stdin=art["text"],
+        )
     app = make_app(tmp_path, WTF_CSRF_ENABLED=True, BACKGROUND_TASKS=True)
     with app.extensions["checker.registry"].Session.begin() as session:
         org = accounts.get_or_create_org(session, DEFAULT_ORG)
@@ -135,7 +163,9 @@ def test_the_editors_path(editor_server, page, tmp_path, lang):
     scan_path = submit_suspect(page, base, texts["suspect"])
     rows = page.locator("main table a[href^='/matches/']")
     assert page.locator("main").inner_text().count(texts["other"]["title"]) >= 1  # the short copy is found
-    match_link = page.locator("main table tr", has_text=texts["original"]["title"]).locator("a[href^='/matches/']")
+    match_link = page.locator("main table tr", has_text=texts["original"]["title"]).locator(
+        "a[href^='/matches/']"
+    )
     assert rows.count() >= 2
     match_link.first.click()
     page.wait_for_url("**/matches/*")
@@ -146,12 +176,16 @@ def test_the_editors_path(editor_server, page, tmp_path, lang):
 
     # Jump to the second copied paragraph: in view in both panes.
     second = page.locator(".passage-link").filter(has_text=texts["second"].split()[0])
-    n = int((second.first if second.count() else page.locator(".passage-link").last).get_attribute("data-passage"))
+    n = int(
+        (second.first if second.count() else page.locator(".passage-link").last).get_attribute("data-passage")
+    )
     assert n >= 2
     page.locator(f".passage-link[data-passage='{n}']").click()
     in_view(page, n)
-    assert texts["second"][:40] in page.locator(f"#s{n}").inner_text().replace("\n", " ") or \
-        page.locator(f"#s{n}").inner_text().split()[0] in texts["second"]
+    assert (
+        texts["second"][:40] in page.locator(f"#s{n}").inner_text().replace("\n", " ")
+        or page.locator(f"#s{n}").inner_text().split()[0] in texts["second"]
+    )
     page.evaluate("document.getElementById('passages-title').scrollIntoView()")  # the list above the panes
     in_view(page, n)  # scrolling the page leaves each pane where it was
     page.screenshot(path=tmp_path / f"match-{lang}.png", full_page=False)
@@ -176,8 +210,10 @@ def test_the_editors_path(editor_server, page, tmp_path, lang):
     box.fill(edited)
     with page.expect_download() as download:
         page.locator("form:has(textarea[name=text]) button[type=submit]").click()
-    assert Path(download.value.path()).read_text("utf-8").replace("\r\n", "\n").strip() == \
-        edited.replace("\r\n", "\n").strip()
+    assert (
+        Path(download.value.path()).read_text("utf-8").replace("\r\n", "\n").strip()
+        == edited.replace("\r\n", "\n").strip()
+    )
 
     # A minimum match size that hides the short copy; the next scan says so.
     page.goto(f"{base}/settings")
@@ -187,17 +223,37 @@ def test_the_editors_path(editor_server, page, tmp_path, lang):
     assert page.locator("input[name=min_match_words]").input_value() == str(MIN_WORDS)
     submit_suspect(page, base, texts["suspect"])
     note = page.locator(".excluded-note")
-    assert note.is_visible() and texts["other"]["title"] in note.inner_text() and str(MIN_WORDS) in note.inner_text()
-    assert page.locator("main table tr", has_text=texts["original"]["title"]).count() == 1  # the long copy stays
+    assert (
+        note.is_visible()
+        and texts["other"]["title"] in note.inner_text()
+        and str(MIN_WORDS) in note.inner_text()
+    )
+    assert (
+        page.locator("main table tr", has_text=texts["original"]["title"]).count() == 1
+    )  # the long copy stays
     assert page.locator("main table tr", has_text=texts["other"]["title"]).count() == 0
 
     # A 390 px phone: nothing wider than the screen, on the lists and on the match and scan pages.
     page.set_viewport_size(PHONE)
     page.goto(f"{base}{match_path}")
     article_path = page.locator("main a[href^='/articles/']").first.get_attribute("href")
-    for path in ("/", "/articles", article_path, f"{article_path}/edit", "/scans", "/matches", scan_path, match_path,
-                 f"{match_path}/report", f"{match_path}/takedown", "/settings", "/crawls", "/alerts",
-                 "/account/password", "/submit"):
+    for path in (
+        "/",
+        "/articles",
+        article_path,
+        f"{article_path}/edit",
+        "/scans",
+        "/matches",
+        scan_path,
+        match_path,
+        f"{match_path}/report",
+        f"{match_path}/takedown",
+        "/settings",
+        "/crawls",
+        "/alerts",
+        "/account/password",
+        "/submit",
+    ):
         assert page.goto(f"{base}{path}").status == 200, path
         found = page.evaluate(NARROW_CHECK)
         assert found["wide"] == [], f"{lang} {path}: wider than {PHONE['width']} px: {found['wide']}"

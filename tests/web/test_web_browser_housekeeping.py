@@ -27,7 +27,9 @@ def article_server(tmp_path):
     app, org_id = editor_app(tmp_path, BACKGROUND_TASKS=False)
     registry = app.extensions["checker.registry"]
     original = json.loads((SEEDS / "articles.jsonl").read_text("utf-8").splitlines()[0])
-    article_id = registry.register(article_from_json(original, 1, registry.settings.max_text_chars), org_id=org_id)
+    article_id = registry.register(
+        article_from_json(original, 1, registry.settings.max_text_chars), org_id=org_id
+    )
     with serving(app) as url:
         yield url, article_id, registry, org_id
 

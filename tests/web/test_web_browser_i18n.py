@@ -71,5 +71,7 @@ def test_live_status_updates_are_in_the_page_language(quiet_server, page):  # no
     scans.fail(Session, scan_id, "")
     expect(status).to_have_text("gagal")
     assert page.locator(f"tr[data-scan-id='{scan_id}'] .reason.failed").inner_text() in (
-        "tidak ada alasan yang tercatat", scans.readable_error(""))
+        "tidak ada alasan yang tercatat",
+        scans.readable_error(""),
+    )
     assert page.csp_violations == []

@@ -17,7 +17,9 @@ from tests.web.conftest import PASSWORD
 from tests.web.test_web_browser import NARROW_CHECK, PHONE, editor_app, serving
 from tests.web.test_web_match_page import add_copies
 
-page = browser.page  # the browser fixture (chromium, CSP violations collected, loopback only), found here by name
+page = (
+    browser.page
+)  # the browser fixture (chromium, CSP violations collected, loopback only), found here by name
 
 # Where a passage's mark lies in its pane: its top against the pane's visible box (px, viewport coordinates).
 PLACE = """([paneId, markId]) => {

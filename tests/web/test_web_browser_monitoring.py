@@ -24,8 +24,10 @@ FEED = "https://copier.example/feed.xml"
 
 def stored(registry) -> list[tuple]:
     with registry.Session() as session:
-        return [(w.url, w.kind, w.interval_minutes, w.max_pages, w.active)
-                for w in session.scalars(select(Watch).order_by(Watch.id))]
+        return [
+            (w.url, w.kind, w.interval_minutes, w.max_pages, w.active)
+            for w in session.scalars(select(Watch).order_by(Watch.id))
+        ]
 
 
 def test_watch_pause_resume_and_remove_in_a_browser(tmp_path, page):
@@ -97,8 +99,10 @@ def test_watch_pause_resume_and_remove_in_a_browser(tmp_path, page):
         assert "Nothing is watched yet." in page.locator("#watches").inner_text()
 
         # A 390 px phone, with two watches (one paused with a long reason): cards, nothing too wide.
-        for url in ("https://a-rather-long-subdomain.copier-with-a-long-name.example/section/feed.xml",
-                    "https://copier.example/"):
+        for url in (
+            "https://a-rather-long-subdomain.copier-with-a-long-name.example/section/feed.xml",
+            "https://copier.example/",
+        ):
             form.locator("input[name=url]").fill(url)
             form.locator("input[name=interval]").fill("24")
             form.locator("select[name=interval_unit]").select_option("hours")
@@ -122,7 +126,10 @@ def test_watch_pause_resume_and_remove_in_a_browser(tmp_path, page):
             # Cards: the header row is hidden, each cell above the next with its label.
             assert page.locator("#watches thead").evaluate("el => el.getBoundingClientRect().height") <= 1
             cells = page.locator("#watches tbody tr").first.locator("td")
-            lefts = {round(cells.nth(i).evaluate("el => el.getBoundingClientRect().left")) for i in range(cells.count())}
+            lefts = {
+                round(cells.nth(i).evaluate("el => el.getBoundingClientRect().left"))
+                for i in range(cells.count())
+            }
             assert len(lefts) == 1, lefts
             page.screenshot(path=tmp_path / f"3-phone-{language[:2]}.png", full_page=True)
     assert page.csp_violations == []

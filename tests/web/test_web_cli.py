@@ -22,8 +22,18 @@ def run(tmp_path):
 
 
 def test_users_create_list_disable(run):
-    created = run("users", "create", "--email", "Ed@Alpha.example", "--password", "long enough", "--role", "editor",
-                  "--org", "Alpha")
+    created = run(
+        "users",
+        "create",
+        "--email",
+        "Ed@Alpha.example",
+        "--password",
+        "long enough",
+        "--role",
+        "editor",
+        "--org",
+        "Alpha",
+    )
     assert created.exit_code == 0 and created.stdout.strip().isdigit()
     listed = run("users", "list")
     assert "ed@alpha.example" in listed.stdout and "editor" in listed.stdout and "active" in listed.stdout
@@ -31,16 +41,27 @@ def test_users_create_list_disable(run):
     assert "disabled" in run("users", "list").stdout
 
 
-@pytest.mark.parametrize("args", [["--password", "short", "--role", "viewer"],
-                                  ["--password", "long enough", "--role", "root"]])
+@pytest.mark.parametrize(
+    "args", [["--password", "short", "--role", "viewer"], ["--password", "long enough", "--role", "root"]]
+)
 def test_users_create_rejects_bad_input(run, args):
     result = CliRunner().invoke(cli, ["users", "create", "--email", "a@b.example", *args, "--org", "O"])
     assert result.exit_code != 0
 
 
 def test_tokens_create_prints_the_token_last_and_revoke(run, tmp_path):
-    run("users", "create", "--email", "ed@alpha.example", "--password", "long enough", "--role", "editor",
-        "--org", "Alpha")
+    run(
+        "users",
+        "create",
+        "--email",
+        "ed@alpha.example",
+        "--password",
+        "long enough",
+        "--role",
+        "editor",
+        "--org",
+        "Alpha",
+    )
     created = run("tokens", "create", "--email", "ed@alpha.example", "--name", "ci")
     assert created.exit_code == 0
     token = created.stdout.strip().splitlines()[-1]

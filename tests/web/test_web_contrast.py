@@ -44,7 +44,7 @@ def luminance(colour: str) -> float:
     if len(hexa) == 3:
         hexa = "".join(c * 2 for c in hexa)
     assert re.fullmatch(r"[0-9a-fA-F]{6}", hexa), colour
-    channels = [int(hexa[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    channels = [int(hexa[i : i + 2], 16) / 255 for i in (0, 2, 4)]
     linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
@@ -71,14 +71,22 @@ TEXT_ON = [
     ("chart labels", prop(".chart .label", "fill"), CARD),
     ("muted text on the page", prop(".muted", "color"), PAGE),
     ("muted text on a table header", prop(".muted", "color"), prop("th", "background")),
-    ("unattributed badge", prop(".badge.unattributed_reuse", "color"), prop(".badge.unattributed_reuse", "background")),
-    ("attributed badge", prop(".badge.attributed_reuse", "color"), prop(".badge.attributed_reuse", "background")),
+    (
+        "unattributed badge",
+        prop(".badge.unattributed_reuse", "color"),
+        prop(".badge.unattributed_reuse", "background"),
+    ),
+    (
+        "attributed badge",
+        prop(".badge.attributed_reuse", "color"),
+        prop(".badge.attributed_reuse", "background"),
+    ),
     ("licensed badge", prop(".badge.licensed", "color"), prop(".badge.licensed", "background")),
     ("plain badge", ROOT["--fg"], prop(".badge", "background")),
     ("count on an attributed bar", "#fff", prop(".mix .attributed_reuse", "background")),
     ("count on an unattributed bar", "#fff", prop(".mix .unattributed_reuse", "background")),
     ("count on a licensed bar", "#fff", prop(".mix .licensed", "background")),
-    ("current nav link", prop('header.top nav a[aria-current]', "color"), prop("header.top", "background")),
+    ("current nav link", prop("header.top nav a[aria-current]", "color"), prop("header.top", "background")),
 ]
 
 

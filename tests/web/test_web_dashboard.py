@@ -21,10 +21,23 @@ def test_overview_counts_recent_reuse_and_chart(client, editor):
     assert "portal-copas.example" in html  # the recent unattributed copy
 
 
-@pytest.mark.parametrize("path", ["/", "/articles", "/articles?q=vaksin", "/articles/upload", "/submit", "/scans",
-                                  "/scans?verdict=unattributed_reuse&domain=portal-copas.example&since=2020-01-01",
-                                  "/matches", "/matches?review_status=open&verdict=unattributed_reuse", "/domains",
-                                  "/exports", "/api/docs"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/articles",
+        "/articles?q=vaksin",
+        "/articles/upload",
+        "/submit",
+        "/scans",
+        "/scans?verdict=unattributed_reuse&domain=portal-copas.example&since=2020-01-01",
+        "/matches",
+        "/matches?review_status=open&verdict=unattributed_reuse",
+        "/domains",
+        "/exports",
+        "/api/docs",
+    ],
+)
 def test_pages_render(client, editor, path):
     response = client.get(path)
     assert response.status_code == 200 and "<!doctype html>" in response.get_data(as_text=True)
@@ -36,22 +49,36 @@ def test_bad_filters_are_reported_not_fatal(client, editor):
 
 
 def test_scan_filters(client, editor):
-    assert f"/scans/{editor.alpha_scan}" in client.get("/scans?domain=portal-copas.example").get_data(as_text=True)
-    assert f"/scans/{editor.alpha_scan}\"" not in client.get("/scans?domain=other.example").get_data(as_text=True)
-    assert f"/scans/{editor.alpha_scan}\"" not in client.get("/scans?verdict=no_reuse").get_data(as_text=True)
-    assert f"/scans/{editor.alpha_scan}\"" not in client.get("/scans?until=2000-01-01").get_data(as_text=True)
+    assert f"/scans/{editor.alpha_scan}" in client.get("/scans?domain=portal-copas.example").get_data(
+        as_text=True
+    )
+    assert f'/scans/{editor.alpha_scan}"' not in client.get("/scans?domain=other.example").get_data(
+        as_text=True
+    )
+    assert f'/scans/{editor.alpha_scan}"' not in client.get("/scans?verdict=no_reuse").get_data(as_text=True)
+    assert f'/scans/{editor.alpha_scan}"' not in client.get("/scans?until=2000-01-01").get_data(as_text=True)
 
 
 def test_register_article_form_and_validation(client, editor):
     bad = client.post("/articles", data={"title": "", "text": "some text"})
     assert bad.status_code == 422 and "title is empty" in bad.get_data(as_text=True)
-    bad = client.post("/articles", data={"title": "T", "text": "a " * 30, "license": "custom", "custom_terms": ""})
+    bad = client.post(
+        "/articles", data={"title": "T", "text": "a " * 30, "license": "custom", "custom_terms": ""}
+    )
     assert bad.status_code == 422
     bad = client.post("/articles", data={"title": "T", "text": "a " * 30, "published_at": "last week"})
     assert bad.status_code == 422 and "ISO 8601" in bad.get_data(as_text=True)
-    ok = client.post("/articles", data={"title": "My story", "text": "Sebuah cerita baru tentang banjir. " * 20,
-                                        "url": "https://alpha.example/story", "license": "cc-by-4.0",
-                                        "partners": "a.example, b.example", "published_at": "2026-11-01"})
+    ok = client.post(
+        "/articles",
+        data={
+            "title": "My story",
+            "text": "Sebuah cerita baru tentang banjir. " * 20,
+            "url": "https://alpha.example/story",
+            "license": "cc-by-4.0",
+            "partners": "a.example, b.example",
+            "published_at": "2026-11-01",
+        },
+    )
     assert ok.status_code == 302
     page = client.get(ok.headers["Location"]).get_data(as_text=True)
     assert "My story" in page and "cc-by-4.0" in page and "a.example, b.example" in page
@@ -59,12 +86,23 @@ def test_register_article_form_and_validation(client, editor):
 
 def test_registering_again_updates_with_one_message(client, editor):
     # Issue 10, point 2: a re-registration flashed two messages and dropped the required credit.
-    form = {"title": "My story", "text": "Sebuah cerita baru tentang banjir. " * 20,
-            "url": "https://alpha.example/story", "license": "cc-by-4.0"}
+    form = {
+        "title": "My story",
+        "text": "Sebuah cerita baru tentang banjir. " * 20,
+        "url": "https://alpha.example/story",
+        "license": "cc-by-4.0",
+    }
     first = client.post("/articles", data=form)
     assert "Article registered." in client.get(first.headers["Location"]).get_data(as_text=True)
-    again = client.post("/articles", data={**form, "url": "https://ALPHA.example/story/",
-                                           "required_credit": "Sumber: Alpha", "aliases": "Alpha, Harian Alpha"})
+    again = client.post(
+        "/articles",
+        data={
+            **form,
+            "url": "https://ALPHA.example/story/",
+            "required_credit": "Sumber: Alpha",
+            "aliases": "Alpha, Harian Alpha",
+        },
+    )
     assert again.headers["Location"] == first.headers["Location"]
     page = client.get(again.headers["Location"]).get_data(as_text=True)
     article_id = first.headers["Location"].rstrip("/").rsplit("/", 1)[1]
@@ -92,13 +130,32 @@ def test_cli_registered_article_is_in_the_default_organisations_dashboard(tmp_pa
     env.pop("CHECKER_ORG", None)
     text = tmp_path / "a.txt"
     text.write_text("Harga cabai di pasar induk naik dua kali lipat menjelang hari raya. " * 10, "utf-8")
-    subprocess.run([CHECKER, "register", str(text), "--title", "Cabai naik"], env=env, check=True, capture_output=True)
-    subprocess.run([CHECKER, "users", "create", "--email", "ed@default.example", "--password", PASSWORD,
-                    "--role", "editor"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [CHECKER, "register", str(text), "--title", "Cabai naik"], env=env, check=True, capture_output=True
+    )
+    subprocess.run(
+        [
+            CHECKER,
+            "users",
+            "create",
+            "--email",
+            "ed@default.example",
+            "--password",
+            PASSWORD,
+            "--role",
+            "editor",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     app = make_app(tmp_path)
     try:
         client = app.test_client()
-        assert client.post("/login", data={"email": "ed@default.example", "password": PASSWORD}).status_code == 302
+        assert (
+            client.post("/login", data={"email": "ed@default.example", "password": PASSWORD}).status_code
+            == 302
+        )
         assert "Cabai naik" in client.get("/articles").get_data(as_text=True)
         with app.extensions["checker.registry"].Session() as session:
             assert accounts.find_user(session, "ed@default.example").org.name == "Default"
@@ -112,20 +169,33 @@ def test_article_page_lists_where_it_was_reused(client, editor):
 
 
 def test_bulk_upload_jsonl_with_bad_lines(client, editor):
-    lines = [json.dumps({"title": f"Bulk {n}", "url": f"https://alpha.example/bulk/{n}",
-                         "text": f"Artikel nomor {n} tentang pelabuhan dan nelayan di pesisir utara. " * 5})
-             for n in range(3)]
+    lines = [
+        json.dumps(
+            {
+                "title": f"Bulk {n}",
+                "url": f"https://alpha.example/bulk/{n}",
+                "text": f"Artikel nomor {n} tentang pelabuhan dan nelayan di pesisir utara. " * 5,
+            }
+        )
+        for n in range(3)
+    ]
     data = "\n".join([*lines, "{not json", json.dumps({"title": "no text"})]).encode()
-    response = client.post("/articles/upload", data={"file": (io.BytesIO(data), "articles.jsonl")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/articles/upload",
+        data={"file": (io.BytesIO(data), "articles.jsonl")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     html = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "3 registered" in html.replace("</span>", "").replace('<span data-field="registered">', "")
     assert "line 4: malformed JSON" in html and "line 5: missing field" in html
     job_id = response.headers["Location"].rsplit("/", 1)[1]
     assert client.get(f"/articles/upload/{job_id}.json").get_json()["percent"] == 100
-    again = client.post("/articles/upload", data={"file": (io.BytesIO(data), "articles.jsonl")},
-                        content_type="multipart/form-data")
+    again = client.post(
+        "/articles/upload",
+        data={"file": (io.BytesIO(data), "articles.jsonl")},
+        content_type="multipart/form-data",
+    )
     progress = client.get(again.headers["Location"] + ".json").get_json()
     assert progress["skipped"] == 3 and progress["registered"] == 0
 
@@ -134,17 +204,30 @@ def test_bulk_upload_csv(client, editor):
     rows = io.StringIO()
     writer = csv.writer(rows)
     writer.writerow(["title", "url", "publisher", "license", "partners", "published_at", "text"])
-    writer.writerow(["CSV one", "https://alpha.example/csv/1", "Alpha", "cc-by-4.0", "p.example q.example",
-                     "2026-01-02", "Kolom teks pertama yang cukup panjang untuk didaftarkan. " * 4])
-    response = client.post("/articles/upload", data={"file": (io.BytesIO(rows.getvalue().encode()), "a.csv")},
-                           content_type="multipart/form-data")
+    writer.writerow(
+        [
+            "CSV one",
+            "https://alpha.example/csv/1",
+            "Alpha",
+            "cc-by-4.0",
+            "p.example q.example",
+            "2026-01-02",
+            "Kolom teks pertama yang cukup panjang untuk didaftarkan. " * 4,
+        ]
+    )
+    response = client.post(
+        "/articles/upload",
+        data={"file": (io.BytesIO(rows.getvalue().encode()), "a.csv")},
+        content_type="multipart/form-data",
+    )
     assert client.get(response.headers["Location"] + ".json").get_json()["registered"] == 1
     assert "CSV one" in client.get("/articles?q=CSV").get_data(as_text=True)
 
 
 def test_bulk_upload_rejects_other_files(client, editor):
-    response = client.post("/articles/upload", data={"file": (io.BytesIO(b"x"), "a.exe")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/articles/upload", data={"file": (io.BytesIO(b"x"), "a.exe")}, content_type="multipart/form-data"
+    )
     assert response.status_code == 422
     assert client.post("/articles/upload", data={}, content_type="multipart/form-data").status_code == 422
 
@@ -157,8 +240,11 @@ def test_upload_too_large_is_413(tmp_path):
         populate(app)
         client = app.test_client()
         client.post("/login", data={"email": "editor@alpha.example", "password": "correct horse battery"})
-        response = client.post("/articles/upload", data={"file": (io.BytesIO(b"x" * 5000), "a.jsonl")},
-                               content_type="multipart/form-data")
+        response = client.post(
+            "/articles/upload",
+            data={"file": (io.BytesIO(b"x" * 5000), "a.jsonl")},
+            content_type="multipart/form-data",
+        )
         assert response.status_code == 413
     finally:
         close_app(app)
@@ -176,17 +262,34 @@ def test_submit_validation(client, editor, sent):
     assert client.post("/submit", data={"kind": "text", "text": "  "}).status_code == 422
     assert client.post("/submit", data={"kind": "url", "url": "ftp://x.example/"}).status_code == 422
     assert client.post("/submit", data={"kind": "urls", "urls": ""}).status_code == 422
-    assert client.post("/submit", data={"kind": "crawl", "site": "https://x.example", "max_pages": "9999"}).status_code == 422
+    assert (
+        client.post(
+            "/submit", data={"kind": "crawl", "site": "https://x.example", "max_pages": "9999"}
+        ).status_code
+        == 422
+    )
     assert client.post("/submit", data={"kind": "mystery"}).status_code == 422
     assert sent == []
 
 
 def test_submit_urls_crawl_and_watch_queue_work(client, editor, sent):
     assert client.post("/submit", data={"kind": "url", "url": "https://copier.example/a"}).status_code == 302
-    response = client.post("/submit", data={"kind": "urls", "urls": "https://a.example/1\nhttps://b.example/2"})
+    response = client.post(
+        "/submit", data={"kind": "urls", "urls": "https://a.example/1\nhttps://b.example/2"}
+    )
     assert response.status_code == 302
-    assert client.post("/submit", data={"kind": "crawl", "site": "https://c.example/", "max_pages": "5"}).status_code == 302
-    assert client.post("/submit", data={"kind": "watch", "site": "https://d.example/", "interval_hours": "12"}).status_code == 302
+    assert (
+        client.post(
+            "/submit", data={"kind": "crawl", "site": "https://c.example/", "max_pages": "5"}
+        ).status_code
+        == 302
+    )
+    assert (
+        client.post(
+            "/submit", data={"kind": "watch", "site": "https://d.example/", "interval_hours": "12"}
+        ).status_code
+        == 302
+    )
     assert [name for name, _ in sent] == ["worker.tasks.scan"] * 3 + ["worker.tasks.crawl"]
     html = client.get("/scans?status=queued").get_data(as_text=True)
     assert 'data-status="queued"' in html and "copier.example/a" in html
@@ -213,7 +316,9 @@ def test_match_page_side_by_side_linked_passages(client, editor):
 
 def test_review_actions_keep_an_audit_trail(client, editor):
     url = f"/matches/{editor.alpha_match}"
-    assert client.post(url + "/review", data={"action": "confirmed", "note": "copied whole"}).status_code == 303
+    assert (
+        client.post(url + "/review", data={"action": "confirmed", "note": "copied whole"}).status_code == 303
+    )
     assert client.post(url + "/review", data={"action": "licensed", "note": "deal signed"}).status_code == 303
     bad = client.post(url + "/review", data={"action": "delete"}, follow_redirects=True)
     assert "action must be one of" in bad.get_data(as_text=True)
@@ -244,7 +349,7 @@ def test_csv_cells_cannot_run_as_formulas(app, client, editor):
     from checker.models import MatchRow
 
     with app.extensions["checker.registry"].Session.begin() as session:
-        session.get(MatchRow, editor.alpha_match).suspect_url = "=HYPERLINK(\"http://x\")"
+        session.get(MatchRow, editor.alpha_match).suspect_url = '=HYPERLINK("http://x")'
     text = client.get("/exports/matches.csv").get_data(as_text=True)
     assert "'=HYPERLINK" in text
 
@@ -256,24 +361,39 @@ def test_evidence_report_and_takedown(client, editor):
     notice = client.get(f"/matches/{editor.alpha_match}/takedown").get_data(as_text=True)
     assert "Alpha News" in notice and "portal-copas.example" in notice
     txt = client.get(f"/matches/{editor.alpha_match}/takedown?format=txt")
-    assert txt.mimetype == "text/plain" and "Subject: Request to remove copied content" in txt.get_data(as_text=True)
+    assert txt.mimetype == "text/plain" and "Subject: Request to remove copied content" in txt.get_data(
+        as_text=True
+    )
 
 
-@pytest.mark.parametrize("template", ["/articles/{beta_article}", "/scans/{beta_scan}", "/matches/{beta_match}",
-                                      "/matches/{beta_match}/report", "/matches/{beta_match}/takedown",
-                                      "/articles/999999", "/scans/999999", "/matches/999999"])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "/articles/{beta_article}",
+        "/scans/{beta_scan}",
+        "/matches/{beta_match}",
+        "/matches/{beta_match}/report",
+        "/matches/{beta_match}/takedown",
+        "/articles/999999",
+        "/scans/999999",
+        "/matches/999999",
+    ],
+)
 def test_other_organisations_records_are_404(client, editor, template):
     assert client.get(template.format(**editor.__dict__)).status_code == 404
 
 
 def test_cannot_review_another_organisations_match(client, editor):
-    assert client.post(f"/matches/{editor.beta_match}/review", data={"action": "dismissed"}).status_code == 404
+    assert (
+        client.post(f"/matches/{editor.beta_match}/review", data={"action": "dismissed"}).status_code == 404
+    )
 
 
 def test_other_organisations_upload_job_is_404(app, client, auth, editor):
     data = json.dumps({"title": "x", "text": "y " * 40}).encode()
-    location = client.post("/articles/upload", data={"file": (io.BytesIO(data), "a.jsonl")},
-                           content_type="multipart/form-data").headers["Location"]
+    location = client.post(
+        "/articles/upload", data={"file": (io.BytesIO(data), "a.jsonl")}, content_type="multipart/form-data"
+    ).headers["Location"]
     auth.logout()
     auth.login("editor@beta.example")
     assert client.get(location).status_code == 404
@@ -286,7 +406,9 @@ def test_lists_show_only_own_organisation(client, editor):
 
 
 def test_html_is_escaped(client, editor):
-    response = client.post("/submit", data={"kind": "text", "text": "<script>alert(1)</script> tidak ada " * 3})
+    response = client.post(
+        "/submit", data={"kind": "text", "text": "<script>alert(1)</script> tidak ada " * 3}
+    )
     html = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
 
@@ -295,8 +417,13 @@ def test_admin_manages_users_and_tokens(client, auth, world):
     auth.login("admin@alpha.example")
     bad = client.post("/admin/users", data={"email": "not-an-email", "password": "short", "role": "viewer"})
     assert bad.status_code == 422
-    assert client.post("/admin/users", data={"email": "new@alpha.example", "password": "long enough pw",
-                                             "role": "editor"}).status_code == 303
+    assert (
+        client.post(
+            "/admin/users",
+            data={"email": "new@alpha.example", "password": "long enough pw", "role": "editor"},
+        ).status_code
+        == 303
+    )
     assert "new@alpha.example" in client.get("/admin/users").get_data(as_text=True)
     assert client.post("/admin/tokens", data={"user_id": "0"}).status_code == 404
     assert "No token created" in client.post("/admin/tokens", data={"user_id": "x"}).get_data(as_text=True)
@@ -315,7 +442,10 @@ def test_admin_manages_users_and_tokens(client, auth, world):
     assert client.post("/admin/tokens", data={"user_id": str(beta_id)}).status_code == 404
     assert client.post(f"/admin/users/{beta_id}/active", data={"active": "0"}).status_code == 404
     # Disabling asks first (web.confirm): only the confirmed POST disables.
-    assert client.post(f"/admin/users/{new_id}/active", data={"active": "0", "confirm": "yes"}).status_code == 303
+    assert (
+        client.post(f"/admin/users/{new_id}/active", data={"active": "0", "confirm": "yes"}).status_code
+        == 303
+    )
     assert client.get("/api/articles", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 
@@ -329,8 +459,14 @@ def test_admin_revokes_tokens_of_own_organisation_only(app, client, auth, world)
         other = session.query(ApiToken).filter_by(token_sha256=token_digest(world.tokens["beta"])).one().id
     assert client.post(f"/admin/tokens/{other}/revoke").status_code == 404
     assert client.post(f"/admin/tokens/{own}/revoke", data={"confirm": "yes"}).status_code == 303
-    assert client.get("/api/articles", headers={"Authorization": f"Bearer {world.tokens['viewer']}"}).status_code == 401
-    assert client.get("/api/articles", headers={"Authorization": f"Bearer {world.tokens['beta']}"}).status_code == 200
+    assert (
+        client.get("/api/articles", headers={"Authorization": f"Bearer {world.tokens['viewer']}"}).status_code
+        == 401
+    )
+    assert (
+        client.get("/api/articles", headers={"Authorization": f"Bearer {world.tokens['beta']}"}).status_code
+        == 200
+    )
 
 
 def test_static_assets_are_local(client, editor):

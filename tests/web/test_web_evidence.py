@@ -35,8 +35,10 @@ NOTE = "Disalin utuh tanpa izin — Ñ"
 BODY = b"<html><body>the page as fetched</body></html>"
 FETCHED_AT = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)  # 10:00 WIB
 # Fixed phrases of each letter, and which must not be in the other one.
-LETTER_PHRASES = {"en": ("Dear Sir or Madam,", "Yours faithfully,", "Subject: Request to remove copied content"),
-                  "id": ("Dengan hormat,", "Hormat kami,", "Perihal  : Permohonan penghapusan")}
+LETTER_PHRASES = {
+    "en": ("Dear Sir or Madam,", "Yours faithfully,", "Subject: Request to remove copied content"),
+    "id": ("Dengan hormat,", "Hormat kami,", "Perihal  : Permohonan penghapusan"),
+}
 
 
 @pytest.fixture
@@ -58,12 +60,20 @@ def partial_copy_match(app) -> int:
     registry = app.extensions["checker.registry"]
     world = app.config["WORLD"]
     suspect = next(s for s in demo_suspects(SEEDS) if s["id"] == "partial-copy")
-    scan_id = registry.record_scan(suspect["text"], suspect["url"],
-                                   registry.scan(suspect["text"], suspect["url"], org_id=world.alpha), org_id=world.alpha)
+    scan_id = registry.record_scan(
+        suspect["text"],
+        suspect["url"],
+        registry.scan(suspect["text"], suspect["url"], org_id=world.alpha),
+        org_id=world.alpha,
+    )
     with registry.Session.begin() as session:
         session.get(Organisation, world.alpha).time_zone = ZONE
         scan = session.get(Scan, scan_id)
-        scan.fetched_at, scan.body_sha256, scan.final_url = FETCHED_AT, hashlib.sha256(BODY).hexdigest(), suspect["url"]
+        scan.fetched_at, scan.body_sha256, scan.final_url = (
+            FETCHED_AT,
+            hashlib.sha256(BODY).hexdigest(),
+            suspect["url"],
+        )
         return session.scalar(select(MatchRow.id).where(MatchRow.scan_id == scan_id))
 
 
@@ -79,7 +89,10 @@ def flat(text: str) -> str:
 def stored(app) -> tuple:
     """What a download must never change: row counts and every match's review status."""
     with app.extensions["checker.registry"].Session() as session:
-        counts = tuple(session.scalar(select(func.count()).select_from(model)) for model in (Article, Scan, MatchRow, Review))
+        counts = tuple(
+            session.scalar(select(func.count()).select_from(model))
+            for model in (Article, Scan, MatchRow, Review)
+        )
         return counts, tuple(session.scalars(select(MatchRow.review_status).order_by(MatchRow.id)))
 
 
@@ -88,28 +101,36 @@ def test_pdf_report_holds_texts_verdict_hashes_review_and_zoned_dates(any_app):
     match_id = partial_copy_match(any_app)
     client = any_app.test_client()
     login(client)
-    assert client.post(f"/matches/{match_id}/review", data={"action": "confirmed", "note": NOTE}).status_code == 303
+    assert (
+        client.post(f"/matches/{match_id}/review", data={"action": "confirmed", "note": NOTE}).status_code
+        == 303
+    )
 
     response = client.get(f"/matches/{match_id}/report.pdf")
 
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF")
-    assert re.fullmatch(rf'attachment; filename="evidence-match-{match_id}-\d{{8}}\.pdf"',
-                        response.headers["Content-Disposition"])
+    assert re.fullmatch(
+        rf'attachment; filename="evidence-match-{match_id}-\d{{8}}\.pdf"',
+        response.headers["Content-Disposition"],
+    )
     text = pdf_text(response.data)
     with any_app.extensions["checker.registry"].Session() as session:
         m = session.get(MatchRow, match_id)
         suspect, original, passage = m.scan.text, m.article.text, m.passages[0]
         verdict, created_at = m.verdict.replace("_", " "), m.scan.created_at
     # Both texts' copied passage, and both texts whole (words of each that the other does not have).
-    assert flat(suspect[passage.suspect_start:passage.suspect_end])[:120] in text
-    assert flat(original[passage.source_start:passage.source_end])[:120] in text
-    assert flat(suspect[:passage.suspect_start])[:80] in text and flat(original)[-80:] in text
+    assert flat(suspect[passage.suspect_start : passage.suspect_end])[:120] in text
+    assert flat(original[passage.source_start : passage.source_end])[:120] in text
+    assert flat(suspect[: passage.suspect_start])[:80] in text and flat(original)[-80:] in text
     assert verdict in text and NOTE in text and "editor@alpha.example" in text
     # SHA-256 of each text exactly as stored (UTF-8), and of the fetched body.
     no_space = re.sub(r"\s", "", text)
-    for digest in (hashlib.sha256(suspect.encode("utf-8")).hexdigest(), hashlib.sha256(original.encode("utf-8")).hexdigest(),
-                   hashlib.sha256(BODY).hexdigest()):
+    for digest in (
+        hashlib.sha256(suspect.encode("utf-8")).hexdigest(),
+        hashlib.sha256(original.encode("utf-8")).hexdigest(),
+        hashlib.sha256(BODY).hexdigest(),
+    ):
         assert digest in no_space, digest
     # Dates in the organisation's zone, named: fetched at 03:00 UTC is 10:00 WIB; the scan's creation too.
     assert "2026-11-30 10:00 WIB (Asia/Jakarta)" in text
@@ -162,15 +183,26 @@ def test_without_weasyprint_the_pdf_is_a_503_saying_what_to_install(client, worl
 
 
 def test_the_app_starts_without_importing_weasyprint():
-    code = ("import sys; import web, web.exports, web.evidence; "
-            "assert 'weasyprint' not in sys.modules, 'imported at start'")
+    code = (
+        "import sys; import web, web.exports, web.evidence; "
+        "assert 'weasyprint' not in sys.modules, 'imported at start'"
+    )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
 
 
 # -- the renderer fetches nothing ------------------------------------------------------------------
-@pytest.mark.parametrize("url", ["http://127.0.0.1:9/pixel.png", "https://example.com/style.css", "file:///etc/passwd",
-                                 "data:text/css,body{color:red}", "ftp://example.com/x", STYLESHEET_URL + "?x",
-                                 "checker-evidence:other.css"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/pixel.png",
+        "https://example.com/style.css",
+        "file:///etc/passwd",
+        "data:text/css,body{color:red}",
+        "ftp://example.com/x",
+        STYLESHEET_URL + "?x",
+        "checker-evidence:other.css",
+    ],
+)
 def test_fetcher_refuses_every_url_but_the_stylesheet(url):
     with pytest.raises(RefusedFetch):
         StylesheetOnlyFetcher().fetch(url)
@@ -208,8 +240,10 @@ def counting_server():
 
 def test_the_renderer_reaches_no_url(counting_server):
     base, hits = counting_server
-    page = (f'<link rel="stylesheet" href="{base}/a.css"><style>@import url("{base}/b.css");</style>'
-            f'<p>text<img src="{base}/pixel.png"><span style="background: url({base}/bg.png)">x</span></p>')
+    page = (
+        f'<link rel="stylesheet" href="{base}/a.css"><style>@import url("{base}/b.css");</style>'
+        f'<p>text<img src="{base}/pixel.png"><span style="background: url({base}/bg.png)">x</span></p>'
+    )
     assert render_pdf(page).startswith(b"%PDF")
     assert hits == []
 
@@ -217,7 +251,11 @@ def test_the_renderer_reaches_no_url(counting_server):
 def test_the_report_asks_the_renderer_for_its_stylesheet_only(client, world, monkeypatch):
     asked: list[str] = []
     original = StylesheetOnlyFetcher.fetch
-    monkeypatch.setattr(StylesheetOnlyFetcher, "fetch", lambda self, url, headers=None: asked.append(url) or original(self, url))
+    monkeypatch.setattr(
+        StylesheetOnlyFetcher,
+        "fetch",
+        lambda self, url, headers=None: asked.append(url) or original(self, url),
+    )
     login(client)
     assert client.get(f"/matches/{world.alpha_match}/report.pdf").status_code == 200
     assert asked == [STYLESHEET_URL]
@@ -238,28 +276,40 @@ def test_takedown_download_is_the_edited_box_in_either_language(any_app, lang):
     page = client.get(f"/matches/{world.alpha_match}/takedown?lang={lang}").get_data(as_text=True)
     draft = textarea_of(page)
     other = "id" if lang == "en" else "en"
-    assert all(p in draft for p in LETTER_PHRASES[lang]) and not any(p in draft for p in LETTER_PHRASES[other])
+    assert all(p in draft for p in LETTER_PHRASES[lang]) and not any(
+        p in draft for p in LETTER_PHRASES[other]
+    )
     assert 'name="csrf_token"' in page and f'name="lang" value="{lang}"' in page
     before = stored(any_app)
     edited = draft.replace("[", "«").rstrip() + "\n\nHormat kami — Ñ\n[edited by hand]"
 
-    response = client.post(f"/matches/{world.alpha_match}/takedown.txt",
-                           data={"text": edited.replace("\n", "\r\n"), "lang": lang})
+    response = client.post(
+        f"/matches/{world.alpha_match}/takedown.txt",
+        data={"text": edited.replace("\n", "\r\n"), "lang": lang},
+    )
 
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
-    assert re.fullmatch(rf'attachment; filename="takedown-match-{world.alpha_match}-{lang}\.txt"',
-                        response.headers["Content-Disposition"])
+    assert re.fullmatch(
+        rf'attachment; filename="takedown-match-{world.alpha_match}-{lang}\.txt"',
+        response.headers["Content-Disposition"],
+    )
     assert response.data == edited.encode("utf-8")
     assert stored(any_app) == before
 
 
 def test_the_draft_defaults_to_the_interface_language(client, world):
     login(client)
-    indonesian = textarea_of(client.get(f"/matches/{world.alpha_match}/takedown",
-                                        headers={"Accept-Language": "id-ID,id;q=0.9"}).get_data(as_text=True))
-    english = textarea_of(client.get(f"/matches/{world.alpha_match}/takedown",
-                                     headers={"Accept-Language": "en-GB"}).get_data(as_text=True))
+    indonesian = textarea_of(
+        client.get(
+            f"/matches/{world.alpha_match}/takedown", headers={"Accept-Language": "id-ID,id;q=0.9"}
+        ).get_data(as_text=True)
+    )
+    english = textarea_of(
+        client.get(f"/matches/{world.alpha_match}/takedown", headers={"Accept-Language": "en-GB"}).get_data(
+            as_text=True
+        )
+    )
     assert "Dengan hormat," in indonesian and "Dear Sir or Madam," in english
 
 
@@ -272,7 +322,12 @@ def test_the_indonesian_letter_writes_dates_the_indonesian_way(app, client, worl
     assert "30 November 2026 pukul 10.00 WIB" in draft and "pada tanggal 6 Juli 2021" in draft
 
 
-BAD_NOTICES = {"empty": "", "blank": " \r\n\t ", "huge": "a" * (TAKEDOWN_MAX_CHARS + 1), "nul": "Dengan hormat,\x00"}
+BAD_NOTICES = {
+    "empty": "",
+    "blank": " \r\n\t ",
+    "huge": "a" * (TAKEDOWN_MAX_CHARS + 1),
+    "nul": "Dengan hormat,\x00",
+}
 
 
 @pytest.mark.parametrize("name", BAD_NOTICES)
@@ -281,10 +336,14 @@ def test_a_bad_notice_is_a_clear_400_that_keeps_the_box(any_app, name):
     client = any_app.test_client()
     login(client)
     before = stored(any_app)
-    response = client.post(f"/matches/{world.alpha_match}/takedown.txt", data={"text": BAD_NOTICES[name], "lang": "id"})
+    response = client.post(
+        f"/matches/{world.alpha_match}/takedown.txt", data={"text": BAD_NOTICES[name], "lang": "id"}
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 400 and response.mimetype == "text/html"
-    assert re.search(r'role="alert">Not downloaded: the notice text (is empty|is longer than|contains a NUL)', page)
+    assert re.search(
+        r'role="alert">Not downloaded: the notice text (is empty|is longer than|contains a NUL)', page
+    )
     if name == "huge":
         assert textarea_of(page) == BAD_NOTICES[name]  # the edits are still in the box
     assert stored(any_app) == before
@@ -304,15 +363,21 @@ def test_undecodable_bytes_never_make_a_500_nor_a_broken_file(client, world):
     """A browser cannot send a lone surrogate (it sends U+FFFD); a hand-made body with the UTF-8 form of
     one is answered without a 500, and whatever is downloaded is valid UTF-8."""
     login(client)
-    response = client.post(f"/matches/{world.alpha_match}/takedown.txt", data=b"lang=en&text=Hormat%20kami%20%ED%A0%80",
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        f"/matches/{world.alpha_match}/takedown.txt",
+        data=b"lang=en&text=Hormat%20kami%20%ED%A0%80",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code in (200, 400)
     response.data.decode("utf-8")
 
 
 def test_another_organisations_takedown_download_is_404(client, world):
     login(client)
-    assert client.post(f"/matches/{world.beta_match}/takedown.txt", data={"text": "x", "lang": "en"}).status_code == 404
+    assert (
+        client.post(f"/matches/{world.beta_match}/takedown.txt", data={"text": "x", "lang": "en"}).status_code
+        == 404
+    )
 
 
 def test_the_download_needs_the_forms_csrf_token(tmp_path):
@@ -321,11 +386,15 @@ def test_the_download_needs_the_forms_csrf_token(tmp_path):
         world = populate(app)
         client = app.test_client()
         token = csrf_token_of(client.get("/login").get_data(as_text=True))
-        client.post("/login", data={"email": "editor@alpha.example", "password": PASSWORD, "csrf_token": token})
+        client.post(
+            "/login", data={"email": "editor@alpha.example", "password": PASSWORD, "csrf_token": token}
+        )
         page = client.get(f"/matches/{world.alpha_match}/takedown").get_data(as_text=True)
         url = f"/matches/{world.alpha_match}/takedown.txt"
         assert client.post(url, data={"text": "Dear Sir or Madam,", "lang": "en"}).status_code == 400
-        ok = client.post(url, data={"text": "Dear Sir or Madam,", "lang": "en", "csrf_token": csrf_token_of(page)})
+        ok = client.post(
+            url, data={"text": "Dear Sir or Madam,", "lang": "en", "csrf_token": csrf_token_of(page)}
+        )
         assert ok.status_code == 200 and ok.data == b"Dear Sir or Madam,"
     finally:
         close_app(app)
@@ -345,7 +414,11 @@ def test_each_text_downloads_byte_for_byte_with_the_reports_hash(client, world, 
 def test_the_api_serves_the_pdf_to_its_organisations_token_only(client, world):
     token = {"Authorization": f"Bearer {world.tokens['viewer']}"}
     response = client.get(f"/api/matches/{world.alpha_match}/report.pdf", headers=token)
-    assert response.status_code == 200 and response.mimetype == "application/pdf" and response.data.startswith(b"%PDF")
+    assert (
+        response.status_code == 200
+        and response.mimetype == "application/pdf"
+        and response.data.startswith(b"%PDF")
+    )
     assert "Alpha News" in pdf_text(response.data)
     other = client.get(f"/api/matches/{world.beta_match}/report.pdf", headers=token)
     assert other.status_code == 404 and other.is_json
@@ -354,8 +427,10 @@ def test_the_api_serves_the_pdf_to_its_organisations_token_only(client, world):
 
 def test_without_weasyprint_the_api_answers_a_json_503(client, world, monkeypatch):
     monkeypatch.setitem(sys.modules, "weasyprint", None)
-    response = client.get(f"/api/matches/{world.alpha_match}/report.pdf",
-                          headers={"Authorization": f"Bearer {world.tokens['viewer']}"})
+    response = client.get(
+        f"/api/matches/{world.alpha_match}/report.pdf",
+        headers={"Authorization": f"Bearer {world.tokens['viewer']}"},
+    )
     assert response.status_code == 503 and "pip install weasyprint" in response.get_json()["error"]
 
 
@@ -381,4 +456,6 @@ def test_a_deleted_original_still_has_its_report_and_draft(app, client, world):
 
 def test_the_image_installs_what_the_pdf_needs():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert "libpango-1.0-0" in dockerfile and "libpangoft2-1.0-0" in dockerfile and "fonts-dejavu" in dockerfile
+    assert (
+        "libpango-1.0-0" in dockerfile and "libpangoft2-1.0-0" in dockerfile and "fonts-dejavu" in dockerfile
+    )

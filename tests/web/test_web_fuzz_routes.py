@@ -75,13 +75,48 @@ def off_loopback():
 
 # -- hostile values ------------------------------------------------------------------------------------------
 HOSTILE = [
-    "", " ", "0", "-1", "1", "2", "99999999999999999999999", "1e309", "NaN", "true", "null",
-    "\x00", "a\x00b", "\ud800", "x\udfffy", "\r\n", "/a\r\nb", "%0d%0a", "\\\\evil", "//evil.example",
-    "javascript:alert(1)", "JaVaScRiPt:alert(1)", "data:text/html,<script>alert(1)</script>",
-    "http://", "https://example.com/" + "a" * 2100, "http://127.0.0.1:1/x", "ftp://x.example/",
-    "9999-12-31", "0001-01-01", "2026-02-30", "1970-01-01T00:00:00+25:00", "10000-01-01",
-    "<script>alert(1)</script>", "'\"><img src=x onerror=alert(1)>", "{{7*7}}", "../../etc/passwd",
-    "a." * 3000 + "1", "A" * 20000, "[" * 5000, "x" * 300, "x" * 2001, "é" * 600,
+    "",
+    " ",
+    "0",
+    "-1",
+    "1",
+    "2",
+    "99999999999999999999999",
+    "1e309",
+    "NaN",
+    "true",
+    "null",
+    "\x00",
+    "a\x00b",
+    "\ud800",
+    "x\udfffy",
+    "\r\n",
+    "/a\r\nb",
+    "%0d%0a",
+    "\\\\evil",
+    "//evil.example",
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "http://",
+    "https://example.com/" + "a" * 2100,
+    "http://127.0.0.1:1/x",
+    "ftp://x.example/",
+    "9999-12-31",
+    "0001-01-01",
+    "2026-02-30",
+    "1970-01-01T00:00:00+25:00",
+    "10000-01-01",
+    "<script>alert(1)</script>",
+    "'\"><img src=x onerror=alert(1)>",
+    "{{7*7}}",
+    "../../etc/passwd",
+    "a." * 3000 + "1",
+    "A" * 20000,
+    "[" * 5000,
+    "x" * 300,
+    "x" * 2001,
+    "é" * 600,
 ]
 # Values that get the fuzzer past a form's first check.
 PLAUSIBLE = {
@@ -117,8 +152,26 @@ def template_fields() -> list[str]:
 
 
 FORM_FIELDS = template_fields()
-QUERY_FIELDS = sorted({"verdict", "kind", "review_status", "status", "domain", "article_id", "since", "until",
-                       "q", "page", "per_page", "next", "format", "ids", "sort"} | set(FORM_FIELDS))
+QUERY_FIELDS = sorted(
+    {
+        "verdict",
+        "kind",
+        "review_status",
+        "status",
+        "domain",
+        "article_id",
+        "since",
+        "until",
+        "q",
+        "page",
+        "per_page",
+        "next",
+        "format",
+        "ids",
+        "sort",
+    }
+    | set(FORM_FIELDS)
+)
 
 
 def pairs(names: list[str]) -> st.SearchStrategy[list[tuple[str, str]]]:
@@ -127,7 +180,9 @@ def pairs(names: list[str]) -> st.SearchStrategy[list[tuple[str, str]]]:
 
 def encode(items: list[tuple[str, str]]) -> bytes:
     """URL-encode as a browser would, but keep lone surrogates (as the bytes a broken client sends)."""
-    return "&".join(f"{quote(k)}={quote(v.encode('utf-8', 'surrogatepass'))}" for k, v in items).encode("ascii")
+    return "&".join(f"{quote(k)}={quote(v.encode('utf-8', 'surrogatepass'))}" for k, v in items).encode(
+        "ascii"
+    )
 
 
 # -- bodies --------------------------------------------------------------------------------------------------
@@ -148,7 +203,14 @@ def api_fields() -> list[str]:
 
 
 JSON_VALUES = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.sampled_from(HOSTILE), ANY_TEXT),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=False),
+        st.sampled_from(HOSTILE),
+        ANY_TEXT,
+    ),
     lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(ANY_TEXT, inner, max_size=3)),
     max_leaves=6,
 )
@@ -161,20 +223,30 @@ def json_bodies() -> st.SearchStrategy[bytes]:
         as_object.map(lambda d: json.dumps(d).encode()),  # ensure_ascii: lone surrogates as \\ud800 escapes
         st.integers(1, 200_000).map(lambda n: b"[" * n + b"]" * n),
         st.integers(1, 200_000).map(lambda n: b'{"a":' * n + b"1" + b"}" * n),
-        st.sampled_from([b"", b"{", b"\xff\xfe\x00", b'{"title": "\xed\xa0\x80"}', b"[]", b"1e999999", b'"x"']),
+        st.sampled_from(
+            [b"", b"{", b"\xff\xfe\x00", b'{"title": "\xed\xa0\x80"}', b"[]", b"1e999999", b'"x"']
+        ),
         st.binary(max_size=64),
     )
 
 
 def upload_files() -> st.SearchStrategy[tuple[bytes, str]]:
-    record = st.dictionaries(st.sampled_from(["title", "text", "url", "publisher", "published_at", "license"]),
-                             st.one_of(st.sampled_from(HOSTILE), ANY_TEXT), max_size=6)
+    record = st.dictionaries(
+        st.sampled_from(["title", "text", "url", "publisher", "published_at", "license"]),
+        st.one_of(st.sampled_from(HOSTILE), ANY_TEXT),
+        max_size=6,
+    )
     jsonl = st.lists(record, max_size=4).map(lambda rows: "\n".join(json.dumps(r) for r in rows).encode())
     csv_rows = st.lists(st.lists(st.sampled_from(HOSTILE), min_size=2, max_size=4), max_size=3).map(
-        lambda rows: ("title,text,url\n" + "\n".join(",".join('"' + v.replace('"', '""') + '"' for v in r)
-                                                     for r in rows)).encode("utf-8", "surrogatepass"))
+        lambda rows: (
+            "title,text,url\n"
+            + "\n".join(",".join('"' + v.replace('"', '""') + '"' for v in r) for r in rows)
+        ).encode("utf-8", "surrogatepass")
+    )
     content = st.one_of(
-        jsonl, csv_rows, st.binary(max_size=200),
+        jsonl,
+        csv_rows,
+        st.binary(max_size=200),
         st.just(b"title,text\nA," + b"x" * 200_000 + b"\n"),
         st.just(b"[" * 100_000 + b"]" * 100_000 + b"\n"),
         st.just(b'{"title": "t", "text": "\\ud800 text"}\n'),
@@ -194,15 +266,24 @@ def fuzz(request, tmp_path_factory, off_loopback):
     if request.param == "sqlite":
         settings_ = Settings.from_env({}, data_dir=tmp / "data")
     else:
-        settings_ = Settings.from_env({}, data_dir=tmp / "data", database_url=request.getfixturevalue("pg_module_url"))
+        settings_ = Settings.from_env(
+            {}, data_dir=tmp / "data", database_url=request.getfixturevalue("pg_module_url")
+        )
     with pytest.MonkeyPatch.context() as mp:
         sent: list = []
         mp.setattr(dispatch, "send", lambda task, *args: sent.append((task.name, args)))
         # The sweep fails many logins on purpose; throttling is tested in test_web_throttle.py.
-        app = make_app(tmp, SETTINGS=settings_, PROPAGATE_EXCEPTIONS=False, LOGIN_RATE_LIMIT="100000 per minute",
-                       LOGIN_BACKOFF_AFTER=1_000_000)
+        app = make_app(
+            tmp,
+            SETTINGS=settings_,
+            PROPAGATE_EXCEPTIONS=False,
+            LOGIN_RATE_LIMIT="100000 per minute",
+            LOGIN_BACKOFF_AFTER=1_000_000,
+        )
         errors: list = []
-        got_request_exception.connect(lambda _sender, exception, **_kw: errors.append(exception), app, weak=False)
+        got_request_exception.connect(
+            lambda _sender, exception, **_kw: errors.append(exception), app, weak=False
+        )
         app.config["FUZZ_ERRORS"] = errors
         world = populate(app)
         client = app.test_client()
@@ -255,8 +336,12 @@ def route_labels() -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         app = make_app(Path(tmp))
         try:
-            return sorted(f"{method} {rule.rule}" for rule in app.url_map.iter_rules() if rule.endpoint != "static"
-                          for method in sorted(rule.methods - {"HEAD", "OPTIONS"}))
+            return sorted(
+                f"{method} {rule.rule}"
+                for rule in app.url_map.iter_rules()
+                if rule.endpoint != "static"
+                for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+            )
         finally:
             close_app(app)
 
@@ -267,15 +352,28 @@ ANONYMOUS = {"POST /login", "GET /login", "POST /logout"}
 
 
 def path_for(rule: str, ids: st.DataObject, world) -> str:
-    known = [world.alpha_article, world.alpha_scan, world.alpha_match, world.beta_article, world.beta_scan,
-             world.beta_match, 1, 2, 3]
+    known = [
+        world.alpha_article,
+        world.alpha_scan,
+        world.alpha_match,
+        world.beta_article,
+        world.beta_scan,
+        world.beta_match,
+        1,
+        2,
+        3,
+    ]
 
     def fill(match: re.Match) -> str:
         converter = match.group(1) or "string"
         if converter == "int":
-            return str(ids.draw(st.one_of(st.sampled_from(known), st.sampled_from([0, 2**63, 10**30])), label="id"))
-        text = ids.draw(st.one_of(st.sampled_from(HOSTILE), ANY_TEXT).filter(lambda s: s and "/" not in s),
-                        label=match.group(2))
+            return str(
+                ids.draw(st.one_of(st.sampled_from(known), st.sampled_from([0, 2**63, 10**30])), label="id")
+            )
+        text = ids.draw(
+            st.one_of(st.sampled_from(HOSTILE), ANY_TEXT).filter(lambda s: s and "/" not in s),
+            label=match.group(2),
+        )
         return quote(text.encode("utf-8", "surrogatepass"), safe="")
 
     return re.sub(r"<(?:(\w+):)?(\w+)>", fill, rule)
@@ -288,12 +386,22 @@ def test_no_route_answers_5xx(fuzz, label):
     is_api = rule.startswith("/api/")
     headers = {"Authorization": f"Bearer {fresh_account(app)[1]}"} if is_api else {}
     upload = rule == "/articles/upload" and method == "POST"
-    body = json_bodies() if is_api and method == "POST" else (upload_files() if upload else pairs(FORM_FIELDS))
+    body = (
+        json_bodies() if is_api and method == "POST" else (upload_files() if upload else pairs(FORM_FIELDS))
+    )
 
     @given(data=st.data(), query=pairs(QUERY_FIELDS), body=body)
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                     HealthCheck.data_too_large, HealthCheck.large_base_example])
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.data_too_large,
+            HealthCheck.large_base_example,
+        ],
+    )
     def run(data, query, body):
         path = path_for(rule, data, world)
         who = app.test_client() if label in ANONYMOUS else client
@@ -303,12 +411,15 @@ def test_no_route_answers_5xx(fuzz, label):
                 kwargs.update(data=body, content_type="application/json")
             elif upload:
                 content, filename = body
-                kwargs.update(data={"file": (io.BytesIO(content), filename)}, content_type="multipart/form-data")
+                kwargs.update(
+                    data={"file": (io.BytesIO(content), filename)}, content_type="multipart/form-data"
+                )
             else:
                 kwargs.update(data=encode(body), content_type="application/x-www-form-urlencoded")
         response = who.open(path, method=method, **kwargs)
         assert response.status_code < 500, (
-            f"{method} {path} answered {response.status_code}: {response.get_data(as_text=True)[:300]}")
+            f"{method} {path} answered {response.status_code}: {response.get_data(as_text=True)[:300]}"
+        )
         location = response.headers.get("Location", "")
         if who is client and response.status_code in (302, 303) and "/login" in location:
             login(client)  # the fuzzer changed its own account (role, session): log in again
@@ -319,12 +430,47 @@ def test_no_route_answers_5xx(fuzz, label):
 # -- the sweep: each known-bad input in each field, the other fields working --------------------------------
 # The inputs that answered 500 in the security review (issue 9), and their relatives.
 KNOWN_BAD = [
-    "\ud800", "a\x00b", "\x07\x1b[31m", "9999-12-31", "0001-01-01", "99999999999999999999999", "-1", "",
-    "x" * 301, "https://x.example/" + "a" * 2000, "javascript:alert(1)", "/a\r\nb", "a." * 3000 + "1", "A" * 20000,
+    "\ud800",
+    "a\x00b",
+    "\x07\x1b[31m",
+    "9999-12-31",
+    "0001-01-01",
+    "99999999999999999999999",
+    "-1",
+    "",
+    "x" * 301,
+    "https://x.example/" + "a" * 2000,
+    "javascript:alert(1)",
+    "/a\r\nb",
+    "a." * 3000 + "1",
+    "A" * 20000,
 ]
-BAD_JSON = [*KNOWN_BAD, None, 12, -1, 2**70, 1.5, True, [], {}, ["\ud800"], {"a": "b"}, [[[[[[[["deep"]]]]]]]]]
-BAD_BODIES = [b"", b"{", b"\xff\xfe\x00", b'{"text": "\xed\xa0\x80"}', b"[]", b"1e999999", b'"x"', b"null",
-              b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000]
+BAD_JSON = [
+    *KNOWN_BAD,
+    None,
+    12,
+    -1,
+    2**70,
+    1.5,
+    True,
+    [],
+    {},
+    ["\ud800"],
+    {"a": "b"},
+    [[[[[[[["deep"]]]]]]]],
+]
+BAD_BODIES = [
+    b"",
+    b"{",
+    b"\xff\xfe\x00",
+    b'{"text": "\xed\xa0\x80"}',
+    b"[]",
+    b"1e999999",
+    b'"x"',
+    b"null",
+    b"[" * 100_000 + b"]" * 100_000,
+    b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+]
 BAD_UPLOADS = [
     (b"title,text\nA," + b"x" * 200_000 + b"\n", "big-field.csv"),
     (b"[" * 100_000 + b"]" * 100_000 + b"\n", "deep.jsonl"),
@@ -333,11 +479,21 @@ BAD_UPLOADS = [
     (b'{"title": "t", "text": "some text", "url": "javascript:alert(1)"}\n', "xss.jsonl"),
     (b'{"title": "t", "text": "some text", "published_at": "9999-12-31"}\n', "date.jsonl"),
     (b'{"title": "t", "text": "some text", "publisher": "' + b"p" * 400 + b'"}\n', "long.jsonl"),
-    (b"\xff\xfe\x00\x00binary", "binary.csv"), (b"", "empty.jsonl"), (b"title,text\nA,B\n", "a.exe"),
+    (b"\xff\xfe\x00\x00binary", "binary.csv"),
+    (b"", "empty.jsonl"),
+    (b"title,text\nA,B\n", "a.exe"),
 ]
-WORKING = {"email": "admin@alpha.example", "password": PASSWORD, "title": "A title", "url": "https://copier.example/a",
-           "site": "https://copier.example/", "urls": "https://copier.example/a\nhttps://copier.example/b",
-           "text": PLAUSIBLE["text"][0], "name": "fuzz", "note": "a note"}
+WORKING = {
+    "email": "admin@alpha.example",
+    "password": PASSWORD,
+    "title": "A title",
+    "url": "https://copier.example/a",
+    "site": "https://copier.example/",
+    "urls": "https://copier.example/a\nhttps://copier.example/b",
+    "text": PLAUSIBLE["text"][0],
+    "name": "fuzz",
+    "note": "a note",
+}
 
 
 def forms_on(client, path: str) -> list[dict]:
@@ -362,20 +518,42 @@ def forms_on(client, path: str) -> list[dict]:
             variant = dict(fields)
             if button is not None:
                 variant[button.get("name")] = button.get("value", "")
-            forms.append({"action": form.get("action") or path, "method": (form.get("method") or "get").upper(),
-                          "fields": variant, "upload": form.get("enctype") == "multipart/form-data"})
+            forms.append(
+                {
+                    "action": form.get("action") or path,
+                    "method": (form.get("method") or "get").upper(),
+                    "fields": variant,
+                    "upload": form.get("enctype") == "multipart/form-data",
+                }
+            )
     return forms
 
 
 def dashboard_forms(client, world) -> list[dict]:
-    pages = ["/", "/articles", f"/articles/{world.alpha_article}", "/submit", "/articles/upload", "/scans",
-             f"/scans/{world.alpha_scan}", "/matches", f"/matches/{world.alpha_match}", "/domains", "/exports",
-             "/admin/users", "/admin/tokens"]
+    pages = [
+        "/",
+        "/articles",
+        f"/articles/{world.alpha_article}",
+        "/submit",
+        "/articles/upload",
+        "/scans",
+        f"/scans/{world.alpha_scan}",
+        "/matches",
+        f"/matches/{world.alpha_match}",
+        "/domains",
+        "/exports",
+        "/admin/users",
+        "/admin/tokens",
+    ]
     seen, out = set(), []
     for page in pages:
         for form in forms_on(client, page):
-            key = (re.sub(r"/\d+", "/N", form["action"].split("#")[0]), form["method"], tuple(sorted(form["fields"])),
-                   tuple(sorted(form["fields"].items())) if "kind" in form["fields"] else ())
+            key = (
+                re.sub(r"/\d+", "/N", form["action"].split("#")[0]),
+                form["method"],
+                tuple(sorted(form["fields"])),
+                tuple(sorted(form["fields"].items())) if "kind" in form["fields"] else (),
+            )
             if key not in seen:
                 seen.add(key)
                 out.append(form)
@@ -405,7 +583,9 @@ class Failures:
             self.found.setdefault(cause, []).append(f"{what} -> {response.status_code}")
 
     def assert_none(self) -> None:
-        report = "\n".join(f"{cause}\n    {len(whats)}x, e.g. {whats[0]}" for cause, whats in self.found.items())
+        report = "\n".join(
+            f"{cause}\n    {len(whats)}x, e.g. {whats[0]}" for cause, whats in self.found.items()
+        )
         assert not self.found, f"{sum(map(len, self.found.values()))} answers were 5xx:\n{report}"
 
 
@@ -423,14 +603,20 @@ def test_every_form_field_survives_known_bad_input(fuzz):
         anonymous = action in ("/login", "/logout")
         if form["upload"]:
             for content, filename in BAD_UPLOADS:
-                response = failures.send(f"upload of {filename}", client.post, action,
-                                         data={"file": (io.BytesIO(content), filename)},
-                                         content_type="multipart/form-data")
+                response = failures.send(
+                    f"upload of {filename}",
+                    client.post,
+                    action,
+                    data={"file": (io.BytesIO(content), filename)},
+                    content_type="multipart/form-data",
+                )
                 sent += 1
                 if response is not None and response.status_code in (302, 303):
                     job = client.get(response.headers["Location"].split("?")[0] + ".json").get_json()
                     if "internal error" in json.dumps(job):
-                        failures.found.setdefault("import job ended with an internal error", []).append(filename)
+                        failures.found.setdefault("import job ended with an internal error", []).append(
+                            filename
+                        )
             continue
         for name in form["fields"]:
             for bad in KNOWN_BAD:
@@ -441,39 +627,85 @@ def test_every_form_field_survives_known_bad_input(fuzz):
                 if form["method"] == "GET":
                     response = failures.send(what, who.get, action, query_string=body.decode("ascii"))
                 else:
-                    response = failures.send(what, who.post, action, query_string=query, data=body,
-                                             content_type="application/x-www-form-urlencoded")
+                    response = failures.send(
+                        what,
+                        who.post,
+                        action,
+                        query_string=query,
+                        data=body,
+                        content_type="application/x-www-form-urlencoded",
+                    )
                 sent += 1
-                if who is client and response is not None and response.status_code in (302, 303) and "/login" in response.headers["Location"]:
+                if (
+                    who is client
+                    and response is not None
+                    and response.status_code in (302, 303)
+                    and "/login" in response.headers["Location"]
+                ):
                     login(client)
     failures.assert_none()
     assert sent > 200
 
 
-GET_PARAMS = sorted({"verdict", "kind", "review_status", "status", "domain", "article_id", "since", "until", "q",
-                     "page", "per_page", "next", "format"})
+GET_PARAMS = sorted(
+    {
+        "verdict",
+        "kind",
+        "review_status",
+        "status",
+        "domain",
+        "article_id",
+        "since",
+        "until",
+        "q",
+        "page",
+        "per_page",
+        "next",
+        "format",
+    }
+)
 
 
 def test_every_page_survives_known_bad_query_parameters(fuzz):
     app, world, client = fuzz
-    paths = [re.sub(r"<int:\w+>", lambda m: str(world.alpha_match if "match" in m.group(0) else
-                                                 world.alpha_scan if "scan" in m.group(0) else world.alpha_article),
-                    label.split(" ", 1)[1])
-             for label in ROUTES if label.startswith("GET ") and "<" not in label.replace("<int:", "")]
+    paths = [
+        re.sub(
+            r"<int:\w+>",
+            lambda m: str(
+                world.alpha_match
+                if "match" in m.group(0)
+                else world.alpha_scan
+                if "scan" in m.group(0)
+                else world.alpha_article
+            ),
+            label.split(" ", 1)[1],
+        )
+        for label in ROUTES
+        if label.startswith("GET ") and "<" not in label.replace("<int:", "")
+    ]
     email, token = fresh_account(app)
     headers = {"Authorization": f"Bearer {token}"}
     failures = Failures(app)
     for path in paths:
         for name in GET_PARAMS:
             for bad in KNOWN_BAD:
-                failures.send(f"GET {path}?{name}={bad[:40]!r}", client.get, path,
-                              query_string=encode([(name, bad)]).decode("ascii"), headers=headers)
+                failures.send(
+                    f"GET {path}?{name}={bad[:40]!r}",
+                    client.get,
+                    path,
+                    query_string=encode([(name, bad)]).decode("ascii"),
+                    headers=headers,
+                )
     # The login page's ``next`` after a good login (a header injection answered 500).
     anonymous = app.test_client()
     for bad in KNOWN_BAD:
-        response = failures.send(f"login with next={bad[:40]!r}", anonymous.post, "/login",
-                                 query_string=encode([("next", bad)]).decode("ascii"),
-                                 data={"email": email, "password": PASSWORD})
+        response = failures.send(
+            f"login with next={bad[:40]!r}",
+            anonymous.post,
+            "/login",
+            query_string=encode([("next", bad)]).decode("ascii"),
+            data={"email": email, "password": PASSWORD},
+        )
         if response is not None and response.status_code < 500:
             assert response.status_code in (302, 303), response.status_code
             location = response.headers["Location"]
@@ -488,7 +720,9 @@ def api_operations() -> list[tuple[str, str, dict]]:
     out = []
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
-            schema = (op.get("requestBody") or {}).get("content", {}).get("application/json", {}).get("schema", {})
+            schema = (
+                (op.get("requestBody") or {}).get("content", {}).get("application/json", {}).get("schema", {})
+            )
             if "$ref" in schema:
                 schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
             out.append((method.upper(), path, schema))
@@ -499,31 +733,67 @@ def test_every_api_property_survives_known_bad_input(fuzz):
     app, world, client = fuzz
     api = app.test_client()
     headers = {"Authorization": f"Bearer {fresh_account(app, 'editor')[1]}"}
-    working = {"text": PLAUSIBLE["text"][0], "title": "A title", "url": "https://copier.example/a",
-               "urls": ["https://copier.example/a"], "action": "confirmed", "note": "n", "partners": ["p.example"],
-               "aliases": ["Alias"], "license": "cc-by-4.0", "publisher": "P", "required_credit": "Credit",
-               "published_at": "2026-01-02"}
+    working = {
+        "text": PLAUSIBLE["text"][0],
+        "title": "A title",
+        "url": "https://copier.example/a",
+        "urls": ["https://copier.example/a"],
+        "action": "confirmed",
+        "note": "n",
+        "partners": ["p.example"],
+        "aliases": ["Alias"],
+        "license": "cc-by-4.0",
+        "publisher": "P",
+        "required_credit": "Credit",
+        "published_at": "2026-01-02",
+    }
     operations, failures = api_operations(), Failures(app)
     assert any(schema.get("properties") for _m, _p, schema in operations)
     for method, path, schema in operations:
-        path = re.sub(r"\{(\w+)\}", lambda m: str(world.alpha_match if "match" in m.group(1) else
-                                                   world.alpha_scan if "scan" in m.group(1) else world.alpha_article),
-                      "/api" + path if not path.startswith("/api") else path)
+        path = re.sub(
+            r"\{(\w+)\}",
+            lambda m: str(
+                world.alpha_match
+                if "match" in m.group(1)
+                else world.alpha_scan
+                if "scan" in m.group(1)
+                else world.alpha_article
+            ),
+            "/api" + path if not path.startswith("/api") else path,
+        )
         if method != "POST":
             continue
         props = schema.get("properties") or {}
-        base = {name: working[name] for name in props if name in working and (name != "urls" or "text" not in props)}
+        base = {
+            name: working[name]
+            for name in props
+            if name in working and (name != "urls" or "text" not in props)
+        }
         if "url" in base and "urls" in props:
             base.pop("url")  # a scan is {text, url?} or {urls}: keep the base a valid request
         # The working body is accepted, so each bad value below reaches the code behind the first check.
         accepted = api.post(path, data=json.dumps(base), content_type="application/json", headers=headers)
-        assert accepted.status_code < 300, f"POST {path} {base}: {accepted.status_code} {accepted.get_data()[:200]}"
+        assert accepted.status_code < 300, (
+            f"POST {path} {base}: {accepted.status_code} {accepted.get_data()[:200]}"
+        )
         for name in props:
             for bad in BAD_JSON:
                 body = json.dumps({**base, name: bad}).encode()
-                failures.send(f"POST {path} with {name}={str(bad)[:40]!r}", api.post, path, data=body,
-                              content_type="application/json", headers=headers)
+                failures.send(
+                    f"POST {path} with {name}={str(bad)[:40]!r}",
+                    api.post,
+                    path,
+                    data=body,
+                    content_type="application/json",
+                    headers=headers,
+                )
         for raw in BAD_BODIES:
-            failures.send(f"POST {path} with body {raw[:20]!r}", api.post, path, data=raw,
-                          content_type="application/json", headers=headers)
+            failures.send(
+                f"POST {path} with body {raw[:20]!r}",
+                api.post,
+                path,
+                data=raw,
+                content_type="application/json",
+                headers=headers,
+            )
     failures.assert_none()

@@ -25,8 +25,13 @@ from werkzeug.test import encode_multipart
 
 from checker.models import Article, MatchRow, Review, Scan
 
-BAD_URLS = ["javascript:alert(document.cookie)", "JaVaScRiPt:alert(1)", " javascript:alert(1)",
-            "data:text/html,<script>alert(1)</script>", "DATA:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg=="]
+BAD_URLS = [
+    "javascript:alert(document.cookie)",
+    "JaVaScRiPt:alert(1)",
+    " javascript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "DATA:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+]
 TEXT = "Teks artikel yang cukup panjang untuk didaftarkan sebagai artikel asli di sini. " * 3
 DEEP = "[" * 100_000
 SURROGATE = "\ud800"
@@ -62,7 +67,9 @@ def upload(client, data: bytes, filename: str):
     # Encoded here, in memory: the test client would spool a body over 500 KB to a temporary file that
     # it never closes (a ResourceWarning, an error under filterwarnings=error, in whichever test runs next).
     boundary, body = encode_multipart(MultiDict({"file": FileStorage(io.BytesIO(data), filename)}))
-    return client.post("/articles/upload", data=body, content_type=f'multipart/form-data; boundary="{boundary}"')
+    return client.post(
+        "/articles/upload", data=body, content_type=f'multipart/form-data; boundary="{boundary}"'
+    )
 
 
 def upload_job(client, response) -> dict:
@@ -92,8 +99,10 @@ def test_dashboard_form_refuses_script_urls(app, client, editor, url):
 @pytest.mark.parametrize("url", BAD_URLS)
 def test_jsonl_upload_refuses_script_urls(app, client, editor, url):
     before = count(app, Article)
-    lines = [json.dumps({"title": "Bad", "text": TEXT, "url": url}),
-             json.dumps({"title": "Good", "text": TEXT + " good", "url": "https://alpha.example/good"})]
+    lines = [
+        json.dumps({"title": "Bad", "text": TEXT, "url": url}),
+        json.dumps({"title": "Good", "text": TEXT + " good", "url": "https://alpha.example/good"}),
+    ]
     job = upload_job(client, upload(client, "\n".join(lines).encode(), "a.jsonl"))
     assert job["status"] == "done" and job["registered"] == 1 and job["errors"] == 1
     assert "line 1: url:" in job["page"] and "is not an http:// or https:// URL" in job["page"]
@@ -151,8 +160,13 @@ def test_cli_register_and_import_refuse_script_urls(run_cli, tmp_path, url):
     code, out, err = run_cli("register", str(article), "--url", url)
     assert code == 1 and "is not an http:// or https:// URL" in err and not out.strip()
     lines = tmp_path / "a.jsonl"
-    lines.write_text(json.dumps({"title": "Bad", "text": TEXT, "url": url}) + "\n"
-                     + json.dumps({"title": "Good", "text": TEXT, "url": "https://ok.example/a"}) + "\n", "utf-8")
+    lines.write_text(
+        json.dumps({"title": "Bad", "text": TEXT, "url": url})
+        + "\n"
+        + json.dumps({"title": "Good", "text": TEXT, "url": "https://ok.example/a"})
+        + "\n",
+        "utf-8",
+    )
     code, _, err = run_cli("import", str(lines))
     assert code == 1 and "line 1: url:" in err and "imported 1," in err
     code, out, _ = run_cli("articles", "list", "--json")
@@ -176,22 +190,37 @@ def test_deeply_nested_json_is_400_on_every_api_post(app, client, api, world, se
 
 def test_deeply_nested_jsonl_line_is_a_line_error(app, client, editor):
     before = count(app, Article)
-    data = (DEEP + "\n" + json.dumps({"title": "Good", "text": TEXT, "url": "https://alpha.example/n"})).encode()
+    data = (
+        DEEP + "\n" + json.dumps({"title": "Good", "text": TEXT, "url": "https://alpha.example/n"})
+    ).encode()
     job = upload_job(client, upload(client, data, "deep.jsonl"))
     assert job["status"] == "done" and job["registered"] == 1 and job["errors"] == 1
     assert "line 1: malformed JSON (nested deeper than 64 levels)" in job["page"]
     assert count(app, Article) == before + 1
 
 
-ARTICLE_FIELDS = ["title", "text", "url", "publisher", "license", "required_credit", "aliases", "partners",
-                  "published_at"]
+ARTICLE_FIELDS = [
+    "title",
+    "text",
+    "url",
+    "publisher",
+    "license",
+    "required_credit",
+    "aliases",
+    "partners",
+    "published_at",
+]
 
 
 @pytest.mark.parametrize("field", ARTICLE_FIELDS)
 def test_lone_surrogate_in_an_article_field_is_422_and_nothing_is_stored(app, client, api, field):
     before = count(app, Article)
-    value = {"url": "https://alpha.example/" + SURROGATE, "aliases": [SURROGATE], "partners": ["p" + SURROGATE],
-             "license": "custom:" + SURROGATE}.get(field, "x " + SURROGATE)
+    value = {
+        "url": "https://alpha.example/" + SURROGATE,
+        "aliases": [SURROGATE],
+        "partners": ["p" + SURROGATE],
+        "license": "custom:" + SURROGATE,
+    }.get(field, "x " + SURROGATE)
     body = {"title": "T", "text": TEXT, field: value}
     response = client.post("/api/articles", data=raw_json(body), content_type="application/json", headers=api)
     assert response.status_code == 422, response.get_json()
@@ -201,9 +230,15 @@ def test_lone_surrogate_in_an_article_field_is_422_and_nothing_is_stored(app, cl
     assert count(app, Article) == before
 
 
-@pytest.mark.parametrize("body", [{"text": "teks " + SURROGATE}, {"text": TEXT, "url": "https://x.example/" + SURROGATE},
-                                  {"url": "https://x.example/" + SURROGATE},
-                                  {"urls": ["https://x.example/1", "https://x.example/" + SURROGATE]}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"text": "teks " + SURROGATE},
+        {"text": TEXT, "url": "https://x.example/" + SURROGATE},
+        {"url": "https://x.example/" + SURROGATE},
+        {"urls": ["https://x.example/1", "https://x.example/" + SURROGATE]},
+    ],
+)
 def test_lone_surrogate_in_a_scan_is_422_and_nothing_is_stored(app, client, api, sent, body):
     before = count(app, Scan)
     response = client.post("/api/scans", data=raw_json(body), content_type="application/json", headers=api)
@@ -213,8 +248,12 @@ def test_lone_surrogate_in_a_scan_is_422_and_nothing_is_stored(app, client, api,
 
 def test_lone_surrogate_in_a_review_note_is_422_and_nothing_is_stored(app, client, api, world):
     before = count(app, Review)
-    response = client.post(f"/api/matches/{world.alpha_match}/review", headers=api, content_type="application/json",
-                           data=raw_json({"action": "confirmed", "note": "ok " + SURROGATE}))
+    response = client.post(
+        f"/api/matches/{world.alpha_match}/review",
+        headers=api,
+        content_type="application/json",
+        data=raw_json({"action": "confirmed", "note": "ok " + SURROGATE}),
+    )
     assert response.status_code == 422 and "note contains a lone surrogate" in response.get_json()["error"]
     assert count(app, Review) == before
     assert count(app, MatchRow, MatchRow.id == world.alpha_match, MatchRow.review_status == "open") == 1
@@ -256,7 +295,9 @@ def test_far_dates_on_pages_and_exports_are_not_5xx(client, editor, path, query)
 
 def test_a_published_at_past_2200_is_422(app, client, api):
     for value in ("9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+14:00"):
-        response = client.post("/api/articles", json={"title": "T", "text": TEXT, "published_at": value}, headers=api)
+        response = client.post(
+            "/api/articles", json={"title": "T", "text": TEXT, "published_at": value}, headers=api
+        )
         assert response.status_code == 422 and "outside 1900-2200" in response.get_json()["error"]
 
 
@@ -285,34 +326,45 @@ def test_a_csv_field_longer_than_an_article_is_422_nothing_registered(app, clien
     data = b'title,text\nGood,"' + TEXT.encode() + b'"\nHuge,"' + b"x" * (limit + 10) + b'"\n'
     response = upload(client, data, "huge.csv")
     assert response.status_code == 422
-    assert "longer than" in response.get_data(as_text=True) and "nothing was registered" in response.get_data(as_text=True)
+    assert "longer than" in response.get_data(as_text=True) and "nothing was registered" in response.get_data(
+        as_text=True
+    )
     assert count(app, Article) == before
 
 
 # -- finding 6: half-stored batches ----------------------------------------------------------------
-@pytest.mark.parametrize("bad", ["javascript:alert(1)", "not-a-url", "https://x.example/" + "a" * 2000,
-                                 "https://x.example/a\x00b"])
+@pytest.mark.parametrize(
+    "bad", ["javascript:alert(1)", "not-a-url", "https://x.example/" + "a" * 2000, "https://x.example/a\x00b"]
+)
 def test_url_batch_with_one_bad_url_stores_nothing_via_the_form(app, client, editor, sent, bad):
     before = count(app, Scan)
     urls = ["https://a.example/1", "https://b.example/2", bad, "https://c.example/3"]
     response = client.post("/submit", data={"kind": "urls", "urls": "\n".join(urls)})
-    assert count(app, Scan) == before and sent == []  # before: the two URLs ahead of the bad one stayed queued
+    assert (
+        count(app, Scan) == before and sent == []
+    )  # before: the two URLs ahead of the bad one stayed queued
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "1 of the 4 URLs are invalid, so none was queued" in html and "URL 3" in html
 
 
-@pytest.mark.parametrize("bad", ["JaVaScRiPt:alert(1)", "https://x.example/" + "a" * 2000, "https://x.example/\x00"])
+@pytest.mark.parametrize(
+    "bad", ["JaVaScRiPt:alert(1)", "https://x.example/" + "a" * 2000, "https://x.example/\x00"]
+)
 def test_url_batch_with_one_bad_url_stores_nothing_via_the_api(app, client, api, sent, bad):
     before = count(app, Scan)
-    response = client.post("/api/scans", json={"urls": ["https://a.example/1", "https://b.example/2", bad]}, headers=api)
+    response = client.post(
+        "/api/scans", json={"urls": ["https://a.example/1", "https://b.example/2", bad]}, headers=api
+    )
     assert count(app, Scan) == before and sent == []
     assert response.status_code == 422 and "URL 3" in response.get_json()["error"]
 
 
 def test_a_good_batch_is_stored_whole_and_sent(app, client, api, sent):
     before = count(app, Scan)
-    response = client.post("/api/scans", json={"urls": [f"https://a.example/{n}" for n in range(5)]}, headers=api)
+    response = client.post(
+        "/api/scans", json={"urls": [f"https://a.example/{n}" for n in range(5)]}, headers=api
+    )
     assert response.status_code == 202 and len(response.get_json()["ids"]) == 5
     assert count(app, Scan) == before + 5 and len(sent) == 5
 
@@ -325,9 +377,15 @@ def any_app(storage_app):
 
 
 LONG_OR_NUL = [
-    {"publisher": "p" * 301}, {"url": "https://alpha.example/" + "a" * 2000}, {"title": "a\x00b"},
-    {"publisher": "a\x00b"}, {"url": "https://alpha.example/a\x00b"}, {"required_credit": "c" * 501},
-    {"required_credit": "Sumber\x00"}, {"license": "custom:" + "x" * 300}, {"aliases": ["a\x00"]},
+    {"publisher": "p" * 301},
+    {"url": "https://alpha.example/" + "a" * 2000},
+    {"title": "a\x00b"},
+    {"publisher": "a\x00b"},
+    {"url": "https://alpha.example/a\x00b"},
+    {"required_credit": "c" * 501},
+    {"required_credit": "Sumber\x00"},
+    {"license": "custom:" + "x" * 300},
+    {"aliases": ["a\x00"]},
 ]
 
 
@@ -342,8 +400,11 @@ def test_long_or_nul_article_fields_are_422_on_every_backend(any_app, change):
     assert count(any_app, Article) == before
 
 
-@pytest.mark.parametrize("change", [{"publisher": "p" * 301}, {"title": "a\x00b"}, {"url": "https://a.example/\x00"}],
-                         ids=lambda c: f"{next(iter(c))}")
+@pytest.mark.parametrize(
+    "change",
+    [{"publisher": "p" * 301}, {"title": "a\x00b"}, {"url": "https://a.example/\x00"}],
+    ids=lambda c: f"{next(iter(c))}",
+)
 def test_long_or_nul_form_fields_are_422_on_every_backend(any_app, change):
     client = any_app.test_client()
     client.post("/login", data={"email": "editor@alpha.example", "password": "correct horse battery"})
@@ -353,8 +414,14 @@ def test_long_or_nul_form_fields_are_422_on_every_backend(any_app, change):
     assert count(any_app, Article) == before
 
 
-@pytest.mark.parametrize("body", [{"text": TEXT, "url": "https://a.example/\x00"},
-                                  {"url": "https://a.example/" + "a" * 2000}, {"urls": ["https://a.example/\x00"]}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"text": TEXT, "url": "https://a.example/\x00"},
+        {"url": "https://a.example/" + "a" * 2000},
+        {"urls": ["https://a.example/\x00"]},
+    ],
+)
 def test_long_or_nul_scan_urls_are_422_on_every_backend(any_app, sent, body):
     client = any_app.test_client()
     before = count(any_app, Scan)
@@ -371,8 +438,9 @@ def test_nul_in_filters_and_notes_is_not_5xx_on_every_backend(any_app):
     for path in ("/api/articles?q=a%00b", "/api/scans?domain=a%00b.example", "/api/matches?domain=%00"):
         response = client.get(path, headers=api)
         assert response.status_code == 422 and "NUL" in response.get_json()["error"], path
-    response = client.post(f"/api/matches/{world.alpha_match}/review", json={"action": "confirmed", "note": "a\x00"},
-                           headers=api)
+    response = client.post(
+        f"/api/matches/{world.alpha_match}/review", json={"action": "confirmed", "note": "a\x00"}, headers=api
+    )
     assert response.status_code == 422 and "note contains a NUL" in response.get_json()["error"]
 
 

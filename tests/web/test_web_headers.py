@@ -20,16 +20,35 @@ EXPECTED = {
 
 def test_the_policy_is_the_strict_one():
     directives = dict(d.strip().split(" ", 1) for d in CONTENT_SECURITY_POLICY.split(";"))
-    assert directives == {"default-src": "'self'", "script-src": "'self'", "style-src": "'self'",
-                          "img-src": "'self' data:", "frame-ancestors": "'none'", "base-uri": "'self'",
-                          "form-action": "'self'", "object-src": "'none'"}
+    assert directives == {
+        "default-src": "'self'",
+        "script-src": "'self'",
+        "style-src": "'self'",
+        "img-src": "'self' data:",
+        "frame-ancestors": "'none'",
+        "base-uri": "'self'",
+        "form-action": "'self'",
+        "object-src": "'none'",
+    }
 
 
-@pytest.mark.parametrize(("path", "who"), [
-    ("/login", None), ("/", "editor"), ("/articles", "editor"), ("/admin/users", "admin"), ("/api/docs", None),
-    ("/api/openapi.json", None), ("/api/articles", "token"), ("/api/nothing-here", "token"), ("/static/app.js", None),
-    ("/static/style.css", None), ("/no-such-page", "editor"), ("/exports/matches.csv", "editor"),
-])
+@pytest.mark.parametrize(
+    ("path", "who"),
+    [
+        ("/login", None),
+        ("/", "editor"),
+        ("/articles", "editor"),
+        ("/admin/users", "admin"),
+        ("/api/docs", None),
+        ("/api/openapi.json", None),
+        ("/api/articles", "token"),
+        ("/api/nothing-here", "token"),
+        ("/static/app.js", None),
+        ("/static/style.css", None),
+        ("/no-such-page", "editor"),
+        ("/exports/matches.csv", "editor"),
+    ],
+)
 def test_every_response_has_the_security_headers(client, auth, world, path, who):
     headers = {"Authorization": f"Bearer {world.tokens['viewer']}"} if who == "token" else {}
     if who in ("editor", "admin"):
@@ -64,7 +83,9 @@ class InlineFinder(HTMLParser):
         for name, value in attrs.items():
             if name == "style" or name.startswith("on"):
                 self.found.append(f"<{tag} {name}={value!r}>")
-            if name in ("href", "src", "action", "formaction") and (value or "").strip().lower().startswith("javascript:"):
+            if name in ("href", "src", "action", "formaction") and (value or "").strip().lower().startswith(
+                "javascript:"
+            ):
                 self.found.append(f"<{tag} {name}={value!r}>")
 
     def handle_endtag(self, tag):
@@ -78,11 +99,22 @@ class InlineFinder(HTMLParser):
 
 def pages(app, world) -> list[str]:
     """Every dashboard page: the routes without parameters, and the detail pages of the world's rows."""
-    simple = [rule.rule for rule in app.url_map.iter_rules()
-              if "GET" in rule.methods and not rule.arguments and rule.endpoint != "static"
-              and not rule.rule.startswith("/api/openapi") and not rule.rule.endswith((".csv", ".json"))]
-    details = [f"/articles/{world.alpha_article}", f"/scans/{world.alpha_scan}", f"/matches/{world.alpha_match}",
-               f"/matches/{world.alpha_match}/report", f"/matches/{world.alpha_match}/takedown"]
+    simple = [
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if "GET" in rule.methods
+        and not rule.arguments
+        and rule.endpoint != "static"
+        and not rule.rule.startswith("/api/openapi")
+        and not rule.rule.endswith((".csv", ".json"))
+    ]
+    details = [
+        f"/articles/{world.alpha_article}",
+        f"/scans/{world.alpha_scan}",
+        f"/matches/{world.alpha_match}",
+        f"/matches/{world.alpha_match}/report",
+        f"/matches/{world.alpha_match}/takedown",
+    ]
     return sorted(set(simple)) + details
 
 
@@ -98,7 +130,14 @@ def test_no_page_has_inline_script_style_or_event_handlers(app, client, auth, wo
         assert not finder.found, f"{path}: {finder.found[:5]}"
         checked.append(path)
     # The pages that had inline code before, and the main ones, were really looked at.
-    for path in ("/", "/domains", f"/matches/{world.alpha_match}/report", "/api/docs", "/admin/tokens", "/submit"):
+    for path in (
+        "/",
+        "/domains",
+        f"/matches/{world.alpha_match}/report",
+        "/api/docs",
+        "/admin/tokens",
+        "/submit",
+    ):
         assert path in checked, (path, checked)
 
 
@@ -135,8 +174,16 @@ def test_the_api_docs_show_the_configured_base_url(based_app):
     assert "BASE=https://checker.example.org" in html and "evil.example" not in html
 
 
-@pytest.mark.parametrize("bad", ["checker.example.org", "ftp://checker.example.org", "https://", "javascript:alert(1)",
-                                 "https://checker.example.org/?x=1"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "checker.example.org",
+        "ftp://checker.example.org",
+        "https://",
+        "javascript:alert(1)",
+        "https://checker.example.org/?x=1",
+    ],
+)
 def test_a_base_url_must_be_an_http_url(tmp_path, bad):
     with pytest.raises(ValueError, match="CHECKER_BASE_URL"):
         make_app(tmp_path, BASE_URL=bad)

@@ -23,8 +23,10 @@ def test_live_and_ready_without_login(app):
     assert live.headers["Cache-Control"] == "no-store"
     ready = client.get("/readyz")
     assert ready.status_code == 200, ready.get_json()
-    assert ready.get_json() == {"status": "ready", "checks": {
-        "database": "ok", "index": "ok", "broker": "none: tasks run in this process"}}
+    assert ready.get_json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "index": "ok", "broker": "none: tasks run in this process"},
+    }
 
 
 def test_a_database_that_stopped_answering_is_not_ready(tmp_path):

@@ -102,10 +102,14 @@ def test_editing_the_text_reindexes_the_article(client, auth, world, registry, s
     assert world.alpha_article in matched_ids(registry, old, world.alpha)
     assert world.alpha_article not in matched_ids(registry, new, world.alpha)
     auth.login()
-    response = client.post(f"/articles/{world.alpha_article}/edit", data=edit_form(client, world.alpha_article, text=new))
+    response = client.post(
+        f"/articles/{world.alpha_article}/edit", data=edit_form(client, world.alpha_article, text=new)
+    )
     assert response.status_code == 303 and response.location.endswith(f"/articles/{world.alpha_article}")
     assert "Article updated: text." in client.get(response.location).get_data(as_text=True)
-    assert world.alpha_article not in matched_ids(registry, old, world.alpha)  # the old text is out of the index
+    assert world.alpha_article not in matched_ids(
+        registry, old, world.alpha
+    )  # the old text is out of the index
     assert world.alpha_article in matched_ids(registry, new, world.alpha)  # the new one in
     a = stored(registry, world.alpha_article)
     assert a.text == new and a.word_count < 400
@@ -124,16 +128,30 @@ def test_editing_fields_stores_them_and_an_unchanged_form_changes_nothing(client
     auth.login()
     page = client.get(f"/articles/{world.alpha_article}/edit").get_data(as_text=True)
     assert 'name="title"' in page and "Indonesia" in page and 'name="text"' in page
-    form = edit_form(client, world.alpha_article, title="  A new title ", publisher="", license="custom",
-                     custom_terms="ask first", partners="mitra.example, other.example",
-                     required_credit="Sumber: Lingkar.co", aliases="Lingkar, Harian Lingkar",
-                     published_at="2021-07-06T10:00:00+07:00")
+    form = edit_form(
+        client,
+        world.alpha_article,
+        title="  A new title ",
+        publisher="",
+        license="custom",
+        custom_terms="ask first",
+        partners="mitra.example, other.example",
+        required_credit="Sumber: Lingkar.co",
+        aliases="Lingkar, Harian Lingkar",
+        published_at="2021-07-06T10:00:00+07:00",
+    )
     response = client.post(f"/articles/{world.alpha_article}/edit", data=form)
     assert response.status_code == 303
     a = stored(registry, world.alpha_article)
     assert (a.title, a.publisher, a.license) == ("A new title", None, "custom:ask first")
-    assert a.partners == ["mitra.example", "other.example"] and sorted(a.aliases) == ["Harian Lingkar", "Lingkar"]
-    assert a.required_credit == "Sumber: Lingkar.co" and a.published_at.isoformat() == "2021-07-06T03:00:00+00:00"
+    assert a.partners == ["mitra.example", "other.example"] and sorted(a.aliases) == [
+        "Harian Lingkar",
+        "Lingkar",
+    ]
+    assert (
+        a.required_credit == "Sumber: Lingkar.co"
+        and a.published_at.isoformat() == "2021-07-06T03:00:00+00:00"
+    )
     # The edit page shows the stored values back; sending them unchanged changes nothing.
     page = client.get(f"/articles/{world.alpha_article}/edit").get_data(as_text=True)
     assert 'value="custom" selected' in page and 'value="ask first"' in page
@@ -147,9 +165,15 @@ def test_editing_the_url_to_another_articles_is_a_clear_error(client, auth, worl
     auth.login()
     other = [a for a in registry.list_articles(org_id=world.alpha) if a.id != world.alpha_article][0]
     before = stored(registry, world.alpha_article)
-    response = client.post(f"/articles/{world.alpha_article}/edit",
-                           data=edit_form(client, world.alpha_article, title="Changed", url=other.url.replace("https://", "HTTPS://", 1)
-                                          + "?utm_medium=rss"))
+    response = client.post(
+        f"/articles/{world.alpha_article}/edit",
+        data=edit_form(
+            client,
+            world.alpha_article,
+            title="Changed",
+            url=other.url.replace("https://", "HTTPS://", 1) + "?utm_medium=rss",
+        ),
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert f"article #{other.id}" in page and "already has the URL" in page
@@ -157,32 +181,43 @@ def test_editing_the_url_to_another_articles_is_a_clear_error(client, auth, worl
     after = stored(registry, world.alpha_article)
     assert (after.title, after.url, after.updated_at) == (before.title, before.url, before.updated_at)
     # The same for a text another article has.
-    response = client.post(f"/articles/{world.alpha_article}/edit",
-                           data=edit_form(client, world.alpha_article, text=other.text))
+    response = client.post(
+        f"/articles/{world.alpha_article}/edit", data=edit_form(client, world.alpha_article, text=other.text)
+    )
     assert response.status_code == 422 and "already has this text" in response.get_data(as_text=True)
     assert stored(registry, world.alpha_article).text == before.text
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"url": "javascript:alert(1)"}, "http"),
-    ({"published_at": "06/07/2021"}, "ISO 8601"),
-    ({"published_at": "9999-01-01"}, "year"),
-    ({"title": "   "}, "title"),
-    ({"publisher": "x" * 5000}, "publisher"),
-    ({"title": "bad\x00title"}, "title"),
-    ({"text": "   "}, "text"),
-    ({"license": "custom", "custom_terms": ""}, "custom licence"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"url": "javascript:alert(1)"}, "http"),
+        ({"published_at": "06/07/2021"}, "ISO 8601"),
+        ({"published_at": "9999-01-01"}, "year"),
+        ({"title": "   "}, "title"),
+        ({"publisher": "x" * 5000}, "publisher"),
+        ({"title": "bad\x00title"}, "title"),
+        ({"text": "   "}, "text"),
+        ({"license": "custom", "custom_terms": ""}, "custom licence"),
+    ],
+)
 def test_bad_edits_are_refused_and_the_article_is_intact(client, auth, world, registry, changes, message):
     auth.login()
     before = stored(registry, world.alpha_article)
-    response = client.post(f"/articles/{world.alpha_article}/edit", data=edit_form(client, world.alpha_article,
-                                                                                  **changes))
+    response = client.post(
+        f"/articles/{world.alpha_article}/edit", data=edit_form(client, world.alpha_article, **changes)
+    )
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     after = stored(registry, world.alpha_article)
     assert (after.title, after.url, after.text, after.publisher, after.published_at, after.updated_at) == (
-        before.title, before.url, before.text, before.publisher, before.published_at, before.updated_at)
+        before.title,
+        before.url,
+        before.text,
+        before.publisher,
+        before.published_at,
+        before.updated_at,
+    )
 
 
 # -- article delete --------------------------------------------------------------------------------------------
@@ -220,11 +255,17 @@ def test_deleting_an_article_needs_the_confirmation(client, auth, world, registr
 def test_viewers_cannot_edit_or_delete(client, auth, world, registry):
     auth.login("viewer@alpha.example")
     assert f'href="/articles/{world.alpha_article}/edit"' not in client.get(
-        f"/articles/{world.alpha_article}").get_data(as_text=True)
+        f"/articles/{world.alpha_article}"
+    ).get_data(as_text=True)
     before = stored(registry, world.alpha_article)
     assert client.get(f"/articles/{world.alpha_article}/edit").status_code == 403
-    assert client.post(f"/articles/{world.alpha_article}/edit",
-                       data=edit_form(client, world.alpha_article, title="Viewer was here")).status_code == 403
+    assert (
+        client.post(
+            f"/articles/{world.alpha_article}/edit",
+            data=edit_form(client, world.alpha_article, title="Viewer was here"),
+        ).status_code
+        == 403
+    )
     assert client.get(f"/articles/{world.alpha_article}/delete").status_code == 403
     assert client.post(f"/articles/{world.alpha_article}/delete", data={"confirm": "yes"}).status_code == 403
     after = stored(registry, world.alpha_article)
@@ -249,7 +290,9 @@ def _user(registry, email: str) -> User | None:
 
 def _token_row(registry, plaintext: str) -> ApiToken:
     with registry.Session() as session:
-        return session.scalar(select(ApiToken).where(ApiToken.token_sha256 == accounts.token_digest(plaintext)))
+        return session.scalar(
+            select(ApiToken).where(ApiToken.token_sha256 == accounts.token_digest(plaintext))
+        )
 
 
 def test_revoking_a_token_needs_the_confirmation(client, auth, world, registry):
@@ -276,10 +319,15 @@ def test_disabling_an_account_needs_the_confirmation(client, auth, world, regist
     viewer = _user(registry, "viewer@alpha.example")
     assert f'href="/admin/users/{viewer.id}/disable"' in client.get("/admin/users").get_data(as_text=True)
     question = client.get(f"/admin/users/{viewer.id}/disable")
-    assert question.status_code == 200 and "Disable the account viewer@alpha.example?" in question.get_data(as_text=True)
+    assert question.status_code == 200 and "Disable the account viewer@alpha.example?" in question.get_data(
+        as_text=True
+    )
     assert client.post(f"/admin/users/{viewer.id}/active", data={"active": "0"}).status_code == 400
     assert _user(registry, "viewer@alpha.example").active
-    assert client.post(f"/admin/users/{viewer.id}/active", data={"active": "0", "confirm": "yes"}).status_code == 303
+    assert (
+        client.post(f"/admin/users/{viewer.id}/active", data={"active": "0", "confirm": "yes"}).status_code
+        == 303
+    )
     assert not _user(registry, "viewer@alpha.example").active
     # Enabling is not destructive: one click.
     assert client.post(f"/admin/users/{viewer.id}/active", data={"active": "1"}).status_code == 303
@@ -305,8 +353,12 @@ def test_deleting_an_account_needs_the_confirmation(app, client, auth, world, re
         review = session.scalar(select(Review).where(Review.match_id == world.alpha_match))
         assert review is not None and review.user_id is None
     assert "(deleted account)" in client.get(f"/matches/{world.alpha_match}").get_data(as_text=True)
-    assert app.test_client().post("/login", data={"email": "editor@alpha.example",
-                                                   "password": PASSWORD}).status_code == 401
+    assert (
+        app.test_client()
+        .post("/login", data={"email": "editor@alpha.example", "password": PASSWORD})
+        .status_code
+        == 401
+    )
     # Not your own account, and not another organisation's.
     me = _user(registry, "admin@alpha.example")
     client.post(f"/admin/users/{me.id}/delete", data={"confirm": "yes"})
@@ -321,8 +373,14 @@ def test_deleting_an_account_needs_the_confirmation(app, client, auth, world, re
 def site_admin(world, registry) -> str:
     """A site admin in Alpha News (an admin there too); its e-mail."""
     with registry.Session.begin() as session:
-        accounts.create_user(session, email="operator@alpha.example", password=PASSWORD, role="admin",
-                             org_id=world.alpha, site_admin=True)
+        accounts.create_user(
+            session,
+            email="operator@alpha.example",
+            password=PASSWORD,
+            role="admin",
+            org_id=world.alpha,
+            site_admin=True,
+        )
     return "operator@alpha.example"
 
 
@@ -336,12 +394,19 @@ def test_only_site_admins_see_organisations(client, auth, world, site_admin, reg
     auth.login(who)
     assert "/admin/organisations" not in client.get("/").get_data(as_text=True)
     assert client.get("/admin/organisations").status_code == 403
-    assert client.post("/admin/organisations", data={"name": "Sneaky", "email": "s@sneaky.example",
-                                                     "password": PASSWORD, "time_zone": "UTC"}).status_code == 403
+    assert (
+        client.post(
+            "/admin/organisations",
+            data={"name": "Sneaky", "email": "s@sneaky.example", "password": PASSWORD, "time_zone": "UTC"},
+        ).status_code
+        == 403
+    )
     assert "Sneaky" not in _org_names(registry)
 
 
-def test_a_site_admin_creates_an_organisation_with_its_first_admin(client, auth, world, site_admin, registry, app):
+def test_a_site_admin_creates_an_organisation_with_its_first_admin(
+    client, auth, world, site_admin, registry, app
+):
     assert "/login" in client.get("/admin/organisations").location  # logged out: to the login page
     auth.login(site_admin)
     assert 'href="/admin/organisations"' in client.get("/").get_data(as_text=True)
@@ -349,8 +414,15 @@ def test_a_site_admin_creates_an_organisation_with_its_first_admin(client, auth,
     assert "Alpha News" in page and "Beta Daily" in page and 'value="Asia/Jakarta"' in page
     alpha_articles = registry.count_articles(world.alpha)
     assert f"<td>Alpha News</td><td>{alpha_articles}</td><td>4</td>" in page  # 3 roles + the operator
-    response = client.post("/admin/organisations", data={"name": "  Gamma   Post ", "email": "Boss@Gamma.example",
-                                                          "password": PASSWORD, "time_zone": "Asia/Jakarta"})
+    response = client.post(
+        "/admin/organisations",
+        data={
+            "name": "  Gamma   Post ",
+            "email": "Boss@Gamma.example",
+            "password": PASSWORD,
+            "time_zone": "Asia/Jakarta",
+        },
+    )
     assert response.status_code == 303
     assert "Gamma Post" in client.get(response.location).get_data(as_text=True)
     with registry.Session() as session:
@@ -366,23 +438,32 @@ def test_a_site_admin_creates_an_organisation_with_its_first_admin(client, auth,
     assert other.get("/admin/organisations").status_code == 403
 
 
-@pytest.mark.parametrize("fields, message", [
-    ({"name": "alpha NEWS"}, "already exists"),
-    ({"name": "   "}, "organisation name is empty"),
-    ({"name": "x" * 300}, "longer than"),
-    ({"name": "Bad\x00Name"}, "organisation name"),
-    ({"time_zone": "Mars/Olympus"}, "not a known time zone"),
-    ({"email": "not-an-address"}, "not an e-mail address"),
-    ({"email": "editor@alpha.example"}, "already exists"),
-    ({"password": "short"}, "at least 8 characters"),
-])
-def test_bad_organisations_are_refused_and_nothing_is_stored(client, auth, world, site_admin, registry, fields,
-                                                             message):
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"name": "alpha NEWS"}, "already exists"),
+        ({"name": "   "}, "organisation name is empty"),
+        ({"name": "x" * 300}, "longer than"),
+        ({"name": "Bad\x00Name"}, "organisation name"),
+        ({"time_zone": "Mars/Olympus"}, "not a known time zone"),
+        ({"email": "not-an-address"}, "not an e-mail address"),
+        ({"email": "editor@alpha.example"}, "already exists"),
+        ({"password": "short"}, "at least 8 characters"),
+    ],
+)
+def test_bad_organisations_are_refused_and_nothing_is_stored(
+    client, auth, world, site_admin, registry, fields, message
+):
     auth.login(site_admin)
     orgs_before = _org_names(registry)
     with registry.Session() as session:
         users_before = session.scalars(select(User.email).order_by(User.email)).all()
-    form = {"name": "Delta Daily", "email": "boss@delta.example", "password": PASSWORD, "time_zone": "UTC"} | fields
+    form = {
+        "name": "Delta Daily",
+        "email": "boss@delta.example",
+        "password": PASSWORD,
+        "time_zone": "UTC",
+    } | fields
     response = client.post("/admin/organisations", data=form)
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
@@ -398,17 +479,59 @@ def test_the_cli_makes_site_admins_and_the_demo_admin_is_one(app, registry):
     from web.cli import DEMO_EMAIL, setup_demo
 
     url = registry.settings.database_url
-    result = CliRunner().invoke(cli, ["--data-dir", str(registry.settings.data_dir), "--database-url", url, "users",
-                                      "create", "--email", "op@site.example", "--password", PASSWORD, "--role",
-                                      "admin", "--org", "Site", "--site-admin"], catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--data-dir",
+            str(registry.settings.data_dir),
+            "--database-url",
+            url,
+            "users",
+            "create",
+            "--email",
+            "op@site.example",
+            "--password",
+            PASSWORD,
+            "--role",
+            "admin",
+            "--org",
+            "Site",
+            "--site-admin",
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
-    plain = CliRunner().invoke(cli, ["--data-dir", str(registry.settings.data_dir), "--database-url", url, "users",
-                                     "create", "--email", "ed@site.example", "--password", PASSWORD, "--role",
-                                     "admin", "--org", "Site"], catch_exceptions=False)
+    plain = CliRunner().invoke(
+        cli,
+        [
+            "--data-dir",
+            str(registry.settings.data_dir),
+            "--database-url",
+            url,
+            "users",
+            "create",
+            "--email",
+            "ed@site.example",
+            "--password",
+            PASSWORD,
+            "--role",
+            "admin",
+            "--org",
+            "Site",
+        ],
+        catch_exceptions=False,
+    )
     assert plain.exit_code == 0, plain.output
     assert _user(registry, "op@site.example").site_admin and not _user(registry, "ed@site.example").site_admin
-    listed = CliRunner().invoke(cli, ["--data-dir", str(registry.settings.data_dir), "--database-url", url, "users",
-                                      "list"], catch_exceptions=False).output
+    listed = (
+        CliRunner()
+        .invoke(
+            cli,
+            ["--data-dir", str(registry.settings.data_dir), "--database-url", url, "users", "list"],
+            catch_exceptions=False,
+        )
+        .output
+    )
     assert "admin+site" in next(line for line in listed.splitlines() if "op@site.example" in line)
     assert "admin+site" not in next(line for line in listed.splitlines() if "ed@site.example" in line)
     email, _password = setup_demo(registry, SEEDS)
@@ -423,8 +546,14 @@ def _login(app, email: str = "editor@alpha.example", password: str = PASSWORD):
 
 
 def _change(client, current: str, new: str, repeated: str | None = None):
-    return client.post("/account/password", data={"current_password": current, "new_password": new,
-                                                  "new_password2": new if repeated is None else repeated})
+    return client.post(
+        "/account/password",
+        data={
+            "current_password": current,
+            "new_password": new,
+            "new_password2": new if repeated is None else repeated,
+        },
+    )
 
 
 def test_changing_the_password_ends_the_other_sessions_only(app, world):
@@ -441,12 +570,15 @@ def test_changing_the_password_ends_the_other_sessions_only(app, world):
     assert _login(app, password=NEW_PASSWORD)[1].status_code == 302
 
 
-@pytest.mark.parametrize("current, new, repeated, message", [
-    ("wrong password", NEW_PASSWORD, None, "the current password is wrong"),
-    (PASSWORD, NEW_PASSWORD, NEW_PASSWORD + "x", "differ"),
-    (PASSWORD, "short", None, "at least 8 characters"),
-    (PASSWORD, "x" * 2000, None, "at most 1024 characters"),
-])
+@pytest.mark.parametrize(
+    "current, new, repeated, message",
+    [
+        ("wrong password", NEW_PASSWORD, None, "the current password is wrong"),
+        (PASSWORD, NEW_PASSWORD, NEW_PASSWORD + "x", "differ"),
+        (PASSWORD, "short", None, "at least 8 characters"),
+        (PASSWORD, "x" * 2000, None, "at most 1024 characters"),
+    ],
+)
 def test_bad_password_changes_are_refused_and_nothing_changes(app, world, current, new, repeated, message):
     mine, _ = _login(app)
     other, _ = _login(app)
@@ -478,12 +610,30 @@ def test_the_password_form_needs_login_and_csrf(tmp_path, storage_settings):
         client = app.test_client()
         assert client.get("/account/password").status_code == 302  # to the login page
         token = csrf_token_of(client.get("/login").get_data(as_text=True))
-        client.post("/login", data={"email": "viewer@alpha.example", "password": PASSWORD, "csrf_token": token})
-        assert client.post("/account/password", data={"current_password": PASSWORD, "new_password": NEW_PASSWORD,
-                                                      "new_password2": NEW_PASSWORD}).status_code == 400
+        client.post(
+            "/login", data={"email": "viewer@alpha.example", "password": PASSWORD, "csrf_token": token}
+        )
+        assert (
+            client.post(
+                "/account/password",
+                data={
+                    "current_password": PASSWORD,
+                    "new_password": NEW_PASSWORD,
+                    "new_password2": NEW_PASSWORD,
+                },
+            ).status_code
+            == 400
+        )
         token = csrf_token_of(client.get("/account/password").get_data(as_text=True))
-        response = client.post("/account/password", data={"current_password": PASSWORD, "new_password": NEW_PASSWORD,
-                                                          "new_password2": NEW_PASSWORD, "csrf_token": token})
+        response = client.post(
+            "/account/password",
+            data={
+                "current_password": PASSWORD,
+                "new_password": NEW_PASSWORD,
+                "new_password2": NEW_PASSWORD,
+                "csrf_token": token,
+            },
+        )
         assert response.status_code == 303  # a viewer changes its own password too
         # The new session has a new CSRF token and works with it.
         token = csrf_token_of(client.get("/account/password").get_data(as_text=True))

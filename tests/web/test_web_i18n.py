@@ -55,7 +55,9 @@ def set_org_zone(app, org_id: int, zone: str) -> None:
 
 # -- the language -------------------------------------------------------------------------------------------
 def test_the_browser_language_chooses_the_login_page_language(client):
-    indonesian = client.get("/login", headers={"Accept-Language": "id-ID,id;q=0.9,en;q=0.5"}).get_data(as_text=True)
+    indonesian = client.get("/login", headers={"Accept-Language": "id-ID,id;q=0.9,en;q=0.5"}).get_data(
+        as_text=True
+    )
     assert lang_of(indonesian) == "id"
     assert "<h1>Masuk</h1>" in indonesian and "Kata sandi" in indonesian
     english = client.get("/login", headers={"Accept-Language": "en-GB,en;q=0.8"}).get_data(as_text=True)
@@ -82,7 +84,9 @@ def test_the_account_choice_overrides_the_browser(app, world, client, auth):
     assert lang_of(html) == "en" and "Scans" in nav_of(html)
 
 
-def test_the_switcher_stores_the_choice_on_the_account_and_it_survives_logout_and_login(app, world, client, auth):
+def test_the_switcher_stores_the_choice_on_the_account_and_it_survives_logout_and_login(
+    app, world, client, auth
+):
     auth.login()
     assert 'action="/language"' in client.get("/").get_data(as_text=True)  # the switcher is in the header
     response = client.post("/language", data={"locale": "id", "next": "/scans?status=done"})
@@ -91,7 +95,9 @@ def test_the_switcher_stores_the_choice_on_the_account_and_it_survives_logout_an
     assert lang_of(client.get("/scans").get_data(as_text=True)) == "id"
 
     logged_out = client.post("/logout", follow_redirects=True).get_data(as_text=True)
-    assert lang_of(logged_out) == "id" and "Anda telah keluar." in logged_out  # the cookie keeps the login page
+    assert (
+        lang_of(logged_out) == "id" and "Anda telah keluar." in logged_out
+    )  # the cookie keeps the login page
 
     client.delete_cookie(i18n.LOCALE_COOKIE)  # another browser, which asks for English
     auth.login()
@@ -121,8 +127,11 @@ def test_the_switcher_goes_back_only_to_this_site(client):
 
 
 def test_messages_from_python_are_translated(world, client):
-    refused = client.post("/login", data={"email": "editor@alpha.example", "password": "wrong password"},
-                          headers={"Accept-Language": "id"})
+    refused = client.post(
+        "/login",
+        data={"email": "editor@alpha.example", "password": "wrong password"},
+        headers={"Accept-Language": "id"},
+    )
     assert refused.status_code == 401 and "Email atau kata sandi salah" in refused.get_data(as_text=True)
     missing = client.get("/no-such-page", headers={"Accept-Language": "id"}).get_data(as_text=True)
     assert "Tidak ditemukan." in missing and "Galat 404" in missing
@@ -148,16 +157,19 @@ def test_dates_show_in_the_organisation_time_zone_with_the_zone(app, world, clie
     assert "WIB" not in utc
 
 
-@pytest.mark.parametrize(("zone", "shown"), [
-    ("Asia/Jakarta", "2026-11-30 10:00 WIB"),
-    ("Asia/Makassar", "2026-11-30 11:00 WITA"),
-    ("Asia/Dubai", "2026-11-30 07:00 +04:00"),  # the tz database has no letters for it
-    ("Asia/Kolkata", "2026-11-30 08:30 IST"),
-    ("America/St_Johns", "2026-11-29 23:30 NST"),
-    ("Europe/Berlin", "2026-11-30 04:00 CET"),
-    ("UTC", "2026-11-30 03:00 UTC"),
-    ("Not/AZone", "2026-11-30 03:00 UTC"),  # an unknown name never breaks a page
-])
+@pytest.mark.parametrize(
+    ("zone", "shown"),
+    [
+        ("Asia/Jakarta", "2026-11-30 10:00 WIB"),
+        ("Asia/Makassar", "2026-11-30 11:00 WITA"),
+        ("Asia/Dubai", "2026-11-30 07:00 +04:00"),  # the tz database has no letters for it
+        ("Asia/Kolkata", "2026-11-30 08:30 IST"),
+        ("America/St_Johns", "2026-11-29 23:30 NST"),
+        ("Europe/Berlin", "2026-11-30 04:00 CET"),
+        ("UTC", "2026-11-30 03:00 UTC"),
+        ("Not/AZone", "2026-11-30 03:00 UTC"),  # an unknown name never breaks a page
+    ],
+)
 def test_when_names_the_zone_or_its_offset(app, zone, shown):
     with app.test_request_context("/"):
         html = str(i18n.format_when(INSTANT, zone))
@@ -204,7 +216,8 @@ def extracted_messages() -> dict[str, str]:
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None, "N_": None}
     found: dict[str, str] = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
-            str(ROOT), method_map, options_map, keywords=keywords):
+        str(ROOT), method_map, options_map, keywords=keywords
+    ):
         found.setdefault(singular(message), f"{filename}:{lineno}")
     return found
 
@@ -226,10 +239,15 @@ def indonesian() -> dict[str, object]:
 
 def test_every_message_has_an_indonesian_translation():
     catalogue = indonesian()
-    missing = [f"{where}: {msgid!r}" for msgid, where in extracted_messages().items()
-               if msgid not in catalogue or not all(texts(catalogue[msgid].string)) or catalogue[msgid].fuzzy]
+    missing = [
+        f"{where}: {msgid!r}"
+        for msgid, where in extracted_messages().items()
+        if msgid not in catalogue or not all(texts(catalogue[msgid].string)) or catalogue[msgid].fuzzy
+    ]
     assert not missing, "untranslated (see docs/translating.md):\n" + "\n".join(missing)
-    assert {"Pemindaian", "Kecocokan", "Masuk", "Keluar", "Ekspor"} <= {texts(m.string)[0] for m in catalogue.values()}
+    assert {"Pemindaian", "Kecocokan", "Masuk", "Keluar", "Ekspor"} <= {
+        texts(m.string)[0] for m in catalogue.values()
+    }
 
 
 def test_translations_keep_their_placeholders_and_markup():
@@ -248,7 +266,9 @@ def test_the_committed_mo_is_the_po_compiled():
         catalogue = read_po(fh, locale="id")
     compiled = io.BytesIO()
     write_mo(compiled, catalogue)
-    assert MO.read_bytes() == compiled.getvalue(), "run: pybabel compile -d web/translations (docs/translating.md)"
+    assert MO.read_bytes() == compiled.getvalue(), (
+        "run: pybabel compile -d web/translations (docs/translating.md)"
+    )
 
 
 def test_the_catalogue_declares_indonesian_plurals():

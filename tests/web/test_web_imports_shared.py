@@ -25,17 +25,36 @@ def test_another_process_answers_and_a_stopped_job_says_so(storage_app, tmp_path
     settings = storage_app.config["SETTINGS"]
     other = make_app(tmp_path / "second", SETTINGS=settings)  # the second worker: the same database
     try:
-        lines = [json.dumps({"title": f"Artikel {i}", "url": f"https://alpha.example/{i}",
-                             "text": f"Laporan nomor {i} tentang pelabuhan dan nelayan di pesisir utara. " * 5})
-                 for i in range(3)]
+        lines = [
+            json.dumps(
+                {
+                    "title": f"Artikel {i}",
+                    "url": f"https://alpha.example/{i}",
+                    "text": f"Laporan nomor {i} tentang pelabuhan dan nelayan di pesisir utara. " * 5,
+                }
+            )
+            for i in range(3)
+        ]
         client = login(storage_app, "editor@alpha.example")
-        location = client.post("/articles/upload", content_type="multipart/form-data",
-                               data={"file": (io.BytesIO("\n".join(lines).encode()), "a.jsonl")}).headers["Location"]
+        location = client.post(
+            "/articles/upload",
+            content_type="multipart/form-data",
+            data={"file": (io.BytesIO("\n".join(lines).encode()), "a.jsonl")},
+        ).headers["Location"]
         progress = login(other, "editor@alpha.example").get(location + ".json")
         assert progress.status_code == 200
         assert progress.get_json() | {"id": None} == {
-            "id": None, "status": "done", "filename": "a.jsonl", "total": 3, "processed": 3, "registered": 3,
-            "skipped": 0, "errors": 0, "reason": None, "percent": 100}
+            "id": None,
+            "status": "done",
+            "filename": "a.jsonl",
+            "total": 3,
+            "processed": 3,
+            "registered": 3,
+            "skipped": 0,
+            "errors": 0,
+            "reason": None,
+            "percent": 100,
+        }
         assert login(other, "editor@beta.example").get(location + ".json").status_code == 404  # not theirs
 
         # A job left "running" by a process that died: once it has not moved for STALE_AFTER, it says so.
@@ -43,10 +62,16 @@ def test_another_process_answers_and_a_stopped_job_says_so(storage_app, tmp_path
         registry = storage_app.extensions["checker.registry"]
         with registry.Session.begin() as session:
             row = session.get(ImportJobRow, job_id)
-            row.status, row.processed, row.updated_at = "running", 1, row.updated_at - imports.STALE_AFTER - timedelta(seconds=1)
+            row.status, row.processed, row.updated_at = (
+                "running",
+                1,
+                row.updated_at - imports.STALE_AFTER - timedelta(seconds=1),
+            )
         stopped = client.get(location + ".json").get_json()
         assert stopped["status"] == "failed"
-        assert stopped["reason"].startswith("the import stopped after 1 of 3 articles when its server process stopped")
+        assert stopped["reason"].startswith(
+            "the import stopped after 1 of 3 articles when its server process stopped"
+        )
         page = client.get(location).get_data(as_text=True)
         assert "when its server process stopped" in page
     finally:
@@ -59,8 +84,11 @@ def test_a_hostile_file_name_is_stored_cleaned(storage_app, name):
     # reach the database as is (PostgreSQL refuses NUL in text; the driver refuses lone surrogates).
     client = login(storage_app, "editor@alpha.example")
     bad_line = '{"title": "t\\u0000x\\ud800", "text": 5}\n'
-    response = client.post("/articles/upload", content_type="multipart/form-data",
-                           data={"file": (io.BytesIO(bad_line.encode()), name)})
+    response = client.post(
+        "/articles/upload",
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(bad_line.encode()), name)},
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     page = client.get(response.headers["Location"])
     assert page.status_code == 200 and "Why it failed" in page.get_data(as_text=True)

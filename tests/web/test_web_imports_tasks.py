@@ -21,23 +21,36 @@ from worker import import_tasks
 
 
 def article_lines(n: int, host: str = "alpha.example") -> bytes:
-    return "\n".join(json.dumps({"title": f"Artikel {i}", "url": f"https://{host}/{i}",
-                                 "text": f"Laporan nomor {i} dari {host} tentang pelabuhan dan nelayan di pesisir utara. " * 5})
-                     for i in range(n)).encode()
+    return "\n".join(
+        json.dumps(
+            {
+                "title": f"Artikel {i}",
+                "url": f"https://{host}/{i}",
+                "text": f"Laporan nomor {i} dari {host} tentang pelabuhan dan nelayan di pesisir utara. " * 5,
+            }
+        )
+        for i in range(n)
+    ).encode()
 
 
 def editor_of(app, org: str = "Alpha News"):
     registry = app.extensions["checker.registry"]
     with registry.Session.begin() as session:
         org_id = accounts.get_or_create_org(session, org).id
-        accounts.create_user(session, email="editor@alpha.example", password=PASSWORD, role="editor", org_id=org_id)
+        accounts.create_user(
+            session, email="editor@alpha.example", password=PASSWORD, role="editor", org_id=org_id
+        )
     client = app.test_client()
-    assert client.post("/login", data={"email": "editor@alpha.example", "password": PASSWORD}).status_code == 302
+    assert (
+        client.post("/login", data={"email": "editor@alpha.example", "password": PASSWORD}).status_code == 302
+    )
     return client, org_id
 
 
 def upload(client, data: bytes, name: str = "a.jsonl") -> str:
-    response = client.post("/articles/upload", content_type="multipart/form-data", data={"file": (io.BytesIO(data), name)})
+    response = client.post(
+        "/articles/upload", content_type="multipart/form-data", data={"file": (io.BytesIO(data), name)}
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     return response.headers["Location"]
 
@@ -56,8 +69,11 @@ def row_of(registry, location: str) -> ImportJobRow:
     from sqlalchemy.orm import undefer
 
     with registry.Session() as session:
-        return session.scalars(select(ImportJobRow).options(undefer(ImportJobRow.payload))
-                               .where(ImportJobRow.id == location.rsplit("/", 1)[1])).one()
+        return session.scalars(
+            select(ImportJobRow)
+            .options(undefer(ImportJobRow.payload))
+            .where(ImportJobRow.id == location.rsplit("/", 1)[1])
+        ).one()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -73,13 +89,24 @@ def background_app(request, tmp_path):
 
 
 def test_an_upload_is_registered_by_the_background_task_and_its_file_dropped(background_app, monkeypatch):
-    monkeypatch.setattr(import_tasks, "SLICE_S", 0)  # one chunk per run: every run resumes from the stored progress
+    monkeypatch.setattr(
+        import_tasks, "SLICE_S", 0
+    )  # one chunk per run: every run resumes from the stored progress
     client, org_id = editor_of(background_app)
     n = 3 * core.CHUNK + 7
     location = upload(client, article_lines(n))
     assert wait_done(client, location) | {"id": None} == {
-        "id": None, "status": "done", "filename": "a.jsonl", "total": n, "processed": n, "registered": n,
-        "skipped": 0, "errors": 0, "reason": None, "percent": 100}
+        "id": None,
+        "status": "done",
+        "filename": "a.jsonl",
+        "total": n,
+        "processed": n,
+        "registered": n,
+        "skipped": 0,
+        "errors": 0,
+        "reason": None,
+        "percent": 100,
+    }
     registry = background_app.extensions["checker.registry"]
     row = row_of(registry, location)
     assert row.payload is None and row.attempts == 0  # the file is kept only while the job runs
@@ -92,28 +119,48 @@ def test_an_upload_is_registered_by_the_background_task_and_its_file_dropped(bac
 
 def test_the_upload_is_stored_before_the_task_runs(app, monkeypatch):
     sent = []
-    monkeypatch.setattr(import_tasks, "send", sent.append)  # no task runs: what the route stored is what a worker reads
+    monkeypatch.setattr(
+        import_tasks, "send", sent.append
+    )  # no task runs: what the route stored is what a worker reads
     client, _ = editor_of(app)
     data = article_lines(4)
     location = upload(client, data + b"\n{broken\n")
     job_id = location.rsplit("/", 1)[1]
     assert sent == [job_id]
     row = row_of(app.extensions["checker.registry"], location)
-    assert (row.status, row.total, row.processed, row.error_count, row.payload) == ("running", 4, 0, 1, data + b"\n{broken\n")
+    assert (row.status, row.total, row.processed, row.error_count, row.payload) == (
+        "running",
+        4,
+        0,
+        1,
+        data + b"\n{broken\n",
+    )
     progress = client.get(location + ".json").get_json()
     assert progress["status"] == "running" and progress["percent"] == 0
 
     import_tasks.import_task.apply((job_id,))  # the worker's run: the line error is not counted twice
     assert client.get(location + ".json").get_json() | {"id": None} == {
-        "id": None, "status": "done", "filename": "a.jsonl", "total": 4, "processed": 4, "registered": 4,
-        "skipped": 0, "errors": 1, "reason": None, "percent": 100}
+        "id": None,
+        "status": "done",
+        "filename": "a.jsonl",
+        "total": 4,
+        "processed": 4,
+        "registered": 4,
+        "skipped": 0,
+        "errors": 1,
+        "reason": None,
+        "percent": 100,
+    }
     assert import_tasks.import_task.apply((job_id,)).get() == "nothing"  # delivered twice: nothing to do
 
 
 def test_a_file_refused_whole_stores_no_job(app):
     client, _ = editor_of(app)
-    response = client.post("/articles/upload", content_type="multipart/form-data",
-                           data={"file": (io.BytesIO(b"title,url\nA,https://a.example/\n"), "a.csv")})
+    response = client.post(
+        "/articles/upload",
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(b"title,url\nA,https://a.example/\n"), "a.csv")},
+    )
     assert response.status_code == 422
     assert "the CSV header needs a &#39;text&#39; column" in response.get_data(as_text=True)
     with app.extensions["checker.registry"].Session() as session:
@@ -123,7 +170,9 @@ def test_a_file_refused_whole_stores_no_job(app):
 def test_a_long_file_name_keeps_its_extension_so_the_worker_reads_it_as_uploaded(app):
     client, _ = editor_of(app)
     name = "x" * 400 + ".csv"
-    location = upload(client, b"title,text\nSatu,Laporan tentang pelabuhan dan nelayan di pesisir utara.\n", name)
+    location = upload(
+        client, b"title,text\nSatu,Laporan tentang pelabuhan dan nelayan di pesisir utara.\n", name
+    )
     progress = client.get(location + ".json").get_json()
     assert progress["status"] == "done" and progress["registered"] == 1, progress
     assert len(progress["filename"]) == core.MAX_NAME and progress["filename"].endswith(".csv")
@@ -139,7 +188,9 @@ def test_a_file_that_kills_every_worker_is_given_up(app, monkeypatch):
     assert import_tasks.import_task.apply((location.rsplit("/", 1)[1],)).get() == "nothing"
     progress = client.get(location + ".json").get_json()
     assert progress["status"] == "failed" and progress["processed"] == 0
-    assert progress["reason"].startswith("the import stopped after 0 of 2 articles when its server process stopped")
+    assert progress["reason"].startswith(
+        "the import stopped after 0 of 2 articles when its server process stopped"
+    )
     assert row_of(registry, location).payload is None
 
 
@@ -153,8 +204,19 @@ def test_the_upload_page_lists_uploads_and_cli_imports(app, tmp_path):
     path = tmp_path / "cli.jsonl"
     path.write_bytes(article_lines(3, host="beta.example"))
     settings = app.config["SETTINGS"]
-    result = CliRunner().invoke(cli, ["--data-dir", str(settings.data_dir), "--database-url", settings.database_url,
-                                      "--org", "Alpha News", "import", str(path)])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--data-dir",
+            str(settings.data_dir),
+            "--database-url",
+            settings.database_url,
+            "--org",
+            "Alpha News",
+            "import",
+            str(path),
+        ],
+    )
     assert result.exit_code == 0, result.output
     page = client.get("/articles/upload").get_data(as_text=True)
     rows = re.findall(r'<tr data-import-id="([0-9a-f]{32})">(.*?)</tr>', page, re.S)

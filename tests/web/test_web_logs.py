@@ -29,7 +29,9 @@ def lines():
         lg.setLevel(logging.INFO)
     probe = logging.getLogger("probe-json-format")
     probe.addHandler(handler)
-    assert logcontext.configure(JSON, logger=probe) and isinstance(handler.formatter, logcontext.JsonFormatter)
+    assert logcontext.configure(JSON, logger=probe) and isinstance(
+        handler.formatter, logcontext.JsonFormatter
+    )
 
     def read() -> list[dict]:
         text = buffer.getvalue()
@@ -48,8 +50,9 @@ def test_a_scans_log_lines_carry_its_scan_task_and_organisation(storage_app, lin
 
     world = storage_app.config["WORLD"]
     text = next(s for s in demo_suspects(SEEDS) if s["id"] == "full-copy")["text"]
-    answer = storage_app.test_client().post("/api/scans", json={"text": text},
-                                            headers={"Authorization": f"Bearer {world.tokens['editor']}"})
+    answer = storage_app.test_client().post(
+        "/api/scans", json={"text": text}, headers={"Authorization": f"Bearer {world.tokens['editor']}"}
+    )
     scan_id = answer.get_json()["id"]
     records = lines()
     done = [r for r in records if r["message"].startswith(f"scan {scan_id} done")]

@@ -37,8 +37,10 @@ def paragraphs(seed: int, count: int) -> list[str]:
     rng = random.Random(seed)
     out = []
     for _ in range(count):
-        words = ["".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))) for _ in range(PARAGRAPH_WORDS)]
-        sentences = [" ".join(words[i:i + 12]) for i in range(0, PARAGRAPH_WORDS, 12)]
+        words = [
+            "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))) for _ in range(PARAGRAPH_WORDS)
+        ]
+        sentences = [" ".join(words[i : i + 12]) for i in range(0, PARAGRAPH_WORDS, 12)]
         out.append(" ".join(s[0].upper() + s[1:] + "." for s in sentences))
     return out
 
@@ -67,14 +69,19 @@ def add_copies(app) -> Copies:
     registry = app.extensions["checker.registry"]
     with registry.Session.begin() as session:
         org = accounts.get_or_create_org(session, "Copies Watch").id
-        user = accounts.create_user(session, email="editor@copies.example", password=PASSWORD, role="editor",
-                                    org_id=org)
+        user = accounts.create_user(
+            session, email="editor@copies.example", password=PASSWORD, role="editor", org_id=org
+        )
         token = accounts.create_token(session, user)[1]
-    registry.register(ArticleIn(title="The original", text="\n\n".join(ORIGINAL), url="https://original.example/a"),
-                      org_id=org)
+    registry.register(
+        ArticleIn(title="The original", text="\n\n".join(ORIGINAL), url="https://original.example/a"),
+        org_id=org,
+    )
     ids = []
     for text in (FAR_APART, STITCHED, NEEDLE):
-        scan_id = registry.record_scan(text, SUSPECT_URL, registry.scan(text, SUSPECT_URL, org_id=org), org_id=org)
+        scan_id = registry.record_scan(
+            text, SUSPECT_URL, registry.scan(text, SUSPECT_URL, org_id=org), org_id=org
+        )
         with registry.Session() as session:
             ids.append(session.query(MatchRow).filter_by(scan_id=scan_id).one().id)
     return Copies(org, *ids, token)
@@ -125,7 +132,7 @@ def test_the_passage_list_numbers_each_passage_with_its_words_similarity_and_exc
         assert f'<mark id="o{n}"><a class="pair passage-n" href="#s{n}" data-passage="{n}"' in html
     # The panes the script scrolls, and the controls it shows (hidden without it).
     assert 'id="suspect-text"' in html and 'id="original-text"' in html
-    assert 'data-passage-nav hidden' in html and 'data-passage-step="1"' in html
+    assert "data-passage-nav hidden" in html and 'data-passage-step="1"' in html
 
 
 def test_a_run_stitched_from_two_places_of_the_original_is_shown_as_one(reader, copies):
@@ -138,7 +145,9 @@ def test_a_run_stitched_from_two_places_of_the_original_is_shown_as_one(reader, 
 
 
 def _row(s0: int, s1: int, t0: int, t1: int) -> PassageRow:
-    return PassageRow(suspect_start=s0, suspect_end=s1, source_start=t0, source_end=t1, similarity=1.0, words=3)
+    return PassageRow(
+        suspect_start=s0, suspect_end=s1, source_start=t0, source_end=t1, similarity=1.0, words=3
+    )
 
 
 def test_runs_are_computed_from_the_offsets_on_both_sides():
@@ -169,7 +178,9 @@ def test_the_suspect_url_links_out_without_telling_where_from(reader, copies, ap
     with registry.Session.begin() as session:
         from checker.models import Scan
 
-        session.execute(update(Scan).where(Scan.id == int(scan_id)).values(url="javascript:alert(1)", final_url=None))
+        session.execute(
+            update(Scan).where(Scan.id == int(scan_id)).values(url="javascript:alert(1)", final_url=None)
+        )
     html = page(reader, f"/matches/{copies.far}")
     assert "javascript:alert(1)" in html and 'href="javascript:' not in html
 
@@ -177,8 +188,12 @@ def test_the_suspect_url_links_out_without_telling_where_from(reader, copies, ap
 # -- one definition of coverage --------------------------------------------------------------------------
 def coverage_lines(html: str) -> list[str]:
     """The coverage cells' texts: "6% of the suspect (120 of 1,920 words)", "7% of the original (...)"."""
-    return [text_of(c) for c in re.findall(r'<span class="cov" title="[^"]*">(.*?)</span>\s*(?=<span class="cov"|</)',
-                                            html, re.S)]
+    return [
+        text_of(c)
+        for c in re.findall(
+            r'<span class="cov" title="[^"]*">(.*?)</span>\s*(?=<span class="cov"|</)', html, re.S
+        )
+    ]
 
 
 def row_linking(html: str, href: str) -> str:
@@ -187,14 +202,18 @@ def row_linking(html: str, href: str) -> str:
 
 
 def test_one_definition_of_coverage_on_the_list_the_scan_the_match_the_api_and_the_csv(reader, copies):
-    api = reader.get(f"/api/matches/{copies.far}", headers={"Authorization": f"Bearer {copies.token}"}).get_json()
+    api = reader.get(
+        f"/api/matches/{copies.far}", headers={"Authorization": f"Bearer {copies.token}"}
+    ).get_json()
     words, suspect_words, source_words = api["words_matched"], api["suspect_words"], api["source_words"]
     assert words == 2 * 60 and suspect_words == 32 * 60 and source_words == 30 * 60
     assert api["suspect_coverage"] == round(words / suspect_words, 4)
     assert api["source_coverage"] == round(words / source_words, 4)  # verbatim: as many words on each side
     assert [p["words"] for p in api["passages"]] == [60, 60]
-    expected = [f"{share(words / suspect_words)} of the suspect ({words} of {suspect_words:,} words)",
-                f"{share(words / source_words)} of the original ({words} of {source_words:,} words)"]
+    expected = [
+        f"{share(words / suspect_words)} of the suspect ({words} of {suspect_words:,} words)",
+        f"{share(words / source_words)} of the original ({words} of {source_words:,} words)",
+    ]
     assert expected == ["6% of the suspect (120 of 1,920 words)", "7% of the original (120 of 1,800 words)"]
 
     match_html = page(reader, f"/matches/{copies.far}")
@@ -202,20 +221,30 @@ def test_one_definition_of_coverage_on_the_list_the_scan_the_match_the_api_and_t
     list_html = page(reader, "/matches")
     list_row = re.search(rf'<tr><td><a href="/matches/{copies.far}">.*?</tr>', list_html, re.S).group(0)
     article_id = re.search(r'href="/articles/(\d+)"', match_html).group(1)
-    for where, html in (("match page", match_html), ("scan page", page(reader, f"/scans/{scan_id}")),
-                        ("matches list", list_row),
-                        ("article page", row_linking(page(reader, f"/articles/{article_id}"), f"/matches/{copies.far}")),
-                        ("overview", row_linking(page(reader, "/"), f"/matches/{copies.far}"))):
+    for where, html in (
+        ("match page", match_html),
+        ("scan page", page(reader, f"/scans/{scan_id}")),
+        ("matches list", list_row),
+        ("article page", row_linking(page(reader, f"/articles/{article_id}"), f"/matches/{copies.far}")),
+        ("overview", row_linking(page(reader, "/"), f"/matches/{copies.far}")),
+    ):
         assert coverage_lines(html)[:2] == expected, where
     # The CSV export: the same shares and counts.
     rows = csv.DictReader(io.StringIO(page(reader, "/exports/matches.csv")))
     row = next(r for r in rows if r["match_id"] == str(copies.far))
-    assert (float(row["suspect_coverage"]), float(row["source_coverage"])) == \
-        (round(words / suspect_words, 4), round(words / source_words, 4))
-    assert (row["words_matched"], row["suspect_words"], row["source_words"]) == \
-        (str(words), str(suspect_words), str(source_words))
+    assert (float(row["suspect_coverage"]), float(row["source_coverage"])) == (
+        round(words / suspect_words, 4),
+        round(words / source_words, 4),
+    )
+    assert (row["words_matched"], row["suspect_words"], row["source_words"]) == (
+        str(words),
+        str(suspect_words),
+        str(source_words),
+    )
     # The scan's own result (the API's scan) carries the same counts.
-    result = reader.get(f"/api/scans/{scan_id}", headers={"Authorization": f"Bearer {copies.token}"}).get_json()
+    result = reader.get(
+        f"/api/scans/{scan_id}", headers={"Authorization": f"Bearer {copies.token}"}
+    ).get_json()
     m = result["result"]["matches"][0]
     assert (m["words_matched"], m["suspect_words"], m["source_words"]) == (words, suspect_words, source_words)
     assert [p["words"] for p in m["passages"]] == [60, 60]
@@ -232,33 +261,53 @@ def test_the_definitions_are_on_the_pages(reader, copies):
 
 
 def test_a_copied_paragraph_in_a_long_text_is_not_zero_percent(reader, copies):
-    api = reader.get(f"/api/matches/{copies.needle}", headers={"Authorization": f"Bearer {copies.token}"}).get_json()
+    api = reader.get(
+        f"/api/matches/{copies.needle}", headers={"Authorization": f"Bearer {copies.token}"}
+    ).get_json()
     assert api["words_matched"] == 60 and api["suspect_words"] == 301 * 60
     assert 0 < api["suspect_coverage"] < 0.005
     line = f"<1% of the suspect (60 of {301 * 60:,} words)"
     match_html = page(reader, f"/matches/{copies.needle}")
     scan_id = re.search(r'href="/scans/(\d+)"', match_html).group(1)
-    for where, html in (("match page", match_html), ("scan page", page(reader, f"/scans/{scan_id}")),
-                        ("matches list", page(reader, "/matches"))):
+    for where, html in (
+        ("match page", match_html),
+        ("scan page", page(reader, f"/scans/{scan_id}")),
+        ("matches list", page(reader, "/matches")),
+    ):
         assert line in [c.replace("&lt;", "<") for c in coverage_lines(html)], where
         assert "0% of the suspect" not in text_of(html).replace("100% of", ""), where
 
 
 def test_shares_round_without_hiding_a_copy():
-    assert [share(x) for x in (0, 0.0001, 0.004, 0.005, 0.0051, 0.19, 0.994, 0.995, 0.9999, 1)] == \
-        ["0%", "<1%", "<1%", "<1%", "1%", "19%", "99%", ">99%", ">99%", "100%"]
+    assert [share(x) for x in (0, 0.0001, 0.004, 0.005, 0.0051, 0.19, 0.994, 0.995, 0.9999, 1)] == [
+        "0%",
+        "<1%",
+        "<1%",
+        "<1%",
+        "1%",
+        "19%",
+        "99%",
+        ">99%",
+        ">99%",
+        "100%",
+    ]
 
 
 def test_matches_stored_before_words_were_counted_show_their_shares(reader, copies, app):
     """Rows written before the word counts existed (NULL columns) still render, shares only."""
     with app.extensions["checker.registry"].Session.begin() as session:
-        session.execute(update(MatchRow).where(MatchRow.id == copies.far)
-                        .values(words_matched=None, suspect_words=None, source_words=None))
+        session.execute(
+            update(MatchRow)
+            .where(MatchRow.id == copies.far)
+            .values(words_matched=None, suspect_words=None, source_words=None)
+        )
         session.execute(update(PassageRow).where(PassageRow.match_id == copies.far).values(words=None))
     html = page(reader, f"/matches/{copies.far}")
     assert coverage_lines(html)[:2] == ["6% of the suspect", "7% of the original"]
     assert "100% similar" in html and "60 words" not in html
-    api = reader.get(f"/api/matches/{copies.far}", headers={"Authorization": f"Bearer {copies.token}"}).get_json()
+    api = reader.get(
+        f"/api/matches/{copies.far}", headers={"Authorization": f"Bearer {copies.token}"}
+    ).get_json()
     assert api["words_matched"] is None and api["suspect_coverage"] == 0.0625
 
 

@@ -45,11 +45,13 @@ def test_a_scan_moves_the_counter_and_the_histogram(app):
     world = app.config["WORLD"]
     before = scrape(client)  # no login: like /healthz
     text = next(s for s in demo_suspects(SEEDS) if s["id"] == "full-copy")["text"]
-    answer = client.post("/api/scans", json={"text": text},
-                         headers={"Authorization": f"Bearer {world.tokens['editor']}"})
+    answer = client.post(
+        "/api/scans", json={"text": text}, headers={"Authorization": f"Bearer {world.tokens['editor']}"}
+    )
     assert answer.status_code == 202
-    scan = client.get(f"/api/scans/{answer.get_json()['id']}",
-                      headers={"Authorization": f"Bearer {world.tokens['editor']}"}).get_json()
+    scan = client.get(
+        f"/api/scans/{answer.get_json()['id']}", headers={"Authorization": f"Bearer {world.tokens['editor']}"}
+    ).get_json()
     assert scan["status"] == "done"  # the fixtures' app runs tasks inside the request
     after = scrape(client)
     labels = {"status": "done", "verdict": scan["verdict"], "source": "text"}
@@ -57,10 +59,12 @@ def test_a_scan_moves_the_counter_and_the_histogram(app):
     count = "checker_scan_duration_seconds_count"
     assert value(after, count, source="text") == value(before, count, source="text") + 1
     assert value(after, "checker_scan_duration_seconds_sum", source="text") > value(
-        before, "checker_scan_duration_seconds_sum", source="text")
+        before, "checker_scan_duration_seconds_sum", source="text"
+    )
     # Engine time is a real duration: at least one bucket at or below 300 s took the sample.
-    assert value(after, "checker_scan_duration_seconds_bucket", source="text", le="300.0") == value(after, count,
-                                                                                                  source="text")
+    assert value(after, "checker_scan_duration_seconds_bucket", source="text", le="300.0") == value(
+        after, count, source="text"
+    )
 
 
 def test_index_and_article_gauges_match_the_registry(app):
@@ -180,13 +184,27 @@ def test_multiprocess_mode_adds_up_the_processes_and_logs_json(tmp_path):
 
     root = Path(__file__).resolve().parents[2]
     (tmp_path / "prom").mkdir()
-    env = {**os.environ, "PYTHONPATH": str(root), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"),
-           "CHECKER_LOG_FORMAT": "json"}
-    done = subprocess.run([sys.executable, "-c", MULTIPROCESS_APP, str(tmp_path / "data")], check=False, env=env,
-                          cwd=root, capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(root),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"),
+        "CHECKER_LOG_FORMAT": "json",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", MULTIPROCESS_APP, str(tmp_path / "data")],
+        check=False,
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
-    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-               for family in text_string_to_metric_families(done.stdout) for s in family.samples}
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(done.stdout)
+        for s in family.samples
+    }
     labels = (("source", "mp-test"), ("status", "done"), ("verdict", "no_reuse"))
     assert samples[("checker_scans_total", labels)] == 2
     assert samples[("checker_scan_duration_seconds_count", (("source", "mp-test"),))] == 2
@@ -256,7 +274,9 @@ def test_the_shared_index_count_is_its_set_of_articles(tmp_path):
     from web.metrics import indexed_articles
 
     url, prefix = f"redis://127.0.0.1:6379/{BROKER_DB}", f"test-metrics:{uuid.uuid4().hex[:8]}"
-    settings = Settings.from_env({"CHECKER_INDEX_URL": url, "CHECKER_INDEX_PREFIX": prefix}, data_dir=tmp_path / "d")
+    settings = Settings.from_env(
+        {"CHECKER_INDEX_URL": url, "CHECKER_INDEX_PREFIX": prefix}, data_dir=tmp_path / "d"
+    )
     registry = Registry(settings)
     try:
         assert type(registry.index).__name__ == "RedisIndex" and indexed_articles(registry.index) == 0

@@ -12,8 +12,12 @@ from tests.conftest import SEEDS, read_jsonl
 from tests.web.conftest import PASSWORD, close_app, csrf_token_of, make_app, populate
 
 SUSPECTS = {s["id"]: s for s in read_jsonl(SEEDS / "suspects.jsonl")}
-GOOD = {"min_match_words": "60", "exclude_quotes": "no", "excluded_sources": "Partner.Example\r\n\r\nhttps://mirror.example/synd/",
-        "time_zone": "Asia/Jakarta"}
+GOOD = {
+    "min_match_words": "60",
+    "exclude_quotes": "no",
+    "excluded_sources": "Partner.Example\r\n\r\nhttps://mirror.example/synd/",
+    "time_zone": "Asia/Jakarta",
+}
 
 
 @pytest.fixture
@@ -48,13 +52,22 @@ def test_an_admin_changes_the_settings_and_sees_them(site):
     page = admin.get("/settings").get_data(as_text=True)
     assert 'name="min_match_words"' in page and "Save settings" in page and "<fieldset disabled" not in page
     assert re.search(r'<a href="/settings" aria-current="page">', page)  # the nav link, marked current
-    assert '<option selected>UTC</option>' in page
+    assert "<option selected>UTC</option>" in page
     response = admin.post("/settings", data=GOOD)
     assert response.status_code == 303
     assert "Settings saved." in admin.get("/settings").get_data(as_text=True)
-    assert stored(site, world.alpha) == (60, False, ["partner.example", "https://mirror.example/synd"], "Asia/Jakarta")
+    assert stored(site, world.alpha) == (
+        60,
+        False,
+        ["partner.example", "https://mirror.example/synd"],
+        "Asia/Jakarta",
+    )
     page = admin.get("/settings").get_data(as_text=True)
-    assert 'value="60"' in page and '<option value="no" selected>' in page and "<option selected>Asia/Jakarta</option>" in page
+    assert (
+        'value="60"' in page
+        and '<option value="no" selected>' in page
+        and "<option selected>Asia/Jakarta</option>" in page
+    )
     assert "partner.example\nhttps://mirror.example/synd</textarea>" in page
     assert stored(site, world.beta)[:3] == (None, True, None)  # another organisation keeps its own
 
@@ -76,17 +89,21 @@ def test_the_page_needs_a_login(site):
 
 
 # -- every field checked, nothing stored on bad input ---------------------------------------------------------
-@pytest.mark.parametrize("change, message", [
-    ({"min_match_words": "10"}, "below the engine&#39;s own minimum of 15 words"),
-    ({"min_match_words": "lots"}, "whole number"),
-    ({"min_match_words": "1" * 30}, "whole number"),
-    ({"exclude_quotes": "maybe"}, "Quotations excluded must be yes or no"),
-    ({"excluded_sources": "ok.example\njavascript:alert(1)"}, "excluded sources entry 2"),
-    ({"excluded_sources": "a\x00b.example"}, "NUL"),
-    ({"excluded_sources": "\n".join(f"s{n}.example" for n in range(101))}, "at most 100"),
-    ({"time_zone": "Mars/Base"}, "not a known time zone"),
-    ({"time_zone": ""}, "time zone is empty"),
-], ids=lambda v: str(v)[:30])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"min_match_words": "10"}, "below the engine&#39;s own minimum of 15 words"),
+        ({"min_match_words": "lots"}, "whole number"),
+        ({"min_match_words": "1" * 30}, "whole number"),
+        ({"exclude_quotes": "maybe"}, "Quotations excluded must be yes or no"),
+        ({"excluded_sources": "ok.example\njavascript:alert(1)"}, "excluded sources entry 2"),
+        ({"excluded_sources": "a\x00b.example"}, "NUL"),
+        ({"excluded_sources": "\n".join(f"s{n}.example" for n in range(101))}, "at most 100"),
+        ({"time_zone": "Mars/Base"}, "not a known time zone"),
+        ({"time_zone": ""}, "time zone is empty"),
+    ],
+    ids=lambda v: str(v)[:30],
+)
 def test_bad_input_is_a_422_with_the_reason_and_changes_nothing(site, change, message):
     world, admin = site.config["WORLD"], login(site, "admin@alpha.example")
     assert admin.post("/settings", data={**GOOD, "min_match_words": "30"}).status_code == 303
@@ -105,7 +122,9 @@ def test_the_form_needs_its_csrf_token(tmp_path):
         world = populate(app)
         client = app.test_client()
         token = csrf_token_of(client.get("/login").get_data(as_text=True))
-        client.post("/login", data={"email": "admin@alpha.example", "password": PASSWORD, "csrf_token": token})
+        client.post(
+            "/login", data={"email": "admin@alpha.example", "password": PASSWORD, "csrf_token": token}
+        )
         assert client.post("/settings", data=GOOD).status_code == 400
         assert stored(app, world.alpha)[0] is None
         token = csrf_token_of(client.get("/settings").get_data(as_text=True))
@@ -125,14 +144,18 @@ def test_a_scan_says_which_match_the_minimum_hid(site):
     assert admin.post("/settings", data={**GOOD, "excluded_sources": ""}).status_code == 303
     page = scan_page(site, editor, text)
     assert "Hidden by the organisation’s match settings" in page
-    assert re.search(r"1 match with “[^”]*Vaksin Spuntnik V” \(58 words\) was hidden because it is smaller than "
-                     r"the organisation’s minimum of 60 words\.", page), page
+    assert re.search(
+        r"1 match with “[^”]*Vaksin Spuntnik V” \(58 words\) was hidden because it is smaller than "
+        r"the organisation’s minimum of 60 words\.",
+        page,
+    ), page
     assert "Open match" not in page and 'href="/settings"' in page
     with site.extensions["checker.registry"].Session() as session:
         scan = session.query(Scan).order_by(Scan.id.desc()).first()
         assert scan.result["excluded"][0]["minimum"] == 60 and not scan.matches
-    api = site.test_client().get(f"/api/scans/{scan.id}",
-                                 headers={"Authorization": f"Bearer {site.config['WORLD'].tokens['viewer']}"})
+    api = site.test_client().get(
+        f"/api/scans/{scan.id}", headers={"Authorization": f"Bearer {site.config['WORLD'].tokens['viewer']}"}
+    )
     assert api.get_json()["result"]["excluded"][0]["reason"] == "min_match_words"
 
 
@@ -141,7 +164,9 @@ def test_a_scan_of_an_excluded_source_says_so(site):
     assert admin.post("/settings", data={**GOOD, "min_match_words": ""}).status_code == 303
     text = SUSPECTS["full-copy"]["text"]
     page = scan_page(site, editor, text, "https://news.partner.example/copy")
-    assert "Not reported: this suspect is on an excluded source (partner.example). 1 match was hidden." in page
+    assert (
+        "Not reported: this suspect is on an excluded source (partner.example). 1 match was hidden." in page
+    )
     assert "Open match" not in page
     page = scan_page(site, editor, text, "https://elsewhere.example/copy")  # elsewhere: reported as before
     assert "Hidden by the organisation" not in page and "Open match" in page
@@ -152,18 +177,29 @@ def test_alert_frequency_and_addresses(site):
     world, admin = site.config["WORLD"], login(site, "admin@alpha.example")
     page = admin.get("/settings").get_data(as_text=True)
     assert '<option value="immediate" selected>' in page and 'name="alert_emails"' in page
-    bad = admin.post("/settings", data={**GOOD, "alert_frequency": "daily", "alert_emails": "desk@alpha.example\nnot mail"})
+    bad = admin.post(
+        "/settings", data={**GOOD, "alert_frequency": "daily", "alert_emails": "desk@alpha.example\nnot mail"}
+    )
     assert bad.status_code == 422 and "is not an e-mail address" in bad.get_data(as_text=True)
     assert "not mail</textarea>" in bad.get_data(as_text=True)  # the form keeps what was typed
     with site.extensions["checker.registry"].Session() as session:
         org = session.get(Organisation, world.alpha)
-        assert (org.alert_frequency, org.alert_emails, org.min_match_words) == ("immediate", None, None)  # nothing stored
-    ok = admin.post("/settings", data={**GOOD, "alert_frequency": "daily",
-                                       "alert_emails": "Desk@Alpha.example, ed@alpha.example\n"})
+        assert (org.alert_frequency, org.alert_emails, org.min_match_words) == (
+            "immediate",
+            None,
+            None,
+        )  # nothing stored
+    ok = admin.post(
+        "/settings",
+        data={**GOOD, "alert_frequency": "daily", "alert_emails": "Desk@Alpha.example, ed@alpha.example\n"},
+    )
     assert ok.status_code == 303
     with site.extensions["checker.registry"].Session() as session:
         org = session.get(Organisation, world.alpha)
-        assert (org.alert_frequency, org.alert_emails) == ("daily", ["desk@alpha.example", "ed@alpha.example"])
+        assert (org.alert_frequency, org.alert_emails) == (
+            "daily",
+            ["desk@alpha.example", "ed@alpha.example"],
+        )
     assert admin.post("/settings", data={**GOOD, "alert_frequency": "hourly"}).status_code == 422
     editor = login(site, "editor@alpha.example")
     assert editor.post("/settings", data={**GOOD, "alert_frequency": "immediate"}).status_code == 403

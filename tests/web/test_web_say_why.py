@@ -38,14 +38,17 @@ def test_a_failed_scan_shows_its_reason_in_the_list_and_on_its_page(client, edit
 
 
 def test_the_live_status_carries_the_reason(client, editor):
-    scan_id = int(client.post("/submit", data={"kind": "url", "url": REFUSED}).headers["Location"].rsplit("/", 1)[1])
+    scan_id = int(
+        client.post("/submit", data={"kind": "url", "url": REFUSED}).headers["Location"].rsplit("/", 1)[1]
+    )
     (scan,) = client.get(f"/scans/status.json?ids={scan_id}").get_json()["scans"]
     assert scan["status"] == "failed" and scan["error"] == WHY
 
 
 def upload(client, data: bytes, name: str = "articles.jsonl"):
-    response = client.post("/articles/upload", data={"file": (io.BytesIO(data), name)},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/articles/upload", data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data"
+    )
     assert response.status_code == 302
     return response.headers["Location"]
 
@@ -53,7 +56,9 @@ def upload(client, data: bytes, name: str = "articles.jsonl"):
 def test_an_upload_with_no_readable_line_fails_and_says_why(client, editor):
     location = upload(client, b"{not json\n" + json.dumps({"title": "no text"}).encode() + b"\n")
     html = client.get(location).get_data(as_text=True)
-    assert "Why it failed: no line of the file could be read as an article (2 line(s) with errors" in text_of(html)
+    assert "Why it failed: no line of the file could be read as an article (2 line(s) with errors" in text_of(
+        html
+    )
     progress = client.get(location + ".json").get_json()
     assert progress["status"] == "failed" and progress["reason"].startswith("no line of the file")
 
@@ -65,12 +70,19 @@ def test_an_upload_stopped_by_an_error_says_why(app, client, editor, monkeypatch
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(registry, "register_many", broken)
-    line = json.dumps({"title": "One", "url": "https://alpha.example/one",
-                       "text": "Artikel tentang pelabuhan dan nelayan di pesisir utara. " * 5})
+    line = json.dumps(
+        {
+            "title": "One",
+            "url": "https://alpha.example/one",
+            "text": "Artikel tentang pelabuhan dan nelayan di pesisir utara. " * 5,
+        }
+    )
     location = upload(client, line.encode())
     html = client.get(location).get_data(as_text=True)
-    assert ("Why it failed: the import stopped after 0 of 1 articles because of an internal error; "
-            "upload the file again to resume") in text_of(html)
+    assert (
+        "Why it failed: the import stopped after 0 of 1 articles because of an internal error; "
+        "upload the file again to resume"
+    ) in text_of(html)
     assert client.get(location + ".json").get_json()["status"] == "failed"
 
 
@@ -106,11 +118,22 @@ def test_a_failed_alert_delivery_says_why(app, client, editor):
     registry = app.extensions["checker.registry"]
     with registry.Session.begin() as session:
         for org, key in ((editor.alpha, "a"), (editor.beta, "b")):
-            session.add(AlertEvent(org_id=org, dedupe_key=key, kind="new_unattributed_reuse",
-                                   payload={"match_id": editor.alpha_match, "article": {"title": f"Story {key}"},
-                                            "suspect_url": "https://copier.example/x"},
-                                   webhook_status="failed", email_status="skipped", attempts=7,
-                                   last_error=f"webhook https://hooks.example/{key} answered 503"))
+            session.add(
+                AlertEvent(
+                    org_id=org,
+                    dedupe_key=key,
+                    kind="new_unattributed_reuse",
+                    payload={
+                        "match_id": editor.alpha_match,
+                        "article": {"title": f"Story {key}"},
+                        "suspect_url": "https://copier.example/x",
+                    },
+                    webhook_status="failed",
+                    email_status="skipped",
+                    attempts=7,
+                    last_error=f"webhook https://hooks.example/{key} answered 503",
+                )
+            )
     html = client.get("/alerts").get_data(as_text=True)
     (row,) = re.findall(r'<tr data-alert-id="\d+">.*?</tr>', html, re.S)  # Beta's alert is not listed
     assert "hooks.example/a answered 503" in text_of(row) and "Story a" in row

@@ -56,7 +56,9 @@ def test_other_accounts_sessions_survive_a_logout(app, world):
 def admin_toggles(app, user_id: int, active: bool) -> None:
     admin = logged_in(app, "admin@alpha.example")
     # Disabling asks first (web.confirm): the confirmed POST.
-    response = admin.post(f"/admin/users/{user_id}/active", data={"active": "1" if active else "0", "confirm": "yes"})
+    response = admin.post(
+        f"/admin/users/{user_id}/active", data={"active": "1" if active else "0", "confirm": "yes"}
+    )
     assert response.status_code == 303
 
 
@@ -66,8 +68,9 @@ def checker_cli(app, *args: str) -> None:
 
     from checker.cli import cli
 
-    result = CliRunner().invoke(cli, ["--data-dir", str(app.config["SETTINGS"].data_dir), *args],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, ["--data-dir", str(app.config["SETTINGS"].data_dir), *args], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
 
 
@@ -89,10 +92,13 @@ def test_disable_then_enable_does_not_revive_old_sessions(app, world, how):
     assert logged_in(app).get("/").status_code == 200  # the account itself works again
 
 
-@pytest.mark.parametrize("change", [
-    ["set-password", "--email", EDITOR, "--password", "a brand new password"],
-    ["set-role", "--email", EDITOR, "--role", "viewer"],
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        ["set-password", "--email", EDITOR, "--password", "a brand new password"],
+        ["set-role", "--email", EDITOR, "--role", "viewer"],
+    ],
+)
 def test_password_and_role_changes_end_sessions(app, world, change):
     client = logged_in(app)
     cookie = saved_cookie(client)
@@ -141,23 +147,45 @@ def test_login_starts_a_new_session_with_a_new_csrf_token(tmp_path):
         # The token from before the login no longer passes; the new one does.
         review = f"/matches/{world.alpha_match}/review"
         assert client.post(review, data={"action": "confirmed", "csrf_token": token}).status_code == 400
-        assert client.post(review, data={"action": "confirmed", "csrf_token": csrf_token_of(page)}).status_code == 303
+        assert (
+            client.post(review, data={"action": "confirmed", "csrf_token": csrf_token_of(page)}).status_code
+            == 303
+        )
     finally:
         close_app(app)
 
 
-@pytest.mark.parametrize("target", ["/a%0d%0ab", "/a%0ab", "/a%00b", "/a%09b", "/%5cevil.example", "/%5c%5cevil.example",
-                                    "/\\evil.example", "//evil.example", "https://evil.example/", "/a b", "/caf%C3%A9",
-                                    "javascript:alert(1)", ""])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/a%0d%0ab",
+        "/a%0ab",
+        "/a%00b",
+        "/a%09b",
+        "/%5cevil.example",
+        "/%5c%5cevil.example",
+        "/\\evil.example",
+        "//evil.example",
+        "https://evil.example/",
+        "/a b",
+        "/caf%C3%A9",
+        "javascript:alert(1)",
+        "",
+    ],
+)
 def test_next_after_login_is_a_plain_local_path_or_the_overview(client, world, target):
     response = client.post(f"/login?next={target}", data={"email": EDITOR, "password": PASSWORD})
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
 
 
-@pytest.mark.parametrize("target", ["/scans", "/matches?verdict=unattributed_reuse&page=2", "/articles?q=caf%C3%A9"])
+@pytest.mark.parametrize(
+    "target", ["/scans", "/matches?verdict=unattributed_reuse&page=2", "/articles?q=caf%C3%A9"]
+)
 def test_next_after_login_keeps_local_paths(client, world, target):
     from urllib.parse import quote
 
-    response = client.post(f"/login?next={quote(target, safe='')}", data={"email": EDITOR, "password": PASSWORD})
+    response = client.post(
+        f"/login?next={quote(target, safe='')}", data={"email": EDITOR, "password": PASSWORD}
+    )
     assert response.status_code == 302 and response.headers["Location"] == target

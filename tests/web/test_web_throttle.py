@@ -44,7 +44,9 @@ def login(client, email=EDITOR, password=PASSWORD, via: str | None = None, **kwa
 def test_behind_a_trusted_proxy_one_clients_failures_do_not_block_another(apps):
     app = apps(TRUSTED_PROXIES=1, LOGIN_RATE_LIMIT="3 per 5 minutes")
     client = app.test_client()
-    codes = [login(client, f"guess{n}@alpha.example", "wrong password", via=CLIENT_A).status_code for n in range(4)]
+    codes = [
+        login(client, f"guess{n}@alpha.example", "wrong password", via=CLIENT_A).status_code for n in range(4)
+    ]
     assert codes == [401, 401, 401, 429]
     assert login(client, via=CLIENT_A).status_code == 429  # that client waits, even with a good password
     assert login(client, via=CLIENT_B).status_code == 302  # everyone else behind the proxy logs in
@@ -53,8 +55,10 @@ def test_behind_a_trusted_proxy_one_clients_failures_do_not_block_another(apps):
 def test_without_trusted_proxies_a_forged_forwarded_address_changes_nothing(apps):
     app = apps(LOGIN_RATE_LIMIT="3 per 5 minutes")  # TRUSTED_PROXIES defaults to 0
     client = app.test_client()
-    codes = [login(client, f"guess{n}@alpha.example", "wrong password", via=f"192.0.2.{n}").status_code
-             for n in range(4)]
+    codes = [
+        login(client, f"guess{n}@alpha.example", "wrong password", via=f"192.0.2.{n}").status_code
+        for n in range(4)
+    ]
     assert codes == [401, 401, 401, 429]
 
 
@@ -139,8 +143,11 @@ def normalised(response, email: str) -> tuple:
     body = response.get_data(as_text=True).replace(email, "EMAIL")
     body = re.sub(r'name="csrf_token" value="[^"]+"', 'name="csrf_token" value="TOKEN"', body)
     # The session cookie differs only by the CSRF token it holds.
-    headers = sorted((k, re.sub(r"^session=[^;]*", "session=SESSION", v)) for k, v in response.headers.items()
-                     if k not in ("Date", "Content-Length"))
+    headers = sorted(
+        (k, re.sub(r"^session=[^;]*", "session=SESSION", v))
+        for k, v in response.headers.items()
+        if k not in ("Date", "Content-Length")
+    )
     return response.status_code, headers, body
 
 
@@ -154,8 +161,9 @@ def test_every_failed_login_gets_the_same_answer(apps):
     def attempt(email, password):
         client = app.test_client()
         token = csrf_token_of(client.get("/login").get_data(as_text=True))
-        return normalised(client.post("/login", data={"email": email, "password": password, "csrf_token": token}),
-                          email)
+        return normalised(
+            client.post("/login", data={"email": email, "password": password, "csrf_token": token}), email
+        )
 
     answers = {
         "unknown account": attempt("nobody@alpha.example", PASSWORD),

@@ -254,8 +254,11 @@ class CeleryProcess:
         self._out = log.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "worker.app", *args],
-            cwd=root, env={**os.environ, **env_values, "PYTHONPATH": str(root)}, stdout=self._out,
-            stderr=subprocess.STDOUT, umask=0o022,  # as from a shell (this process may have tightened its own)
+            cwd=root,
+            env={**os.environ, **env_values, "PYTHONPATH": str(root)},
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            umask=0o022,  # as from a shell (this process may have tightened its own)
         )
         deadline = time.monotonic() + 60
         while ready not in log.read_text(errors="replace"):
@@ -285,6 +288,20 @@ class CeleryWorker(CeleryProcess):
     def __init__(self, env_values: dict, log, pool: str = "solo", concurrency: int | None = None) -> None:
         import uuid
 
-        super().__init__(["worker", f"--pool={pool}", *([f"--concurrency={concurrency}"] if concurrency else []),
-                          "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-                          "-n", f"w{uuid.uuid4().hex[:6]}@%h"], env_values, log, "ready.", "worker")
+        super().__init__(
+            [
+                "worker",
+                f"--pool={pool}",
+                *([f"--concurrency={concurrency}"] if concurrency else []),
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"w{uuid.uuid4().hex[:6]}@%h",
+            ],
+            env_values,
+            log,
+            "ready.",
+            "worker",
+        )

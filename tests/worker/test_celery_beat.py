@@ -36,15 +36,27 @@ class Beat(CeleryProcess):
     """Celery beat, its schedule file in ``tmp_path``."""
 
     def __init__(self, env_values: dict, tmp_path: Path) -> None:
-        super().__init__(["beat", "--loglevel=INFO", f"--schedule={tmp_path / 'beat-schedule'}",
-                          f"--pidfile={tmp_path / 'beat.pid'}"], env_values, tmp_path / "beat.log",
-                         "beat: Starting", "beat")
+        super().__init__(
+            [
+                "beat",
+                "--loglevel=INFO",
+                f"--schedule={tmp_path / 'beat-schedule'}",
+                f"--pidfile={tmp_path / 'beat.pid'}",
+            ],
+            env_values,
+            tmp_path / "beat.log",
+            "beat: Starting",
+            "beat",
+        )
 
 
 def worker_runs(worker) -> int:
     """monitor_due tasks the worker has finished."""
-    return sum(1 for line in worker.log.read_text(errors="replace").splitlines()
-               if "worker.tasks.monitor_due[" in line and "succeeded" in line)
+    return sum(
+        1
+        for line in worker.log.read_text(errors="replace").splitlines()
+        if "worker.tasks.monitor_due[" in line and "succeeded" in line
+    )
 
 
 def test_beat_and_a_worker_run_a_due_watch(env, tmp_path, site, seed_suspects) -> None:
@@ -59,17 +71,22 @@ def test_beat_and_a_worker_run_a_due_watch(env, tmp_path, site, seed_suspects) -
         deadline = time.monotonic() + 90
         while True:
             with registry.Session() as session:
-                scan = session.scalars(select(Scan).where(Scan.url == site.url("/copy.html"),
-                                                          Scan.status == "done")).first()
+                scan = session.scalars(
+                    select(Scan).where(Scan.url == site.url("/copy.html"), Scan.status == "done")
+                ).first()
             if scan is not None:
                 break
-            assert time.monotonic() < deadline, (beat.log.read_text(errors="replace")[-3000:],
-                                                  worker.log.read_text(errors="replace")[-3000:])
+            assert time.monotonic() < deadline, (
+                beat.log.read_text(errors="replace")[-3000:],
+                worker.log.read_text(errors="replace")[-3000:],
+            )
             time.sleep(0.3)
         assert scan.source == "watch" and scan.verdict == "unattributed_reuse"
         sent = beat.log.read_text(errors="replace").count("worker.tasks.monitor_due")
         deadline = time.monotonic() + 30
-        while beat.log.read_text(errors="replace").count("worker.tasks.monitor_due") < sent + 3:  # three more beats
+        while (
+            beat.log.read_text(errors="replace").count("worker.tasks.monitor_due") < sent + 3
+        ):  # three more beats
             assert time.monotonic() < deadline, beat.log.read_text(errors="replace")[-3000:]
             time.sleep(0.2)
         runs = worker_runs(worker)

@@ -59,7 +59,9 @@ class Pages(http.server.BaseHTTPRequestHandler):
 def page_server(seed_suspects):
     text = seed_suspects["partial-copy"]["text"]
     paras = "".join(f"<p>{p}</p>" for p in text.split("\n\n"))
-    Pages.body = f"<html><head><title>Vaksinasi</title></head><body><article>{paras}</article></body></html>".encode()
+    Pages.body = (
+        f"<html><head><title>Vaksinasi</title></head><body><article>{paras}</article></body></html>".encode()
+    )
     Pages.delay = 6.0
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Pages)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -92,7 +94,9 @@ def app_for(env_values: dict):
         app.close()
 
 
-def wait_for(registry: Registry, scan_ids: list[int], statuses=("done", "failed"), timeout: float = 60) -> list[Scan]:
+def wait_for(
+    registry: Registry, scan_ids: list[int], statuses=("done", "failed"), timeout: float = 60
+) -> list[Scan]:
     deadline = time.monotonic() + timeout
     while True:
         with registry.Session() as session:
@@ -120,7 +124,9 @@ def test_worker_processes_text_and_url_scans(env, tmp_path, page_server, seed_su
         with app_for(env):
             text_id = dispatch.submit_scan(registry, text=seed_suspects["credited-copy"]["text"])
             url_id = dispatch.submit_scan(registry, url=f"{page_server}/copy.html", source="url")
-            bad_id = dispatch.submit_scan(registry, url="http://169.254.169.254/latest/meta-data", source="url")
+            bad_id = dispatch.submit_scan(
+                registry, url="http://169.254.169.254/latest/meta-data", source="url"
+            )
             text_scan, url_scan, bad_scan = wait_for(registry, [text_id, url_id, bad_id])
         assert text_scan.status == "done" and text_scan.verdict == "attributed_reuse"
         assert url_scan.status == "done" and url_scan.verdict == "unattributed_reuse"
@@ -128,11 +134,14 @@ def test_worker_processes_text_and_url_scans(env, tmp_path, page_server, seed_su
         assert url_scan.fetched_at is not None and "Pihaknya juga mengatakan" in url_scan.text
         result = url_scan.result["matches"][0]
         passage = result["passages"][0]
-        assert url_scan.text[passage["suspect_start"]:passage["suspect_end"]].startswith("Pihaknya")
+        assert url_scan.text[passage["suspect_start"] : passage["suspect_end"]].startswith("Pihaknya")
         assert bad_scan.status == "failed" and "link-local" in bad_scan.error
         # An article registered now (through this process) is found by the worker at once.
-        new_id = registry.register(__import__("checker.records", fromlist=["ArticleIn"]).ArticleIn(
-            title="Baru", text=seed_suspects["unrelated"]["text"]))
+        new_id = registry.register(
+            __import__("checker.records", fromlist=["ArticleIn"]).ArticleIn(
+                title="Baru", text=seed_suspects["unrelated"]["text"]
+            )
+        )
         with app_for(env):
             again = dispatch.submit_scan(registry, text=seed_suspects["unrelated"]["text"])
             (scan,) = wait_for(registry, [again])
@@ -174,9 +183,28 @@ def test_redis_restart_with_scans_queued(env, tmp_path, seed_suspects, appendonl
     data.mkdir()
 
     def start_redis():
-        subprocess.run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(port),
-                        "--save", "", "--appendonly", appendonly, "--appendfsync", "always", "--dir", str(data),
-                        "--logfile", str(data / "log")], check=True)
+        subprocess.run(
+            [
+                "redis-server",
+                "--daemonize",
+                "yes",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--save",
+                "",
+                "--appendonly",
+                appendonly,
+                "--appendfsync",
+                "always",
+                "--dir",
+                str(data),
+                "--logfile",
+                str(data / "log"),
+            ],
+            check=True,
+        )
         client = redis.Redis(port=port)
         for _ in range(100):
             try:
@@ -187,14 +215,19 @@ def test_redis_restart_with_scans_queued(env, tmp_path, seed_suspects, appendonl
         raise AssertionError("redis did not start")
 
     client = start_redis()
-    env = {**env, "CHECKER_BROKER_URL": f"redis://127.0.0.1:{port}/0",
-           "CHECKER_INDEX_URL": f"redis://127.0.0.1:6379/{REDIS_DB}"}
+    env = {
+        **env,
+        "CHECKER_BROKER_URL": f"redis://127.0.0.1:{port}/0",
+        "CHECKER_INDEX_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+    }
     registry = Registry(Settings.from_env(env))
     register_demo_articles(registry, SEEDS)
     try:
         with app_for(env):
-            ids = [dispatch.submit_scan(registry, text=seed_suspects[name]["text"])
-                   for name in ("full-copy", "partial-copy", "independent-report")]
+            ids = [
+                dispatch.submit_scan(registry, text=seed_suspects[name]["text"])
+                for name in ("full-copy", "partial-copy", "independent-report")
+            ]
         client.shutdown(nosave=True)
         client = start_redis()
         if appendonly == "no":  # the restart lost the queued messages: the broker holds nothing to run
@@ -203,7 +236,9 @@ def test_redis_restart_with_scans_queued(env, tmp_path, seed_suspects, appendonl
         try:
             if appendonly == "no":
                 with registry.Session() as session:
-                    assert {s.status for s in session.scalars(select(Scan).where(Scan.id.in_(ids)))} == {"queued"}
+                    assert {s.status for s in session.scalars(select(Scan).where(Scan.id.in_(ids)))} == {
+                        "queued"
+                    }
                 with app_for(env):
                     resent = scans.stuck(registry.Session, __import__("datetime").timedelta(0))
                     assert resent == ids

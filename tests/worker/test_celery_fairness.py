@@ -23,7 +23,11 @@ from worker.celery_app import create_celery
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_DB = 12
 BROKER = f"redis://127.0.0.1:6379/{REDIS_DB}"
-PAGE = "<html><body><article><p>" + "A page that a copier may have taken from somewhere. " * 30 + "</p></article></body></html>"
+PAGE = (
+    "<html><body><article><p>"
+    + "A page that a copier may have taken from somewhere. " * 30
+    + "</p></article></body></html>"
+)
 
 
 @pytest.fixture
@@ -82,8 +86,15 @@ def test_one_organisations_batch_does_not_hold_up_anothers_scan(env, tmp_path, s
     assert before <= 3 and before < len(batch) / 2, f"{before} of Alpha's 12 scans finished first"
 
 
-def test_a_scan_past_its_soft_time_limit_fails_once_and_the_next_goes_out(env, tmp_path, site, monkeypatch) -> None:
-    env = {**env, "CHECKER_SCAN_SOFT_TIME_LIMIT": "2", "CHECKER_SCAN_TIME_LIMIT": "60", "CHECKER_PER_ORG_INFLIGHT": "1"}
+def test_a_scan_past_its_soft_time_limit_fails_once_and_the_next_goes_out(
+    env, tmp_path, site, monkeypatch
+) -> None:
+    env = {
+        **env,
+        "CHECKER_SCAN_SOFT_TIME_LIMIT": "2",
+        "CHECKER_SCAN_TIME_LIMIT": "60",
+        "CHECKER_PER_ORG_INFLIGHT": "1",
+    }
     monkeypatch.setenv("CHECKER_PER_ORG_INFLIGHT", "1")
     site.add("/slow", PAGE, delay=8)
     site.add("/fast", PAGE)
@@ -107,10 +118,17 @@ def test_a_scan_past_its_soft_time_limit_fails_once_and_the_next_goes_out(env, t
     assert site.hits("/slow") == 1
 
 
-def test_a_scan_killed_at_the_hard_time_limit_is_recorded_by_the_parent(env, tmp_path, site, monkeypatch) -> None:
+def test_a_scan_killed_at_the_hard_time_limit_is_recorded_by_the_parent(
+    env, tmp_path, site, monkeypatch
+) -> None:
     """No soft limit: the pool kills the process at 3 s. The worker's parent process marks the scan
     failed and sends the organisation's next scan, which is killed in turn; neither comes back."""
-    env = {**env, "CHECKER_SCAN_SOFT_TIME_LIMIT": "0", "CHECKER_SCAN_TIME_LIMIT": "3", "CHECKER_PER_ORG_INFLIGHT": "1"}
+    env = {
+        **env,
+        "CHECKER_SCAN_SOFT_TIME_LIMIT": "0",
+        "CHECKER_SCAN_TIME_LIMIT": "3",
+        "CHECKER_PER_ORG_INFLIGHT": "1",
+    }
     monkeypatch.setenv("CHECKER_PER_ORG_INFLIGHT", "1")
     site.add("/slow1", PAGE, delay=10)
     site.add("/slow2", PAGE, delay=10)
@@ -119,8 +137,10 @@ def test_a_scan_killed_at_the_hard_time_limit_is_recorded_by_the_parent(env, tmp
     worker = CeleryWorker(env, tmp_path / "worker.log", pool="prefork", concurrency=1)
     try:
         with sending(env, registry):
-            ids = [dispatch.submit_scan(registry, org_id=alpha, url=site.url(f"/slow{i}"), source="url")
-                   for i in (1, 2)]
+            ids = [
+                dispatch.submit_scan(registry, org_id=alpha, url=site.url(f"/slow{i}"), source="url")
+                for i in (1, 2)
+            ]
             rows = wait_for(registry, ids, timeout=60)
             time.sleep(7)  # past the visibility timeout
             again = wait_for(registry, ids)
@@ -129,7 +149,9 @@ def test_a_scan_killed_at_the_hard_time_limit_is_recorded_by_the_parent(env, tmp
         registry.close()
     for scan_id in ids:
         assert rows[scan_id].status == "failed", (tmp_path / "worker.log").read_text()
-        assert rows[scan_id].error == ("took longer than 3 s (stopped by the hard time limit); "
-                                       "the page is too large or too slow to check")
+        assert rows[scan_id].error == (
+            "took longer than 3 s (stopped by the hard time limit); "
+            "the page is too large or too slow to check"
+        )
         assert again[scan_id].status == "failed" and again[scan_id].attempts == 1
     assert site.hits("/slow1") == 1 and site.hits("/slow2") == 1

@@ -48,11 +48,18 @@ def apps(env, tmp_path):
     try:
         with one.extensions["checker.registry"].Session.begin() as session:
             org_id = accounts.get_or_create_org(session, "Alpha News").id
-            accounts.create_user(session, email="editor@alpha.example", password=PASSWORD, role="editor", org_id=org_id)
+            accounts.create_user(
+                session, email="editor@alpha.example", password=PASSWORD, role="editor", org_id=org_id
+            )
         clients = []
         for app in (one, two):
             client = app.test_client()
-            assert client.post("/login", data={"email": "editor@alpha.example", "password": PASSWORD}).status_code == 302
+            assert (
+                client.post(
+                    "/login", data={"email": "editor@alpha.example", "password": PASSWORD}
+                ).status_code
+                == 302
+            )
             clients.append(client)
         yield one, two, clients
     finally:
@@ -61,9 +68,16 @@ def apps(env, tmp_path):
 
 
 def article_lines(n: int) -> bytes:
-    return "\n".join(json.dumps({"title": f"Artikel {i}", "url": f"https://alpha.example/{i}",
-                                 "text": f"Laporan nomor {i} tentang pelabuhan dan nelayan di pesisir utara. " * 4})
-                     for i in range(n)).encode()
+    return "\n".join(
+        json.dumps(
+            {
+                "title": f"Artikel {i}",
+                "url": f"https://alpha.example/{i}",
+                "text": f"Laporan nomor {i} tentang pelabuhan dan nelayan di pesisir utara. " * 4,
+            }
+        )
+        for i in range(n)
+    ).encode()
 
 
 def upload(client, env: dict, data: bytes) -> str:
@@ -73,7 +87,9 @@ def upload(client, env: dict, data: bytes) -> str:
     # Encoded in memory: the test client spools a body over 500 KB to a temporary file it never closes.
     boundary, body = encode_multipart({"file": FileStorage(io.BytesIO(data), "a.jsonl")})
     with app_for(env):  # the web process sends through the broker, as configured
-        response = client.post("/articles/upload", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+        response = client.post(
+            "/articles/upload", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+        )
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     return response.headers["Location"]
 
@@ -92,8 +108,11 @@ def job_row(app, location: str) -> ImportJobRow:
     from sqlalchemy.orm import undefer
 
     with app.extensions["checker.registry"].Session() as session:
-        return session.scalars(select(ImportJobRow).options(undefer(ImportJobRow.payload))
-                               .where(ImportJobRow.id == location.rsplit("/", 1)[1])).one()
+        return session.scalars(
+            select(ImportJobRow)
+            .options(undefer(ImportJobRow.payload))
+            .where(ImportJobRow.id == location.rsplit("/", 1)[1])
+        ).one()
 
 
 @contextmanager
@@ -127,8 +146,17 @@ def test_an_upload_is_registered_by_the_worker_and_shown_by_another_instance(env
     location = upload(client, env, article_lines(n))
     # No worker yet: the web process registered nothing itself; the job waits, and says so everywhere.
     assert other.get(location + ".json").get_json() | {"id": None} == {
-        "id": None, "status": "running", "filename": "a.jsonl", "total": n, "processed": 0, "registered": 0,
-        "skipped": 0, "errors": 0, "reason": None, "percent": 0}
+        "id": None,
+        "status": "running",
+        "filename": "a.jsonl",
+        "total": n,
+        "processed": 0,
+        "registered": 0,
+        "skipped": 0,
+        "errors": 0,
+        "reason": None,
+        "percent": 0,
+    }
     assert job_row(one, location).payload == article_lines(n)  # the worker reads the file from the database
     worker = CeleryWorker(env, tmp_path / "worker.log")
     try:
@@ -136,8 +164,17 @@ def test_an_upload_is_registered_by_the_worker_and_shown_by_another_instance(env
     finally:
         worker.stop()
     assert done | {"id": None} == {
-        "id": None, "status": "done", "filename": "a.jsonl", "total": n, "processed": n, "registered": n,
-        "skipped": 0, "errors": 0, "reason": None, "percent": 100}
+        "id": None,
+        "status": "done",
+        "filename": "a.jsonl",
+        "total": n,
+        "processed": n,
+        "registered": n,
+        "skipped": 0,
+        "errors": 0,
+        "reason": None,
+        "percent": 100,
+    }
     assert "worker.import_tasks.run_import" in (tmp_path / "worker.log").read_text()
     row = job_row(two, location)
     assert row.payload is None and row.attempts == 0
@@ -145,7 +182,9 @@ def test_an_upload_is_registered_by_the_worker_and_shown_by_another_instance(env
         assert session.scalar(select(func.count(Article.id))) == n
 
 
-def test_a_worker_killed_mid_import_shows_stopped_and_both_a_reupload_and_redelivery_finish(env, apps, tmp_path):
+def test_a_worker_killed_mid_import_shows_stopped_and_both_a_reupload_and_redelivery_finish(
+    env, apps, tmp_path
+):
     one, two, (client, other) = apps
     n = 40 * core.CHUNK
     data = article_lines(n)
@@ -168,8 +207,10 @@ def test_a_worker_killed_mid_import_shows_stopped_and_both_a_reupload_and_redeli
         row.updated_at = row.updated_at - core.STALE_AFTER - timedelta(seconds=1)
     stale = other.get(location + ".json").get_json()
     assert stale["status"] == "failed"
-    assert stale["reason"].startswith(f"the import stopped after {stopped_at:,} of {n:,} articles when its server "
-                                      "process stopped; upload the file again to resume")
+    assert stale["reason"].startswith(
+        f"the import stopped after {stopped_at:,} of {n:,} articles when its server "
+        "process stopped; upload the file again to resume"
+    )
 
     again = upload(client, env, data)  # the user uploads again; a new worker starts
     second = CeleryWorker(env, tmp_path / "w2.log")

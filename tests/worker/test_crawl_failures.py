@@ -41,10 +41,13 @@ def crawl_row(registry, crawl_id: int) -> Crawl:
         return session.get(Crawl, crawl_id)
 
 
-@pytest.mark.parametrize("url, why", [
-    ("http://169.254.169.254/", "refused address 169.254.169.254: link-local"),
-    ("http://127.0.0.1:9/", "refused address 127.0.0.1: loopback"),
-])
+@pytest.mark.parametrize(
+    "url, why",
+    [
+        ("http://169.254.169.254/", "refused address 169.254.169.254: link-local"),
+        ("http://127.0.0.1:9/", "refused address 127.0.0.1: loopback"),
+    ],
+)
 def test_a_crawl_of_a_refused_address_fails_with_its_reason(registry, url, why):
     crawl = crawl_row(registry, dispatch.submit_crawl(registry, url, max_pages=5))
     assert crawl.status == "failed" and crawl.pages_found == 0
@@ -53,7 +56,9 @@ def test_a_crawl_of_a_refused_address_fails_with_its_reason(registry, url, why):
 
 def test_a_crawl_whose_start_page_is_missing_fails_with_its_reason(private_registry, site):
     site.add("/robots.txt", "User-agent: *\nAllow: /\n", content_type="text/plain")
-    crawl = crawl_row(private_registry, dispatch.submit_crawl(private_registry, site.url("/gone/"), max_pages=5))
+    crawl = crawl_row(
+        private_registry, dispatch.submit_crawl(private_registry, site.url("/gone/"), max_pages=5)
+    )
     assert crawl.status == "failed"
     assert crawl.error.startswith("the start page could not be fetched:") and "404" in crawl.error
 
@@ -68,13 +73,17 @@ def test_checker_crawl_of_a_refused_address_exits_non_zero_with_one_line(tmp_pat
     monkeypatch.delenv("CHECKER_ALLOW_PRIVATE_URLS", raising=False)
     monkeypatch.delenv("CHECKER_BROKER_URL", raising=False)
     try:
-        result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path / "data"), "crawl", "http://169.254.169.254/"])
+        result = CliRunner().invoke(
+            cli, ["--data-dir", str(tmp_path / "data"), "crawl", "http://169.254.169.254/"]
+        )
     finally:
         context.use(None)
     assert result.exit_code == 1, result.output
     lines = [ln for ln in result.output.splitlines() if ln.strip()]
-    assert lines == ["error: crawl 1 of http://169.254.169.254/ failed: the site could not be reached: "
-                     "refused address 169.254.169.254: link-local"]
+    assert lines == [
+        "error: crawl 1 of http://169.254.169.254/ failed: the site could not be reached: "
+        "refused address 169.254.169.254: link-local"
+    ]
 
 
 def test_crawls_and_watches_from_the_cli_belong_to_its_organisation(tmp_path, monkeypatch):

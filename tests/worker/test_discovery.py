@@ -53,8 +53,11 @@ class FakeEngine:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 parts = urlsplit(self.path)
-                seen = Seen(parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()},
-                            {k.lower(): v for k, v in self.headers.items()})
+                seen = Seen(
+                    parts.path,
+                    {k: v[0] for k, v in parse_qs(parts.query).items()},
+                    {k.lower(): v for k, v in self.headers.items()},
+                )
                 engine.requests.append(seen)
                 status, headers, body = engine.answer(seen)
                 self.send_response(status)
@@ -82,25 +85,66 @@ class FakeEngine:
 
 def searxng_page(query: str, urls: list[str]) -> bytes:
     """A SearXNG ``format=json`` answer (docs.searxng.org/dev/search_api)."""
-    results = [{"url": u, "title": f"Result {i}", "content": "…", "engine": "bing", "engines": ["bing", "brave"],
-                "parsed_url": list(urlsplit(u)), "template": "default.html", "positions": [i + 1],
-                "score": 1.0 / (i + 1), "category": "general"} for i, u in enumerate(urls)]
-    return json.dumps({"query": query, "number_of_results": 0, "results": results, "answers": [],
-                       "corrections": [], "infoboxes": [], "suggestions": [], "unresponsive_engines": []}).encode()
+    results = [
+        {
+            "url": u,
+            "title": f"Result {i}",
+            "content": "…",
+            "engine": "bing",
+            "engines": ["bing", "brave"],
+            "parsed_url": list(urlsplit(u)),
+            "template": "default.html",
+            "positions": [i + 1],
+            "score": 1.0 / (i + 1),
+            "category": "general",
+        }
+        for i, u in enumerate(urls)
+    ]
+    return json.dumps(
+        {
+            "query": query,
+            "number_of_results": 0,
+            "results": results,
+            "answers": [],
+            "corrections": [],
+            "infoboxes": [],
+            "suggestions": [],
+            "unresponsive_engines": [],
+        }
+    ).encode()
 
 
-BRAVE_HEADERS = {"Content-Type": "application/json", "X-RateLimit-Limit": "1, 15000",
-                 "X-RateLimit-Policy": "1;w=1, 15000;w=2592000", "X-RateLimit-Remaining": "1, 14990",
-                 "X-RateLimit-Reset": "1, 1419704"}
+BRAVE_HEADERS = {
+    "Content-Type": "application/json",
+    "X-RateLimit-Limit": "1, 15000",
+    "X-RateLimit-Policy": "1;w=1, 15000;w=2592000",
+    "X-RateLimit-Remaining": "1, 14990",
+    "X-RateLimit-Reset": "1, 1419704",
+}
 
 
 def brave_page(query: str, urls: list[str]) -> bytes:
     """A Brave Search API web search answer: the results in ``web.results[].url``."""
-    results = [{"title": f"Result {i}", "url": u, "description": "…", "is_source_local": False,
-                "is_source_both": False, "family_friendly": True, "type": "search_result"} for i, u in enumerate(urls)]
-    return json.dumps({"type": "search", "query": {"original": query, "show_strict_warning": False},
-                       "mixed": {"type": "mixed", "main": [{"type": "web", "index": 0, "all": False}]},
-                       "web": {"type": "search", "results": results, "family_friendly": True}}).encode()
+    results = [
+        {
+            "title": f"Result {i}",
+            "url": u,
+            "description": "…",
+            "is_source_local": False,
+            "is_source_both": False,
+            "family_friendly": True,
+            "type": "search_result",
+        }
+        for i, u in enumerate(urls)
+    ]
+    return json.dumps(
+        {
+            "type": "search",
+            "query": {"original": query, "show_strict_warning": False},
+            "mixed": {"type": "mixed", "main": [{"type": "web", "index": 0, "all": False}]},
+            "web": {"type": "search", "results": results, "family_friendly": True},
+        }
+    ).encode()
 
 
 def page(title: str, text: str) -> str:
@@ -118,11 +162,17 @@ def world(tmp_path, monkeypatch, site, make_site, seed_articles, seed_suspects):
     monkeypatch.setattr(search, "_brave_next", 0.0)
     publisher = make_site().start()
     results: list[str] = []
-    searxng = FakeEngine(lambda s: (200, {"Content-Type": "application/json"}, searxng_page(s.params["q"], results)))
+    searxng = FakeEngine(
+        lambda s: (200, {"Content-Type": "application/json"}, searxng_page(s.params["q"], results))
+    )
     brave = FakeEngine(lambda s: (200, BRAVE_HEADERS, brave_page(s.params["q"], results)))
-    settings = Settings.from_env({"CHECKER_ALLOW_PRIVATE_URLS": "1"}, data_dir=tmp_path / "data",
-                                 searxng_url=searxng.base + "/", brave_api_key=BRAVE_KEY,
-                                 brave_url=brave.base + "/res/v1/web/search")
+    settings = Settings.from_env(
+        {"CHECKER_ALLOW_PRIVATE_URLS": "1"},
+        data_dir=tmp_path / "data",
+        searxng_url=searxng.base + "/",
+        brave_api_key=BRAVE_KEY,
+        brave_url=brave.base + "/res/v1/web/search",
+    )
     registry = Registry(settings)
     context.use(registry)
     (org_id,) = make_orgs(registry, "Lingkar")
@@ -130,22 +180,44 @@ def world(tmp_path, monkeypatch, site, make_site, seed_articles, seed_suspects):
         session.get(Organisation, org_id).excluded_sources = ["127.0.0.3"]
     vaccine, flood = seed_articles[0], seed_articles[1]
     own_url = publisher.url("/original.html", host="localhost")
-    article_id = registry.register(ArticleIn(
-        title=vaccine["title"], text=vaccine["text"], url=own_url, publisher="Lingkar.co",
-        partners=("mitra-lingkar.example", "127.0.0.2")), org_id=org_id)
-    registry.register(ArticleIn(title=flood["title"], text=flood["text"], url="http://127.0.0.4/banjir.html"),
-                      org_id=org_id)
+    article_id = registry.register(
+        ArticleIn(
+            title=vaccine["title"],
+            text=vaccine["text"],
+            url=own_url,
+            publisher="Lingkar.co",
+            partners=("mitra-lingkar.example", "127.0.0.2"),
+        ),
+        org_id=org_id,
+    )
+    registry.register(
+        ArticleIn(title=flood["title"], text=flood["text"], url="http://127.0.0.4/banjir.html"), org_id=org_id
+    )
     publisher.add("/original.html", page(vaccine["title"], vaccine["text"]))
     site.add("/copy.html", page("Vaksin", seed_suspects["full-copy"]["text"]))
     site.add("/other.html", page("Kuliner", seed_suspects["unrelated"]["text"]))
     site.add("/old.html", page("Lama", seed_suspects["full-copy"]["text"]))
-    results += [site.url("/copy.html"), own_url, site.url("/other.html"), f"http://127.0.0.2:{site.port}/p.html",
-                f"http://127.0.0.3:{site.port}/x.html", f"http://127.0.0.4:{site.port}/sister.html",
-                site.url("/old.html"), site.url("/copy.html#comments")]
+    results += [
+        site.url("/copy.html"),
+        own_url,
+        site.url("/other.html"),
+        f"http://127.0.0.2:{site.port}/p.html",
+        f"http://127.0.0.3:{site.port}/x.html",
+        f"http://127.0.0.4:{site.port}/sister.html",
+        site.url("/old.html"),
+        site.url("/copy.html#comments"),
+    ]
     # /old.html was scanned for this organisation last week.
     with registry.Session.begin() as session:
-        session.add(Scan(org_id=org_id, source="url", status="done", url=site.url("/old.html"),
-                         created_at=datetime.now(UTC) - timedelta(days=7)))
+        session.add(
+            Scan(
+                org_id=org_id,
+                source="url",
+                status="done",
+                url=site.url("/old.html"),
+                created_at=datetime.now(UTC) - timedelta(days=7),
+            )
+        )
     try:
         yield registry, settings, article_id, org_id, searxng, brave, publisher, vaccine["text"]
     finally:
@@ -199,13 +271,17 @@ def test_discovery_end_to_end(world, site) -> None:
         assert session.get(Article, article_id).discovered_at is not None
         rows = session.scalars(select(SearchQuery).order_by(SearchQuery.id)).all()
         assert [(r.provider, r.status, r.org_id, r.article_id) for r in rows] == (
-            [("searxng", "done", org_id, article_id)] * 3 + [("brave", "done", org_id, article_id)] * 3)
+            [("searxng", "done", org_id, article_id)] * 3 + [("brave", "done", org_id, article_id)] * 3
+        )
         assert rows[0].result_urls[0] == site.url("/copy.html")
         # An alert for the copy (discovery is one of the alerting sources).
         (alert,) = session.scalars(select(AlertEvent).where(AlertEvent.org_id == org_id)).all()
-        assert alert.payload["suspect_url"] == site.url("/copy.html") and alert.payload["match_id"] == match.id
-        assert [(u.provider, u.configured, u.used_today, u.budget) for u in search.usage_today(session, settings)] == [
-            ("searxng", True, 3, 100), ("brave", True, 3, 100)]
+        assert (
+            alert.payload["suspect_url"] == site.url("/copy.html") and alert.payload["match_id"] == match.id
+        )
+        assert [
+            (u.provider, u.configured, u.used_today, u.budget) for u in search.usage_today(session, settings)
+        ] == [("searxng", True, 3, 100), ("brave", True, 3, 100)]
         assert discovery.due_articles(session, settings)[0] != article_id
 
     # A second run sends no query again: all answered from the cache; the pages are not scanned again.
@@ -232,7 +308,9 @@ def test_budget_used_up_sends_nothing_and_says_so(world) -> None:
         assert [u.used_today for u in search.usage_today(session, tight)] == [2, 2]
     none_left = discovery.discover(registry, article_id, tight)
     assert len(searxng.requests) == 2 and len(brave.requests) == 2
-    assert none_left.queries_sent == 0 and none_left.queries_cached == 4 and none_left.queries_over_budget == 2
+    assert (
+        none_left.queries_sent == 0 and none_left.queries_cached == 4 and none_left.queries_over_budget == 2
+    )
     # Yesterday's queries do not count against today's budget.
     with registry.Session.begin() as session:
         for row in session.scalars(select(SearchQuery)):
@@ -248,8 +326,10 @@ def test_provider_errors_are_stored_readably(world) -> None:
     brave.answer = lambda s: (200, {"Content-Type": "text/html"}, b"<html>captcha</html>")
     run = discovery.discover(registry, article_id, settings)
     assert run.queries_failed == 6 and run.scans_started == 0 and not run.searched
-    assert run.errors == ["SearXNG answered 500",
-                          "Brave Search answered 200 with something that is not JSON ('<html>captcha</html>'…)"]
+    assert run.errors == [
+        "SearXNG answered 500",
+        "Brave Search answered 200 with something that is not JSON ('<html>captcha</html>'…)",
+    ]
     with registry.Session() as session:
         rows = session.scalars(select(SearchQuery)).all()
         assert {(r.status, r.error) for r in rows} == {("failed", e) for e in run.errors}
@@ -260,25 +340,36 @@ def test_provider_errors_are_stored_readably(world) -> None:
     brave.answer = lambda s: (200, {"Content-Type": "application/json"}, b'{"web": {"results": "nope"}}')
     run = discovery.discover(registry, article_id, settings)
     assert len(searxng.requests) == 6 and len(brave.requests) == 6
-    assert "SearXNG refused the JSON format (403)" in run.errors[0] and "formats: [html, json]" in run.errors[0]
+    assert (
+        "SearXNG refused the JSON format (403)" in run.errors[0] and "formats: [html, json]" in run.errors[0]
+    )
     assert run.errors[1] == "Brave Search answered JSON without a list of results"
 
     searxng.answer = lambda s: (200, {"Content-Type": "application/json"}, b'["not", "a", "page"]')
     brave.answer = lambda s: (401, {"Content-Type": "application/json"}, b'{"error": "bad key"}')
     run = discovery.discover(registry, article_id, settings)
-    assert run.errors == ["SearXNG answered JSON that is not a result page",
-                          "Brave Search refused the API key (401): check CHECKER_BRAVE_API_KEY"]
+    assert run.errors == [
+        "SearXNG answered JSON that is not a result page",
+        "Brave Search refused the API key (401): check CHECKER_BRAVE_API_KEY",
+    ]
 
 
 def test_brave_rate_limit_is_respected(world, site) -> None:
     registry, settings, article_id, _, searxng, brave, _, _ = world
     # A long wait: the query fails saying when Brave takes queries again, and the run sends Brave no more.
-    limited = {**BRAVE_HEADERS, "X-RateLimit-Remaining": "0, 0", "X-RateLimit-Reset": "1, 3600", "Retry-After": "3600"}
+    limited = {
+        **BRAVE_HEADERS,
+        "X-RateLimit-Remaining": "0, 0",
+        "X-RateLimit-Reset": "1, 3600",
+        "Retry-After": "3600",
+    }
     brave.answer = lambda s: (429, limited, b'{"type": "ErrorResponse", "error": {"code": "RATE_LIMITED"}}')
     run = discovery.discover(registry, article_id, settings)
     assert len(brave.requests) == 1 and len(searxng.requests) == 3
-    assert run.errors == ["Brave Search refused the query: the plan's rate limit or monthly quota is used up (429); "
-                          "it accepts queries again in 3600 s"]
+    assert run.errors == [
+        "Brave Search refused the query: the plan's rate limit or monthly quota is used up (429); "
+        "it accepts queries again in 3600 s"
+    ]
     assert (run.queries_sent, run.queries_failed, run.queries_held) == (4, 1, 2)
     assert "2 not sent (rate limited)" in run.summary()
     assert not run.searched  # due again: Brave's part is still to do
@@ -307,7 +398,10 @@ def test_tasks_and_due(world, monkeypatch) -> None:
     assert discover_due.name == "worker.discovery_tasks.discover_due"
     summary = discover_article.delay(article_id).get()
     assert summary["sent"] == 6 and summary["scans_started"] == 2
-    assert discover_article.delay(999_999).get() == {"article_id": 999_999, "skipped": "no article with id 999999"}
+    assert discover_article.delay(999_999).get() == {
+        "article_id": 999_999,
+        "skipped": "no article with id 999999",
+    }
     with pytest.raises(NotFound):
         discovery.discover(registry, 999_999, settings)
     # The other article (never searched) is due; this one only after rediscover_days.
@@ -338,15 +432,23 @@ def test_cli(world, tmp_path) -> None:
     """`checker discover` (the installed console script, as a user runs it) on the world's database."""
     registry, settings, article_id, _, searxng, brave, _, _ = world
     checker = Path(sys.executable).parent / "checker"
-    env = {**os.environ, "CHECKER_DATA_DIR": str(settings.data_dir), "CHECKER_ALLOW_PRIVATE_URLS": "1",
-           "CHECKER_ORG": "Lingkar", "CHECKER_SEARXNG_URL": searxng.base, "CHECKER_BRAVE_API_KEY": "",
-           "NO_COLOR": "1", "COLUMNS": "200"}
+    env = {
+        **os.environ,
+        "CHECKER_DATA_DIR": str(settings.data_dir),
+        "CHECKER_ALLOW_PRIVATE_URLS": "1",
+        "CHECKER_ORG": "Lingkar",
+        "CHECKER_SEARXNG_URL": searxng.base,
+        "CHECKER_BRAVE_API_KEY": "",
+        "NO_COLOR": "1",
+        "COLUMNS": "200",
+    }
     env.pop("CHECKER_DATABASE_URL", None)
     env.pop("CHECKER_BROKER_URL", None)
 
     def run(*args: str, **extra: str) -> tuple[int, str]:
-        proc = subprocess.run([str(checker), *args], capture_output=True, env={**env, **extra}, cwd=tmp_path,
-                              timeout=120)
+        proc = subprocess.run(
+            [str(checker), *args], capture_output=True, env={**env, **extra}, cwd=tmp_path, timeout=120
+        )
         out, err = proc.stdout.decode(), proc.stderr.decode()
         assert "Traceback" not in err, err
         return proc.returncode, out + err

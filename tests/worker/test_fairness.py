@@ -154,7 +154,9 @@ def registry(tmp_path):
 
 
 def queue_texts(registry: Registry, org_id: int | None, n: int) -> list[int]:
-    return [scans.create_scan(registry.Session, org_id=org_id, text=f"text {i} of {org_id}") for i in range(n)]
+    return [
+        scans.create_scan(registry.Session, org_id=org_id, text=f"text {i} of {org_id}") for i in range(n)
+    ]
 
 
 def test_dispatch_sends_the_oldest_queued_scans_within_the_limit(registry, slots) -> None:
@@ -202,7 +204,9 @@ def test_a_scan_started_too_often_is_given_up(in_process) -> None:
     assert tasks.scan_task.apply((scan_id,)).get() == "failed"
     with registry.Session() as session:
         scan = session.get(Scan, scan_id)
-    assert scan.status == "failed" and scan.error.startswith(f"gave up after {tasks.MAX_SCAN_ATTEMPTS} attempts")
+    assert scan.status == "failed" and scan.error.startswith(
+        f"gave up after {tasks.MAX_SCAN_ATTEMPTS} attempts"
+    )
 
 
 def test_the_sweeper_does_not_requeue_a_lost_scan_forever(in_process, monkeypatch) -> None:
@@ -254,7 +258,11 @@ def test_a_soft_time_limit_fails_the_scan_once_without_a_retry(in_process, monke
 def test_embedded_batch_does_not_hold_up_another_organisations_scan(in_process, site) -> None:
     registry = in_process
     for name in [*map(str, range(12)), "b"]:
-        site.add(f"/slow{name}", "<html><body><p>" + "A slow page to check. " * 40 + "</p></body></html>", delay=0.3)
+        site.add(
+            f"/slow{name}",
+            "<html><body><p>" + "A slow page to check. " * 40 + "</p></body></html>",
+            delay=0.3,
+        )
     a, b = make_orgs(registry, "Alpha", "Beta")
     dispatch.run_in_background(True)
     try:
@@ -265,7 +273,9 @@ def test_embedded_batch_does_not_hold_up_another_organisations_scan(in_process, 
         dispatch.run_in_background(False)
     with registry.Session() as session:
         rows = {s.id: s for s in session.scalars(select(Scan))}
-    assert all(rows[i].status == "done" for i in [*batch, single]), [(s.id, s.status, s.error) for s in rows.values()]
+    assert all(rows[i].status == "done" for i in [*batch, single]), [
+        (s.id, s.status, s.error) for s in rows.values()
+    ]
     done_before = sum(rows[i].finished_at < rows[single].finished_at for i in batch)
     assert done_before <= 2, f"{done_before} of Alpha's 12 scans ran before Beta's one"
 

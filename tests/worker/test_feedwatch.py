@@ -41,7 +41,9 @@ def atom(items: list[str]) -> str:
     entries = "".join(
         f'<entry><title>{p}</title><link rel="alternate" type="text/html" href="{p}"/></entry>' for p in items
     )
-    return f'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>News</title>{entries}</feed>'
+    return (
+        f'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>News</title>{entries}</feed>'
+    )
 
 
 def sitemap(items: list[str]) -> str:
@@ -167,7 +169,11 @@ def test_reads_new_items_then_costs_one_request_while_unchanged(site, options, k
     assert paths(site, third) == ["/d"]
     assert [p for p in requested(site, before) if p != "/robots.txt"] == ["/feed", "/d"]
     assert (third.items, third.new) == (4, 1)
-    assert (third.etag, third.last_modified) == (feed.etag, feed.last_modified) != (first.etag, first.last_modified)
+    assert (
+        (third.etag, third.last_modified)
+        == (feed.etag, feed.last_modified)
+        != (first.etag, first.last_modified)
+    )
     assert all(site.hits(f"/{name}") == 1 for name in "abcd")
 
 
@@ -249,8 +255,11 @@ def test_items_go_through_the_size_cap_and_content_types(site, options):
     site.add("/big", article("big" + "x" * 5000))
     site.add("/small", article("small"))
     site.add("/image", b"\x89PNG", content_type="image/png")
-    site.add("/feed", rss([site.url("/big"), site.url("/image"), site.url("/small")]),
-             content_type="application/rss+xml")
+    site.add(
+        "/feed",
+        rss([site.url("/big"), site.url("/image"), site.url("/small")]),
+        content_type="application/rss+xml",
+    )
     run = read(site.url("/feed"), replace(options, max_bytes=2000))
     assert paths(site, run) == ["/small"]
     reasons = dict(run.errors)
@@ -294,22 +303,29 @@ def test_an_item_failing_for_now_keeps_the_feed_unvalidated(site, options):
 
 
 def test_sitemap_index_reads_its_sitemaps(site, options):
-    site.add("/sitemap-index.xml",
-             '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-             f'<sitemap><loc>{site.url("/s1.xml")}</loc></sitemap>'
-             f'<sitemap><loc>{site.url("/s2.xml.gz")}</loc></sitemap>'
-             '<sitemap><loc>https://elsewhere.test/s3.xml</loc></sitemap></sitemapindex>',
-             content_type="application/xml", headers={"ETag": '"idx1"'})
+    site.add(
+        "/sitemap-index.xml",
+        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>{site.url('/s1.xml')}</loc></sitemap>"
+        f"<sitemap><loc>{site.url('/s2.xml.gz')}</loc></sitemap>"
+        "<sitemap><loc>https://elsewhere.test/s3.xml</loc></sitemap></sitemapindex>",
+        content_type="application/xml",
+        headers={"ETag": '"idx1"'},
+    )
     site.add("/s1.xml", sitemap([site.url("/a")]), content_type="application/xml")
-    site.add("/s2.xml.gz", gzip.compress(sitemap([site.url("/b"), site.url("/a")]).encode()),
-             content_type="application/gzip")
+    site.add(
+        "/s2.xml.gz",
+        gzip.compress(sitemap([site.url("/b"), site.url("/a")]).encode()),
+        content_type="application/gzip",
+    )
     site.add("/a", article("a"))
     site.add("/b", article("b"))
     run = read(site.url("/sitemap-index.xml"), options)
     assert run.kind == "sitemap index"
     assert paths(site, run) == ["/a", "/b"]
-    assert dict(run.errors) == {"https://elsewhere.test/s3.xml":
-                                "https://elsewhere.test/s3.xml: a sitemap on another site is not read"}
+    assert dict(run.errors) == {
+        "https://elsewhere.test/s3.xml": "https://elsewhere.test/s3.xml: a sitemap on another site is not read"
+    }
     assert run.etag == '"idx1"'
 
 
@@ -324,17 +340,28 @@ def test_plain_text_sitemap(site, options):
 @pytest.mark.parametrize(
     "body, content_type, expected",
     [
-        ('<?xml version="1.0"?><rss version="2.0"><channel><title>News & more</title>'
-         "<item><title>A</titl></channel>",
-         "application/rss+xml",
-         "could not be read: its XML is malformed (a bare & (it must be written &amp;), line 1"),
-        ('<?xml version="1.0"?><catalog><book>1</book></catalog>', "application/xml",
-         "is not an RSS/Atom feed or a sitemap"),
-        ("<notes><note>unclosed</notes>", "text/xml",
-         "is not an RSS/Atom feed or a sitemap: its XML is malformed ("),
-        ('<html><head><link rel="alternate" type="application/rss+xml" href="/real.rss"></head>'
-         "<body>News</body></html>", "text/html",
-         "is not an RSS/Atom feed or a sitemap: it is a web page; the feed it announces is http://"),
+        (
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>News & more</title>'
+            "<item><title>A</titl></channel>",
+            "application/rss+xml",
+            "could not be read: its XML is malformed (a bare & (it must be written &amp;), line 1",
+        ),
+        (
+            '<?xml version="1.0"?><catalog><book>1</book></catalog>',
+            "application/xml",
+            "is not an RSS/Atom feed or a sitemap",
+        ),
+        (
+            "<notes><note>unclosed</notes>",
+            "text/xml",
+            "is not an RSS/Atom feed or a sitemap: its XML is malformed (",
+        ),
+        (
+            '<html><head><link rel="alternate" type="application/rss+xml" href="/real.rss"></head>'
+            "<body>News</body></html>",
+            "text/html",
+            "is not an RSS/Atom feed or a sitemap: it is a web page; the feed it announces is http://",
+        ),
     ],
 )
 def test_what_is_not_a_feed_says_so(site, options, body, content_type, expected):
@@ -389,8 +416,7 @@ def test_validators_that_cannot_be_sent_or_stored(site, options):
     }
     assert conditional_headers(None, "") == {}
     long_etag = '"' + "e" * ETAG_MAX_CHARS + '"'
-    site.add("/feed", rss([site.url("/a")]), content_type="application/rss+xml",
-             headers={"ETag": long_etag})
+    site.add("/feed", rss([site.url("/a")]), content_type="application/rss+xml", headers={"ETag": long_etag})
     site.add("/a", article("a"))
     run = read(site.url("/feed"), options)
     assert paths(site, run) == ["/a"] and run.etag is None  # too long for its column: not stored
@@ -400,8 +426,12 @@ def test_validators_with_control_characters_are_not_kept(site, options):
     # A hostile or broken server's ETag with a control character (a NUL would not even store in
     # PostgreSQL) could not be sent back: it is dropped, and the next run reads the feed in full.
     site.add("/a", article("a"))
-    site.add("/rss.xml", rss([site.url("/a")]), content_type="application/rss+xml",
-             headers={"ETag": '"v1\x01"', "Last-Modified": "Mon, 30 Nov 2026 04:00:00 GMT\x7f"})
+    site.add(
+        "/rss.xml",
+        rss([site.url("/a")]),
+        content_type="application/rss+xml",
+        headers={"ETag": '"v1\x01"', "Last-Modified": "Mon, 30 Nov 2026 04:00:00 GMT\x7f"},
+    )
     run = read(site.url("/rss.xml"), options)
     assert run.error is None and paths(site, run) == ["/a"]
     assert (run.etag, run.last_modified) == (None, None)

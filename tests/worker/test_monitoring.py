@@ -101,12 +101,16 @@ def page(title: str, text: str) -> str:
 
 def publish_copier_site(site, seed_suspects) -> None:
     site.add("/robots.txt", "User-agent: *\nDisallow: /private/\n", content_type="text/plain")
-    site.add("/sitemap.xml", (
-        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-        f"<url><loc>{site.url('/copy.html')}</loc></url><url><loc>{site.url('/other.html')}</loc></url>"
-        f"<url><loc>{site.url('/private/draft.html')}</loc></url></urlset>"
-    ), content_type="application/xml")
-    site.add("/", page("Home", "Welcome") .replace("</article>", "<a href='/copy.html'>x</a></article>"))
+    site.add(
+        "/sitemap.xml",
+        (
+            '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"<url><loc>{site.url('/copy.html')}</loc></url><url><loc>{site.url('/other.html')}</loc></url>"
+            f"<url><loc>{site.url('/private/draft.html')}</loc></url></urlset>"
+        ),
+        content_type="application/xml",
+    )
+    site.add("/", page("Home", "Welcome").replace("</article>", "<a href='/copy.html'>x</a></article>"))
     site.add("/copy.html", page("Vaksin", seed_suspects["full-copy"]["text"]))
     site.add("/other.html", page("Kuliner", seed_suspects["unrelated"]["text"]))
     site.add("/private/draft.html", page("Draft", seed_suspects["partial-copy"]["text"]))
@@ -128,7 +132,9 @@ def test_watch_alerts_once_per_new_copy(alerting, site, seed_suspects) -> None:
         scans = session.scalars(select(Scan).where(Scan.crawl_id == crawl.id).order_by(Scan.url)).all()
         assert crawl.status == "done" and crawl.pages_found == len(scans)
         by_url = {s.url: s for s in scans}
-    assert site.url("/private/draft.html") not in by_url and site.hits("/private/draft.html") == 0  # robots.txt
+    assert (
+        site.url("/private/draft.html") not in by_url and site.hits("/private/draft.html") == 0
+    )  # robots.txt
     copy = by_url[site.url("/copy.html")]
     assert copy.status == "done" and copy.verdict == "unattributed_reuse" and copy.source == "watch"
     assert len(copy.body_sha256) == 64 and copy.fetched_at is not None
@@ -181,7 +187,9 @@ def test_batch_of_urls_alerts_and_bad_urls_fail_cleanly(alerting, site, seed_sus
     with registry.Session() as session:
         assert session.scalar(select(func.count()).select_from(Scan)) == 0
     # One that parses but cannot be fetched fails on its own; the others are scanned.
-    ids = dispatch.submit_urls(registry, [site.url("/copy.html"), site.url("/missing.html"), "http://[::1]:1/"])
+    ids = dispatch.submit_urls(
+        registry, [site.url("/copy.html"), site.url("/missing.html"), "http://[::1]:1/"]
+    )
     with registry.Session() as session:
         rows = {s.id: s for s in session.scalars(select(Scan).where(Scan.id.in_(ids)))}
     assert rows[ids[0]].verdict == "unattributed_reuse"
@@ -190,7 +198,9 @@ def test_batch_of_urls_alerts_and_bad_urls_fail_cleanly(alerting, site, seed_sus
     assert len(receiver.posts) == 1
 
 
-def test_a_delivery_that_keeps_failing_records_why_per_channel(alerting, site, seed_suspects, monkeypatch) -> None:
+def test_a_delivery_that_keeps_failing_records_why_per_channel(
+    alerting, site, seed_suspects, monkeypatch
+) -> None:
     registry, receiver, sink = alerting
     publish_copier_site(site, seed_suspects)
     receiver.answers = [503] * 20  # the receiver never recovers

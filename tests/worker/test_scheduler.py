@@ -33,6 +33,7 @@ def wait_until(condition, timeout: float = 60.0, every: float = 0.1):
 
 # -- the scheduler's clock ---------------------------------------------------------------------------
 
+
 class Named:
     def __init__(self, name: str) -> None:
         self.name = name
@@ -48,7 +49,9 @@ def test_each_task_is_sent_at_its_interval_and_a_failing_send_stops_nothing() ->
         sent.append(task.name)
 
     tick = Named("tick"), Named("slow"), Named("broken")
-    s = scheduler.Scheduler(10, send=send, clock=lambda: now[0], tasks=[(tick[0], 10), (tick[1], 300), (tick[2], 10)])
+    s = scheduler.Scheduler(
+        10, send=send, clock=lambda: now[0], tasks=[(tick[0], 10), (tick[1], 300), (tick[2], 10)]
+    )
     assert s.run_pending() == ["tick", "slow"]  # everything on the first tick, as beat does
     for t in (9.9, 20.1, 299, 300.2):  # a tick a little early still counts (half a tick of slack)
         now[0] = t
@@ -59,16 +62,22 @@ def test_each_task_is_sent_at_its_interval_and_a_failing_send_stops_nothing() ->
 def test_the_embedded_schedule_is_beats_schedule() -> None:
     names = {task.name for task, _ in scheduler.periodic_tasks(1.0)}
     assert names == {entry["task"] for entry in periodic_schedule(1.0).values()}
-    assert {"worker.tasks.monitor_due", "worker.discovery_tasks.discover_due", "worker.tasks.send_digests",
-            "worker.tasks.sweep_stuck"} <= names
+    assert {
+        "worker.tasks.monitor_due",
+        "worker.discovery_tasks.discover_due",
+        "worker.tasks.send_digests",
+        "worker.tasks.sweep_stuck",
+    } <= names
 
 
 # -- the embedded default runs a due watch within one tick -------------------------------------------
 
+
 def test_a_dashboard_without_a_broker_runs_a_watch_on_its_own(tmp_path, site, seed_suspects) -> None:
     publish_copier_site(site, seed_suspects)
-    settings = Settings.from_env({"CHECKER_ALLOW_PRIVATE_URLS": "1", "CHECKER_SCHEDULER_TICK_S": "0.5"},
-                                 data_dir=tmp_path / "data")
+    settings = Settings.from_env(
+        {"CHECKER_ALLOW_PRIVATE_URLS": "1", "CHECKER_SCHEDULER_TICK_S": "0.5"}, data_dir=tmp_path / "data"
+    )
     assert settings.broker_url is None
     app = make_app(tmp_path, SETTINGS=settings, BACKGROUND_TASKS=True)
     try:
@@ -78,15 +87,18 @@ def test_a_dashboard_without_a_broker_runs_a_watch_on_its_own(tmp_path, site, se
 
         def copy_scanned():
             with registry.Session() as session:
-                return session.scalars(select(Scan).where(Scan.url == site.url("/copy.html"),
-                                                          Scan.status == "done")).first()
+                return session.scalars(
+                    select(Scan).where(Scan.url == site.url("/copy.html"), Scan.status == "done")
+                ).first()
 
         scan = wait_until(copy_scanned, timeout=60)  # nobody called monitor_due: the scheduler did
         assert scan.source == "watch" and scan.verdict == "unattributed_reuse"
         with registry.Session() as session:
             crawl = session.scalars(select(Crawl).where(Crawl.watch_id == watch_id)).one()
             assert crawl.id == scan.crawl_id
-            wait_until(lambda: session.get(Crawl, crawl.id).status == "done" or session.expire_all(), timeout=30)
+            wait_until(
+                lambda: session.get(Crawl, crawl.id).status == "done" or session.expire_all(), timeout=30
+            )
             (summary,) = monitoring.summaries(session, None)
         assert summary.last_run_at is not None and summary.next_run_at > summary.last_run_at
         assert summary.pages_seen >= 2 and summary.new_matches >= 1 and summary.last_error is None
@@ -100,6 +112,7 @@ def test_a_dashboard_without_a_broker_runs_a_watch_on_its_own(tmp_path, site, se
 
 
 # -- a failing watch says why, backs off, and is paused -----------------------------------------------
+
 
 def test_a_failing_watch_backs_off_then_pauses_with_its_reason(alerting) -> None:  # noqa: F811
     registry, _, _ = alerting
@@ -117,7 +130,9 @@ def test_a_failing_watch_backs_off_then_pauses_with_its_reason(alerting) -> None
     assert [round(w / timedelta(hours=1)) for w in waits[:4]] == [1, 2, 4, 8]  # doubled each time
     with registry.Session() as session:
         watch = session.get(Watch, watch_id)
-        assert not watch.active and watch.paused_reason.startswith(f"paused after {monitoring.MAX_FAILURES} failed runs")
+        assert not watch.active and watch.paused_reason.startswith(
+            f"paused after {monitoring.MAX_FAILURES} failed runs"
+        )
         assert "could not connect" in watch.paused_reason
     assert monitor_due.delay().get() == 0  # paused: not run however overdue
     with registry.Session.begin() as session:
@@ -142,6 +157,7 @@ def test_a_run_that_works_clears_the_failures(alerting, site, seed_suspects) -> 
 
 # -- daily digests ---------------------------------------------------------------------------------
 
+
 def daily_org(registry, emails=None) -> int:
     with registry.Session.begin() as session:
         org = Organisation(name="Lingkar", alert_frequency="daily", alert_emails=emails)
@@ -156,18 +172,29 @@ def test_a_daily_organisation_gets_one_digest_a_day(alerting, site, seed_suspect
     org = daily_org(registry, emails=["redaksi@lingkar.example"])
     register_demo_articles(registry, SEEDS, org_id=org)
     publish_copier_site(site, seed_suspects)
-    site.add("/copy2.html", site.routes["/copy.html"].body.replace(b"Vaksin", b"Vaksin 2"), content_type="text/html")
-    dispatch.submit_urls(registry, [site.url("/copy.html"), site.url("/copy2.html"), site.url("/other.html")], org_id=org)
+    site.add(
+        "/copy2.html",
+        site.routes["/copy.html"].body.replace(b"Vaksin", b"Vaksin 2"),
+        content_type="text/html",
+    )
+    dispatch.submit_urls(
+        registry, [site.url("/copy.html"), site.url("/copy2.html"), site.url("/other.html")], org_id=org
+    )
     with registry.Session() as session:
         events = session.scalars(select(AlertEvent).where(AlertEvent.org_id == org)).all()
     assert len(events) == 2 and not receiver.posts and not sink.messages  # stored, waiting for the digest
 
     assert send_digests.delay().get() == 1
-    (headers, body), = receiver.posts
+    ((headers, body),) = receiver.posts
     digest = json.loads(body)
     assert digest["event"] == "digest" and digest["org_id"] == org
-    assert sorted(e["suspect_url"] for e in digest["events"]) == [site.url("/copy.html"), site.url("/copy2.html")]
-    assert all(e["dashboard_url"].startswith("https://checker.lingkar.example/matches/") for e in digest["events"])
+    assert sorted(e["suspect_url"] for e in digest["events"]) == [
+        site.url("/copy.html"),
+        site.url("/copy2.html"),
+    ]
+    assert all(
+        e["dashboard_url"].startswith("https://checker.lingkar.example/matches/") for e in digest["events"]
+    )
     assert headers["x-checker-event"].startswith("digest-")
     (raw,) = sink.messages
     mail = message_from_bytes(raw)
@@ -175,7 +202,11 @@ def test_a_daily_organisation_gets_one_digest_a_day(alerting, site, seed_suspect
     assert "https://checker.lingkar.example/matches/" in mail.get_payload()
 
     # A new copy the same day waits for tomorrow's digest.
-    site.add("/copy3.html", site.routes["/copy.html"].body.replace(b"Vaksin", b"Vaksin 3"), content_type="text/html")
+    site.add(
+        "/copy3.html",
+        site.routes["/copy.html"].body.replace(b"Vaksin", b"Vaksin 3"),
+        content_type="text/html",
+    )
     dispatch.submit_urls(registry, [site.url("/copy3.html")], org_id=org)
     assert send_digests.delay().get() == 0 and len(receiver.posts) == 1
     with registry.Session.begin() as session:
@@ -217,7 +248,12 @@ def test_an_immediate_organisation_is_alerted_at_once(alerting, site, seed_suspe
 
 # -- feed watches ----------------------------------------------------------------------------------
 
-def test_a_feed_watch_scans_new_items_and_an_unchanged_feed_costs_one_request(alerting, site, seed_suspects) -> None:  # noqa: F811
+
+def test_a_feed_watch_scans_new_items_and_an_unchanged_feed_costs_one_request(
+    alerting,  # noqa: F811 - the fixture imported above
+    site,
+    seed_suspects,
+) -> None:
     from tests.worker.conftest import Route
     from tests.worker.test_feedwatch import rss
 
@@ -232,7 +268,9 @@ def test_a_feed_watch_scans_new_items_and_an_unchanged_feed_costs_one_request(al
         return Route(200, rss(items).encode(), {"Content-Type": "application/rss+xml", "ETag": tag})
 
     site.routes["/feed.xml"] = feed
-    watch_id = dispatch.add_watch(registry, site.url("/feed.xml"), interval_minutes=30, max_pages=10, kind="feed")
+    watch_id = dispatch.add_watch(
+        registry, site.url("/feed.xml"), interval_minutes=30, max_pages=10, kind="feed"
+    )
 
     def run_now() -> list[str]:
         site.requests.clear()
@@ -243,7 +281,9 @@ def test_a_feed_watch_scans_new_items_and_an_unchanged_feed_costs_one_request(al
 
     assert set(run_now()) >= {"/feed.xml", "/copy.html", "/other.html"}
     with registry.Session() as session:
-        scans = {s.url: s for s in session.scalars(select(Scan).join(Crawl).where(Crawl.watch_id == watch_id))}
+        scans = {
+            s.url: s for s in session.scalars(select(Scan).join(Crawl).where(Crawl.watch_id == watch_id))
+        }
         assert session.get(Watch, watch_id).etag == '"v2"'
     assert set(scans) == set(items) and scans[items[0]].verdict == "unattributed_reuse"
     assert scans[items[1]].verdict == "no_reuse" and len(receiver.posts) == 1
@@ -251,12 +291,18 @@ def test_a_feed_watch_scans_new_items_and_an_unchanged_feed_costs_one_request(al
 
     assert run_now() == ["/feed.xml"]  # unchanged: one conditional request answered 304
     with registry.Session() as session:
-        last = session.scalars(select(Crawl).where(Crawl.watch_id == watch_id).order_by(Crawl.id.desc())).first()
+        last = session.scalars(
+            select(Crawl).where(Crawl.watch_id == watch_id).order_by(Crawl.id.desc())
+        ).first()
         assert (last.status, last.pages_found, last.error) == ("done", 0, None)
 
     site.add("/new.html", site.routes["/copy.html"].body.replace(b"Vaksin", b"Vaksin baru"))
     items.append(site.url("/new.html"))
-    assert sorted(run_now()) == ["/feed.xml", "/new.html", "/robots.txt"]  # only the new item (and robots.txt)
+    assert sorted(run_now()) == [
+        "/feed.xml",
+        "/new.html",
+        "/robots.txt",
+    ]  # only the new item (and robots.txt)
     with registry.Session() as session:
-        summary, = monitoring.summaries(session, None)
+        (summary,) = monitoring.summaries(session, None)
     assert summary.kind == "feed" and summary.pages_seen == 1 and summary.new_matches == 2

@@ -26,7 +26,9 @@ from worker import dispatch
 from worker import metrics as worker_metrics
 from worker.celery_app import create_celery
 
-REDIS_DB = 8  # this module's broker/index database on the CI Redis (no other test uses it); flushed before and after
+REDIS_DB = (
+    8  # this module's broker/index database on the CI Redis (no other test uses it); flushed before and after
+)
 
 
 def free_port() -> int:
@@ -38,8 +40,11 @@ def free_port() -> int:
 def scrape(port: int) -> dict[tuple[str, tuple], float]:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
         text = answer.read().decode()
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 @pytest.fixture
@@ -97,8 +102,12 @@ def test_a_prefork_workers_scans_show_on_its_port(tmp_path, seed_suspects):
     redis.Redis.from_url(broker).flushdb()
     port, multiproc = free_port(), tmp_path / "prometheus"
     multiproc.mkdir()
-    env = {**worker_env(tmp_path, REDIS_DB), "CHECKER_WORKER_METRICS_PORT": str(port),
-           "PROMETHEUS_MULTIPROC_DIR": str(multiproc), "CHECKER_LOG_FORMAT": "json"}
+    env = {
+        **worker_env(tmp_path, REDIS_DB),
+        "CHECKER_WORKER_METRICS_PORT": str(port),
+        "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
+        "CHECKER_LOG_FORMAT": "json",
+    }
     registry = Registry(Settings.from_env(env))
     register_demo_articles(registry, SEEDS)
     log = tmp_path / "worker.log"
@@ -118,7 +127,9 @@ def test_a_prefork_workers_scans_show_on_its_port(tmp_path, seed_suspects):
         assert scan.status == "done", scan.error
         samples = scrape(port)
         labels = (("source", "text"), ("status", "done"), ("verdict", scan.verdict))
-        assert samples[("checker_scans_total", labels)] == 1  # counted in the pool process, served by the main one
+        assert (
+            samples[("checker_scans_total", labels)] == 1
+        )  # counted in the pool process, served by the main one
         assert samples[("checker_scan_duration_seconds_count", (("source", "text"),))] == 1
         assert any(multiproc.iterdir())
         # The worker's log lines are JSON; the scan's name it (its task and organisation too).
@@ -137,12 +148,19 @@ def test_a_scan_killed_at_the_hard_time_limit_is_counted_by_the_parent(tmp_path,
     which records the failure, does (and logs it, naming the scan)."""
     broker = f"redis://127.0.0.1:6379/{REDIS_DB}"
     redis.Redis.from_url(broker).flushdb()
-    site.add("/slow", "<html><body><article><p>" + "Slow words. " * 40 + "</p></article></body></html>", delay=8)
+    site.add(
+        "/slow", "<html><body><article><p>" + "Slow words. " * 40 + "</p></article></body></html>", delay=8
+    )
     port, multiproc = free_port(), tmp_path / "prometheus"
     multiproc.mkdir()
-    env = {**worker_env(tmp_path, REDIS_DB), "CHECKER_WORKER_METRICS_PORT": str(port),
-           "PROMETHEUS_MULTIPROC_DIR": str(multiproc), "CHECKER_LOG_FORMAT": "json",
-           "CHECKER_SCAN_SOFT_TIME_LIMIT": "0", "CHECKER_SCAN_TIME_LIMIT": "2"}
+    env = {
+        **worker_env(tmp_path, REDIS_DB),
+        "CHECKER_WORKER_METRICS_PORT": str(port),
+        "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
+        "CHECKER_LOG_FORMAT": "json",
+        "CHECKER_SCAN_SOFT_TIME_LIMIT": "0",
+        "CHECKER_SCAN_TIME_LIMIT": "2",
+    }
     registry = Registry(Settings.from_env(env))
     log = tmp_path / "worker.log"
     worker = CeleryWorker(env, log, pool="prefork", concurrency=1)
@@ -157,9 +175,15 @@ def test_a_scan_killed_at_the_hard_time_limit_is_counted_by_the_parent(tmp_path,
         with registry.Session() as session:
             scan = session.scalar(select(Scan).where(Scan.id == scan_id))
         assert scan.status == "failed" and "hard time limit" in scan.error
-        assert ("checker_scan_duration_seconds_count", (("source", "url"),)) not in scrape(port)  # never matched
+        assert ("checker_scan_duration_seconds_count", (("source", "url"),)) not in scrape(
+            port
+        )  # never matched
         records = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
-        assert [r for r in records if r.get("scan_id") == scan_id and r["message"].startswith(f"scan {scan_id} failed")]
+        assert [
+            r
+            for r in records
+            if r.get("scan_id") == scan_id and r["message"].startswith(f"scan {scan_id} failed")
+        ]
     finally:
         worker.stop()
         registry.close()

@@ -10,13 +10,14 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-30 07:20:51.596542
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = '0001'
+revision: str = "0001"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -27,296 +28,311 @@ def upgrade() -> None:
     (a database from before migrations) the columns and indexes added to them since."""
     bind = op.get_bind()
     existing = set(sa.inspect(bind).get_table_names())
-    if 'organisations' not in existing:
-        op.create_table('organisations',
-        sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-        sa.Column('name', sa.String(length=200), nullable=False),
-        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-        sa.Column('time_zone', sa.String(length=64), server_default=sa.text("'UTC'"), nullable=False),
-        sa.Column('min_match_words', sa.Integer(), nullable=True),
-        sa.Column('exclude_quotes', sa.Boolean(), server_default=sa.text('(TRUE)'), nullable=False),
-        sa.Column('excluded_sources', sa.JSON(), nullable=True),
-        sa.Column('alert_frequency', sa.String(length=10), server_default=sa.text("'immediate'"), nullable=False),
-        sa.Column('last_digest_at', sa.DateTime(timezone=True), nullable=True),
-        sa.Column('alert_emails', sa.JSON(), nullable=True),
-        sa.PrimaryKeyConstraint('id'),
-        sa.UniqueConstraint('name'),
-        sqlite_autoincrement=True
+    if "organisations" not in existing:
+        op.create_table(
+            "organisations",
+            sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+            sa.Column("name", sa.String(length=200), nullable=False),
+            sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("time_zone", sa.String(length=64), server_default=sa.text("'UTC'"), nullable=False),
+            sa.Column("min_match_words", sa.Integer(), nullable=True),
+            sa.Column("exclude_quotes", sa.Boolean(), server_default=sa.text("(TRUE)"), nullable=False),
+            sa.Column("excluded_sources", sa.JSON(), nullable=True),
+            sa.Column(
+                "alert_frequency", sa.String(length=10), server_default=sa.text("'immediate'"), nullable=False
+            ),
+            sa.Column("last_digest_at", sa.DateTime(timezone=True), nullable=True),
+            sa.Column("alert_emails", sa.JSON(), nullable=True),
+            sa.PrimaryKeyConstraint("id"),
+            sa.UniqueConstraint("name"),
+            sqlite_autoincrement=True,
         )
-    if 'alert_events' not in existing:
-        op.create_table('alert_events',
-        sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-        sa.Column('org_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-        sa.Column('dedupe_key', sa.String(length=200), nullable=False),
-        sa.Column('kind', sa.String(length=30), nullable=False),
-        sa.Column('payload', sa.JSON(), nullable=False),
-        sa.Column('webhook_status', sa.String(length=20), nullable=False),
-        sa.Column('email_status', sa.String(length=20), nullable=False),
-        sa.Column('attempts', sa.Integer(), nullable=False),
-        sa.Column('last_error', sa.Text(), nullable=True),
-        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-        sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], ondelete='CASCADE'),
-        sa.PrimaryKeyConstraint('id'),
-        sa.UniqueConstraint('org_id', 'dedupe_key'),
-        sqlite_autoincrement=True
+    if "alert_events" not in existing:
+        op.create_table(
+            "alert_events",
+            sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+            sa.Column("org_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+            sa.Column("dedupe_key", sa.String(length=200), nullable=False),
+            sa.Column("kind", sa.String(length=30), nullable=False),
+            sa.Column("payload", sa.JSON(), nullable=False),
+            sa.Column("webhook_status", sa.String(length=20), nullable=False),
+            sa.Column("email_status", sa.String(length=20), nullable=False),
+            sa.Column("attempts", sa.Integer(), nullable=False),
+            sa.Column("last_error", sa.Text(), nullable=True),
+            sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+            sa.ForeignKeyConstraint(["org_id"], ["organisations.id"], ondelete="CASCADE"),
+            sa.PrimaryKeyConstraint("id"),
+            sa.UniqueConstraint("org_id", "dedupe_key"),
+            sqlite_autoincrement=True,
         )
-        with op.batch_alter_table('alert_events', schema=None) as batch_op:
-            batch_op.create_index(batch_op.f('ix_alert_events_org_id'), ['org_id'], unique=False)
-    if 'articles' not in existing:
-        op.create_table('articles',
-        sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-        sa.Column('org_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-        sa.Column('title', sa.String(length=500), nullable=False),
-        sa.Column('url', sa.String(length=2000), nullable=True),
-        sa.Column('url_key', sa.String(length=2000), nullable=True),
-        sa.Column('publisher', sa.String(length=300), nullable=True),
-        sa.Column('license', sa.String(length=200), nullable=False),
-        sa.Column('partners', sa.JSON(), nullable=False),
-        sa.Column('required_credit', sa.String(length=500), nullable=True),
-        sa.Column('aliases', sa.JSON(), nullable=True),
-        sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
-        sa.Column('text', sa.Text(), nullable=False),
-        sa.Column('text_sha256', sa.String(length=64), nullable=False),
-        sa.Column('discovered_at', sa.DateTime(timezone=True), nullable=True),
-        sa.Column('word_count', sa.Integer(), nullable=False),
-        sa.Column('fingerprint_version', sa.Integer(), nullable=False),
-        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-        sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], ondelete='CASCADE'),
-        sa.PrimaryKeyConstraint('id'),
-        sqlite_autoincrement=True
+        with op.batch_alter_table("alert_events", schema=None) as batch_op:
+            batch_op.create_index(batch_op.f("ix_alert_events_org_id"), ["org_id"], unique=False)
+    if "articles" not in existing:
+        op.create_table(
+            "articles",
+            sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+            sa.Column("org_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+            sa.Column("title", sa.String(length=500), nullable=False),
+            sa.Column("url", sa.String(length=2000), nullable=True),
+            sa.Column("url_key", sa.String(length=2000), nullable=True),
+            sa.Column("publisher", sa.String(length=300), nullable=True),
+            sa.Column("license", sa.String(length=200), nullable=False),
+            sa.Column("partners", sa.JSON(), nullable=False),
+            sa.Column("required_credit", sa.String(length=500), nullable=True),
+            sa.Column("aliases", sa.JSON(), nullable=True),
+            sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+            sa.Column("text", sa.Text(), nullable=False),
+            sa.Column("text_sha256", sa.String(length=64), nullable=False),
+            sa.Column("discovered_at", sa.DateTime(timezone=True), nullable=True),
+            sa.Column("word_count", sa.Integer(), nullable=False),
+            sa.Column("fingerprint_version", sa.Integer(), nullable=False),
+            sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+            sa.ForeignKeyConstraint(["org_id"], ["organisations.id"], ondelete="CASCADE"),
+            sa.PrimaryKeyConstraint("id"),
+            sqlite_autoincrement=True,
         )
-        with op.batch_alter_table('articles', schema=None) as batch_op:
-            batch_op.create_index(batch_op.f('ix_articles_discovered_at'), ['discovered_at'], unique=False)
-            batch_op.create_index(batch_op.f('ix_articles_org_id'), ['org_id'], unique=False)
-            batch_op.create_index(batch_op.f('ix_articles_publisher'), ['publisher'], unique=False)
-            batch_op.create_index('ix_articles_text_sha256', ['text_sha256'], unique=False)
-            batch_op.create_index(batch_op.f('ix_articles_url'), ['url'], unique=False)
-            batch_op.create_index(batch_op.f('ix_articles_url_key'), ['url_key'], unique=False)
-    if 'import_jobs' not in existing:
-        op.create_table('import_jobs',
-        sa.Column('id', sa.String(length=32), nullable=False),
-        sa.Column('org_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-        sa.Column('filename', sa.String(length=300), nullable=False),
-        sa.Column('total', sa.Integer(), nullable=False),
-        sa.Column('processed', sa.Integer(), nullable=False),
-        sa.Column('registered', sa.Integer(), nullable=False),
-        sa.Column('skipped', sa.Integer(), nullable=False),
-        sa.Column('error_count', sa.Integer(), nullable=False),
-        sa.Column('errors', sa.JSON(), nullable=True),
-        sa.Column('status', sa.String(length=20), nullable=False),
-        sa.Column('reason_code', sa.String(length=30), nullable=True),
-        sa.Column('reason_params', sa.JSON(), nullable=True),
-        sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
-        sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], ondelete='CASCADE'),
-        sa.PrimaryKeyConstraint('id')
+        with op.batch_alter_table("articles", schema=None) as batch_op:
+            batch_op.create_index(batch_op.f("ix_articles_discovered_at"), ["discovered_at"], unique=False)
+            batch_op.create_index(batch_op.f("ix_articles_org_id"), ["org_id"], unique=False)
+            batch_op.create_index(batch_op.f("ix_articles_publisher"), ["publisher"], unique=False)
+            batch_op.create_index("ix_articles_text_sha256", ["text_sha256"], unique=False)
+            batch_op.create_index(batch_op.f("ix_articles_url"), ["url"], unique=False)
+            batch_op.create_index(batch_op.f("ix_articles_url_key"), ["url_key"], unique=False)
+    if "import_jobs" not in existing:
+        op.create_table(
+            "import_jobs",
+            sa.Column("id", sa.String(length=32), nullable=False),
+            sa.Column("org_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+            sa.Column("filename", sa.String(length=300), nullable=False),
+            sa.Column("total", sa.Integer(), nullable=False),
+            sa.Column("processed", sa.Integer(), nullable=False),
+            sa.Column("registered", sa.Integer(), nullable=False),
+            sa.Column("skipped", sa.Integer(), nullable=False),
+            sa.Column("error_count", sa.Integer(), nullable=False),
+            sa.Column("errors", sa.JSON(), nullable=True),
+            sa.Column("status", sa.String(length=20), nullable=False),
+            sa.Column("reason_code", sa.String(length=30), nullable=True),
+            sa.Column("reason_params", sa.JSON(), nullable=True),
+            sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+            sa.ForeignKeyConstraint(["org_id"], ["organisations.id"], ondelete="CASCADE"),
+            sa.PrimaryKeyConstraint("id"),
         )
-        with op.batch_alter_table('import_jobs', schema=None) as batch_op:
-            batch_op.create_index(batch_op.f('ix_import_jobs_org_id'), ['org_id'], unique=False)
-    if 'users' not in existing:
-        op.create_table('users',
-        sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-        sa.Column('email', sa.String(length=320), nullable=False),
-        sa.Column('password_hash', sa.String(length=500), nullable=False),
-        sa.Column('role', sa.String(length=20), nullable=False),
-        sa.Column('org_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-        sa.Column('active', sa.Boolean(), nullable=False),
-        sa.Column('session_version', sa.Integer(), server_default=sa.text('0'), nullable=False),
-        sa.Column('locale', sa.String(length=10), nullable=True),
-        sa.Column('site_admin', sa.Boolean(), server_default=sa.text('(FALSE)'), nullable=False),
-        sa.Column('failed_logins', sa.Integer(), nullable=False),
-        sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
-        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-        sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], ondelete='CASCADE'),
-        sa.PrimaryKeyConstraint('id'),
-        sa.UniqueConstraint('email'),
-        sqlite_autoincrement=True
+        with op.batch_alter_table("import_jobs", schema=None) as batch_op:
+            batch_op.create_index(batch_op.f("ix_import_jobs_org_id"), ["org_id"], unique=False)
+    if "users" not in existing:
+        op.create_table(
+            "users",
+            sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+            sa.Column("email", sa.String(length=320), nullable=False),
+            sa.Column("password_hash", sa.String(length=500), nullable=False),
+            sa.Column("role", sa.String(length=20), nullable=False),
+            sa.Column("org_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+            sa.Column("active", sa.Boolean(), nullable=False),
+            sa.Column("session_version", sa.Integer(), server_default=sa.text("0"), nullable=False),
+            sa.Column("locale", sa.String(length=10), nullable=True),
+            sa.Column("site_admin", sa.Boolean(), server_default=sa.text("(FALSE)"), nullable=False),
+            sa.Column("failed_logins", sa.Integer(), nullable=False),
+            sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
+            sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
+            sa.ForeignKeyConstraint(["org_id"], ["organisations.id"], ondelete="CASCADE"),
+            sa.PrimaryKeyConstraint("id"),
+            sa.UniqueConstraint("email"),
+            sqlite_autoincrement=True,
         )
-        with op.batch_alter_table('users', schema=None) as batch_op:
-            batch_op.create_index(batch_op.f('ix_users_org_id'), ['org_id'], unique=False)
-    if 'watches' not in existing:
-        op.create_table('watches',
-        sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-        sa.Column('org_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-        sa.Column('url', sa.String(length=2000), nullable=False),
-        sa.Column('interval_minutes', sa.Integer(), nullable=False),
-        sa.Column('max_pages', sa.Integer(), nullable=False),
-        sa.Column('active', sa.Boolean(), nullable=False),
-        sa.Column('last_crawled_at', sa.DateTime(timezone=True), nullable=True),
-        sa.Column('next_due_at', sa.DateTime(timezone=True), nullable=True),
-        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-        sa.Column('kind', sa.String(length=10), server_default=sa.text("'site'"), nullable=False),
-        sa.Column('etag', sa.String(length=500), nullable=True),
-        sa.Column('last_modified', sa.String(length=100), nullable=True),
-        sa.Column('failures', sa.Integer(), server_default=sa.text('0'), nullable=False),
-        sa.Column('last_error', sa.Text(), nullable=True),
-        sa.Column('paused_reason', sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], ondelete='CASCADE'),
-        sa.PrimaryKeyConstraint('id'),
-        sqlite_autoincrement=True
+        with op.batch_alter_table("users", schema=None) as batch_op:
+            batch_op.create_index(batch_op.f("ix_users_org_id"), ["org_id"], unique=False)
+    if "watches" not in existing:
+        op.create_table(
+            "watches",
+            sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+            sa.Column("org_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+            sa.Column("url", sa.String(length=2000), nullable=False),
+            sa.Column("interval_minutes", sa.Integer(), nullable=False),
+            sa.Column("max_pages", sa.Integer(), nullable=False),
+            sa.Column("active", sa.Boolean(), nullable=False),
+            sa.Column("last_crawled_at", sa.DateTime(timezone=True), nullable=True),
+            sa.Column("next_due_at", sa.DateTime(timezone=True), nullable=True),
+            sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("kind", sa.String(length=10), server_default=sa.text("'site'"), nullable=False),
+            sa.Column("etag", sa.String(length=500), nullable=True),
+            sa.Column("last_modified", sa.String(length=100), nullable=True),
+            sa.Column("failures", sa.Integer(), server_default=sa.text("0"), nullable=False),
+            sa.Column("last_error", sa.Text(), nullable=True),
+            sa.Column("paused_reason", sa.Text(), nullable=True),
+            sa.ForeignKeyConstraint(["org_id"], ["organisations.id"], ondelete="CASCADE"),
+            sa.PrimaryKeyConstraint("id"),
+            sqlite_autoincrement=True,
         )
-        with op.batch_alter_table('watches', schema=None) as batch_op:
-            batch_op.create_index(batch_op.f('ix_watches_next_due_at'), ['next_due_at'], unique=False)
-            batch_op.create_index(batch_op.f('ix_watches_org_id'), ['org_id'], unique=False)
-    if 'api_tokens' not in existing:
-        op.create_table('api_tokens',
-        sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-        sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-        sa.Column('token_sha256', sa.String(length=64), nullable=False),
-        sa.Column('prefix', sa.String(length=16), nullable=False),
-        sa.Column('name', sa.String(length=200), nullable=False),
-        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-        sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
-        sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
-        sa.PrimaryKeyConstraint('id'),
-        sa.UniqueConstraint('token_sha256'),
-        sqlite_autoincrement=True
+        with op.batch_alter_table("watches", schema=None) as batch_op:
+            batch_op.create_index(batch_op.f("ix_watches_next_due_at"), ["next_due_at"], unique=False)
+            batch_op.create_index(batch_op.f("ix_watches_org_id"), ["org_id"], unique=False)
+    if "api_tokens" not in existing:
+        op.create_table(
+            "api_tokens",
+            sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+            sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+            sa.Column("token_sha256", sa.String(length=64), nullable=False),
+            sa.Column("prefix", sa.String(length=16), nullable=False),
+            sa.Column("name", sa.String(length=200), nullable=False),
+            sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+            sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+            sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
+            sa.PrimaryKeyConstraint("id"),
+            sa.UniqueConstraint("token_sha256"),
+            sqlite_autoincrement=True,
         )
-        with op.batch_alter_table('api_tokens', schema=None) as batch_op:
-            batch_op.create_index(batch_op.f('ix_api_tokens_user_id'), ['user_id'], unique=False)
-    if 'crawls' not in existing:
-        op.create_table('crawls',
-        sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-        sa.Column('org_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-        sa.Column('watch_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-        sa.Column('url', sa.String(length=2000), nullable=False),
-        sa.Column('max_pages', sa.Integer(), nullable=False),
-        sa.Column('max_depth', sa.Integer(), nullable=False),
-        sa.Column('status', sa.String(length=20), nullable=False),
-        sa.Column('pages_found', sa.Integer(), nullable=False),
-        sa.Column('error', sa.Text(), nullable=True),
-        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-        sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
-        sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], ondelete='CASCADE'),
-        sa.ForeignKeyConstraint(['watch_id'], ['watches.id'], ondelete='SET NULL'),
-        sa.PrimaryKeyConstraint('id'),
-        sqlite_autoincrement=True
+        with op.batch_alter_table("api_tokens", schema=None) as batch_op:
+            batch_op.create_index(batch_op.f("ix_api_tokens_user_id"), ["user_id"], unique=False)
+    if "crawls" not in existing:
+        op.create_table(
+            "crawls",
+            sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+            sa.Column("org_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+            sa.Column("watch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+            sa.Column("url", sa.String(length=2000), nullable=False),
+            sa.Column("max_pages", sa.Integer(), nullable=False),
+            sa.Column("max_depth", sa.Integer(), nullable=False),
+            sa.Column("status", sa.String(length=20), nullable=False),
+            sa.Column("pages_found", sa.Integer(), nullable=False),
+            sa.Column("error", sa.Text(), nullable=True),
+            sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+            sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+            sa.ForeignKeyConstraint(["org_id"], ["organisations.id"], ondelete="CASCADE"),
+            sa.ForeignKeyConstraint(["watch_id"], ["watches.id"], ondelete="SET NULL"),
+            sa.PrimaryKeyConstraint("id"),
+            sqlite_autoincrement=True,
         )
-        with op.batch_alter_table('crawls', schema=None) as batch_op:
-            batch_op.create_index(batch_op.f('ix_crawls_org_id'), ['org_id'], unique=False)
-            batch_op.create_index(batch_op.f('ix_crawls_status'), ['status'], unique=False)
-            batch_op.create_index(batch_op.f('ix_crawls_watch_id'), ['watch_id'], unique=False)
-    if 'search_queries' not in existing:
-        op.create_table('search_queries',
-        sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-        sa.Column('org_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-        sa.Column('article_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-        sa.Column('provider', sa.String(length=30), nullable=False),
-        sa.Column('phrase_key', sa.String(length=64), nullable=False),
-        sa.Column('phrase', sa.Text(), nullable=False),
-        sa.Column('status', sa.String(length=20), nullable=False),
-        sa.Column('result_urls', sa.JSON(), nullable=True),
-        sa.Column('error', sa.Text(), nullable=True),
-        sa.Column('queried_at', sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(['article_id'], ['articles.id'], ondelete='SET NULL'),
-        sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], ondelete='CASCADE'),
-        sa.PrimaryKeyConstraint('id'),
-        sqlite_autoincrement=True
+        with op.batch_alter_table("crawls", schema=None) as batch_op:
+            batch_op.create_index(batch_op.f("ix_crawls_org_id"), ["org_id"], unique=False)
+            batch_op.create_index(batch_op.f("ix_crawls_status"), ["status"], unique=False)
+            batch_op.create_index(batch_op.f("ix_crawls_watch_id"), ["watch_id"], unique=False)
+    if "search_queries" not in existing:
+        op.create_table(
+            "search_queries",
+            sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+            sa.Column("org_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+            sa.Column("article_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+            sa.Column("provider", sa.String(length=30), nullable=False),
+            sa.Column("phrase_key", sa.String(length=64), nullable=False),
+            sa.Column("phrase", sa.Text(), nullable=False),
+            sa.Column("status", sa.String(length=20), nullable=False),
+            sa.Column("result_urls", sa.JSON(), nullable=True),
+            sa.Column("error", sa.Text(), nullable=True),
+            sa.Column("queried_at", sa.DateTime(timezone=True), nullable=False),
+            sa.ForeignKeyConstraint(["article_id"], ["articles.id"], ondelete="SET NULL"),
+            sa.ForeignKeyConstraint(["org_id"], ["organisations.id"], ondelete="CASCADE"),
+            sa.PrimaryKeyConstraint("id"),
+            sqlite_autoincrement=True,
         )
-        with op.batch_alter_table('search_queries', schema=None) as batch_op:
-            batch_op.create_index(batch_op.f('ix_search_queries_article_id'), ['article_id'], unique=False)
-            batch_op.create_index(batch_op.f('ix_search_queries_org_id'), ['org_id'], unique=False)
-            batch_op.create_index(batch_op.f('ix_search_queries_phrase_key'), ['phrase_key'], unique=False)
-            batch_op.create_index(batch_op.f('ix_search_queries_queried_at'), ['queried_at'], unique=False)
-    if 'scans' not in existing:
-        op.create_table('scans',
-        sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-        sa.Column('org_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-        sa.Column('source', sa.String(length=20), nullable=False),
-        sa.Column('status', sa.String(length=20), nullable=False),
-        sa.Column('text', sa.Text(), nullable=True),
-        sa.Column('url', sa.String(length=2000), nullable=True),
-        sa.Column('final_url', sa.String(length=2000), nullable=True),
-        sa.Column('fetched_at', sa.DateTime(timezone=True), nullable=True),
-        sa.Column('body_sha256', sa.String(length=64), nullable=True),
-        sa.Column('page_title', sa.String(length=500), nullable=True),
-        sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
-        sa.Column('links', sa.JSON(), nullable=True),
-        sa.Column('verdict', sa.String(length=30), nullable=True),
-        sa.Column('result', sa.JSON(), nullable=True),
-        sa.Column('error', sa.Text(), nullable=True),
-        sa.Column('attempts', sa.Integer(), nullable=False),
-        sa.Column('submitted_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-        sa.Column('crawl_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-        sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
-        sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(['crawl_id'], ['crawls.id'], ondelete='SET NULL'),
-        sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], ondelete='CASCADE'),
-        sa.ForeignKeyConstraint(['submitted_by'], ['users.id'], ondelete='SET NULL'),
-        sa.PrimaryKeyConstraint('id'),
-        sqlite_autoincrement=True
+        with op.batch_alter_table("search_queries", schema=None) as batch_op:
+            batch_op.create_index(batch_op.f("ix_search_queries_article_id"), ["article_id"], unique=False)
+            batch_op.create_index(batch_op.f("ix_search_queries_org_id"), ["org_id"], unique=False)
+            batch_op.create_index(batch_op.f("ix_search_queries_phrase_key"), ["phrase_key"], unique=False)
+            batch_op.create_index(batch_op.f("ix_search_queries_queried_at"), ["queried_at"], unique=False)
+    if "scans" not in existing:
+        op.create_table(
+            "scans",
+            sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+            sa.Column("org_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+            sa.Column("source", sa.String(length=20), nullable=False),
+            sa.Column("status", sa.String(length=20), nullable=False),
+            sa.Column("text", sa.Text(), nullable=True),
+            sa.Column("url", sa.String(length=2000), nullable=True),
+            sa.Column("final_url", sa.String(length=2000), nullable=True),
+            sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=True),
+            sa.Column("body_sha256", sa.String(length=64), nullable=True),
+            sa.Column("page_title", sa.String(length=500), nullable=True),
+            sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+            sa.Column("links", sa.JSON(), nullable=True),
+            sa.Column("verdict", sa.String(length=30), nullable=True),
+            sa.Column("result", sa.JSON(), nullable=True),
+            sa.Column("error", sa.Text(), nullable=True),
+            sa.Column("attempts", sa.Integer(), nullable=False),
+            sa.Column("submitted_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+            sa.Column("crawl_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+            sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+            sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+            sa.ForeignKeyConstraint(["crawl_id"], ["crawls.id"], ondelete="SET NULL"),
+            sa.ForeignKeyConstraint(["org_id"], ["organisations.id"], ondelete="CASCADE"),
+            sa.ForeignKeyConstraint(["submitted_by"], ["users.id"], ondelete="SET NULL"),
+            sa.PrimaryKeyConstraint("id"),
+            sqlite_autoincrement=True,
         )
-        with op.batch_alter_table('scans', schema=None) as batch_op:
-            batch_op.create_index(batch_op.f('ix_scans_crawl_id'), ['crawl_id'], unique=False)
-            batch_op.create_index(batch_op.f('ix_scans_created_at'), ['created_at'], unique=False)
-            batch_op.create_index(batch_op.f('ix_scans_org_id'), ['org_id'], unique=False)
-            batch_op.create_index(batch_op.f('ix_scans_status'), ['status'], unique=False)
-            batch_op.create_index(batch_op.f('ix_scans_verdict'), ['verdict'], unique=False)
-    if 'matches' not in existing:
-        op.create_table('matches',
-        sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-        sa.Column('scan_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-        sa.Column('article_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-        sa.Column('kind', sa.String(length=20), nullable=False),
-        sa.Column('verdict', sa.String(length=30), nullable=False),
-        sa.Column('score', sa.Float(), nullable=False),
-        sa.Column('suspect_coverage', sa.Float(), nullable=False),
-        sa.Column('source_coverage', sa.Float(), nullable=False),
-        sa.Column('words_matched', sa.Integer(), nullable=True),
-        sa.Column('suspect_words', sa.Integer(), nullable=True),
-        sa.Column('source_words', sa.Integer(), nullable=True),
-        sa.Column('attributed', sa.Boolean(), nullable=False),
-        sa.Column('licensed', sa.Boolean(), nullable=False),
-        sa.Column('explanation', sa.Text(), nullable=False),
-        sa.Column('credits', sa.JSON(), nullable=True),
-        sa.Column('suspect_url', sa.String(length=2000), nullable=True),
-        sa.Column('review_status', sa.String(length=20), nullable=False),
-        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(['article_id'], ['articles.id'], ondelete='SET NULL'),
-        sa.ForeignKeyConstraint(['scan_id'], ['scans.id'], ondelete='CASCADE'),
-        sa.PrimaryKeyConstraint('id')
+        with op.batch_alter_table("scans", schema=None) as batch_op:
+            batch_op.create_index(batch_op.f("ix_scans_crawl_id"), ["crawl_id"], unique=False)
+            batch_op.create_index(batch_op.f("ix_scans_created_at"), ["created_at"], unique=False)
+            batch_op.create_index(batch_op.f("ix_scans_org_id"), ["org_id"], unique=False)
+            batch_op.create_index(batch_op.f("ix_scans_status"), ["status"], unique=False)
+            batch_op.create_index(batch_op.f("ix_scans_verdict"), ["verdict"], unique=False)
+    if "matches" not in existing:
+        op.create_table(
+            "matches",
+            sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+            sa.Column("scan_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+            sa.Column("article_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+            sa.Column("kind", sa.String(length=20), nullable=False),
+            sa.Column("verdict", sa.String(length=30), nullable=False),
+            sa.Column("score", sa.Float(), nullable=False),
+            sa.Column("suspect_coverage", sa.Float(), nullable=False),
+            sa.Column("source_coverage", sa.Float(), nullable=False),
+            sa.Column("words_matched", sa.Integer(), nullable=True),
+            sa.Column("suspect_words", sa.Integer(), nullable=True),
+            sa.Column("source_words", sa.Integer(), nullable=True),
+            sa.Column("attributed", sa.Boolean(), nullable=False),
+            sa.Column("licensed", sa.Boolean(), nullable=False),
+            sa.Column("explanation", sa.Text(), nullable=False),
+            sa.Column("credits", sa.JSON(), nullable=True),
+            sa.Column("suspect_url", sa.String(length=2000), nullable=True),
+            sa.Column("review_status", sa.String(length=20), nullable=False),
+            sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+            sa.ForeignKeyConstraint(["article_id"], ["articles.id"], ondelete="SET NULL"),
+            sa.ForeignKeyConstraint(["scan_id"], ["scans.id"], ondelete="CASCADE"),
+            sa.PrimaryKeyConstraint("id"),
         )
-        with op.batch_alter_table('matches', schema=None) as batch_op:
-            batch_op.create_index(batch_op.f('ix_matches_article_id'), ['article_id'], unique=False)
-            batch_op.create_index(batch_op.f('ix_matches_created_at'), ['created_at'], unique=False)
-            batch_op.create_index(batch_op.f('ix_matches_scan_id'), ['scan_id'], unique=False)
-            batch_op.create_index(batch_op.f('ix_matches_suspect_url'), ['suspect_url'], unique=False)
-    if 'passages' not in existing:
-        op.create_table('passages',
-        sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-        sa.Column('match_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-        sa.Column('suspect_start', sa.Integer(), nullable=False),
-        sa.Column('suspect_end', sa.Integer(), nullable=False),
-        sa.Column('source_start', sa.Integer(), nullable=False),
-        sa.Column('source_end', sa.Integer(), nullable=False),
-        sa.Column('similarity', sa.Float(), nullable=False),
-        sa.Column('words', sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(['match_id'], ['matches.id'], ondelete='CASCADE'),
-        sa.PrimaryKeyConstraint('id')
+        with op.batch_alter_table("matches", schema=None) as batch_op:
+            batch_op.create_index(batch_op.f("ix_matches_article_id"), ["article_id"], unique=False)
+            batch_op.create_index(batch_op.f("ix_matches_created_at"), ["created_at"], unique=False)
+            batch_op.create_index(batch_op.f("ix_matches_scan_id"), ["scan_id"], unique=False)
+            batch_op.create_index(batch_op.f("ix_matches_suspect_url"), ["suspect_url"], unique=False)
+    if "passages" not in existing:
+        op.create_table(
+            "passages",
+            sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+            sa.Column("match_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+            sa.Column("suspect_start", sa.Integer(), nullable=False),
+            sa.Column("suspect_end", sa.Integer(), nullable=False),
+            sa.Column("source_start", sa.Integer(), nullable=False),
+            sa.Column("source_end", sa.Integer(), nullable=False),
+            sa.Column("similarity", sa.Float(), nullable=False),
+            sa.Column("words", sa.Integer(), nullable=True),
+            sa.ForeignKeyConstraint(["match_id"], ["matches.id"], ondelete="CASCADE"),
+            sa.PrimaryKeyConstraint("id"),
         )
-        with op.batch_alter_table('passages', schema=None) as batch_op:
-            batch_op.create_index(batch_op.f('ix_passages_match_id'), ['match_id'], unique=False)
-    if 'reviews' not in existing:
-        op.create_table('reviews',
-        sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-        sa.Column('match_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-        sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-        sa.Column('action', sa.String(length=20), nullable=False),
-        sa.Column('note', sa.Text(), nullable=False),
-        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(['match_id'], ['matches.id'], ondelete='CASCADE'),
-        sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='SET NULL'),
-        sa.PrimaryKeyConstraint('id'),
-        sqlite_autoincrement=True
+        with op.batch_alter_table("passages", schema=None) as batch_op:
+            batch_op.create_index(batch_op.f("ix_passages_match_id"), ["match_id"], unique=False)
+    if "reviews" not in existing:
+        op.create_table(
+            "reviews",
+            sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+            sa.Column("match_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+            sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+            sa.Column("action", sa.String(length=20), nullable=False),
+            sa.Column("note", sa.Text(), nullable=False),
+            sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+            sa.ForeignKeyConstraint(["match_id"], ["matches.id"], ondelete="CASCADE"),
+            sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="SET NULL"),
+            sa.PrimaryKeyConstraint("id"),
+            sqlite_autoincrement=True,
         )
-        with op.batch_alter_table('reviews', schema=None) as batch_op:
-            batch_op.create_index(batch_op.f('ix_reviews_match_id'), ['match_id'], unique=False)
+        with op.batch_alter_table("reviews", schema=None) as batch_op:
+            batch_op.create_index(batch_op.f("ix_reviews_match_id"), ["match_id"], unique=False)
     _legacy_columns(bind, existing)
 
 
@@ -350,15 +366,19 @@ LEGACY_COLUMNS = [
     ("watches", "paused_reason", "TEXT"),
 ]
 # Indexes of LEGACY_COLUMNS (name, table, column).
-LEGACY_INDEXES = [("ix_articles_url_key", "articles", "url_key"),
-                  ("ix_articles_discovered_at", "articles", "discovered_at")]
+LEGACY_INDEXES = [
+    ("ix_articles_url_key", "articles", "url_key"),
+    ("ix_articles_discovered_at", "articles", "discovered_at"),
+]
 
 
 def _legacy_columns(bind, existing: set[str]) -> None:
     """Add the LEGACY_COLUMNS that tables made before them lack, with their indexes; fill
     ``articles.url_key`` for the articles registered before it existed."""
     quote = bind.dialect.identifier_preparer.quote
-    timestamp = sa.DateTime(timezone=True).compile(dialect=bind.dialect)  # SQLite: DATETIME, as create_all says
+    timestamp = sa.DateTime(timezone=True).compile(
+        dialect=bind.dialect
+    )  # SQLite: DATETIME, as create_all says
     inspector = sa.inspect(bind)
     added = set()
     for table, column, ddl in LEGACY_COLUMNS:
@@ -373,7 +393,11 @@ def _legacy_columns(bind, existing: set[str]) -> None:
     if ("articles", "url_key") in added:
         from checker.validate import canonical_url  # the rule that made every url_key since
 
-        rows = bind.execute(sa.text("SELECT id, url FROM articles WHERE url IS NOT NULL AND url_key IS NULL")).all()
+        rows = bind.execute(
+            sa.text("SELECT id, url FROM articles WHERE url IS NOT NULL AND url_key IS NULL")
+        ).all()
         if rows:
-            bind.execute(sa.text("UPDATE articles SET url_key = :key WHERE id = :id"),
-                         [{"id": id_, "key": canonical_url(url)} for id_, url in rows])
+            bind.execute(
+                sa.text("UPDATE articles SET url_key = :key WHERE id = :id"),
+                [{"id": id_, "key": canonical_url(url)} for id_, url in rows],
+            )
