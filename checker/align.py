@@ -51,8 +51,8 @@ import numpy as np
 from rapidfuzz.distance import Indel
 
 from checker.arrays import expand_ranges
-from checker.config import DEFAULT_MATCH_CONFIG, MatchConfig
 from checker.profile import Profile
+from checker.thresholds import DEFAULT_MATCH_CONFIG, MatchConfig
 
 LOGGER = logging.getLogger(__name__)
 

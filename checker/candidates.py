@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from checker.config import DEFAULT_MATCH_CONFIG, MatchConfig
 from checker.index import Hits
+from checker.thresholds import DEFAULT_MATCH_CONFIG, MatchConfig
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,13 +15,13 @@ import numpy as np
 from checker.align import align_passages
 from checker.attribution import find_credits, has_required_credit
 from checker.candidates import rank_candidates
-from checker.config import DEFAULT_MATCH_CONFIG, MatchConfig
 from checker.fingerprint import DEFAULT_SCHEME, FingerprintScheme, fingerprint
 from checker.index import PassageIndex
 from checker.match_options import DEFAULT_OPTIONS, MatchOptions, SmallPassagesHidden, SourceExcluded
 from checker.normalize import normalize
 from checker.profile import Profile
 from checker.records import ArticleRef, Match, ScanResult
+from checker.thresholds import DEFAULT_MATCH_CONFIG, MatchConfig
 from checker.verdict import judge, measure, overall, to_passages, word_counts
 
 

@@ -77,7 +77,7 @@ class Organisation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Where its people are: dates on its pages are shown in this IANA zone, with the zone named.
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default=sql_text("'UTC'"))
-    # What counts as a match for it (checker.config's defaults when NULL / as the server defaults say):
+    # What counts as a match for it (checker.thresholds's defaults when NULL / as the server defaults say):
     # the smallest passage worth reporting, in words; whether quotations are left out of the passages;
     # sources (domains, or URL prefixes) whose copies are not reported, e.g. licensed partners' mirrors.
     min_match_words: Mapped[int | None] = mapped_column(Integer)

@@ -29,8 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from checker.config import DEFAULT_MATCH_CONFIG, MatchConfig
 from checker.fingerprint import DEFAULT_SCHEME, FingerprintScheme
+from checker.thresholds import DEFAULT_MATCH_CONFIG, MatchConfig
 
 # 2 million characters is ~300k words, a long book; news articles are 2-20 thousand characters.
 # Larger inputs are almost always a wrong file (a database dump, a binary), not an article.

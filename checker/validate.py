@@ -362,7 +362,7 @@ def minimum_match_words(value: Any, field: str = "minimum match words") -> int |
     :data:`MAX_MIN_MATCH_WORDS`. A smaller number is refused, not clamped: shorter passages are never
     found at all (they are what independent reports share), and a setting that silently did nothing
     would mislead."""
-    from checker.config import DEFAULT_MATCH_CONFIG
+    from checker.thresholds import DEFAULT_MATCH_CONFIG
 
     floor = DEFAULT_MATCH_CONFIG.min_passage_words
     if value is None or (isinstance(value, str) and not value.strip()):

@@ -21,9 +21,9 @@ import numpy as np
 
 from checker.align import TokenPassage
 from checker.attribution import host_of, host_within
-from checker.config import DEFAULT_MATCH_CONFIG, MatchConfig
 from checker.normalize import Document
 from checker.records import VERDICT_SEVERITY, ArticleRef, Credit, Match, Passage
+from checker.thresholds import DEFAULT_MATCH_CONFIG, MatchConfig
 
 LICENSES = {
     "all-rights-reserved": "all rights reserved",

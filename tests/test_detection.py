@@ -12,13 +12,13 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from checker.candidates import rank_candidates
-from checker.config import DEFAULT_MATCH_CONFIG
 from checker.fingerprint import DEFAULT_SCHEME, fingerprint
 from checker.index import Hits
 from checker.index_memory import MemoryIndex
 from checker.matcher import IndexedArticle, scan_text
 from checker.normalize import normalize
 from checker.records import ArticleRef
+from checker.thresholds import DEFAULT_MATCH_CONFIG
 
 # -- random articles -------------------------------------------------------------------------------------
 SYLLABLES = ["ka", "ri", "mo", "tu", "le", "sa", "po", "ne", "di", "gu", "ba", "ve", "lo", "ma", "zi", "ru"]

@@ -16,10 +16,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from checker.config import DEFAULT_MATCH_CONFIG
 from checker.errors import InputError
 from checker.models import Organisation
 from checker.orgs import settings_of, update_settings
+from checker.thresholds import DEFAULT_MATCH_CONFIG
 from web.db import get_session
 
 bp = Blueprint("org_settings", __name__, url_prefix="/settings")
