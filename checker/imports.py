@@ -36,7 +36,7 @@ from sqlalchemy.orm import undefer
 from checker.errors import CheckerError, InputError
 from checker.jsonl import article_from_json, read_lines
 from checker.models import ImportJobRow
-from checker.records import ArticleIn
+from checker.records import ARTICLE_FIELDS, ArticleIn
 from checker.textio import decode_bytes
 
 LOGGER = logging.getLogger(__name__)
@@ -63,17 +63,7 @@ REASONS = {
     "unreadable": "no line of the file could be read as an article (%(n)s line(s) with errors, listed below)",
     "empty": "the file holds no articles",
 }
-CSV_FIELDS = (
-    "title",
-    "url",
-    "publisher",
-    "license",
-    "partners",
-    "published_at",
-    "text",
-    "required_credit",
-    "aliases",
-)
+CSV_FIELDS = ARTICLE_FIELDS
 
 
 class ImportFileError(InputError):

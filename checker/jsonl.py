@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 from checker import validate
 from checker.errors import InputError
-from checker.records import ArticleIn
+from checker.records import ARTICLE_FIELDS, ArticleIn
 from checker.textio import check_text, decode_bytes
 from checker.validate import json_loads_bounded
 
@@ -121,20 +121,7 @@ def article_from_json(value: dict, number: int, max_chars: int) -> ArticleIn:
             required_credit=_string(value, "required_credit", number),
             aliases=tuple(aliases),
             # A re-registration updates the fields the line has (checker.registry.given_fields).
-            given=frozenset(
-                k
-                for k in (
-                    "title",
-                    "url",
-                    "publisher",
-                    "license",
-                    "partners",
-                    "published_at",
-                    "required_credit",
-                    "aliases",
-                )
-                if value.get(k) is not None
-            ),
+            given=frozenset(k for k in ARTICLE_FIELDS if k != "text" and value.get(k) is not None),
         )
         return validate.article(article, max_chars)
     except InputError as exc:

@@ -14,6 +14,20 @@ KINDS = ("verbatim", "near_copy", "partial", "paraphrase")
 VERDICT_SEVERITY = {"unattributed_reuse": 3, "attributed_reuse": 2, "licensed": 1, "no_reuse": 0}
 
 
+# An article's fields as every way in names them (JSON Lines, CSV columns, the API's body), in this order.
+ARTICLE_FIELDS = (
+    "title",
+    "url",
+    "publisher",
+    "license",
+    "partners",
+    "published_at",
+    "text",
+    "required_credit",
+    "aliases",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ArticleIn:
     """An article to register."""

@@ -31,7 +31,7 @@ from checker.normalize import normalize
 from checker.orgs import ADOPTED_ARTICLES, match_options_for
 from checker.partition import OrgView, org_keys, partition_of
 from checker.prepare import Preparer
-from checker.records import ArticleIn, ArticleRef, ScanResult
+from checker.records import ARTICLE_FIELDS, ArticleIn, ArticleRef, ScanResult
 from checker.scans import match_row
 from checker.settings import Settings
 from checker.store import make_engine, private_dir, session_factory
@@ -61,17 +61,7 @@ def text_digest(text: str) -> str:
 
 
 # What a re-registration may change, in the order messages name them.
-UPDATABLE = (
-    "title",
-    "url",
-    "publisher",
-    "license",
-    "partners",
-    "published_at",
-    "required_credit",
-    "aliases",
-    "text",
-)
+UPDATABLE = (*(f for f in ARTICLE_FIELDS if f != "text"), "text")
 FIELD_LABELS = {
     "published_at": "publication date",
     "required_credit": "required credit",

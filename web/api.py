@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from checker.errors import InputError, NotFound
 from checker.jsonl import article_from_json
 from checker.models import article_dict
+from checker.records import ARTICLE_FIELDS
 from checker.validate import json_loads_bounded
 from web import accounts, queries
 from web.auth import Account, account_of
@@ -159,20 +160,7 @@ def create_article():
     (the fields that changed) and "message", so scripts that re-send an import keep working."""
     need("editor")
     data = body()
-    only_fields(
-        data,
-        {
-            "title",
-            "url",
-            "publisher",
-            "license",
-            "partners",
-            "published_at",
-            "text",
-            "required_credit",
-            "aliases",
-        },
-    )
+    only_fields(data, set(ARTICLE_FIELDS))
     try:
         article = article_from_json(data, 1, get_registry().settings.max_text_chars)
     except InputError as exc:

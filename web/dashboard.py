@@ -14,7 +14,7 @@ from sqlalchemy import select
 from checker import validate
 from checker.errors import InputError, NotFound
 from checker.models import Scan
-from checker.records import VERDICTS, ArticleIn
+from checker.records import ARTICLE_FIELDS, VERDICTS, ArticleIn
 from checker.verdict import STANDARD_LICENSES
 from web import confirm, imports, queries
 from web.auth import role_required
@@ -146,19 +146,7 @@ def _register_from_form(form):
         form,
         given=frozenset(
             {"license"}
-            | {
-                f
-                for f in (
-                    "title",
-                    "url",
-                    "publisher",
-                    "partners",
-                    "published_at",
-                    "required_credit",
-                    "aliases",
-                )
-                if (form.get(f) or "").strip()
-            }
+            | {f for f in ARTICLE_FIELDS if f not in ("text", "license") and (form.get(f) or "").strip()}
         ),
     )
     with write_lock():
