@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +110,45 @@ def log(msg: str) -> None:
 def maxrss_mb(who: int = resource.RUSAGE_SELF) -> float:
     # ru_maxrss is in KiB on Linux
     return resource.getrusage(who).ru_maxrss / 1024.0
+
+
+class AnonPeak:
+    """The most anonymous memory (heap, numpy arrays; ``RssAnon`` in /proc/self/status) this process
+    held while the sampler ran, read every ``every`` seconds. ``ru_maxrss`` also counts the pages of
+    memory-mapped files, which the page cache can drop: an index mapped whole looks like its size."""
+
+    def __init__(self, every: float = 0.05) -> None:
+        self.every, self.peak_kb = every, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def now_kb() -> int:
+        try:
+            with open("/proc/self/status") as fh:
+                for line in fh:
+                    if line.startswith("RssAnon:"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_kb = max(self.peak_kb, self.now_kb())
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> AnonPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak_kb / 1024.0
 
 
 def dir_size_mb(path: Path) -> float:
