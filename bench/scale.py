@@ -227,6 +227,7 @@ def phase_register(
     slices = []
     engine_total = 0.0
     t_start = time.perf_counter()
+    eng.reg.prepare_in_parallel()  # forks its pool now: a process with a thread (the sampler's) may not
     with AnonPeak() as anon:
         for k in range(SLICES):
             a, b = n * k // SLICES, n * (k + 1) // SLICES

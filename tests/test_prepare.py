@@ -108,3 +108,21 @@ def test_a_registry_keeps_its_pool_between_registrations(settings):
         again = reg.register_many([ArticleIn(title="b", text=texts(prepare.MIN_PARALLEL + 1)[-1])])
         assert reg._preparer._pool is pool and len(first) == prepare.MIN_PARALLEL and not again[0].existing
     assert reg._preparer is None  # closed with the registry
+
+
+def test_a_bad_article_in_a_later_batch_fails_after_the_earlier_batches_are_registered(settings):
+    # Batches are committed one by one: an invalid article fails its batch, and the batches before it
+    # stay registered (a re-run resumes after them).
+    from checker.errors import InputError
+    from checker.registry import REGISTER_BATCH
+
+    good = [ArticleIn(title=f"a{i}", text=t) for i, t in enumerate(texts(REGISTER_BATCH + 1))]
+    bad = [*good[:REGISTER_BATCH], ArticleIn(title="empty", text="   "), *good[REGISTER_BATCH:]]
+    with Registry(settings) as registry:
+        try:
+            registry.register_many(bad, workers=2)
+        except InputError:
+            pass
+        else:
+            raise AssertionError("an empty text was registered")
+        assert len(registry.index.article_ids()) == REGISTER_BATCH
