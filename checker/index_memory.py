@@ -58,8 +58,7 @@ FORMAT_VERSION = 2  # 2: segments carry a bucket directory
 SEGMENT_PARTS = (("keys", "keys"), ("ids", "ids"), ("articles", "articles"), ("dir", "directory"))
 META_FILE = "index.json"
 MAX_ARTICLE_ID = np.iinfo(np.uint32).max
-MADV_RANDOM = getattr(mmap, "MADV_RANDOM", None)  # None where the platform has no madvise
-MADV_SEQUENTIAL = getattr(mmap, "MADV_SEQUENTIAL", None)
+MADV_SEQUENTIAL = getattr(mmap, "MADV_SEQUENTIAL", None)  # None where the platform has no madvise
 # Postings a merge reads, sorts and writes at a time (see _merge): about 100 MB of working memory.
 MERGE_CHUNK_KEYS = 1 << 22
 # allocate(segment name, part, dtype, length) -> a writable array for that part of a new segment
@@ -148,12 +147,14 @@ def map_npy(path: Path, advice: int | None = None) -> np.ndarray:
 
 
 def advise(array: np.ndarray, advice: int | None) -> None:
-    """``madvise`` the map under ``array`` (from :func:`map_npy`; nothing for other arrays).
+    """``madvise`` the map under ``array`` (from :func:`map_npy`; nothing for other arrays). A merge
+    reads its inputs in order once, and asks for :data:`MADV_SEQUENTIAL` (read ahead, drop behind).
 
-    A query reads a few postings at random places in every segment: with the kernel's default
-    read-around each page fault of a cold index reads 128 KB to use a few bytes, so a new process's
-    first scan at 1M articles took 11.9 s (issue 12); :data:`MADV_RANDOM` reads the pages asked for.
-    A merge reads its inputs in order, and asks for :data:`MADV_SEQUENTIAL` instead."""
+    Lookups keep the kernel's default read-around. ``MADV_RANDOM`` (read only the page a lookup
+    touches) made a cold process's first query at 600k articles 1.6-2.8 times faster (0.56-0.92 s
+    against 1.45-2.6 s), but every later query stayed as slow until the index was read page by page:
+    at 1M articles 300 scans took 107 s (356 ms each), where read-around warms the index within tens of
+    scans (p50 34 ms). The index must be in the page cache either way (README, Sizing)."""
     base = array
     while isinstance(base, np.ndarray):
         base = base.base
@@ -282,10 +283,10 @@ class MemoryIndex:
     def _load_segment(self, name: str) -> Segment:
         assert self.directory is not None
 
-        def load(part: str, lookups: bool = True) -> np.ndarray:
-            return map_npy(self.directory / f"seg-{name}-{part}.npy", MADV_RANDOM if lookups else None)
+        def load(part: str) -> np.ndarray:
+            return map_npy(self.directory / f"seg-{name}-{part}.npy")
 
-        return Segment(name, load("keys"), load("ids"), load("articles", lookups=False), load("dir"))
+        return Segment(name, load("keys"), load("ids"), load("articles"), load("dir"))
 
     def _meta_identity(self) -> tuple | None:
         try:
