@@ -114,3 +114,16 @@ def seeded(registry: Registry):
 
     register_demo_articles(registry, SEEDS)
     return registry
+
+
+@pytest.fixture(autouse=True)
+def _celery_default_app():
+    """A web app's factory makes its Celery app the process's default (celery_init_app), as one
+    dashboard process does once; a test's app must not outlive the test. Afterwards the default is
+    again the environment's (worker.app), as before any app was made."""
+    yield
+    import sys
+
+    env_app = sys.modules.get("worker.app")
+    if env_app is not None:
+        env_app.celery_app.set_default()

@@ -91,13 +91,30 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key_file(settings.data_dir)
 
-    from web import activity, admin, api, auth, dashboard, db, exports, health, i18n, monitoring, org_settings  # noqa: F401 - exports adds dashboard routes
+    from web import (
+        activity,
+        admin,
+        api,
+        auth,
+        dashboard,
+        db,
+        errors,
+        exports,
+        health,
+        i18n,
+        monitoring,
+        org_settings,
+    )
+    from worker.celery_app import celery_init_app
 
+    celery_init_app(app, settings)
     db.init_app(app, settings)
     i18n.init_app(app)
     auth.init_app(app)
+    errors.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(exports.bp)
     app.register_blueprint(activity.bp)
     app.register_blueprint(health.bp)
     if app.config["METRICS"]:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from checker import orgs, validate
-from checker.errors import InputError, NotFound
+from checker.errors import CheckerError, InputError, NotFound
 from checker.models import ApiToken, Organisation, User
 
 ROLES = ("admin", "editor", "viewer")
@@ -43,7 +43,7 @@ LOGIN_REFUSED = (
 )
 
 
-class LoginRefused(Exception):
+class LoginRefused(CheckerError):
     """A login that failed; the message is safe to show."""
 
 

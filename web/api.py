@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from checker.errors import InputError, NotFound
+from checker.errors import CheckerError, InputError
 from checker.jsonl import article_from_json
 from checker.models import article_dict
 from checker.records import ARTICLE_FIELDS
@@ -17,6 +17,8 @@ from checker.validate import json_loads_bounded
 from web import accounts, queries
 from web.auth import Account, account_of
 from web.db import get_registry, get_session, write_lock
+from web.errors import ApiError, json_error, status_of
+from web.evidence import pdf_response, unavailable_json
 from web.openapi import spec
 from web.serialize import match_dict, scan_dict
 
@@ -25,32 +27,9 @@ PUBLIC = {"api.openapi", "api.docs"}
 SCAN_FIELDS = {"text", "url", "urls"}
 
 
-def json_error(status: int, message: str, **headers):
-    response = jsonify({"error": message})
-    response.status_code = status
-    response.headers.update(headers)
-    return response
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
-
-
-@bp.errorhandler(ApiError)
-def _api_error(exc: ApiError):
-    return json_error(exc.status, exc.message)
-
-
-@bp.errorhandler(InputError)
-def _input_error(exc: InputError):
-    return json_error(422, str(exc))
-
-
-@bp.errorhandler(NotFound)
-def _not_found(exc: NotFound):
-    return json_error(404, str(exc))
+@bp.errorhandler(CheckerError)
+def _checker_error(exc: CheckerError):
+    return json_error(status_of(exc), str(exc))
 
 
 @bp.errorhandler(HTTPException)
@@ -371,3 +350,9 @@ def delete_watch(watch_id: int):
     session.delete(_owned_watch(watch_id))
     session.commit()
     return "", 204
+
+
+@bp.get("/matches/<int:match_id>/report.pdf")
+def api_report_pdf(match_id: int):
+    """The evidence report as a PDF, with an API token (PRODUCT.md); another organisation's id is a 404."""
+    return pdf_response(match_id, account(), unavailable_json)

@@ -102,27 +102,9 @@ def init_app(app) -> None:
             ),
         ), 400
 
-    for code, message in (
-        (403, _l("Your role does not allow this.")),
-        (404, _l("Not found.")),
-        (405, _l("This method is not allowed here.")),
-        (413, _l("The upload is too large.")),
-        (429, _l("Too many attempts; wait a few minutes.")),
-        (500, _l("Something went wrong on our side.")),
-    ):
-        app.register_error_handler(code, functools.partial(_error_page, code=code, message=message))
-
     @app.context_processor
     def inject_account():
         return {"account": current_user}
-
-
-def _error_page(exc, *, code: int, message: str):
-    if request.path.startswith("/api/"):
-        from web.api import json_error
-
-        return json_error(code, getattr(exc, "description", None) or str(message))
-    return render_template("error.html", code=code, message=message), code
 
 
 def role_required(role: str):

@@ -1,6 +1,6 @@
 """Evidence of one match, as a lawyer reads it: both texts with the copied passages marked, the verdict
 and why, the numbers, the dates in the organisation's time zone, the review trail and a SHA-256 of each
-text; shown as a page (``dashboard.report``) and as a PDF (``dashboard.report_pdf``, WeasyPrint).
+text; shown as a page (``exports.report``) and as a PDF (``exports.report_pdf``, WeasyPrint).
 
 Why the PDF renderer never fetches: the report holds text written by strangers (the suspect page), and a
 renderer that follows URLs is an SSRF and a tracking pixel. :class:`StylesheetOnlyFetcher` serves the
@@ -17,13 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Response, abort, render_template
-from flask_login import current_user
 
 from checker.attribution import host_of
-from checker.errors import NotFound
-from web import api, queries
-from web.dashboard import bp
+from checker.errors import CheckerError, NotFound
+from web import queries
 from web.db import get_session
+from web.errors import json_error
 from web.highlight import excerpt, marked_texts
 from web.i18n import zone_of
 
@@ -112,7 +111,7 @@ class StylesheetOnlyFetcher:
         )
 
 
-class PdfUnavailable(RuntimeError):
+class PdfUnavailable(CheckerError):
     """WeasyPrint or the Pango library it needs is not installed."""
 
 
@@ -140,42 +139,12 @@ def pdf_response(match_id: int, account, unavailable) -> Response:
     )
 
 
-@bp.route("/matches/<int:match_id>/<any(suspect, original):which>.txt")
-def text_file(match_id: int, which: str):
-    """The copy's or the original's text exactly as stored, UTF-8: ``sha256sum`` of this file is the
-    report's SHA-256 of that text (docs/evidence.md)."""
-    context = evidence(match_id, current_user)
-    if which == "suspect":
-        text = context["scan"].text
-    else:
-        text = context["article"].text if context["article"] else None
-    if text is None:
-        abort(404)
-    return Response(
-        text.encode("utf-8"),
-        mimetype="text/plain",
-        headers={"Content-Disposition": f'attachment; filename="match-{match_id}-{which}.txt"'},
-    )
-
-
-def _unavailable_page(context: dict, reason: str) -> Response:
+def unavailable_page(context: dict, reason: str) -> Response:
     page = render_template(
         "dashboard/report_pdf_unavailable.html", m=context["m"], hint=INSTALL_HINT, reason=reason
     )
     return Response(page, status=503, mimetype="text/html")
 
 
-def _unavailable_json(context: dict, reason: str) -> Response:
-    return api.json_error(503, f"PDF reports are not available on this server ({reason}): {INSTALL_HINT}")
-
-
-@bp.route("/matches/<int:match_id>/report.pdf")
-def report_pdf(match_id: int):
-    """The evidence report as a PDF (WeasyPrint), for filing or sending to a lawyer."""
-    return pdf_response(match_id, current_user, _unavailable_page)
-
-
-@api.bp.get("/matches/<int:match_id>/report.pdf")
-def api_report_pdf(match_id: int):
-    """The evidence report as a PDF, with an API token (PRODUCT.md); another organisation's id is a 404."""
-    return pdf_response(match_id, api.account(), _unavailable_json)
+def unavailable_json(context: dict, reason: str) -> Response:
+    return json_error(503, f"PDF reports are not available on this server ({reason}): {INSTALL_HINT}")

@@ -1,5 +1,7 @@
-"""Evidence out of the dashboard: matches as CSV and JSON, a printable report per match (its PDF is
-web.evidence's), and a takedown-notice draft filled from that report, in English or Indonesian."""
+"""Evidence out of the dashboard, a blueprint of its own: matches as CSV and JSON, a printable report
+per match and its PDF (made by web.evidence), each text as stored, and a takedown-notice draft filled
+from that report, in English or Indonesian. Every page needs a login; the data is the account's
+organisation's."""
 
 from __future__ import annotations
 
@@ -9,20 +11,28 @@ import json
 from datetime import UTC, datetime
 
 from babel.dates import format_datetime
-from flask import Response, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from checker import validate
 from checker.attribution import host_of
 from checker.errors import InputError
 from web import queries
-from web.dashboard import bp
 from web.db import get_session
-from web.evidence import evidence
+from web.evidence import evidence, pdf_response, unavailable_page
 from web.i18n import as_utc, zone_label, zone_of
 from web.serialize import match_dict
+
+bp = Blueprint("exports", __name__)
+
+
+@bp.before_request
+@login_required
+def _login() -> None:
+    """Every export needs a logged-in account."""
+
 
 # Rows in one export; a larger export is narrowed with the list's filters.
 MAX_EXPORT_ROWS = 100_000
@@ -69,7 +79,7 @@ def _cell(value) -> str:
 
 
 @bp.route("/exports")
-def exports():
+def index():
     """Export links (they take the same filters as the matches list)."""
     return render_template("dashboard/exports.html", query=request.query_string.decode("ascii", "replace"))
 
@@ -205,6 +215,30 @@ def _takedown_page(
         error=error,
         **context,
     ), status
+
+
+@bp.route("/matches/<int:match_id>/report.pdf")
+def report_pdf(match_id: int):
+    """The evidence report as a PDF (WeasyPrint), for filing or sending to a lawyer."""
+    return pdf_response(match_id, current_user, unavailable_page)
+
+
+@bp.route("/matches/<int:match_id>/<any(suspect, original):which>.txt")
+def text_file(match_id: int, which: str):
+    """The copy's or the original's text exactly as stored, UTF-8: ``sha256sum`` of this file is the
+    report's SHA-256 of that text (docs/evidence.md)."""
+    context = evidence(match_id, current_user)
+    if which == "suspect":
+        text = context["scan"].text
+    else:
+        text = context["article"].text if context["article"] else None
+    if text is None:
+        abort(404)
+    return Response(
+        text.encode("utf-8"),
+        mimetype="text/plain",
+        headers={"Content-Disposition": f'attachment; filename="match-{match_id}-{which}.txt"'},
+    )
 
 
 @bp.route("/matches/<int:match_id>/takedown")

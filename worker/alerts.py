@@ -29,12 +29,13 @@ from email.message import EmailMessage
 
 import urllib3
 
+from checker.errors import CheckerError
 from checker.numbers import share
 
 WEBHOOK_TIMEOUT_S = 10.0
 
 
-class AlertDeliveryError(Exception):
+class AlertDeliveryError(CheckerError):
     """A delivery failed; the task retries it with backoff."""
 
 

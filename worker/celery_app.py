@@ -130,9 +130,13 @@ def periodic_schedule(tick_s: float) -> dict[str, dict]:
     }
 
 
-def create_celery(settings: Settings | None = None) -> Celery:
+def create_celery(settings: Settings | None = None, *, set_as_current: bool = True) -> Celery:
     settings = settings or Settings.from_env()
-    app = Celery("checker", include=["worker.tasks", "worker.discovery_tasks", "worker.import_tasks"])
+    app = Celery(
+        "checker",
+        include=["worker.tasks", "worker.discovery_tasks", "worker.import_tasks"],
+        set_as_current=set_as_current,
+    )
     app.conf.update(
         broker_url=settings.broker_url or "memory://localhost/",
         task_always_eager=settings.broker_url is None,
@@ -159,6 +163,21 @@ def create_celery(settings: Settings | None = None) -> Celery:
         beat_schedule=periodic_schedule(settings.scheduler_tick_s),
     )
     return app
+
+
+def celery_init_app(app, settings: Settings) -> Celery:
+    """Flask's Celery pattern: the web app's factory makes its Celery app from the web app's own
+    settings, makes it the default for tasks this process sends (shared tasks use the default app)
+    and keeps it in ``app.extensions["celery"]``. So a dashboard created with other settings than the
+    environment's (its tests, a second site) sends to its own broker, or runs tasks in-process
+    without one. (Flask's recipe also wraps each task in an app context; our tasks take what they
+    need from ``worker.context``, never from Flask.)"""
+    import worker.app  # noqa: F401 - the environment's app, made the default on import: replaced here
+
+    celery = create_celery(settings, set_as_current=False)  # not this thread's only: every thread's
+    celery.set_default()
+    app.extensions["celery"] = celery
+    return celery
 
 
 @signals.worker_init.connect

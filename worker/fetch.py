@@ -47,6 +47,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 
+from checker.errors import CheckerError
 from checker.textio import bom_encoding
 from worker.urlguard import HostUnresolvable, ParsedTarget, Resolver, UrlRefused, check_url, resolve_and_check
 
@@ -131,7 +132,7 @@ class FetchedPage:
         return self.status == 304
 
 
-class FetchError(Exception):
+class FetchError(CheckerError):
     """A fetch failed for good. ``str(exc)`` is one readable line; ``status`` is the HTTP status if any."""
 
     def __init__(self, message: str, *, url: str | None = None, status: int | None = None):

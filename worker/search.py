@@ -37,6 +37,7 @@ import urllib3
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from checker.errors import CheckerError
 from checker.models import SearchQuery
 from checker.phrases import phrase_key
 from checker.scans import readable_error
@@ -61,7 +62,7 @@ MAX_WAIT_S = 5.0
 USER_AGENT = "reuse-checker-discovery/0.1"
 
 
-class SearchError(Exception):
+class SearchError(CheckerError):
     """A query failed; the message is a complete sentence for the operator (it is stored on the row)."""
 
 

@@ -30,9 +30,8 @@ from worker import context, dispatch, fairness
 from worker.alerts import AlertDeliveryError, AlertSettings, post_webhook, send_digest
 from worker.celery_app import CRAWL_SOFT_LIMIT_S, scan_time_limits
 from worker.extract import extract_fetched
-from worker.fetch import CRAWL_TYPES, FetchError, HostRateLimiter, RobotsCache, TransientFetchError, fetch
+from worker.fetch import CRAWL_TYPES, HostRateLimiter, RobotsCache, TransientFetchError, fetch
 from worker.pages import fetch_options, load_suspect, suspect_text
-from worker.urlguard import UrlRefused
 
 LOGGER = logging.getLogger(__name__)
 
@@ -230,7 +229,7 @@ def _run_scan(task, registry, claimed: scans.Claimed, soft: int | None) -> tuple
             _hold_slot(registry, claimed.org_id, scan_id, countdown + fairness.SEND_SLOT_S)
             raise task.retry(exc=exc, countdown=countdown) from None
         return failed(f"gave up after {MAX_FETCH_RETRIES} retries: {exc}")
-    except (UrlRefused, FetchError, CheckerError) as exc:
+    except CheckerError as exc:  # UrlRefused, FetchError and the rest: a reason for the user
         return failed(str(exc))
     except Exception as exc:  # record it for the user; the log has the traceback
         LOGGER.exception("scan %s failed", scan_id)
@@ -499,7 +498,7 @@ def crawl_task(crawl_id: int) -> str:
                 continue  # a re-run of this crawl task: the page is queued already
             if (scan_id := _queue_page(Session, crawl_id, org_id, source, page_url, page)) is not None:
                 queued.append(scan_id)
-    except (UrlRefused, FetchError, ValueError) as exc:
+    except (CheckerError, ValueError) as exc:
         _finish_crawl(registry, crawl_id, len(queued), f"{exc}")
         _send_scans(queued)
         return "failed" if not queued else "done"

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+from checker.errors import CheckerError
 from checker.validate import URL_MAX_CHARS
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -60,8 +61,9 @@ _LABEL_RE = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
 _NUMERIC_PART_RE = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)$")
 
 
-class UrlRefused(ValueError):
-    """The URL or one of its addresses may not be fetched. ``str(exc)`` is a one-line reason."""
+class UrlRefused(CheckerError, ValueError):
+    """The URL or one of its addresses may not be fetched. ``str(exc)`` is a one-line reason. (Also a
+    ValueError: a refused URL is a bad value.)"""
 
 
 class HostUnresolvable(UrlRefused):
