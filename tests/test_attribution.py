@@ -167,6 +167,30 @@ def test_required_credit_text_is_a_licence_condition() -> None:
     assert judge(art, "partial", find_credits(suspect, art, SOURCE), None)[0] == "licensed"
 
 
+def test_cc0_permits_any_reuse_credited_or_not() -> None:
+    cc0 = ArticleRef(
+        6, "t", "https://lingkar.co/a", "Lingkar.co", license="cc0-1.0", published_at=datetime(2021, 7, 6)
+    )
+    credits = find_credits(BODY + "Sumber: Lingkar.co", cc0, SOURCE)
+    for kind in ("verbatim", "near_copy", "partial", "paraphrase"):
+        for given in (credits, []):
+            verdict, licensed, why = judge(cc0, kind, given, "https://other.example/x")
+            assert (verdict, licensed) == ("licensed", True) and "CC0" in why
+    # The date rule still comes first: an earlier suspect is not a copy, whatever the licence.
+    assert judge(cc0, "verbatim", [], None, datetime(2021, 7, 1))[0] == "no_reuse"
+
+
+def test_cc_by_sa_needs_the_credit_and_says_share_alike_is_not_checked() -> None:
+    sa = ArticleRef(7, "t", "https://lingkar.co/a", "Lingkar.co", license="cc-by-sa-4.0")
+    credits = find_credits(BODY + "Sumber: Lingkar.co", sa, SOURCE)
+    verdict, licensed, why = judge(sa, "near_copy", credits, None)
+    assert (verdict, licensed) == ("licensed", True) and "share-alike" in why
+    assert judge(sa, "near_copy", [], None)[:2] == ("unattributed_reuse", False)
+    # A credit that is not the one the terms require is attributed reuse, not a licence.
+    verdict, licensed, why = judge(sa, "verbatim", credits, None, required_credit_given=False)
+    assert (verdict, licensed) == ("attributed_reuse", False) and "CC BY-SA 4.0" in why
+
+
 def test_non_commercial_licence_with_credit_is_attributed_not_licensed() -> None:
     nc = ArticleRef(5, "t", "https://lingkar.co/a", "Lingkar.co", license="cc-by-nc-4.0")
     credits = find_credits(BODY + "Sumber: Lingkar.co", nc, SOURCE)
