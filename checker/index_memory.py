@@ -101,19 +101,6 @@ class Segment:
     def __len__(self) -> int:
         return len(self.keys)
 
-    def without(self, tombstones: np.ndarray) -> Segment:
-        if not len(tombstones):
-            return self
-        keep = ~np.isin(self.ids, tombstones)
-        keys = self.keys[keep]
-        return Segment(
-            self.name,
-            keys,
-            self.ids[keep],
-            np.setdiff1d(self.articles, tombstones, assume_unique=True),
-            build_directory(keys),
-        )
-
     def lookup(self, unique: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positions of every posting whose key is in the sorted ``unique``, and the index into
         ``unique`` each belongs to. Equal keys share a bucket, so one bucket scan finds them all."""
@@ -126,11 +113,10 @@ class Segment:
         return pos[equal], owner[equal]
 
 
-def map_npy(path: Path, advice: int | None = None) -> np.ndarray:
+def map_npy(path: Path) -> np.ndarray:
     """A 1-D ``.npy`` file's array, memory-mapped read-only: nothing is read until used, and pages
     are shared with every process mapping the file. A plain ndarray over the map (indexing a
-    ``np.memmap`` subclass costs microseconds of Python per call, which adds up in queries), with
-    ``advice`` given to the kernel (:func:`advise`)."""
+    ``np.memmap`` subclass costs microseconds of Python per call, which adds up in queries)."""
     with open(path, "rb") as fh:
         version = np.lib.format.read_magic(fh)
         read_header = (
@@ -141,9 +127,7 @@ def map_npy(path: Path, advice: int | None = None) -> np.ndarray:
         if not count:  # an empty map is refused
             return np.empty(count, dtype=dtype)
         mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-    array = np.frombuffer(mapped, dtype=dtype, count=count, offset=offset)
-    advise(array, advice)
-    return array
+    return np.frombuffer(mapped, dtype=dtype, count=count, offset=offset)
 
 
 def advise(array: np.ndarray, advice: int | None) -> None:

@@ -166,9 +166,10 @@ def test_registration_merges_each_posting_once_per_tier(monkeypatch, batches) ->
 
 def reference_merge(group, tombstones) -> tuple[np.ndarray, ...]:
     """A merge built whole: the group's postings concatenated, stably sorted, tombstones dropped."""
-    whole = index_memory.Segment.build(
+    everything = index_memory.Segment.build(
         np.concatenate([s.keys for s in group]), np.concatenate([s.ids for s in group])
-    ).without(tombstones)
+    )
+    whole = index_memory.Segment.build(*index_memory._filtered(everything, tombstones))
     return whole.keys, whole.ids, whole.articles, whole.directory
 
 
