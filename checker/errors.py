@@ -19,7 +19,7 @@ Hierarchy::
     ├── worker.discovery.NoProvider no search provider is configured
     ├── worker.alerts.AlertDeliveryError  an alert that could not be delivered (retried)
     ├── web.accounts.LoginRefused   a refused login (the message is safe to show)
-    ├── web.api.ApiError            an API request refused with a given status
+    ├── web.errors.ApiError         an API request refused with a given status
     └── web.evidence.PdfUnavailable the PDF renderer is not installed
 """
 

@@ -60,18 +60,20 @@ def json_error(status: int, message: str, **headers):
     return response
 
 
-def error_page(exc, *, code: int, message: str):
+def answer(code: int, message: str, api_message: str | None = None):
+    """JSON under ``/api/`` (``api_message`` if given), the error page elsewhere."""
     if request.path.startswith("/api/"):
-        return json_error(code, getattr(exc, "description", None) or str(message))
+        return json_error(code, api_message or message)
     return render_template("error.html", code=code, message=message), code
+
+
+def error_page(exc, *, code: int, message: str):
+    return answer(code, str(message), getattr(exc, "description", None))
 
 
 def checker_error(exc: CheckerError):
     """A CheckerError no view caught: its sentence, with its status."""
-    code = status_of(exc)
-    if request.path.startswith("/api/"):
-        return json_error(code, str(exc))
-    return render_template("error.html", code=code, message=str(exc)), code
+    return answer(status_of(exc), str(exc))
 
 
 def init_app(app) -> None:
