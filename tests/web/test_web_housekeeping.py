@@ -14,16 +14,24 @@ import pytest
 from sqlalchemy import select
 
 from checker.models import ApiToken, Article, MatchRow, Organisation, Review, User
-from tests.web.conftest import PASSWORD, SEEDS, close_app, csrf_token_of, make_app, populate
+from tests.web.conftest import (
+    PASSWORD,
+    SEEDS,
+    close_app,
+    csrf_token_of,
+    make_app,
+    make_app_with_world,
+    populate,
+)
 from web import accounts
 
 NEW_PASSWORD = "a brand new passphrase"
 
 
 @pytest.fixture
-def app(tmp_path, storage_settings):
+def app(request, tmp_path, storage_settings):
     """The app on SQLite, then on PostgreSQL (overrides tests/web/conftest.py's SQLite-only one)."""
-    app = make_app(tmp_path, SETTINGS=storage_settings)
+    app = make_app_with_world(request, tmp_path, storage_settings)
     yield app
     close_app(app)
 
