@@ -10,7 +10,7 @@ copied along with the text and credits nothing.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -159,7 +159,7 @@ def alias_pattern(alias: str) -> regex.Pattern:
     )
 
 
-def names_article(name: str, patterns: list[regex.Pattern]) -> bool:
+def names_article(name: str, patterns: Sequence[regex.Pattern]) -> bool:
     return any(p.search(name) for p in patterns)
 
 

@@ -12,7 +12,10 @@ import os
 import sys
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from importlib.metadata import EntryPoint
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -22,7 +25,7 @@ from rich.text import Text
 from checker import logcontext, validate
 from checker.errors import CheckerError, InputError
 from checker.forking import default_workers
-from checker.jsonl import article_from_json, first_line, open_input, parse_datetime, read_lines
+from checker.jsonl import Line, article_from_json, first_line, open_input, parse_datetime, read_lines
 from checker.match_options import describe
 from checker.models import article_dict
 from checker.numbers import share, words_of
@@ -33,6 +36,11 @@ from checker.registry import Registry
 from checker.settings import Settings
 from checker.textio import check_text, decode_bytes, read_text_file
 from checker.verdict import LICENSE_CHOICES
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from checker.imports import ImportJob
 
 LOGGER = logging.getLogger(__name__)
 out = Console(highlight=False, soft_wrap=True)
@@ -86,7 +94,7 @@ class PluginGroup(click.Group):
     entry point (the worker's ``scan-url``/``crawl``/``watch``, the dashboard's ``serve``/``users``/
     ``tokens``). They load only when used, so ``checker`` itself imports neither Celery nor Flask."""
 
-    def _plugins(self) -> dict:
+    def _plugins(self) -> dict[str, EntryPoint]:
         from importlib.metadata import entry_points
 
         return {ep.name: ep for ep in entry_points(group="checker.commands")}
@@ -94,7 +102,7 @@ class PluginGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self._plugins()})
 
-    def get_command(self, ctx: click.Context, name: str):
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         command = super().get_command(ctx, name)
         if command is None and (ep := self._plugins().get(name)) is not None:
             command = ep.load()
@@ -135,7 +143,7 @@ def cli(
 
 
 @contextmanager
-def progress_bar(total: int | None, description: str):
+def progress_bar(total: int | None, description: str) -> Iterator[Callable[[int], None]]:
     """A progress bar on stderr (only drawn on a terminal)."""
     with Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -147,7 +155,11 @@ def progress_bar(total: int | None, description: str):
         transient=False,
     ) as bar:
         task = bar.add_task(description, total=total)
-        yield lambda n=1: bar.advance(task, n)
+
+        def advance(n: int = 1) -> None:
+            bar.advance(task, n)
+
+        yield advance
 
 
 def _read_text_arg(path: str, settings: Settings) -> str:
@@ -173,7 +185,16 @@ def _read_text_arg(path: str, settings: Settings) -> str:
 )
 @pass_ctx
 def register(
-    c: Context, file, title, url, publisher, license_, partners, published_at, required_credit, aliases
+    c: Context,
+    file: str,
+    title: str | None,
+    url: str | None,
+    publisher: str | None,
+    license_: str | None,
+    partners: tuple[str, ...],
+    published_at: str | None,
+    required_credit: str | None,
+    aliases: tuple[str, ...],
 ) -> None:
     """Register FILE (or - for stdin) as an original article; prints its id.
 
@@ -229,11 +250,12 @@ def import_(c: Context, file: str) -> None:
     imports.save(registry.Session, job)
     registry.prepare_in_parallel()  # before the progress bar's thread: fingerprinting on every CPU
 
-    def articles(advance):
+    def articles(advance: Callable[[int], None]) -> Iterator[ArticleIn]:
         for line in read_lines(stream, on_bytes=advance):
             try:
                 if line.error:
                     raise InputError(line.error)
+                assert line.value is not None  # a line without an error holds a JSON object
                 yield article_from_json(line.value, line.number, c.settings.max_text_chars)
             except InputError as exc:
                 job.error(str(exc))
@@ -284,7 +306,7 @@ def _count_lines(path: str) -> int:
     return n
 
 
-def _register_chunk(registry: Registry, articles: list[ArticleIn], job) -> int:
+def _register_chunk(registry: Registry, articles: list[ArticleIn], job: ImportJob) -> int:
     """Register ``articles`` and store the job's progress; how many already registered were updated."""
     from checker import imports
 
@@ -306,8 +328,11 @@ def imports_group() -> None:
     """The organisation's import jobs: dashboard uploads and `checker import` runs, with their progress."""
 
 
-def _job_dict(job, full: bool = False) -> dict:
-    out = job.to_dict() | {"started_at": job.started_at.isoformat(), "updated_at": job.updated_at.isoformat()}
+def _job_dict(job: ImportJob, full: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = job.to_dict() | {
+        "started_at": job.started_at.isoformat(),
+        "updated_at": job.updated_at.isoformat(),
+    }
     if full:
         out["line_errors"] = list(job.errors)
     return out
@@ -368,7 +393,7 @@ def imports_show(c: Context, job_id: str, as_json: bool) -> None:
 
 # -- scanning --------------------------------------------------------------------------------------
 def _print_result(
-    text: str, result: ScanResult, scan_id: int | None, notes: list[dict] | None = None
+    text: str, result: ScanResult, scan_id: int | None, notes: list[dict[str, Any]] | None = None
 ) -> None:
     """The result, readable; ``notes``: what the match settings hid (default: the result's own)."""
     out.print(Text(result.verdict.replace("_", " ").upper(), style=VERDICT_STYLE[result.verdict]), end="  ")
@@ -454,14 +479,15 @@ def scan_batch(c: Context, file: str, no_record: bool, workers: int) -> None:
     org_id = c.org_id
     errors = 0
     pending: list[tuple[str, str | None, ScanResult]] = []
-    lines: deque = deque()  # (task, id, error, line number) of the lines not yet answered, in order
+    # (task, id, error, line number) of the lines not yet answered, in order
+    lines: deque[tuple[tuple[str, str | None] | None, Any, str | None, int]] = deque()
 
     def flush() -> None:
         if pending and not no_record:
             registry.record_scans(pending, org_id=org_id)
         pending.clear()
 
-    def report(item_id, error: str) -> None:
+    def report(item_id: Any, error: str) -> None:
         nonlocal errors
         errors += 1
         err.print(f"[red]error:[/] {error}", markup=True, highlight=False)
@@ -471,6 +497,7 @@ def scan_batch(c: Context, file: str, no_record: bool, workers: int) -> None:
         """Answer the lines that were not scanned, up to the next one that was."""
         while lines and lines[0][2] is not None:
             _, item_id, error, _ = lines.popleft()
+            assert error is not None  # the loop's condition
             report(item_id, error)
 
     # The pool forks before the progress bar starts its thread (see checker.parallel).
@@ -481,7 +508,7 @@ def scan_batch(c: Context, file: str, no_record: bool, workers: int) -> None:
         progress_bar(size, "scanning") as advance,
     ):
 
-        def tasks():
+        def tasks() -> Iterator[tuple[str, str | None]]:
             for line in read_lines(stream, on_bytes=advance):
                 item_id = line.value.get("id") if line.value else None
                 task, error = _scan_task(line)
@@ -491,10 +518,13 @@ def scan_batch(c: Context, file: str, no_record: bool, workers: int) -> None:
 
         for result, error in pool.map(tasks()):
             report_unreadable_lines()
-            (text, url), item_id, _, number = lines.popleft()
+            task, item_id, _, number = lines.popleft()
+            assert task is not None  # the lines without one were answered just above
+            text, url = task
             if error is not None:
                 report(item_id, f"line {number}: {error}")
                 continue
+            assert result is not None  # a line scanned without an error has a result
             click.echo(json.dumps({"id": item_id, **result.to_dict()}, ensure_ascii=False))
             pending.append((text, url, result))
             if len(pending) >= RECORD_BATCH:
@@ -506,10 +536,11 @@ def scan_batch(c: Context, file: str, no_record: bool, workers: int) -> None:
         sys.exit(1)
 
 
-def _scan_task(line) -> tuple[tuple[str, str | None] | None, str | None]:
+def _scan_task(line: Line) -> tuple[tuple[str, str | None] | None, str | None]:
     """``((text, url), None)`` for a line to scan, or ``(None, error)``."""
     if line.error:
         return None, line.error
+    assert line.value is not None  # a line without an error holds a JSON object
     text = line.value.get("text")
     if not isinstance(text, str):
         return None, f"line {line.number}: missing field 'text'"
@@ -619,14 +650,14 @@ def org_group() -> None:
 @pass_ctx
 def org_settings(
     c: Context,
-    min_match_words,
-    exclude_quotes,
-    add_sources,
-    clear_excluded,
-    time_zone,
-    alert_frequency,
-    alert_emails,
-    as_json,
+    min_match_words: str | None,
+    exclude_quotes: bool | None,
+    add_sources: tuple[str, ...],
+    clear_excluded: bool,
+    time_zone: str | None,
+    alert_frequency: str | None,
+    alert_emails: tuple[str, ...],
+    as_json: bool,
 ) -> None:
     """Show the organisation's match settings; change those given (all checked, or none changed)."""
     from checker.models import Organisation
@@ -634,6 +665,7 @@ def org_settings(
 
     with c.registry.Session.begin() as session:
         org = session.get(Organisation, c.org_id)
+        assert org is not None  # c.org_id created it if it was missing
         sources = KEEP
         if clear_excluded or add_sources:
             sources = ([] if clear_excluded else list(org.excluded_sources or [])) + list(add_sources)
@@ -709,7 +741,7 @@ def db_group() -> None:
     """Database schema: show its revision, or upgrade it (checker/migrate.py)."""
 
 
-def _schema_engine(c: Context):
+def _schema_engine(c: Context) -> Engine:
     from checker.store import make_engine, private_dir
 
     if c.settings.database_url.startswith("sqlite:///"):

@@ -33,8 +33,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from checker.arrays import distinct
 from checker.normalize import Document
@@ -91,10 +93,10 @@ class FingerprintScheme:
         """``w``: windows of this many k-grams span ``guarantee_tokens`` tokens."""
         return self.guarantee_tokens - self.winnow_k + 1
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def index_identity(self) -> dict:
+    def index_identity(self) -> dict[str, Any]:
         """What decides what an index holds: every field (suspects are fingerprinted alike) and how
         keys are partitioned by organisation (:mod:`checker.partition`)."""
         from checker.partition import LAYOUT
@@ -114,7 +116,7 @@ def collision_probability(similarity: float, bands: int, rows: int) -> float:
 
 
 @lru_cache(maxsize=8)
-def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def permutations(num_perm: int, seed: int) -> tuple[NDArray[np.uint32], NDArray[np.uint32]]:
     """datasketch's ``affine32`` permutation parameters ``(a, b)`` (uint32) for ``seed``, drawn as
     ``MinHash._init_permutations`` draws them (odd ``a``), so that our signatures equal
     ``datasketch.MinHash``'s (``tests/test_fingerprint.py`` checks both). Drawn here rather than
@@ -125,7 +127,7 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def fmix32(x: np.ndarray) -> np.ndarray:
+def fmix32(x: NDArray[np.uint32]) -> NDArray[np.uint32]:
     """MurmurHash3's 32-bit finaliser, datasketch's pre-mix for the affine32 scheme."""
     x = x ^ (x >> np.uint32(16))
     x = x * np.uint32(0x85EBCA6B)
@@ -134,12 +136,12 @@ def fmix32(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint32(16))
 
 
-def to_hash32(hashes64: np.ndarray) -> np.ndarray:
+def to_hash32(hashes64: NDArray[np.uint64]) -> NDArray[np.uint32]:
     """The 32-bit hashes MinHash consumes: the high half of the 64-bit hash."""
     return (hashes64 >> np.uint64(32)).astype(np.uint32)
 
 
-def permuted(hash32: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
+def permuted(hash32: NDArray[np.uint32], num_perm: int, seed: int) -> NDArray[np.uint32]:
     """``(len(hash32), num_perm)`` uint32 matrix of every value under every permutation."""
     a, b = permutations(num_perm, seed)
     with np.errstate(over="ignore"):

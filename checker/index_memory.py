@@ -35,12 +35,14 @@ import logging
 import mmap
 import os
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from checker.arrays import distinct, expand_ranges
 from checker.fingerprint import FingerprintScheme
@@ -139,7 +141,7 @@ def advise(array: np.ndarray, advice: int | None) -> None:
     against 1.45-2.6 s), but every later query stayed as slow until the index was read page by page:
     at 1M articles 300 scans took 107 s (356 ms each), where read-around warms the index within tens of
     scans (p50 34 ms). The index must be in the page cache either way (README, Sizing)."""
-    base = array
+    base: object = array
     while isinstance(base, np.ndarray):
         base = base.base
     if advice is not None and isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap):
@@ -225,23 +227,24 @@ def level(keys: int) -> int:
 class MemoryIndex:
     """Passage index in numpy arrays; persisted under ``directory`` when one is given."""
 
-    def __init__(self, scheme: FingerprintScheme, directory: str | os.PathLike | None = None) -> None:
+    def __init__(self, scheme: FingerprintScheme, directory: str | os.PathLike[str] | None = None) -> None:
         self.scheme = scheme
         self.directory = Path(directory) if directory else None
         self.segments: list[Segment] = []
         self.tombstones = np.empty(0, dtype=np.uint32)
         # Changes not yet saved, replayed on top of the on-disk state if another process saved first.
-        self._pending: list[tuple[str, object]] = []
+        self._pending: list[tuple[str, Segment | np.ndarray]] = []
         self._disk_names: set[str] = set()
-        self._seen: tuple | None = None  # identity of the index.json this state came from
+        self._seen: tuple[int, int, int] | None = None  # identity of the index.json this state came from
         self.merged_postings = 0  # postings rewritten by merges (what registration's merges cost)
-        self._count: tuple | None = None  # (state, article count): see article_count
+        # (state, article count): see article_count
+        self._count: tuple[tuple[tuple[str, ...], int, int], int] | None = None
         if self.directory and (self.directory / META_FILE).exists():
             self._load()
 
     # -- persistence -------------------------------------------------------------------------------
     @contextmanager
-    def _locked(self):
+    def _locked(self) -> Iterator[None]:
         assert self.directory is not None
         private_dir(self.directory)
         with open(self.directory / "index.lock", "a+") as fh:
@@ -251,12 +254,12 @@ class MemoryIndex:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def _read_meta(self) -> dict | None:
+    def _read_meta(self) -> dict[str, Any] | None:
         assert self.directory is not None
         path = self.directory / META_FILE
         if not path.exists():
             return None
-        meta = json.loads(path.read_text("utf-8"))
+        meta: dict[str, Any] = json.loads(path.read_text("utf-8"))
         if meta.get("format") != FORMAT_VERSION or meta.get("scheme") != self.scheme.index_identity():
             raise SchemeMismatch(
                 f"the index in {self.directory} was built with fingerprint scheme {meta.get('scheme')}, "
@@ -265,14 +268,16 @@ class MemoryIndex:
         return meta
 
     def _load_segment(self, name: str) -> Segment:
-        assert self.directory is not None
+        directory = self.directory
+        assert directory is not None
 
         def load(part: str) -> np.ndarray:
-            return map_npy(self.directory / f"seg-{name}-{part}.npy")
+            return map_npy(directory / f"seg-{name}-{part}.npy")
 
         return Segment(name, load("keys"), load("ids"), load("articles"), load("dir"))
 
-    def _meta_identity(self) -> tuple | None:
+    def _meta_identity(self) -> tuple[int, int, int] | None:
+        assert self.directory is not None
         try:
             st = os.stat(self.directory / META_FILE)
         except FileNotFoundError:
@@ -397,12 +402,14 @@ class MemoryIndex:
         if len(ids):
             self._apply("remove", ids)
 
-    def _apply(self, op: str, arg) -> None:
+    def _apply(self, op: str, arg: Segment | np.ndarray) -> None:
         self._pending.append((op, arg))
         if op == "remove":
+            assert isinstance(arg, np.ndarray)  # "remove" carries article ids, "add" a segment
             self.tombstones = np.union1d(self.tombstones, arg).astype(np.uint32)
             return
-        seg: Segment = arg
+        assert isinstance(arg, Segment)
+        seg = arg
         revived = np.intersect1d(seg.articles, self.tombstones)
         if len(revived):
             # Re-adding a removed id: purge its old postings (segments that held it are rewritten
@@ -442,7 +449,8 @@ class MemoryIndex:
             return ids
         dead = np.asarray(self.tombstones, dtype=np.int64)
         at = np.minimum(np.searchsorted(dead, ids), len(dead) - 1)
-        return ids[dead[at] != ids]
+        live: NDArray[np.bool_] = dead[at] != ids
+        return ids[live]
 
     def query(self, keys: np.ndarray) -> Hits:
         if not len(keys) or not self.segments:

@@ -361,7 +361,7 @@ class RedisIndex:
         """One ``MGET`` (a cluster: one pipeline per node, an ``MGET`` per slot)."""
         if not names:
             return []
-        if self.cluster:
+        if isinstance(self.client, redis.cluster.RedisCluster):  # self.cluster, narrowing the client's type
             return self.client.mget_nonatomic(names)
         return self._mget_raw(len(names), b"".join(b"$%d\r\n%s\r\n" % (len(n), n) for n in names))
 
@@ -371,10 +371,13 @@ class RedisIndex:
         (RESP2) or ``_`` (RESP3)."""
         blob = b"*%d\r\n$4\r\nMGET\r\n" % (count + 1) + args
         values: list[bytes | None] = []
+        assert isinstance(self.client, redis.Redis)  # one server: a cluster never takes this path
         pool = self.client.connection_pool
         conn = pool.get_connection()
         try:
-            conn.send_packed_command([blob])
+            conn.send_packed_command([blob])  # type: ignore[no-untyped-call]  # untyped in redis-py
+            sock = conn._sock
+            assert sock is not None  # connected by send_packed_command
             buf, pos, expected = bytearray(), 0, -1
             while True:
                 if expected < 0 and (j := buf.find(b"\r\n")) >= 0:
@@ -393,12 +396,12 @@ class RedisIndex:
                         break
                 if len(values) == expected:
                     return values
-                chunk = conn._sock.recv(1 << 20)
+                chunk = sock.recv(1 << 20)
                 if not chunk:
                     raise redis.exceptions.ConnectionError("Redis closed the connection")
                 buf += chunk
         except BaseException:
-            conn.disconnect()
+            conn.disconnect()  # type: ignore[no-untyped-call]  # untyped in redis-py
             raise
         finally:
             pool.release(conn)
@@ -485,19 +488,23 @@ class RedisIndex:
 
     def _raw(self, blob: bytes, replies: int) -> list[bytes]:
         """Send ``blob`` (``replies`` commands) on a pooled connection and read that many one-line replies."""
+        assert isinstance(self.client, redis.Redis)  # one server: a cluster never takes this path
         pool = self.client.connection_pool
         conn = pool.get_connection()
         try:
-            conn.send_packed_command([blob])
+            conn.send_packed_command([blob])  # type: ignore[no-untyped-call]  # untyped in redis-py
+            sock = conn._sock
+            assert sock is not None  # connected by send_packed_command
             buf, lines = bytearray(), 0
             while lines < replies:
-                chunk = conn._sock.recv(1 << 20)
+                chunk = sock.recv(1 << 20)
                 if not chunk:
                     raise redis.exceptions.ConnectionError("Redis closed the connection")
                 lines += chunk.count(b"\r\n") + (buf[-1:] == b"\r" and chunk[:1] == b"\n")
                 buf += chunk
         except BaseException:
-            conn.disconnect()  # never hand a connection with unread replies back to the pool
+            # Never hand a connection with unread replies back to the pool.
+            conn.disconnect()  # type: ignore[no-untyped-call]  # untyped in redis-py
             raise
         finally:
             pool.release(conn)
@@ -524,7 +531,7 @@ class RedisIndex:
         fresh = [i for i in ids if old[i] != records[i]]
         if not fresh:
             return
-        stale = {i: old[i] for i in fresh if old[i] is not None}
+        stale = {i: record for i in fresh if (record := old[i]) is not None}
         if stale:
             self._purge(stale)
         keys = np.concatenate([batch[i] for i in fresh])
@@ -631,13 +638,16 @@ class RedisIndex:
                         writes.append(("append", self._overflow_name(bucket, fp), postings.tobytes()))
                     else:  # its overflow is being rewritten above: add to that value
                         i = next(j for j, w in enumerate(writes) if w[1] == self._overflow_name(bucket, fp))
-                        writes[i] = ("set", writes[i][1], writes[i][2] + postings.tobytes())
+                        _op, over_name, over_value = writes[i]
+                        assert over_value is not None  # a "set" (the "del" case took fp out of moved)
+                        writes[i] = ("set", over_name, over_value + postings.tobytes())
             if not writes:
                 pipe.unwatch()
                 return
             pipe.multi()
             for op, name, value in writes:
                 if op == "append":
+                    assert value is not None  # appends carry postings
                     pipe.append(name, value)
                 elif op == "set" and value:
                     pipe.set(name, value)
@@ -776,7 +786,7 @@ def drop(client: redis.Redis | redis.cluster.RedisCluster | str, prefix: str) ->
     :class:`~checker.index.SchemeMismatch` starts with). ``client`` may be a URL. Finds the keys with
     ``SCAN`` (every node of a cluster): this prefix's names only, not those of a longer prefix."""
     owned = isinstance(client, str)
-    if owned:
+    if isinstance(client, str):
         client, _bits = connect(client)
     try:
         # Names this layout (or format 1) makes: a longer prefix's names ("prefix:a:1:...") never match.

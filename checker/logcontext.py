@@ -34,12 +34,12 @@ _fields: ContextVar[Mapping[str, object]] = ContextVar("checker_log_fields", def
 _providers: list[Callable[[], Mapping[str, object]]] = []
 
 
-def bind(**fields: object) -> Token:
+def bind(**fields: object) -> Token[Mapping[str, object]]:
     """Add ``fields`` (None values are ignored) to this context's; :func:`unbind` the token to undo."""
     return _fields.set({**_fields.get(), **{k: v for k, v in fields.items() if v is not None}})
 
 
-def unbind(token: Token) -> None:
+def unbind(token: Token[Mapping[str, object]]) -> None:
     _fields.reset(token)
 
 

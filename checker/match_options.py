@@ -26,8 +26,9 @@ there is one, so the fields of PRODUCT.md's result stay exactly as they are.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from checker.attribution import host_of, host_within
@@ -42,6 +43,9 @@ class _Sized(Protocol):
     def suspect_len(self) -> int: ...
 
 
+_P = TypeVar("_P", bound=_Sized)
+
+
 @dataclass(frozen=True, slots=True)
 class SmallPassagesHidden:
     """Passages of a match hidden by ``min_match_words``: their sizes in words, and whether the whole
@@ -52,7 +56,7 @@ class SmallPassagesHidden:
     minimum: int
     whole_match: bool
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "reason": SMALL,
             "article": self.article.to_dict(),
@@ -71,7 +75,7 @@ class SourceExcluded:
     source: str
     articles: tuple[ArticleRef, ...] = ()  # the articles whose matches were not reported
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "reason": SOURCE,
             "source": self.source,
@@ -83,7 +87,7 @@ class SourceExcluded:
 Hidden = SmallPassagesHidden | SourceExcluded
 
 
-def describe(note: dict) -> str:
+def describe(note: Mapping[str, Any]) -> str:
     """A note in its JSON form (``to_dict``, as results are stored) as one English sentence: the CLI's
     wording (the dashboard words it in the reader's language, dashboard/_excluded_note.html)."""
     if note.get("reason") == SOURCE:
@@ -137,8 +141,8 @@ class MatchOptions:
         return next((entry for entry in self.excluded_sources if source_covers(entry, url)), None)
 
     def keep_passages(
-        self, article: ArticleRef, passages: list[_Sized]
-    ) -> tuple[list, SmallPassagesHidden | None]:
+        self, article: ArticleRef, passages: list[_P]
+    ) -> tuple[list[_P], SmallPassagesHidden | None]:
         """The passages at least ``min_match_words`` long, and a note on those hidden (None if none)."""
         if not self.min_match_words:
             return passages, None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol
 
 import numpy as np
 
@@ -16,13 +17,23 @@ from checker.align import align_passages
 from checker.attribution import find_credits, has_required_credit
 from checker.candidates import rank_candidates
 from checker.fingerprint import DEFAULT_SCHEME, FingerprintScheme, fingerprint
-from checker.index import PassageIndex
+from checker.index import Hits
 from checker.match_options import DEFAULT_OPTIONS, MatchOptions, SmallPassagesHidden, SourceExcluded
 from checker.normalize import normalize
 from checker.profile import Profile
 from checker.records import ArticleRef, Match, ScanResult
 from checker.thresholds import DEFAULT_MATCH_CONFIG, MatchConfig
 from checker.verdict import judge, measure, overall, to_passages, word_counts
+
+
+class Searchable(Protocol):
+    """What a scan needs of an index: a :class:`~checker.index.PassageIndex`, or one organisation's
+    view of it (:class:`checker.partition.OrgView`)."""
+
+    @property
+    def scheme(self) -> FingerprintScheme: ...
+
+    def query(self, keys: np.ndarray) -> Hits: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +96,7 @@ def match_article(
 
 def scan_text(
     text: str,
-    index: PassageIndex,
+    index: Searchable,
     load: Callable[[list[int]], list[IndexedArticle]],
     *,
     url: str | None = None,

@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from collections.abc import Iterable
+from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, Metric, start_http_server
 from prometheus_client.registry import Collector
 
 LOGGER = logging.getLogger(__name__)
@@ -65,10 +68,10 @@ def multiprocess_dir() -> str | None:
 class _ThisProcess(Collector):
     """What the default registry holds (our scan metrics, the process's CPU, memory and GC)."""
 
-    def describe(self):
+    def describe(self) -> list[Metric]:
         return []  # not checked against other collectors' names, and nothing collected to register
 
-    def collect(self):
+    def collect(self) -> Iterable[Metric]:
         return REGISTRY.collect()
 
 
@@ -79,7 +82,7 @@ def scrape_registry(*collectors: Collector) -> CollectorRegistry:
     if multiprocess_dir():
         from prometheus_client import multiprocess
 
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # untyped in the client
     else:
         registry.register(_ThisProcess())
     for collector in collectors:
@@ -87,7 +90,7 @@ def scrape_registry(*collectors: Collector) -> CollectorRegistry:
     return registry
 
 
-def start_server(port: int, addr: str = "127.0.0.1"):
+def start_server(port: int, addr: str = "127.0.0.1") -> tuple[WSGIServer, threading.Thread]:
     """Serve the scan metrics on ``addr:port`` from a daemon thread (a worker's ``/metrics``); returns
     ``(server, thread)``: ``server.shutdown()`` stops it."""
     server, thread = start_http_server(port, addr=addr, registry=scrape_registry())

@@ -61,17 +61,19 @@ class Document:
 
     @property
     def tokens(self) -> list[str]:
-        if self.token_list is None:
+        tokens = self.token_list
+        if tokens is None:
             assert self.folded is not None
             tokens = [self.folded[s:e] for s, e in zip(self.starts.tolist(), self.ends.tolist())]
             object.__setattr__(self, "token_list", tokens)  # a cache, not a change of value
-        return self.token_list  # type: ignore[return-value]
+        return tokens
 
     def lexical(self) -> tuple[str | None, np.ndarray, np.ndarray]:
         """``(language, lemmas, stop)``: the guessed language, a uint64 lemma hash per token and a
         stopword mask. Text without word spaces has no lemmas: each character's unit is the
         character bigram starting at it, which carries more meaning than one character."""
-        if self._lexical is None:
+        value = self._lexical
+        if value is None:
             if self.char_tokens:
                 bigrams = shingle_hashes(self.hashes, 2) if len(self.hashes) > 1 else self.hashes
                 units = np.append(bigrams, self.hashes[len(bigrams) :])
@@ -79,7 +81,7 @@ class Document:
             else:
                 value = analyse(self.hashes, self._token)
             object.__setattr__(self, "_lexical", value)  # a cache, not a change of value
-        return self._lexical  # type: ignore[return-value]
+        return value
 
     def _token(self, i: int) -> str:
         """Token ``i`` without building the whole token list."""

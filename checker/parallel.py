@@ -97,7 +97,7 @@ class ScanPool:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         if exc[0] is not None and self._pool is not None:
             self._pool.terminate()
         self.close()

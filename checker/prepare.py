@@ -13,6 +13,7 @@ are the same either way (tests/test_prepare.py).
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.pool
 from collections.abc import Sequence
 
 import numpy as np
@@ -53,12 +54,12 @@ class Preparer:
     def __init__(self, scheme: FingerprintScheme, workers: int | None = None) -> None:
         self.scheme = scheme
         self.workers = default_workers() if workers is None else workers
-        self._pool = None
+        self._pool: multiprocessing.pool.Pool | None = None
 
     def __enter__(self) -> Preparer:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def start(self) -> bool:

@@ -28,6 +28,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from checker.fingerprint import DEFAULT_SCHEME, FingerprintScheme
 from checker.thresholds import DEFAULT_MATCH_CONFIG, MatchConfig
@@ -65,7 +66,7 @@ class Settings:
     auto_migrate: bool = True
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Settings from ``env`` (default ``os.environ``); keyword arguments that are not None win."""
         env = os.environ if env is None else env
         data_dir = Path(
@@ -109,7 +110,7 @@ class Settings:
         return self.data_dir / "index"
 
     @property
-    def index_config(self) -> dict:
+    def index_config(self) -> dict[str, Any]:
         """The passage index backend these settings select (see :func:`checker.index.open_index`)."""
         if self.index_url:
             return {"type": "redis", "url": self.index_url, "prefix": self.index_prefix}

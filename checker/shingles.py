@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 
 _P = 0x100000001B3  # the 64-bit FNV prime: odd
 _P_INV = pow(_P, -1, 1 << 64)
@@ -61,7 +62,7 @@ def _powers(base: int, n: int) -> np.ndarray:
     return cached[: n + 1]
 
 
-def fmix64(x: np.ndarray) -> np.ndarray:
+def fmix64(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
     """MurmurHash3's 64-bit finaliser: an avalanching bijection on uint64, element-wise."""
     with np.errstate(over="ignore"):
         x = x ^ (x >> np.uint64(33))

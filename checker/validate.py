@@ -30,7 +30,7 @@ import json
 import re
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from checker.errors import InputError
@@ -38,10 +38,16 @@ from checker.models import Article, Crawl, MatchRow, Scan, Watch
 from checker.records import ArticleIn
 from checker.textio import check_text, refuse_lone_surrogates
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import QueryableAttribute
 
-def column_length(column) -> int:
+    from checker.match_options import MatchOptions
+
+
+def column_length(column: QueryableAttribute[str | None]) -> int:
     """The size of a String column (a model attribute such as ``Article.url``)."""
-    return column.type.length
+    length: int = column.type.length
+    return length
 
 
 # Column sizes, read from the models so that the limits and the schema cannot drift apart.
@@ -173,6 +179,14 @@ def is_http_url(value: Any) -> bool:
 
 
 # -- text fields -------------------------------------------------------------------------------------
+@overload
+def text_field(
+    value: Any, field: str, max_len: int, *, required: Literal[True], cut: bool = False
+) -> str: ...
+@overload
+def text_field(
+    value: Any, field: str, max_len: int, *, required: bool = False, cut: bool = False
+) -> str | None: ...
 def text_field(
     value: Any, field: str, max_len: int, *, required: bool = False, cut: bool = False
 ) -> str | None:
@@ -228,7 +242,10 @@ def text_list(values: Any, field: str, max_len: int) -> list[str]:
 
 
 # -- dates -------------------------------------------------------------------------------------------
-def date_in_range(value: date | datetime, field: str = "date") -> date | datetime:
+_Date = TypeVar("_Date", date, datetime)
+
+
+def date_in_range(value: _Date, field: str = "date") -> _Date:
     """``value`` if its year is :data:`MIN_YEAR` to :data:`MAX_YEAR`; a datetime comes back
     timezone-aware (UTC when it had no zone)."""
     if not MIN_YEAR <= value.year <= MAX_YEAR:
@@ -394,8 +411,9 @@ def excluded_source(value: Any, field: str = "excluded source") -> str:
     :func:`canonical_url` writes it)."""
     text = text_field(value, field, URL_MAX_CHARS, required=True)
     if "://" in text or "/" in text:
-        url = http_url(text if "://" in text else "https://" + text, field)
-        return canonical_url(url)
+        url = canonical_url(http_url(text if "://" in text else "https://" + text, field))
+        assert url is not None  # None only for a blank URL, which http_url refuses
+        return url
     domain = text.lower().rstrip(".")
     for lead in ("*.", ".", "www."):
         domain = domain.removeprefix(lead)
@@ -416,7 +434,9 @@ def excluded_source_list(values: Any, field: str = "excluded sources") -> list[s
     )
 
 
-def match_options(*, min_match_words: Any = None, exclude_quotes: Any = True, excluded_sources: Any = ()):
+def match_options(
+    *, min_match_words: Any = None, exclude_quotes: Any = True, excluded_sources: Any = ()
+) -> MatchOptions:
     """A :class:`checker.match_options.MatchOptions` with every setting checked (InputError names the
     bad one)."""
     from checker.match_options import MatchOptions
@@ -468,4 +488,4 @@ def email_list(values: Any, field: str = "alert e-mail addresses") -> list[str]:
 def alert_frequency(value: Any, field: str = "alerts") -> str:
     if value not in ALERT_FREQUENCIES:
         raise InputError(f"{field}: {_show(str(value))} is not one of {', '.join(ALERT_FREQUENCIES)}")
-    return value
+    return cast(str, value)  # one of ALERT_FREQUENCIES

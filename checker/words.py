@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 import regex
+from numpy.typing import NDArray
 
 SEPARATOR, WORD, ALONE = 0, 1, 2
 # Blocks of scripts written without word spaces: every character is a token of its own.
@@ -41,7 +42,7 @@ def _char_class(cp: int) -> int:
 
 
 @lru_cache(maxsize=1)
-def _bmp_classes() -> np.ndarray:
+def _bmp_classes() -> NDArray[np.uint8]:
     """Class of every Basic Multilingual Plane code point: one regex pass over all of them (~10 ms)."""
     plane = "".join(map(chr, range(0x10000)))
     table = np.zeros(0x10000, dtype=np.uint8)
@@ -54,7 +55,7 @@ def _bmp_classes() -> np.ndarray:
     return table
 
 
-def classify(cps: np.ndarray) -> np.ndarray:
+def classify(cps: NDArray[np.uint32]) -> NDArray[np.uint8]:
     """SEPARATOR / WORD / ALONE for each code point."""
     table = _bmp_classes()
     classes = table[np.minimum(cps, 0xFFFF)]
