@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,7 +38,7 @@ def demo_org(session: Session, name: str | None) -> Organisation:
     return org
 
 
-def read_jsonl(path: Path) -> list[dict]:
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
 
 
@@ -54,13 +55,13 @@ def register_demo_articles(
     return [r.id for r in registry.register_many(articles, skip_existing=True, org_id=org_id)]
 
 
-def demo_suspects(seeds_dir: str | Path | None = None) -> list[dict]:
+def demo_suspects(seeds_dir: str | Path | None = None) -> list[dict[str, Any]]:
     return read_jsonl(seeds_path(seeds_dir) / "suspects.jsonl")
 
 
 def load_demo(
     registry: Registry, seeds_dir: str | Path | None = None, *, org_id: int | None = None
-) -> list[tuple[dict, ScanResult]]:
+) -> list[tuple[dict[str, Any], ScanResult]]:
     """Register the demo articles (in ``org_id``; already registered ones are kept), then scan every
     demo suspect against that organisation's articles."""
     register_demo_articles(registry, seeds_dir, org_id=org_id)

@@ -26,18 +26,22 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import undefer
+from sqlalchemy.orm import Session, sessionmaker, undefer
 
 from checker.errors import CheckerError, InputError
 from checker.jsonl import article_from_json, read_lines
 from checker.models import ImportJobRow
 from checker.records import ARTICLE_FIELDS, ArticleIn
 from checker.textio import decode_bytes
+
+if TYPE_CHECKING:
+    from checker.registry import Registered, Registry
 
 LOGGER = logging.getLogger(__name__)
 
@@ -95,22 +99,22 @@ class ImportJob:
     error_count: int = 0
     status: str = "running"  # running | done | failed
     reason_code: str | None = None  # a key of REASONS
-    reason_params: dict = field(default_factory=dict)
+    reason_params: dict[str, Any] = field(default_factory=dict)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     # The reasons' texts; the dashboard's subclass has them in the reader's language.
-    reasons: ClassVar[dict] = REASONS
+    reasons: ClassVar[Mapping[str, object]] = REASONS
 
     @property
     def reason(self) -> str | None:
         """Why a failed job failed, in plain words."""
-        if self.reason_code not in self.reasons:
+        if self.reason_code is None or self.reason_code not in self.reasons:
             return None
         params = {k: format(v, ",") if isinstance(v, int) else v for k, v in self.reason_params.items()}
         return str(self.reasons[self.reason_code]) % params
 
-    def fail(self, code: str, **params) -> None:
+    def fail(self, code: str, **params: object) -> None:
         self.status, self.reason_code, self.reason_params = "failed", code, params
 
     def error(self, message: str) -> None:
@@ -118,7 +122,7 @@ class ImportJob:
         if len(self.errors) < MAX_ERRORS:
             self.errors.append(message)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "status": self.status,
@@ -167,11 +171,19 @@ def short_name(name: str) -> str:
     return name[: MAX_NAME - len(ext)] + ext
 
 
+# An ImportJob or a subclass of it (the dashboard's says its reasons in the reader's language).
+J = TypeVar("J", bound=ImportJob)
+
+
+@overload
+def new_job(org_id: int, filename: str) -> ImportJob: ...
+@overload
+def new_job(org_id: int, filename: str, cls: type[J]) -> J: ...
 def new_job(org_id: int, filename: str, cls: type[ImportJob] = ImportJob) -> ImportJob:
     return cls(id=uuid.uuid4().hex, org_id=org_id, filename=short_name(filename))
 
 
-def save(Session, job: ImportJob, payload: bytes | None = None) -> None:
+def save(Session: sessionmaker[Session], job: ImportJob, payload: bytes | None = None) -> None:
     """Store the job's progress (its row is created by the first save, with the uploaded ``payload``
     when given); a job that ended drops its payload and its count of runs. The file's name and the line errors come from the
     upload: they are stored cleaned (:func:`storable`)."""
@@ -191,7 +203,7 @@ def save(Session, job: ImportJob, payload: bytes | None = None) -> None:
             row.payload, row.attempts = None, 0
 
 
-def _job(row: ImportJobRow, now: datetime, cls: type[ImportJob]) -> ImportJob:
+def _job(row: ImportJobRow, now: datetime, cls: type[J]) -> J:
     job = cls(id=row.id, **{name: getattr(row, name) for name in _STORED})
     job.errors, job.reason_params = list(job.errors or []), dict(job.reason_params or {})
     if job.status == "running" and now - job.updated_at > STALE_AFTER:
@@ -199,8 +211,12 @@ def _job(row: ImportJobRow, now: datetime, cls: type[ImportJob]) -> ImportJob:
     return job
 
 
+@overload
+def load(session: Session, job_id: str, now: datetime | None = None) -> ImportJob | None: ...
+@overload
+def load(session: Session, job_id: str, now: datetime | None = None, *, cls: type[J]) -> J | None: ...
 def load(
-    session, job_id: str, now: datetime | None = None, cls: type[ImportJob] = ImportJob
+    session: Session, job_id: str, now: datetime | None = None, cls: type[ImportJob] = ImportJob
 ) -> ImportJob | None:
     """The stored job ``job_id`` (None if there is none). A running job that has not moved for
     STALE_AFTER stopped with its process, and reads as failed, saying so."""
@@ -210,7 +226,13 @@ def load(
     return _job(row, now or datetime.now(UTC), cls)
 
 
-def list_jobs(session, org_id: int, limit: int = 20, cls: type[ImportJob] = ImportJob) -> list[ImportJob]:
+@overload
+def list_jobs(session: Session, org_id: int, limit: int = 20) -> list[ImportJob]: ...
+@overload
+def list_jobs(session: Session, org_id: int, limit: int = 20, *, cls: type[J]) -> list[J]: ...
+def list_jobs(
+    session: Session, org_id: int, limit: int = 20, cls: type[ImportJob] = ImportJob
+) -> Sequence[ImportJob]:
     """The organisation's newest ``limit`` jobs, newest first (stopped ones read as failed, as in :func:`load`)."""
     now = datetime.now(UTC)
     rows = session.scalars(
@@ -227,16 +249,17 @@ def parse_upload(data: bytes, filename: str, max_chars: int, job: ImportJob) -> 
     """Articles from a JSONL (one object a line) or CSV (header row, PRODUCT.md field names) upload;
     bad lines are recorded on ``job`` and skipped. A file that cannot be read at all raises InputError."""
     is_csv = filename.lower().endswith(".csv")
-    records = (
+    records: Iterable[tuple[int, dict[str, Any] | None, str | None]] = (
         _csv_records(data, max_chars)
         if is_csv
         else ((ln.number, ln.value, ln.error) for ln in read_lines(io.BytesIO(data)))
     )
-    out = []
+    out: list[ArticleIn] = []
     for number, value, error in records:
         if error:
             job.error(error)
             continue
+        assert value is not None  # a line without an error has its value (checker.jsonl.read_lines)
         try:
             out.append(article_from_json(value, number, max_chars))
         except InputError as exc:
@@ -244,7 +267,7 @@ def parse_upload(data: bytes, filename: str, max_chars: int, job: ImportJob) -> 
     return out
 
 
-def _csv_records(data: bytes, max_chars: int):
+def _csv_records(data: bytes, max_chars: int) -> Iterator[tuple[int, dict[str, Any], None]]:
     """``(line, fields, None)`` per CSV row. A file the csv module cannot read (a field longer than an
     article may be, a stray quote at the end) is refused whole with the line, before anything is
     registered: the rows after a malformed one cannot be trusted to be the rows the user wrote."""
@@ -258,7 +281,9 @@ def _csv_records(data: bytes, max_chars: int):
         if "text" not in set(reader.fieldnames or ()):
             raise ImportFileError("csv_header", columns=", ".join(CSV_FIELDS))
         for n, row in enumerate(reader, start=2):
-            value = {k: (v if v is not None else None) for k, v in row.items() if k in CSV_FIELDS}
+            value: dict[str, Any] = {
+                k: (v if v is not None else None) for k, v in row.items() if k in CSV_FIELDS
+            }
             partners = value.get("partners") or ""
             value["partners"] = [p for p in partners.replace(",", " ").replace(";", " ").split() if p]
             value["aliases"] = [a.strip() for a in (value.get("aliases") or "").split(";") if a.strip()]
@@ -270,8 +295,22 @@ def _csv_records(data: bytes, max_chars: int):
         raise ImportFileError("csv_line", line=line, reason=str(exc)) from None
 
 
+@overload
 def create(
-    Session, data: bytes, filename: str, *, org_id: int, max_chars: int, cls: type[ImportJob] = ImportJob
+    Session: sessionmaker[Session], data: bytes, filename: str, *, org_id: int, max_chars: int
+) -> ImportJob: ...
+@overload
+def create(
+    Session: sessionmaker[Session], data: bytes, filename: str, *, org_id: int, max_chars: int, cls: type[J]
+) -> J: ...
+def create(
+    Session: sessionmaker[Session],
+    data: bytes,
+    filename: str,
+    *,
+    org_id: int,
+    max_chars: int,
+    cls: type[ImportJob] = ImportJob,
 ) -> ImportJob:
     """Check the upload whole and store its job with the file, ready for :func:`run_stored`; a file
     refused whole raises InputError and stores nothing. A file without one readable article is stored
@@ -291,7 +330,11 @@ def create(
 
 # -- registering ----------------------------------------------------------------------------------
 def register(
-    job: ImportJob, articles: list[ArticleIn], registry, lock: threading.Lock, until: float | None = None
+    job: ImportJob,
+    articles: list[ArticleIn],
+    registry: Registry,
+    lock: threading.Lock,
+    until: float | None = None,
 ) -> bool:
     """Register ``articles`` from ``job.processed`` on, a chunk at a time, storing ``job``'s progress
     after each; stop after the chunk that passes ``until`` (``time.monotonic()``). True when all are done."""
@@ -311,9 +354,11 @@ def register(
     return True
 
 
-def _one_by_one(job: ImportJob, chunk: list[ArticleIn], registry, lock: threading.Lock):
+def _one_by_one(
+    job: ImportJob, chunk: list[ArticleIn], registry: Registry, lock: threading.Lock
+) -> list[Registered]:
     """A chunk with an invalid article: register the others and name the bad one."""
-    outcomes = []
+    outcomes: list[Registered] = []
     for article in chunk:
         try:
             with lock:
@@ -323,7 +368,7 @@ def _one_by_one(job: ImportJob, chunk: list[ArticleIn], registry, lock: threadin
     return outcomes
 
 
-def claim(Session, job_id: str) -> tuple[ImportJob, bytes] | None:
+def claim(Session: sessionmaker[Session], job_id: str) -> tuple[ImportJob, bytes] | None:
     """Start a run of the stored job: the job and its file, or None when there is nothing to run (the
     job ended; a message delivered twice). The job's ``attempts`` count the runs that did not finish
     their slice; one started with MAX_ATTEMPTS of them is given up, failed as stopped."""
@@ -354,7 +399,7 @@ def claim(Session, job_id: str) -> tuple[ImportJob, bytes] | None:
         return job, row.payload
 
 
-def run_stored(registry, job_id: str, lock: threading.Lock, until: float | None = None) -> str:
+def run_stored(registry: Registry, job_id: str, lock: threading.Lock, until: float | None = None) -> str:
     """Run a slice of stored job ``job_id`` (until ``until``, ``time.monotonic()``): ``"done"``,
     ``"failed"``, ``"more"`` (the caller sends the rest as a new run) or ``"nothing"``."""
     claimed = claim(registry.Session, job_id)
@@ -380,7 +425,7 @@ def run_stored(registry, job_id: str, lock: threading.Lock, until: float | None 
     return job.status
 
 
-def _end_slice(Session, job_id: str) -> None:
+def _end_slice(Session: sessionmaker[Session], job_id: str) -> None:
     """The run stopped on time, not by dying: it does not count against the job."""
     with Session.begin() as session:
         session.execute(update(ImportJobRow).where(ImportJobRow.id == job_id).values(attempts=0))

@@ -7,11 +7,11 @@ corpora concatenate UTF-8 and Windows-1252 exports into one file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from checker import validate
 from checker.errors import InputError
@@ -26,7 +26,7 @@ MAX_LINE_BYTES = 16 * 1024 * 1024
 @dataclass(frozen=True, slots=True)
 class Line:
     number: int
-    value: dict | None
+    value: dict[str, Any] | None
     error: str | None = None
 
 
@@ -37,7 +37,7 @@ def _decode_line(raw: bytes, number: int) -> str:
         return decode_bytes(raw, f"line {number}")
 
 
-def read_lines(stream: BinaryIO, on_bytes=None) -> Iterator[Line]:
+def read_lines(stream: BinaryIO, on_bytes: Callable[[int], object] | None = None) -> Iterator[Line]:
     """Yield each non-blank line parsed as a JSON object, or with the reason it could not be."""
     for number, raw in enumerate(stream, start=1):
         if on_bytes:
@@ -77,7 +77,7 @@ def open_input(path: str) -> BinaryIO:
     return p.open("rb")
 
 
-def _string(value: dict, key: str, number: int, *, required: bool = False) -> str | None:
+def _string(value: dict[str, Any], key: str, number: int, *, required: bool = False) -> str | None:
     v = value.get(key)
     if v is None or (isinstance(v, str) and not v.strip() and not required):
         if required:
@@ -93,7 +93,7 @@ def parse_datetime(value: str | None, what: str = "published_at") -> datetime | 
     return validate.parse_datetime(value, what)
 
 
-def article_from_json(value: dict, number: int, max_chars: int) -> ArticleIn:
+def article_from_json(value: dict[str, Any], number: int, max_chars: int) -> ArticleIn:
     """An :class:`ArticleIn` from one import line, every field checked (:func:`checker.validate.article`);
     InputError names the line and the field."""
     text = _string(value, "text", number, required=True) or ""

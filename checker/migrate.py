@@ -25,11 +25,15 @@ import logging
 import re
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from checker.errors import CheckerError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 LOGGER = logging.getLogger(__name__)
 
@@ -42,7 +46,7 @@ class SchemaError(CheckerError):
     """The database's schema cannot be used by this code as it is."""
 
 
-def config(connection: Connection | None = None):
+def config(connection: Connection | None = None) -> Config:
     from alembic.config import Config  # Alembic loads only when a migration runs (0.25 s of start-up)
 
     cfg = Config()
@@ -154,10 +158,13 @@ def new_revision(engine: Engine, message: str) -> str:
     """Write a revision with the difference between the models and a database at :func:`head`
     (for developers: ``checker db revision -m``). Returns the new file's path."""
     from alembic import command
+    from alembic.script import Script
 
     upgrade(engine)
     with engine.connect() as conn:
         script = command.revision(
             config(conn), message=message, autogenerate=True, rev_id=f"{int(head()) + 1:04d}"
         )
+    # One revision asked for, no hook that splits or drops it (env.py has none): one script.
+    assert isinstance(script, Script)
     return script.path

@@ -8,17 +8,21 @@ fingerprint scheme an article's index entries were made with.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    ColumnElement,
     DateTime,
+    Dialect,
     Float,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
+    SQLColumnExpression,
     String,
     Text,
     TypeDecorator,
@@ -36,27 +40,27 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def same_org(column, org_id: int | None):
+def same_org(column: SQLColumnExpression[int | None], org_id: int | None) -> ColumnElement[bool]:
     """SQL condition: ``column`` belongs to ``org_id`` (None: the organisation-less space that only code
     using the Registry directly, such as bench/, still uses; the CLI and the dashboard always pass one)."""
     return column.is_(None) if org_id is None else column == org_id
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware datetimes stored as UTC on every backend (SQLite would drop the offset and keep
     the wall-clock time, so 10:00+07:00 would come back as 10:00 UTC)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -82,7 +86,7 @@ class Organisation(Base):
     # sources (domains, or URL prefixes) whose copies are not reported, e.g. licensed partners' mirrors.
     min_match_words: Mapped[int | None] = mapped_column(Integer)
     exclude_quotes: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sql_text("TRUE"))
-    excluded_sources: Mapped[list | None] = mapped_column(JSON)
+    excluded_sources: Mapped[list[str] | None] = mapped_column(JSON)
     # Alerts on new unattributed copies: sent as found ("immediate") or once a day in one digest
     # ("daily"); when the last digest went out.
     alert_frequency: Mapped[str] = mapped_column(
@@ -90,7 +94,7 @@ class Organisation(Base):
     )
     last_digest_at: Mapped[datetime | None]
     # Who gets its alert e-mails (None or empty: the operator's CHECKER_ALERT_TO).
-    alert_emails: Mapped[list | None] = mapped_column(JSON)
+    alert_emails: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class User(Base):
@@ -153,11 +157,11 @@ class Article(Base):
     url_key: Mapped[str | None] = mapped_column(String(2000), index=True)
     publisher: Mapped[str | None] = mapped_column(String(300), index=True)
     license: Mapped[str] = mapped_column(String(200), default="all-rights-reserved")
-    partners: Mapped[list] = mapped_column(JSON, default=list)
+    partners: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Credit wording the licence requires (e.g. "Sumber: Lingkar.co"); None: any credit naming us.
     required_credit: Mapped[str | None] = mapped_column(String(500))
     # Other names copies may credit the publisher by ("Lingkar", "Harian Lingkar").
-    aliases: Mapped[list | None] = mapped_column(JSON)
+    aliases: Mapped[list[str] | None] = mapped_column(JSON)
     published_at: Mapped[datetime | None]
     text: Mapped[str] = mapped_column(Text)
     text_sha256: Mapped[str] = mapped_column(String(64))
@@ -174,9 +178,9 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def article_dict(a: Article, *, with_text: bool = False) -> dict:
+def article_dict(a: Article, *, with_text: bool = False) -> dict[str, Any]:
     """An article's JSON shape, the same in the CLI, the API and the exports."""
-    out = {
+    out: dict[str, Any] = {
         "id": a.id,
         "title": a.title,
         "url": a.url,
@@ -194,7 +198,7 @@ def article_dict(a: Article, *, with_text: bool = False) -> dict:
     return out
 
 
-def article_search(query: str):
+def article_search(query: str) -> ColumnElement[bool]:
     """SQL condition: ``query`` occurs in the title, URL or publisher (case-insensitive)."""
     like = f"%{query}%"
     return or_(Article.title.ilike(like), Article.url.ilike(like), Article.publisher.ilike(like))
@@ -219,9 +223,9 @@ class Scan(Base):
     body_sha256: Mapped[str | None] = mapped_column(String(64))
     page_title: Mapped[str | None] = mapped_column(String(500))
     published_at: Mapped[datetime | None]
-    links: Mapped[list | None] = mapped_column(JSON)
+    links: Mapped[list[str] | None] = mapped_column(JSON)
     verdict: Mapped[str | None] = mapped_column(String(30), index=True)
-    result: Mapped[dict | None] = mapped_column(JSON)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -297,7 +301,7 @@ class SearchQuery(Base):
     phrase_key: Mapped[str] = mapped_column(String(64), index=True)
     phrase: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="done")  # done | failed
-    result_urls: Mapped[list | None] = mapped_column(JSON)
+    result_urls: Mapped[list[str] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     queried_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
@@ -316,11 +320,11 @@ class ImportJobRow(Base):
     registered: Mapped[int] = mapped_column(Integer, default=0)
     skipped: Mapped[int] = mapped_column(Integer, default=0)
     error_count: Mapped[int] = mapped_column(Integer, default=0)
-    errors: Mapped[list | None] = mapped_column(JSON)  # the first few line errors, for the report
+    errors: Mapped[list[str] | None] = mapped_column(JSON)  # the first few line errors, for the report
     status: Mapped[str] = mapped_column(String(20), default="running")  # running | done | failed
     # Why a failed job failed, as a code and its numbers, put in words in the reader's language.
     reason_code: Mapped[str | None] = mapped_column(String(30))
-    reason_params: Mapped[dict | None] = mapped_column(JSON)
+    reason_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The uploaded file until the job ends: the import task reads it here, so a worker on any machine
@@ -350,7 +354,7 @@ class MatchRow(Base):
     attributed: Mapped[bool]
     licensed: Mapped[bool]
     explanation: Mapped[str] = mapped_column(Text, default="")
-    credits: Mapped[list | None] = mapped_column(JSON)
+    credits: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     # Where the copy was found (the scan's final URL) and whether monitoring saw this pair before.
     suspect_url: Mapped[str | None] = mapped_column(String(2000), index=True)
     review_status: Mapped[str] = mapped_column(
@@ -410,7 +414,7 @@ class AlertEvent(Base):
     org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
     dedupe_key: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(30))  # new_unattributed_reuse
-    payload: Mapped[dict] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     webhook_status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|sent|failed|skipped
     email_status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

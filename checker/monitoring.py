@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -66,7 +67,8 @@ def backoff(interval_minutes: int, failures: int) -> timedelta:
     """How long after a failed run the next one waits: the interval, doubled for each failure in a row
     after the first, at most MAX_BACKOFF (or the interval, when that is longer)."""
     interval = timedelta(minutes=interval_minutes)
-    return max(interval, min(interval * 2 ** max(failures - 1, 0), MAX_BACKOFF))
+    factor: int = 2 ** max(failures - 1, 0)
+    return max(interval, min(interval * factor, MAX_BACKOFF))
 
 
 def record_run(
@@ -119,7 +121,7 @@ class WatchSummary:
     last_error: str | None
     created_at: datetime
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)
         for key in ("last_run_at", "next_run_at", "created_at"):
             out[key] = out[key].isoformat() if out[key] else None
@@ -135,11 +137,13 @@ def summaries(session: Session, org_id: int | None, watch_id: int | None = None)
     if not watches:
         return []
     ids = [w.id for w in watches]
+    last_crawl: dict[int | None, Crawl]
+    last_done: dict[int | None, Crawl]
     last_crawl, last_done = {}, {}  # each watch's last run, and its last finished one
-    for crawl in session.scalars(select(Crawl).where(Crawl.watch_id.in_(ids)).order_by(Crawl.id)):
-        last_crawl[crawl.watch_id] = crawl  # ascending ids: the last one wins
-        if crawl.status in ("done", "failed"):
-            last_done[crawl.watch_id] = crawl
+    for run in session.scalars(select(Crawl).where(Crawl.watch_id.in_(ids)).order_by(Crawl.id)):
+        last_crawl[run.watch_id] = run  # ascending ids: the last one wins
+        if run.status in ("done", "failed"):
+            last_done[run.watch_id] = run
     matches = dict(
         session.execute(
             select(Crawl.watch_id, func.count(MatchRow.id))

@@ -8,14 +8,17 @@ has to name one).
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from checker import validate
 from checker.errors import InputError
 from checker.match_options import DEFAULT_OPTIONS, MatchOptions
 from checker.models import Article, Crawl, Organisation, Scan, Watch
+from checker.store import rowcount
 
 DEFAULT_ORG = "Default"
 # Rows written before every command worked inside an organisation (the first round's CLI) have none;
@@ -45,6 +48,7 @@ def get_or_create_org(session: Session, name: str | None) -> Organisation:
                 session.flush()
         except IntegrityError:  # another process created it at the same moment
             org = session.scalar(select(Organisation).where(Organisation.name == name))
+            assert org is not None  # its row is what the insert clashed with
     if org.name == DEFAULT_ORG:
         adopt_orgless(session, org)
     return org
@@ -66,12 +70,12 @@ def adopt_orgless(session: Session, org: Organisation) -> int:
     moved = 0
     for model in ORG_SCOPED:
         moved += (
-            session.execute(update(model).where(model.org_id.is_(None)).values(org_id=org.id)).rowcount or 0
+            rowcount(session.execute(update(model).where(model.org_id.is_(None)).values(org_id=org.id))) or 0
         )
     return moved
 
 
-def org_id_for(session_factory, name: str | None) -> int:
+def org_id_for(session_factory: sessionmaker[Session], name: str | None) -> int:
     """The id of the organisation called ``name`` (created if missing), in a transaction of its own."""
     with session_factory.begin() as session:
         return get_or_create_org(session, name).id
@@ -111,7 +115,7 @@ def save_match_options(org: Organisation, options: MatchOptions) -> None:
 KEEP = object()  # update_settings: leave this setting as it is
 
 
-def settings_of(org: Organisation) -> dict:
+def settings_of(org: Organisation) -> dict[str, Any]:
     """The organisation's settings as stored (what `checker org settings --json` prints)."""
     return {
         "organisation": org.name,
@@ -127,12 +131,12 @@ def settings_of(org: Organisation) -> dict:
 def update_settings(
     org: Organisation,
     *,
-    min_match_words=KEEP,
-    exclude_quotes=KEEP,
-    excluded_sources=KEEP,
-    time_zone=KEEP,
-    alert_frequency=KEEP,
-    alert_emails=KEEP,
+    min_match_words: object = KEEP,
+    exclude_quotes: object = KEEP,
+    excluded_sources: object = KEEP,
+    time_zone: object = KEEP,
+    alert_frequency: object = KEEP,
+    alert_emails: object = KEEP,
 ) -> list[str]:
     """Check the given settings together with the kept ones and store them all, or store nothing:
     InputError names the bad setting, and the row is untouched. Returns the names of the settings

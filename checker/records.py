@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from checker.match_options import SmallPassagesHidden, SourceExcluded
 
 VERDICTS = ("unattributed_reuse", "attributed_reuse", "licensed", "no_reuse")
 KINDS = ("verbatim", "near_copy", "partial", "paraphrase")
@@ -61,7 +65,7 @@ class ArticleRef:
     required_credit: str | None = None
     aliases: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "url": self.url, "publisher": self.publisher}
 
 
@@ -77,7 +81,7 @@ class Passage:
     # The suspect's words inside the passage (0: a result stored before words were counted).
     words: int = 0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "suspect_start": self.suspect_start,
             "suspect_end": self.suspect_end,
@@ -97,7 +101,7 @@ class Credit:
     end: int
     reason: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "start": self.start, "end": self.end, "reason": self.reason}
 
 
@@ -120,7 +124,7 @@ class Match:
     suspect_words: int = 0
     source_words: int = 0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "article": self.article.to_dict(),
             "kind": self.kind,
@@ -146,10 +150,10 @@ class ScanResult:
     explanation: str = ""
     # What the organisation's match settings hid, with why (checker.match_options); "excluded" in the
     # JSON only when there is something, so the contract's fields stay as they are.
-    excluded: tuple = ()
+    excluded: tuple[SmallPassagesHidden | SourceExcluded, ...] = ()
 
-    def to_dict(self) -> dict:
-        out = {"verdict": self.verdict, "matches": [m.to_dict() for m in self.matches]}
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"verdict": self.verdict, "matches": [m.to_dict() for m in self.matches]}
         out["explanation"] = self.explanation
         if self.excluded:
             out["excluded"] = [note.to_dict() for note in self.excluded]

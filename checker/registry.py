@@ -15,9 +15,11 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import delete, event, func, insert, select, true, update
+from sqlalchemy import ColumnElement, Row, delete, event, func, insert, select, true, update
+from sqlalchemy.orm import Session
 
 from checker import migrate, validate
 from checker.arrays import distinct
@@ -27,14 +29,14 @@ from checker.index import PassageIndex, SchemeMismatch, open_index
 from checker.match_options import DEFAULT_OPTIONS, MatchOptions
 from checker.matcher import IndexedArticle, scan_text
 from checker.models import Article, Scan, article_search, same_org
-from checker.normalize import normalize
+from checker.normalize import Document, normalize
 from checker.orgs import ADOPTED_ARTICLES, match_options_for
 from checker.partition import OrgView, org_keys, partition_of
 from checker.prepare import Preparer
 from checker.records import ARTICLE_FIELDS, ArticleIn, ArticleRef, ScanResult
 from checker.scans import match_row
 from checker.settings import Settings
-from checker.store import make_engine, private_dir, session_factory
+from checker.store import make_engine, private_dir, rowcount, session_factory
 from checker.textio import check_text, clean_text
 
 LOGGER = logging.getLogger(__name__)
@@ -107,7 +109,7 @@ def given_fields(a: ArticleIn) -> frozenset[str]:
 _KEY_COLUMNS = (Article.id, Article.url_key, Article.text_sha256, *(getattr(Article, f) for f in UPDATABLE))
 
 
-def _apply_changes(rec: dict, row: dict, fields: Iterable[str]) -> tuple[str, ...]:
+def _apply_changes(rec: dict[str, Any], row: dict[str, Any], fields: Iterable[str]) -> tuple[str, ...]:
     """Copy onto ``rec`` (a registered article's values) those of ``fields`` in which ``row`` (the
     validated new values) differs, with the url key and text digest that follow; returns them in
     :data:`UPDATABLE` order. A url is another one only if its canonical form is: the stored spelling
@@ -127,7 +129,7 @@ def _apply_changes(rec: dict, row: dict, fields: Iterable[str]) -> tuple[str, ..
     return changed
 
 
-def _refuse_clash(row: dict, others: list[dict]) -> None:
+def _refuse_clash(row: dict[str, Any], others: list[dict[str, Any]]) -> None:
     """InputError when one of ``others`` (other articles of the organisation) has ``row``'s canonical
     url or text: an edit must not make two articles that registration could not tell apart."""
     for other in others:
@@ -138,7 +140,7 @@ def _refuse_clash(row: dict, others: list[dict]) -> None:
             raise InputError(f"article #{other['id']} ({other['title']}) already has this text")
 
 
-def _ref(row) -> ArticleRef:
+def _ref(row: Row[*tuple[Any, ...]]) -> ArticleRef:
     return ArticleRef(
         id=row.id,
         title=row.title,
@@ -222,11 +224,11 @@ class Registry:
     def __enter__(self) -> Registry:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- articles ----------------------------------------------------------------------------------
-    def _validate(self, article: ArticleIn) -> dict:
+    def _validate(self, article: ArticleIn) -> dict[str, Any]:
         """The row to insert for ``article``, every field checked by :func:`checker.validate.article`."""
         a = validate.article(article, self.settings.max_text_chars)
         return {
@@ -250,12 +252,12 @@ class Registry:
         returns its id."""
         return self.register_many([article], skip_existing=True, org_id=org_id)[0].id
 
-    def _existing(self, session, rows: list[dict]) -> list[dict]:
+    def _existing(self, session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The organisation's registered articles that share a canonical url or a text with ``rows``."""
         org = rows[0]["org_id"] if rows else None
         keys = list({r["url_key"] for r in rows if r["url_key"]})
         digests = list({r["text_sha256"] for r in rows})
-        found: dict[int, dict] = {}
+        found: dict[int, dict[str, Any]] = {}
         # Two queries, not one OR: each is an indexed IN lookup.
         for cond in ([Article.url_key.in_(keys)] if keys else []) + [Article.text_sha256.in_(digests)]:
             for row in session.execute(select(*_KEY_COLUMNS).where(same_org(Article.org_id, org), cond)):
@@ -296,27 +298,31 @@ class Registry:
                     progress(len(batch))
         return out
 
-    def _register_batch(self, rows: list[dict], skip_existing: bool, preparer: Preparer) -> list[Registered]:
+    def _register_batch(
+        self, rows: list[dict[str, Any]], skip_existing: bool, preparer: Preparer
+    ) -> list[Registered]:
         now = datetime.now(UTC)
         with self.Session.begin() as session:
-            targets: dict[str, dict] = {}  # "u:<url key>" / "d:<digest>" -> the article's current values
+            targets: dict[
+                str, dict[str, Any]
+            ] = {}  # "u:<url key>" / "d:<digest>" -> the article's current values
 
-            def remember(rec: dict) -> None:
+            def remember(rec: dict[str, Any]) -> None:
                 if rec["url_key"]:
                     targets["u:" + rec["url_key"]] = rec
                 targets.setdefault("d:" + rec["text_sha256"], rec)
 
             if skip_existing:
-                for rec in self._existing(session, rows):
-                    remember(rec)
-            new_rows: list[dict] = []
+                for known in self._existing(session, rows):
+                    remember(known)
+            new_rows: list[dict[str, Any]] = []
             dirty: dict[
-                int, tuple[dict, set[str]]
+                int, tuple[dict[str, Any], set[str]]
             ] = {}  # existing article id -> (its values, fields changed)
-            steps: list[tuple[dict, bool, tuple[str, ...]]] = []
+            steps: list[tuple[dict[str, Any], bool, tuple[str, ...]]] = []
             for row in rows:
                 given = row.pop("_given")
-                rec = None
+                rec: dict[str, Any] | None = None
                 if skip_existing:
                     rec = (targets.get("u:" + row["url_key"]) if row["url_key"] else None) or targets.get(
                         "d:" + row["text_sha256"]
@@ -350,8 +356,8 @@ class Registry:
         return [Registered(rec["id"], existing, changed) for rec, existing, changed in steps]
 
     def _write_changes(
-        self, session, article_id: int, rec: dict, fields: Iterable[str], now: datetime
-    ) -> list | None:
+        self, session: Session, article_id: int, rec: dict[str, Any], fields: Iterable[str], now: datetime
+    ) -> Document | None:
         """UPDATE the article with ``rec``'s values of ``fields`` (and what follows from them: the url key;
         for a new text its digest, word count and fingerprint scheme). Returns the new text normalised
         when the text changed (it must be indexed again, see :meth:`_index_changes`), else None."""
@@ -371,7 +377,7 @@ class Registry:
         return doc
 
     def _index_changes(
-        self, changed: Iterable[int], reindex: dict[int, list | None], new: list[tuple[int, np.ndarray]]
+        self, changed: Iterable[int], reindex: dict[int, Document | None], new: list[tuple[int, np.ndarray]]
     ) -> None:
         """After the database commit: forget the cached copies of ``changed`` articles, replace the index
         entries of those whose text changed (``reindex`` maps them to their new normalised text; None:
@@ -404,7 +410,7 @@ class Registry:
             for id_ in ids:
                 self._cache.pop(id_, None)
 
-    def _after_commit(self, session) -> None:
+    def _after_commit(self, session: Session) -> None:
         """Articles the default organisation adopted in this commit move to its index partition."""
         adopted = session.info.pop(ADOPTED_ARTICLES, None)
         if adopted:
@@ -443,7 +449,7 @@ class Registry:
 
     # ``org_id`` on the methods below: only that organisation's articles; None: every article.
     @staticmethod
-    def _in(org_id: int | None):
+    def _in(org_id: int | None) -> ColumnElement[bool]:
         return true() if org_id is None else Article.org_id == org_id
 
     def get_article(self, article_id: int, org_id: int | None = None) -> Article:
@@ -469,7 +475,7 @@ class Registry:
     def delete_article(self, article_id: int, org_id: int | None = None) -> None:
         with self.Session.begin() as session:
             if (
-                session.execute(delete(Article).where(Article.id == article_id, self._in(org_id))).rowcount
+                rowcount(session.execute(delete(Article).where(Article.id == article_id, self._in(org_id))))
                 == 0
             ):
                 raise NotFound(f"no article with id {article_id}")
@@ -680,8 +686,11 @@ def _figures(ids: np.ndarray) -> tuple[int, int | None, int]:
     return len(ids), (int(ids.max()) if len(ids) else None), int(ids.sum()) if len(ids) else 0
 
 
-def _batches(items: Iterable, size: int) -> Iterator[list]:
-    batch: list = []
+T = TypeVar("T")
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
     for item in items:
         batch.append(item)
         if len(batch) >= size:

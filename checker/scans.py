@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from checker import validate
 from checker.errors import InputError, NotFound
 from checker.models import MatchRow, PassageRow, Scan
-from checker.records import ScanResult
+from checker.records import Match, ScanResult
+from checker.store import rowcount
 from checker.textio import check_text
 
 STATUSES = ("queued", "running", "done", "failed")
@@ -144,14 +145,17 @@ def create_scan(
 def claim(Session: sessionmaker[Session], scan_id: int) -> Claimed | None:
     """Mark a queued (or redelivered running) scan as running; None when it is finished or gone."""
     with Session.begin() as session:
-        changed = session.execute(
-            update(Scan)
-            .where(Scan.id == scan_id, Scan.status.in_(("queued", "running")))
-            .values(status="running", started_at=now(), attempts=Scan.attempts + 1, error=None)
-        ).rowcount
+        changed = rowcount(
+            session.execute(
+                update(Scan)
+                .where(Scan.id == scan_id, Scan.status.in_(("queued", "running")))
+                .values(status="running", started_at=now(), attempts=Scan.attempts + 1, error=None)
+            )
+        )
         if not changed:
             return None
         s = session.get(Scan, scan_id)
+        assert s is not None  # just updated in this transaction
         return Claimed(
             s.id, s.org_id, s.source, s.text, s.url, s.attempts, tuple(s.links or ()), s.published_at
         )
@@ -199,7 +203,7 @@ def complete(
         return [r.id for r in rows]
 
 
-def match_row(scan_id: int | None, m, suspect_url: str | None) -> MatchRow:
+def match_row(scan_id: int | None, m: Match, suspect_url: str | None) -> MatchRow:
     row = MatchRow(
         scan_id=scan_id,
         article_id=m.article.id,

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from checker.errors import CheckerError
 
@@ -22,7 +25,7 @@ PRIVATE_FILE_MODE = 0o600
 # To add a column, change checker/models.py and write a revision (`checker db revision -m "why"`).
 
 
-def private_dir(path: str | os.PathLike) -> Path:
+def private_dir(path: str | os.PathLike[str]) -> Path:
     """``path`` as a folder, created (with missing parents) readable by its owner only. A folder that
     already exists keeps its mode: whoever made it chose it."""
     path = Path(path)
@@ -35,7 +38,7 @@ def private_dir(path: str | os.PathLike) -> Path:
     return path
 
 
-def create_private_file(path: str | os.PathLike) -> bool:
+def create_private_file(path: str | os.PathLike[str]) -> bool:
     """Create ``path`` empty, readable by its owner only, unless it exists; True if this call made it."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
@@ -65,7 +68,7 @@ def make_engine(database_url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):
+        def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
@@ -80,3 +83,9 @@ def make_engine(database_url: str) -> Engine:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE run by ``Session.execute`` matched. The session returns a
+    CursorResult for them, typed as the plain Result, which has no ``rowcount``."""
+    return cast("CursorResult[Any]", result).rowcount

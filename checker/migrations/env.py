@@ -5,12 +5,19 @@ connection already holds the migration lock (SQLite ``BEGIN IMMEDIATE``, Postgre
 so two processes starting on a new database never migrate it twice.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
 from alembic import context
 
 from checker.models import Base
 
+if TYPE_CHECKING:
+    from alembic.autogenerate.api import AutogenContext
 
-def render_item(type_, obj, autogen_context):
+
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Render the models' UTCDateTime as the plain column type it stores, so that revisions do not
     import application code that may change after them."""
     if type_ == "type" and type(obj).__name__ == "UTCDateTime":
