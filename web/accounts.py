@@ -143,8 +143,8 @@ def change_password(user: User, current: str, new: str, repeated: str) -> None:
     """The account's own password change: ``current`` must be its password and ``new`` typed the same
     twice (InputError otherwise, the password unchanged); every session made with the old one ends
     (:func:`set_password`)."""
-    current = login_text(current, MAX_PASSWORD_CHARS)
-    if current is None or not check_password_hash(user.password_hash, current):
+    typed = login_text(current, MAX_PASSWORD_CHARS)
+    if typed is None or not check_password_hash(user.password_hash, typed):
         raise WrongPassword("the current password is wrong")
     if new != repeated:
         raise InputError("the new password and its repetition differ")
@@ -175,13 +175,13 @@ def authenticate(session: Session, email: str, password: str) -> User:
     """The active account for these credentials, or LoginRefused (one message for every reason, so a
     refusal never tells whether the account exists or is disabled). An unknown e-mail costs the same
     password hashing as a known one. Throttling is the caller's (web.auth)."""
-    email = login_text((email or "").strip().lower(), 320)
-    password = login_text(password, MAX_PASSWORD_CHARS)
-    user = session.scalar(select(User).where(func.lower(User.email) == email)) if email else None
-    if user is None or password is None:
-        check_password_hash(_DUMMY_HASH, password or "")
+    address = login_text((email or "").strip().lower(), 320)
+    secret = login_text(password, MAX_PASSWORD_CHARS)
+    user = session.scalar(select(User).where(func.lower(User.email) == address)) if address else None
+    if user is None or secret is None:
+        check_password_hash(_DUMMY_HASH, secret or "")
         raise LoginRefused(LOGIN_REFUSED)
-    if not check_password_hash(user.password_hash, password) or not user.active:
+    if not check_password_hash(user.password_hash, secret) or not user.active:
         raise LoginRefused(LOGIN_REFUSED)
     user.last_login_at = now()
     return user

@@ -34,7 +34,7 @@ def _checker_error(exc: CheckerError):
 
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
-    messages = {
+    messages: dict[int | None, str] = {
         413: f"the request body is larger than {current_app.config['MAX_CONTENT_LENGTH']:,} bytes",
         405: f"{request.method} is not allowed here",
     }

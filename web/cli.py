@@ -38,7 +38,7 @@ def serve(c: Context, host: str, port: int, demo: bool) -> None:
     from web import create_app
 
     # Plain HTTP on this machine: a Secure cookie would never come back. Behind TLS, use gunicorn.
-    config = {"SETTINGS": c.settings}
+    config: dict[str, object] = {"SETTINGS": c.settings}
     if "CHECKER_SESSION_COOKIE_SECURE" not in os.environ:
         config |= {"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False}
     app = create_app(config)

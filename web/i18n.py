@@ -117,7 +117,9 @@ def zone_label(local: datetime) -> str:
     name = local.tzname() or ""
     if name.isalpha():
         return name
-    offset = int(local.utcoffset().total_seconds() // 60)
+    delta = local.utcoffset()
+    assert delta is not None  # an aware datetime: both callers make it with astimezone
+    offset = int(delta.total_seconds() // 60)
     sign = "+" if offset >= 0 else "-"
     return f"{sign}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}"
 

@@ -46,13 +46,12 @@ def last_crawls(session: Session, org_id: int, watch_ids: list[int]) -> dict[int
     """Each watch's last crawl (its run), for the link to the run's page."""
     if not watch_ids:
         return {}
-    return dict(
-        session.execute(
-            select(Crawl.watch_id, func.max(Crawl.id))
-            .where(Crawl.org_id == org_id, Crawl.watch_id.in_(watch_ids))
-            .group_by(Crawl.watch_id)
-        ).all()
-    )
+    rows = session.execute(
+        select(Crawl.watch_id, func.max(Crawl.id))
+        .where(Crawl.org_id == org_id, Crawl.watch_id.in_(watch_ids))
+        .group_by(Crawl.watch_id)
+    ).all()
+    return {watch_id: crawl_id for watch_id, crawl_id in rows if watch_id is not None}  # IN drops NULL
 
 
 def every(minutes: int) -> str:

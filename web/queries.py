@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import overload
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -51,6 +52,10 @@ class Page:
         return {"page": self.page, "per_page": self.per_page, "total": self.total, "pages": self.pages}
 
 
+@overload
+def _int(value, name: str, lo: int, hi: int | None = None, default: None = None) -> int | None: ...
+@overload
+def _int(value, name: str, lo: int, hi: int | None, default: int) -> int: ...
 def _int(value, name: str, lo: int, hi: int | None = None, default: int | None = None) -> int | None:
     if value is None or value == "":
         return default

@@ -21,8 +21,10 @@ import hashlib
 import logging
 import time
 from contextlib import contextmanager
+from typing import cast
 
 from flask import Flask, current_app
+from flask.typing import RouteCallable
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits.errors import StorageError
@@ -62,7 +64,8 @@ def init_app(app: Flask, settings: Settings) -> None:
     if proxies < 0:
         raise ValueError(f"CHECKER_TRUSTED_PROXIES must be 0 or more (got {proxies})")
     if proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+        # Flask's documented way to add WSGI middleware; mypy refuses any assignment to a method.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     # One Limiter per app (not a module global), so apps in one process keep their own storage.
     limiter = Limiter(
         get_remote_address,
@@ -82,11 +85,15 @@ def init_app(app: Flask, settings: Settings) -> None:
         window_s=int(app.config["LOGIN_BACKOFF_WINDOW_S"]),
     )
     # Only refused logins count (deduct_when): a shared office address is never blocked by its good logins.
-    app.view_functions["auth.login"] = limiter.limit(
-        lambda: current_app.config["LOGIN_RATE_LIMIT"],
-        methods=["POST"],
-        deduct_when=_failed,
-    )(app.view_functions["auth.login"])
+    # The decorator keeps the view's type; mypy infers a mix of the sync and async halves of RouteCallable.
+    app.view_functions["auth.login"] = cast(
+        RouteCallable,
+        limiter.limit(
+            lambda: current_app.config["LOGIN_RATE_LIMIT"],
+            methods=["POST"],
+            deduct_when=_failed,
+        )(app.view_functions["auth.login"]),
+    )
 
 
 def backoff() -> Backoff:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from contextvars import Token
 
 from celery import Celery, signals
 from kombu import Queue
@@ -91,7 +92,7 @@ def _log_format(logger=None, **_kwargs) -> None:
     logcontext.configure(logger=logger)
 
 
-_task_tokens: dict[str, object] = {}
+_task_tokens: dict[str, Token[Mapping[str, object]]] = {}
 
 
 @signals.task_prerun.connect

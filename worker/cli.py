@@ -68,6 +68,8 @@ def scan_url(c: Context, url: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(scan.result, ensure_ascii=False))
         return
+    # A done URL scan has its result and the digest of the page it fetched (scans.complete).
+    assert scan.result is not None and scan.body_sha256 is not None
     out.print(
         f"{scan.final_url or scan.url}  (fetched {scan.fetched_at:%Y-%m-%d %H:%M} UTC, sha256 {scan.body_sha256[:16]}…)",
         style="dim",
@@ -119,6 +121,7 @@ def crawl(c: Context, url: str, max_pages: int, max_depth: int) -> None:
         with c.registry.Session() as session:
             row = session.get(Crawl, crawl_id)
             ids = session.scalars(select(Scan.id).where(Scan.crawl_id == crawl_id)).all()
+        assert row is not None  # submitted above; crawls are not deleted
         if row.status in ("done", "failed") or time.monotonic() > deadline:
             break
         time.sleep(0.5)
@@ -135,6 +138,7 @@ def crawl(c: Context, url: str, max_pages: int, max_depth: int) -> None:
         out.print(f"{n:>5}  {verdict}")
     for s in scans:
         if s.verdict and s.verdict != "no_reuse":
+            assert s.result is not None  # stored with the verdict (scans.complete)
             titles = ", ".join(f"#{m['article']['id']}" for m in s.result["matches"])
             out.print(f"{s.verdict:<20} {s.final_url or s.url}  reuses {titles}")
 

@@ -181,6 +181,8 @@ def _worth_scanning(
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """``(to scan, [(url, why not)])`` of the result ``urls`` of article ``article_id``."""
     article = session.get(Article, article_id)
+    if article is None:  # deleted while the searches ran
+        raise NotFound(f"no article with id {article_id}")
     org = session.get(Organisation, article.org_id) if article.org_id is not None else None
     own = _OwnHosts(session, article)
     excluded = list((org.excluded_sources if org is not None else None) or [])

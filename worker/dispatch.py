@@ -55,6 +55,7 @@ def run_in_background(enabled: bool = True) -> None:
         from worker import scheduler
 
         scheduler.stop_embedded()  # first: it sends tasks to these threads
+        assert _crawls is not None  # started and stopped with _background
         _crawls.shutdown(wait=True)  # first: a crawl still running queues scans on the other thread
         _background.shutdown(wait=True)
         _background = _crawls = None
@@ -74,6 +75,7 @@ def send(task, *args) -> None:
     """Send a task to the broker (scans fairly: :func:`send_scans`); on the embedded default run it
     in this process (now, or on a background thread)."""
     if current_app.conf.task_always_eager and _background is not None:
+        assert _crawls is not None  # started and stopped with _background
         if task.name == SCAN_TASK:
             send_scans(args[:1])
         elif task.name == CRAWL_TASK:

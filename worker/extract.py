@@ -13,17 +13,33 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
+from typing import TypedDict
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 import trafilatura
 from lxml import etree
+from trafilatura.settings import Document
 from trafilatura.xml import xmltotxt
 
 # --------------------------------------------------------------------------------------------------
 # Extraction settings, all in one place.
 
-TRAFILATURA_SETTINGS = {
+
+class _TrafilaturaSettings(TypedDict):
+    """The keyword arguments of ``trafilatura.bare_extraction`` set below."""
+
+    include_comments: bool
+    include_tables: bool
+    include_links: bool
+    include_images: bool
+    favor_precision: bool
+    favor_recall: bool
+    deduplicate: bool
+    with_metadata: bool
+
+
+TRAFILATURA_SETTINGS: _TrafilaturaSettings = {
     # Reader comments are other people's words: they would create false matches and false credits.
     "include_comments": False,
     # Tables often carry the article's own figures and text (sports results, price lists).
@@ -150,12 +166,14 @@ def extract_page(html: str, url: str | None = None, *, content_type: str = "text
     visible = visible_text(root) if root is not None else ""
     canonical = canonical_url(root, url) if root is not None else None
 
-    document = None
+    document: Document | None = None
     if root is not None:
         try:
-            document = trafilatura.bare_extraction(
+            extracted = trafilatura.bare_extraction(
                 html, url=url, date_extraction_params=DATE_SETTINGS, **TRAFILATURA_SETTINGS
             )
+            # A Document, or None when nothing was found (a dict only with as_dict=True, not asked for).
+            document = extracted if isinstance(extracted, Document) else None
         except (ValueError, TypeError, etree.LxmlError):
             document = None  # trafilatura gives up on some malformed pages; the visible text remains
 

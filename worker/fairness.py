@@ -24,7 +24,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from functools import lru_cache
 
 from sqlalchemy import select
@@ -42,7 +42,7 @@ SEND_SLOT_S = 30 * 60
 RUN_SLOT_MARGIN_S = 60
 
 
-def per_org_inflight(env: dict | None = None) -> int:
+def per_org_inflight(env: Mapping[str, str] | None = None) -> int:
     """``CHECKER_PER_ORG_INFLIGHT``: scans of one organisation in flight at once (default 2, at least 1)."""
     env = os.environ if env is None else env
     return max(1, int(env.get("CHECKER_PER_ORG_INFLIGHT") or DEFAULT_PER_ORG_INFLIGHT))
@@ -100,10 +100,10 @@ class Slots:
     ) -> list[int]:
         """Slots for the first ``candidates`` (oldest first) that hold none, while fewer than
         ``limit`` are held; the scans that got one."""
-        candidates = [str(c) for c in candidates]
-        if not candidates:
+        ids = [str(c) for c in candidates]
+        if not ids:
             return []
-        return [int(x) for x in self._acquire(keys=[self.key(org_id)], args=[ttl, limit, *candidates])]
+        return [int(x) for x in self._acquire(keys=[self.key(org_id)], args=[ttl, limit, *ids])]
 
     def hold(self, org_id: int | None, scan_id: int, ttl: int) -> None:
         """The scan holds a slot for ``ttl`` more seconds (taken if it held none: it runs, so it counts)."""

@@ -29,6 +29,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from checker.models import Watch
+from checker.validate import column_length
 from worker.discover import (
     MAX_SITEMAPS,
     document_kind,
@@ -46,8 +47,8 @@ log = logging.getLogger(__name__)
 
 # Validators longer than their columns cannot be stored; such a one is dropped (the next run then
 # fetches the feed in full), never cut, since a cut validator would never match.
-ETAG_MAX_CHARS = Watch.__table__.c.etag.type.length
-LAST_MODIFIED_MAX_CHARS = Watch.__table__.c.last_modified.type.length
+ETAG_MAX_CHARS = column_length(Watch.etag)
+LAST_MODIFIED_MAX_CHARS = column_length(Watch.last_modified)
 FEED_KINDS = ("rss", "atom")
 
 
@@ -257,7 +258,9 @@ def _storable(page: FetchedPage) -> tuple[str | None, str | None]:
 
 def _looks_like_text(payload: bytes | str) -> bool:
     head = payload[:64].lstrip()
-    return bool(head) and not head.startswith(b"<" if isinstance(head, bytes) else "<")
+    if isinstance(head, bytes):
+        return bool(head) and not head.startswith(b"<")
+    return bool(head) and not head.startswith("<")
 
 
 def _not_a_feed(feed_url: str, page: FetchedPage, payload: bytes | str) -> str:

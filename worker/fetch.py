@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import TypedDict
 from urllib.parse import urljoin, urlsplit
 
 import urllib3
@@ -346,9 +347,9 @@ def declared_charsets(body: bytes, header_charset: str | None, media_type: str =
     found = [header_charset]
     head = body[:8192]
     if media_type in HTML_TYPES:
-        label = meta_charset(head)
-        if label:
-            found.append(label.decode("ascii", "replace"))
+        meta = meta_charset(head)
+        if meta:
+            found.append(meta.decode("ascii", "replace"))
     match = _XML_DECL_RE.match(head)
     if match:
         found.append(match.group(1).decode("ascii", "replace"))
@@ -446,12 +447,19 @@ def _headers(
     return headers
 
 
+class _PoolOptions(TypedDict):
+    timeout: urllib3.Timeout
+    retries: bool
+    maxsize: int
+    block: bool
+
+
 def _pool(target: ParsedTarget, address, options: FetchOptions, deadline: float):
     remaining = max(0.01, deadline - time.monotonic())
     timeout = urllib3.Timeout(
         connect=min(options.connect_timeout, remaining), read=min(options.read_timeout, remaining)
     )
-    common = {"timeout": timeout, "retries": False, "maxsize": 1, "block": False}
+    common: _PoolOptions = {"timeout": timeout, "retries": False, "maxsize": 1, "block": False}
     if target.scheme == "http":
         return urllib3.HTTPConnectionPool(str(address), target.port, **common)
     # Connect to the checked address, but speak TLS to the host name: SNI and certificate matching.

@@ -13,11 +13,18 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 LOGGER = logging.getLogger(__name__)
 
 
-def periodic_tasks(tick: float) -> list[tuple[object, float]]:
+class NamedTask(Protocol):
+    """What the scheduler needs of a task: its name (a Celery task; a stand-in in tests)."""
+
+    name: str
+
+
+def periodic_tasks(tick: float) -> list[tuple[NamedTask, float]]:
     """``(task, every seconds)`` for each entry of Celery beat's schedule at this tick
     (:func:`worker.celery_app.periodic_schedule`), so the two setups cannot drift apart."""
     from celery import current_app
@@ -42,7 +49,7 @@ class Scheduler:
         tick: float,
         send: Callable | None = None,
         clock: Callable[[], float] = time.monotonic,
-        tasks: list[tuple[object, float]] | None = None,
+        tasks: list[tuple[NamedTask, float]] | None = None,
     ) -> None:
         from worker import dispatch
 

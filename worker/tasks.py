@@ -172,6 +172,7 @@ def _scan(task, scan_id: int) -> str:
     logcontext.bind(org_id=claimed.org_id)  # undone with the scan's fields when scan_task returns
     soft, hard = scan_time_limits()
     _hold_slot(registry, claimed.org_id, scan_id, hard + fairness.RUN_SLOT_MARGIN_S)
+    match_ids: list[int]
     if claimed.attempts > MAX_SCAN_ATTEMPTS:
         scans.fail(
             registry.Session,
@@ -206,6 +207,7 @@ def _run_scan(task, registry, claimed: scans.Claimed, soft: int | None) -> tuple
         evidence, text = None, claimed.text
         links, published_at = claimed.links, claimed.published_at
         if text is None:
+            assert claimed.url is not None  # a scan is stored with a text or a URL (scans.create_scans)
             page = load_suspect(claimed.url, registry.settings)
             text, evidence = page.text, page.evidence
             links, published_at = evidence.links, evidence.published_at
@@ -480,6 +482,7 @@ def crawl_task(crawl_id: int) -> str:
         kind = watch.kind if watch is not None else "site"
     options = replace(fetch_options(registry.settings), accepted_types=CRAWL_TYPES)
     if kind == "feed":
+        assert watch_id is not None  # the kind is its watch's
         return _read_feed_watch(registry, crawl_id, org_id, watch_id, url, max_pages, options)
     crawler = Crawler(
         lambda u: fetch(u, options=options),
