@@ -372,7 +372,7 @@ LEGACY_INDEXES = [
 ]
 
 
-def _legacy_columns(bind, existing: set[str]) -> None:
+def _legacy_columns(bind: sa.engine.Connection, existing: set[str]) -> None:
     """Add the LEGACY_COLUMNS that tables made before them lack, with their indexes; fill
     ``articles.url_key`` for the articles registered before it existed."""
     quote = bind.dialect.identifier_preparer.quote
