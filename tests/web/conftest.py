@@ -126,29 +126,30 @@ def app(request, tmp_path):
     close_app(app)
 
 
-def make_app_with_world(request, tmp_path: Path, settings: Settings | None = None, **config):
-    """:func:`make_app`, on a copy of the session's world (``app.config["WORLD"]``) when the test asks
-    for the ``world`` fixture and the database is SQLite (a file that can be copied)."""
+def make_app_with_world(
+    request, tmp_path: Path, settings: Settings | None = None, *, populated: bool | None = None, **config
+):
+    """:func:`make_app` holding the fixtures' world (``app.config["WORLD"]``) when ``populated`` (by
+    default: when the test asks for the ``world`` fixture). On SQLite the world is a copy of the
+    session's; on another database it is built by :func:`populate`."""
+    assert "SETTINGS" not in config, "pass the settings as the third argument"
+    if populated is None:
+        populated = "world" in request.fixturenames
     world = None
-    if "world" in request.fixturenames and (settings is None or settings.database_url.startswith("sqlite")):
+    if populated and (settings is None or settings.database_url.startswith("sqlite")):
         world = copy_world(request.getfixturevalue("world_template"), tmp_path)
     app = make_app(tmp_path, **({"SETTINGS": settings} if settings else {}), **config)
+    if populated and world is None:
+        world = populate(app)
     app.config["WORLD"] = world
     return app
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def storage_app(request, tmp_path):
-    """An app with the fixtures' world (``app.config["WORLD"]``), on SQLite (a copy of the session's),
-    then on a fresh PostgreSQL schema (built by :func:`populate`)."""
-    if request.param == "sqlite":
-        world = copy_world(request.getfixturevalue("world_template"), tmp_path)
-        app = make_app(tmp_path)
-    else:
-        url = request.getfixturevalue("pg_schema_url")
-        app = make_app(tmp_path, SETTINGS=Settings.from_env({}, data_dir=tmp_path / "data", database_url=url))
-        world = populate(app)
-    app.config["WORLD"] = world
+@pytest.fixture
+def storage_app(request, tmp_path, storage_settings):
+    """An app with the fixtures' world (``app.config["WORLD"]``), on SQLite, then on a fresh PostgreSQL
+    schema (tests/conftest.py's ``storage_settings``)."""
+    app = make_app_with_world(request, tmp_path, storage_settings, populated=True)
     yield app
     close_app(app)
 

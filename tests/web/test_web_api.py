@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.conftest import close_app, make_app, populate
+from tests.web.conftest import close_app, make_app_with_world
 
 
 def bearer(token: str) -> dict:
@@ -132,10 +132,10 @@ def test_malformed_bodies(client, editor, data, content_type, status):
     assert response.status_code == status and response.get_json()["error"]
 
 
-def test_413_for_oversized_bodies(tmp_path):
-    app = make_app(tmp_path, MAX_CONTENT_LENGTH=2000)
+def test_413_for_oversized_bodies(request, tmp_path):
+    app = make_app_with_world(request, tmp_path, populated=True, MAX_CONTENT_LENGTH=2000)
     try:
-        world = populate(app)
+        world = app.config["WORLD"]
         client = app.test_client()
         response = client.post(
             "/api/articles", json={"text": "kata " * 1000}, headers=bearer(world.tokens["editor"])

@@ -17,17 +17,16 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.web.conftest import close_app, make_app, populate
+from tests.web.conftest import close_app, make_app_with_world
 from web.openapi import spec
 
 MAX_EXAMPLES = 50
 
 
 @pytest.fixture
-def fuzz_app(tmp_path, sent, storage_settings):
-    app = make_app(tmp_path, SETTINGS=storage_settings)
-    world = populate(app)
-    app.config["FUZZ_TOKEN"] = world.tokens["editor"]
+def fuzz_app(request, tmp_path, sent, storage_settings):
+    app = make_app_with_world(request, tmp_path, storage_settings, populated=True)
+    app.config["FUZZ_TOKEN"] = app.config["WORLD"].tokens["editor"]
     yield app
     close_app(app)
 

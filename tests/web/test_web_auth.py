@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.conftest import PASSWORD, close_app, csrf_token_of, make_app, populate
+from tests.web.conftest import PASSWORD, close_app, csrf_token_of, make_app, make_app_with_world
 from web import accounts
 
 DASHBOARD_PAGES = [
@@ -57,10 +57,9 @@ def test_repeated_failures_back_off_the_account_without_saying_so(client, auth, 
     assert "locked" not in backed_off.get_data(as_text=True)
 
 
-def test_rate_limit_per_address(tmp_path):
-    app = make_app(tmp_path, LOGIN_RATE_LIMIT="3 per 5 minutes")
+def test_rate_limit_per_address(request, tmp_path):
+    app = make_app_with_world(request, tmp_path, populated=True, LOGIN_RATE_LIMIT="3 per 5 minutes")
     try:
-        populate(app)
         client = app.test_client()
         codes = [
             client.post("/login", data={"email": f"x{n}@alpha.example", "password": "nope nope"}).status_code
@@ -162,10 +161,10 @@ def test_role_checks(client, auth, world, who, allowed):
         assert client.get(path).status_code == 200
 
 
-def test_csrf_is_enforced_when_enabled(tmp_path):
-    app = make_app(tmp_path, WTF_CSRF_ENABLED=True)
+def test_csrf_is_enforced_when_enabled(request, tmp_path):
+    app = make_app_with_world(request, tmp_path, populated=True, WTF_CSRF_ENABLED=True)
     try:
-        world = populate(app)
+        world = app.config["WORLD"]
         client = app.test_client()
         # Login without the token: refused before the password is even looked at.
         no_token = client.post("/login", data={"email": "editor@alpha.example", "password": PASSWORD})
@@ -198,10 +197,9 @@ def test_csrf_is_enforced_when_enabled(tmp_path):
         close_app(app)
 
 
-def test_session_cookie_flags(tmp_path):
-    app = make_app(tmp_path, SESSION_COOKIE_SECURE=True)
+def test_session_cookie_flags(request, tmp_path):
+    app = make_app_with_world(request, tmp_path, populated=True, SESSION_COOKIE_SECURE=True)
     try:
-        populate(app)
         client = app.test_client()
         response = client.post(
             "/login",

@@ -232,12 +232,11 @@ def test_bulk_upload_rejects_other_files(client, editor):
     assert client.post("/articles/upload", data={}, content_type="multipart/form-data").status_code == 422
 
 
-def test_upload_too_large_is_413(tmp_path):
-    from tests.web.conftest import close_app, make_app, populate
+def test_upload_too_large_is_413(request, tmp_path):
+    from tests.web.conftest import close_app, make_app_with_world
 
-    app = make_app(tmp_path, MAX_CONTENT_LENGTH=1000)
+    app = make_app_with_world(request, tmp_path, populated=True, MAX_CONTENT_LENGTH=1000)
     try:
-        populate(app)
         client = app.test_client()
         client.post("/login", data={"email": "editor@alpha.example", "password": "correct horse battery"})
         response = client.post(

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from checker.demo import demo_suspects
 from checker.errors import InputError
 from checker.models import Article, MatchRow, Organisation, Review, Scan
-from tests.web.conftest import PASSWORD, SEEDS, close_app, csrf_token_of, make_app, populate
+from tests.web.conftest import PASSWORD, SEEDS, close_app, csrf_token_of, make_app_with_world
 from web.evidence import STYLESHEET_URL, RefusedFetch, StylesheetOnlyFetcher, render_pdf
 from web.exports import TAKEDOWN_MAX_CHARS, notice_text
 
@@ -42,10 +42,9 @@ LETTER_PHRASES = {
 
 
 @pytest.fixture
-def any_app(tmp_path, storage_settings):
+def any_app(request, tmp_path, storage_settings):
     """The fixtures' world on SQLite, then on a fresh PostgreSQL schema (tests/conftest.py)."""
-    app = make_app(tmp_path, SETTINGS=storage_settings)
-    app.config["WORLD"] = populate(app)
+    app = make_app_with_world(request, tmp_path, storage_settings, populated=True)
     yield app
     close_app(app)
 
@@ -380,10 +379,10 @@ def test_another_organisations_takedown_download_is_404(client, world):
     )
 
 
-def test_the_download_needs_the_forms_csrf_token(tmp_path):
-    app = make_app(tmp_path, WTF_CSRF_ENABLED=True)
+def test_the_download_needs_the_forms_csrf_token(request, tmp_path):
+    app = make_app_with_world(request, tmp_path, populated=True, WTF_CSRF_ENABLED=True)
     try:
-        world = populate(app)
+        world = app.config["WORLD"]
         client = app.test_client()
         token = csrf_token_of(client.get("/login").get_data(as_text=True))
         client.post(

@@ -19,9 +19,7 @@ from tests.web.conftest import (
     SEEDS,
     close_app,
     csrf_token_of,
-    make_app,
     make_app_with_world,
-    populate,
 )
 from web import accounts
 
@@ -611,10 +609,9 @@ def test_wrong_current_passwords_count_as_failed_logins(app, world):
         assert accounts.check_password_hash(user.password_hash, PASSWORD)
 
 
-def test_the_password_form_needs_login_and_csrf(tmp_path, storage_settings):
-    app = make_app(tmp_path, SETTINGS=storage_settings, WTF_CSRF_ENABLED=True)
+def test_the_password_form_needs_login_and_csrf(request, tmp_path, storage_settings):
+    app = make_app_with_world(request, tmp_path, storage_settings, populated=True, WTF_CSRF_ENABLED=True)
     try:
-        populate(app)
         client = app.test_client()
         assert client.get("/account/password").status_code == 302  # to the login page
         token = csrf_token_of(client.get("/login").get_data(as_text=True))

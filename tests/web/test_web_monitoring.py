@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from checker import monitoring
 from checker.models import Crawl, Organisation, Scan, Watch
-from tests.web.conftest import PASSWORD, close_app, csrf_token_of, make_app, populate
+from tests.web.conftest import PASSWORD, close_app, csrf_token_of, make_app_with_world
 
 
 @pytest.fixture
@@ -272,10 +272,10 @@ def test_another_organisation_s_watch_is_not_found(site, whose):
     assert watch_rows(registry) == before
 
 
-def test_forms_need_their_csrf_token(tmp_path):
-    app = make_app(tmp_path, WTF_CSRF_ENABLED=True)
+def test_forms_need_their_csrf_token(request, tmp_path):
+    app = make_app_with_world(request, tmp_path, populated=True, WTF_CSRF_ENABLED=True)
     try:
-        world = populate(app)
+        world = app.config["WORLD"]
         registry = app.extensions["checker.registry"]
         watch_id = add_watch(registry, world.alpha)
         client = app.test_client()
@@ -339,7 +339,7 @@ def test_the_discovery_box_says_no_provider_is_configured(site):
     assert "No search provider is configured: the operator sets CHECKER_SEARXNG_URL" in box
 
 
-def test_the_discovery_box_shows_today_s_queries_against_the_budget(tmp_path):
+def test_the_discovery_box_shows_today_s_queries_against_the_budget(request, tmp_path):
     from checker.models import SearchQuery
     from checker.settings import Settings
 
@@ -347,9 +347,9 @@ def test_the_discovery_box_shows_today_s_queries_against_the_budget(tmp_path):
         {"CHECKER_SEARXNG_URL": "http://127.0.0.1:9/", "CHECKER_SEARCH_DAILY_BUDGET": "40"},
         data_dir=tmp_path / "data",
     )
-    app = make_app(tmp_path, SETTINGS=settings)
+    app = make_app_with_world(request, tmp_path, settings, populated=True)
     try:
-        world = populate(app)
+        world = app.config["WORLD"]
         now = datetime.now(UTC)
         with app.extensions["checker.registry"].Session.begin() as session:
             for n, when in enumerate((now, now, now - timedelta(days=2))):  # the old one is not today's

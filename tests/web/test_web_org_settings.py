@@ -9,7 +9,7 @@ import pytest
 
 from checker.models import Organisation, Scan
 from tests.conftest import SEEDS, read_jsonl
-from tests.web.conftest import PASSWORD, close_app, csrf_token_of, make_app, populate
+from tests.web.conftest import PASSWORD, close_app, csrf_token_of, make_app_with_world
 
 SUSPECTS = {s["id"]: s for s in read_jsonl(SEEDS / "suspects.jsonl")}
 GOOD = {
@@ -116,10 +116,10 @@ def test_bad_input_is_a_422_with_the_reason_and_changes_nothing(site, change, me
         assert f'value="{change["min_match_words"]}"' in page  # what was typed is kept
 
 
-def test_the_form_needs_its_csrf_token(tmp_path):
-    app = make_app(tmp_path, WTF_CSRF_ENABLED=True)
+def test_the_form_needs_its_csrf_token(request, tmp_path):
+    app = make_app_with_world(request, tmp_path, populated=True, WTF_CSRF_ENABLED=True)
     try:
-        world = populate(app)
+        world = app.config["WORLD"]
         client = app.test_client()
         token = csrf_token_of(client.get("/login").get_data(as_text=True))
         client.post(

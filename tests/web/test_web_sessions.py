@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.conftest import PASSWORD, close_app, csrf_token_of, make_app, populate
+from tests.web.conftest import PASSWORD, close_app, csrf_token_of, make_app_with_world
 from web import accounts
 
 EDITOR = "editor@alpha.example"
@@ -129,10 +129,10 @@ def test_a_session_from_before_session_versions_is_logged_out(app, world):
     assert client.get("/").status_code == 302
 
 
-def test_login_starts_a_new_session_with_a_new_csrf_token(tmp_path):
-    app = make_app(tmp_path, WTF_CSRF_ENABLED=True)
+def test_login_starts_a_new_session_with_a_new_csrf_token(request, tmp_path):
+    app = make_app_with_world(request, tmp_path, populated=True, WTF_CSRF_ENABLED=True)
     try:
-        world = populate(app)
+        world = app.config["WORLD"]
         client = app.test_client()
         token = csrf_token_of(client.get("/login").get_data(as_text=True))
         with client.session_transaction() as sess:
