@@ -57,7 +57,8 @@ class PassageIndex(Protocol):
     scheme: FingerprintScheme
 
     def add(self, items: Iterable[tuple[int, np.ndarray]]) -> None:
-        """Index ``(article_id, keys)`` pairs; ``keys`` is a 1-D uint64 array (repeats allowed)."""
+        """Index ``(article_id, keys)`` pairs; ``keys`` is a 1-D uint64 array (repeats allowed). Adding an
+        article that is indexed already replaces its postings (two processes syncing may both add it)."""
 
     def remove(self, article_ids: Iterable[int]) -> None:
         """Forget these articles."""

@@ -42,9 +42,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
-from checker.arrays import distinct, expand_ranges
+from checker.arrays import distinct, expand_ranges, in_sorted
 from checker.fingerprint import FingerprintScheme
 from checker.index import MAX_POSTINGS_PER_KEY, Hits, SchemeMismatch, checked_keys
 from checker.store import private_dir
@@ -84,6 +83,17 @@ def build_directory(keys: np.ndarray) -> np.ndarray:
     bounds = np.arange(2**bits, dtype=np.uint64) << np.uint64(64 - bits)
     directory = np.searchsorted(keys, bounds, side="left").astype(np.uint32)
     return np.append(directory, np.uint32(len(keys)))
+
+
+_NO_IDS = np.empty(0, dtype=np.uint32)
+
+
+def _shared(held: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The ``ids`` (sorted, distinct) that the sorted ``held`` also holds: a binary search of each, and
+    none at all when the two ranges do not overlap (new articles have ids above every indexed one)."""
+    if not len(held) or not len(ids) or ids[0] > held[-1] or ids[-1] < held[0]:
+        return _NO_IDS
+    return np.asarray(ids[in_sorted(held, ids)], dtype=np.uint32)
 
 
 @dataclass(slots=True)
@@ -410,15 +420,19 @@ class MemoryIndex:
             return
         assert isinstance(arg, Segment)
         seg = arg
-        revived = np.intersect1d(seg.articles, self.tombstones)
-        if len(revived):
-            # Re-adding a removed id: purge its old postings (segments that held it are rewritten
-            # under new names) before lifting the tombstone.
+        # Adding an id again (removed, or still live: another process's sync added it too) replaces it:
+        # its old postings are purged (segments that held it are rewritten under new names) and its
+        # tombstone lifted.
+        replaced = np.union1d(
+            np.intersect1d(seg.articles, self.tombstones),
+            np.concatenate([_shared(s.articles, seg.articles) for s in self.segments] or [_NO_IDS]),
+        )
+        if len(replaced):
             self.segments = [
-                s if not np.isin(s.articles, revived).any() else Segment.build(*_filtered(s, revived))
+                s if not len(_shared(s.articles, replaced)) else Segment.build(*_filtered(s, replaced))
                 for s in self.segments
             ]
-            self.tombstones = np.setdiff1d(self.tombstones, revived).astype(np.uint32)
+            self.tombstones = np.setdiff1d(self.tombstones, replaced).astype(np.uint32)
         self.segments.append(seg)
 
     def clear(self) -> None:
@@ -447,10 +461,7 @@ class MemoryIndex:
         ids = distinct(np.concatenate([s.articles for s in self.segments])).astype(np.int64)
         if not len(ids) or not len(self.tombstones):
             return ids
-        dead = np.asarray(self.tombstones, dtype=np.int64)
-        at = np.minimum(np.searchsorted(dead, ids), len(dead) - 1)
-        live: NDArray[np.bool_] = dead[at] != ids
-        return ids[live]
+        return ids[~in_sorted(np.asarray(self.tombstones, dtype=np.int64), ids)]
 
     def query(self, keys: np.ndarray) -> Hits:
         if not len(keys) or not self.segments:

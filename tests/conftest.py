@@ -48,6 +48,44 @@ def redis_connection(url: str = REDIS_URL):
     return conn
 
 
+@pytest.fixture
+def redis_client():
+    conn = redis_connection()
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def redis_prefix(redis_client):
+    """A fresh key prefix for a Redis index; every key under it is deleted afterwards."""
+    from tests.indexes import prefix_keys
+
+    name = f"test-index-{uuid.uuid4().hex}"
+    yield name
+    leftovers = list(prefix_keys(redis_client, name))
+    for i in range(0, len(leftovers), 1_000):
+        redis_client.unlink(*leftovers[i : i + 1_000])
+
+
+@pytest.fixture
+def make_redis(redis_prefix):
+    """``make_redis(scheme=...)``: a RedisIndex on the test prefix, another each call, as another process
+    would open; all closed afterwards."""
+    from checker.fingerprint import DEFAULT_SCHEME
+    from checker.index_redis import RedisIndex
+
+    opened: list[RedisIndex] = []
+
+    def make(scheme=DEFAULT_SCHEME) -> RedisIndex:
+        idx = RedisIndex(scheme, url=REDIS_URL, prefix=redis_prefix)
+        opened.append(idx)
+        return idx
+
+    yield make
+    for idx in opened:
+        idx.close()
+
+
 # The PostgreSQL server CI starts (trust auth, database "test"); override with CHECKER_TEST_PG_URL.
 PG_URL = os.environ.get("CHECKER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

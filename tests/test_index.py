@@ -1,3 +1,6 @@
+"""What the memory index promises beyond the contract (tests/test_index_contract.py): segments on disk
+that reload, merge by tiers and never outlive their use, and saves from several processes combined."""
+
 from __future__ import annotations
 
 import json
@@ -6,40 +9,10 @@ import numpy as np
 import pytest
 
 from checker import index_memory
-from checker.fingerprint import DEFAULT_SCHEME, FingerprintScheme
-from checker.index import MAX_POSTINGS_PER_KEY, SchemeMismatch, open_index
+from checker.fingerprint import DEFAULT_SCHEME
+from checker.index import open_index
 from checker.index_memory import MERGE_FACTOR, MemoryIndex, level
-
-
-def keys(seed: int, n: int = 5) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 2**63, size=n, dtype=np.uint64)
-
-
-def found(hits) -> list[tuple[int, int]]:
-    """``(article id, query positions it was hit at)``, most first."""
-    ids, counts = np.unique(hits.article_ids, return_counts=True)
-    return sorted(zip(ids.tolist(), counts.tolist()), key=lambda x: (-x[1], x[0]))
-
-
-def test_query_finds_the_article_sharing_a_band() -> None:
-    idx = MemoryIndex(DEFAULT_SCHEME)
-    idx.add([(1, keys(1)), (2, keys(2))])
-    q = keys(99, 3)
-    q[1] = keys(2)[4]
-    hits = idx.query(q)
-    assert hits.article_ids.tolist() == [2] and hits.positions.tolist() == [1]
-    assert found(idx.query(keys(98))) == []
-
-
-def test_remove_hides_and_readd_revives() -> None:
-    idx = MemoryIndex(DEFAULT_SCHEME)
-    idx.add([(1, keys(1)), (2, keys(2))])
-    idx.remove([1])
-    assert found(idx.query(keys(1))) == []
-    assert idx.article_ids().tolist() == [2]
-    idx.add([(1, keys(3))])
-    assert found(idx.query(keys(1))) == []  # old postings purged
-    assert found(idx.query(keys(3))) == [(1, 5)]
+from tests.indexes import found, keys, pairs
 
 
 def test_persisted_index_reloads_and_merges_segments(tmp_path) -> None:
@@ -57,6 +30,18 @@ def test_persisted_index_reloads_and_merges_segments(tmp_path) -> None:
     assert len(list(tmp_path.glob("seg-*-keys.npy"))) == len(names)
 
 
+def test_two_processes_adding_one_article_leave_it_once(tmp_path) -> None:
+    a = MemoryIndex(DEFAULT_SCHEME, tmp_path)
+    b = MemoryIndex(DEFAULT_SCHEME, tmp_path)
+    a.add([(1, keys(1)), (2, keys(2))])
+    b.add([(2, keys(2))])  # both synced article 2 from the database
+    a.save()
+    b.save()
+    fresh = MemoryIndex(DEFAULT_SCHEME, tmp_path)
+    assert fresh.article_ids().tolist() == [1, 2]
+    assert pairs(fresh.query(keys(2))) == [(2, p) for p in range(5)]
+
+
 def test_two_processes_saving_keep_both_changes(tmp_path) -> None:
     a = MemoryIndex(DEFAULT_SCHEME, tmp_path)
     b = MemoryIndex(DEFAULT_SCHEME, tmp_path)
@@ -69,32 +54,10 @@ def test_two_processes_saving_keep_both_changes(tmp_path) -> None:
     assert fresh.article_ids().tolist() == [1, 2]
 
 
-def test_other_scheme_is_refused(tmp_path) -> None:
-    idx = MemoryIndex(DEFAULT_SCHEME, tmp_path)
-    idx.add([(1, keys(1))])
-    idx.save()
-    with pytest.raises(SchemeMismatch, match="rebuild"):
-        MemoryIndex(FingerprintScheme(rows=4, bands=15), tmp_path)
-    with pytest.raises(ValueError, match="1-D uint64"):
-        idx.add([(2, np.zeros((2, 3), dtype=np.uint64))])
-
-
-def test_stop_keys_are_skipped() -> None:
-    idx = MemoryIndex(DEFAULT_SCHEME)
-    common = keys(5, 1)
-    idx.add([(i, common) for i in range(1, MAX_POSTINGS_PER_KEY + 10)])
-    assert found(idx.query(common)) == []
-
-
 def test_factory_rejects_unknown_backend() -> None:
     with pytest.raises(ValueError, match="unknown index type"):
         open_index({"type": "cassandra"}, DEFAULT_SCHEME)
     assert isinstance(open_index({}, DEFAULT_SCHEME), MemoryIndex)
-
-
-def test_ids_must_fit() -> None:
-    with pytest.raises(ValueError):
-        MemoryIndex(DEFAULT_SCHEME).add([(0, keys(1))])
 
 
 def files_of(directory) -> set[str]:

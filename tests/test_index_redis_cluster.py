@@ -21,6 +21,7 @@ from checker.fingerprint import DEFAULT_SCHEME, FingerprintScheme
 from checker.index import MAX_POSTINGS_PER_KEY, SchemeMismatch, open_index
 from checker.index_memory import MemoryIndex
 from checker.index_redis import RedisIndex, drop
+from tests.indexes import keys, pairs
 
 NODES = 3
 # redis-py's RedisCluster drops the connection it discovered the cluster through without closing it
@@ -153,14 +154,6 @@ def make(cluster_url):
         idx.close()
     opened.clear()
     gc.collect()  # the unclosed socket above is reported here, under this module's warning filter
-
-
-def keys(seed: int, n: int = 5) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 2**64 - 1, size=n, dtype=np.uint64)
-
-
-def pairs(hits) -> list[tuple[int, int]]:
-    return sorted(zip(hits.article_ids.tolist(), hits.positions.tolist()))
 
 
 def node_key_counts(ports: list[int]) -> list[int]:
