@@ -33,7 +33,7 @@ from checker.orgs import DEFAULT_ORG, org_id_for, org_name
 from checker.parallel import ScanPool
 from checker.records import ArticleIn, ScanResult
 from checker.registry import Registry
-from checker.settings import Settings
+from checker.settings import Settings, SettingsError, flag
 from checker.textio import check_text, decode_bytes, read_text_file
 from checker.verdict import LICENSE_CHOICES
 
@@ -136,9 +136,10 @@ def cli(
     )
     try:
         logcontext.configure()  # CHECKER_LOG_FORMAT=json: stderr's log lines as JSON objects
-    except ValueError as exc:
+        settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
+    except SettingsError as exc:  # a CHECKER_* variable with a value it cannot take
         raise click.UsageError(str(exc)) from None
-    ctx.obj = Context(Settings.from_env(data_dir=data_dir, database_url=database_url), org)
+    ctx.obj = Context(settings, org)
     ctx.call_on_close(ctx.obj.close)
 
 
@@ -447,6 +448,14 @@ def scan(c: Context, file: str, url: str | None, published_at: str | None, as_js
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
         _print_result(text, result, scan_id)
+
+
+def _debug() -> bool:
+    """``CHECKER_DEBUG``: show tracebacks of internal errors (a value that is not a flag counts as on)."""
+    try:
+        return flag(os.environ, "CHECKER_DEBUG")
+    except SettingsError:
+        return True
 
 
 def _count_scan(verdict: str, engine_s: float) -> None:
@@ -848,7 +857,7 @@ def main() -> None:
         err.print("interrupted")
         sys.exit(130)
     except Exception as exc:
-        if os.environ.get("CHECKER_DEBUG"):
+        if _debug():
             raise
         err.print(
             f"[red]internal error:[/] {type(exc).__name__}: {exc} (set CHECKER_DEBUG=1 for a traceback)",

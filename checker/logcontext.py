@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Mapping
@@ -26,7 +25,8 @@ from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from types import MappingProxyType
 
-FORMATS = ("text", "json")
+from checker.settings import log_format
+
 # The fields a JSON line may carry besides time, level, logger and message, in this order.
 FIELDS = ("scan_id", "task_id", "org_id")
 
@@ -94,15 +94,6 @@ class JsonFormatter(logging.Formatter):
         if record.stack_info:
             line["stack"] = record.stack_info
         return json.dumps(line, ensure_ascii=False, default=str)
-
-
-def log_format(env: Mapping[str, str] | None = None) -> str:
-    """``CHECKER_LOG_FORMAT``: ``text`` (the default) or ``json``; anything else is refused, by name."""
-    env = os.environ if env is None else env
-    value = (env.get("CHECKER_LOG_FORMAT") or "text").strip().lower()
-    if value not in FORMATS:
-        raise ValueError(f"CHECKER_LOG_FORMAT must be 'text' or 'json' (got {value!r})")
-    return value
 
 
 def configure(env: Mapping[str, str] | None = None, logger: logging.Logger | None = None) -> bool:

@@ -1,5 +1,12 @@
 """Settings read once from the environment (with working defaults) and passed down explicitly.
 
+This module is the only place the product reads its ``CHECKER_*`` environment variables, with one
+parser per kind (:func:`flag`, :func:`number`, :func:`text`): a value that cannot be meant (``yes``
+for a port, ``maybe`` for a flag) is refused by name (:class:`SettingsError`) rather than read as a
+default. The README's configuration table lists every variable. Groups: :class:`Settings` (storage,
+index, discovery), :class:`AlertSettings`, :class:`WorkerSettings`, :class:`WebSettings` (the Flask
+app's, as ``app.config`` keys). The thresholds of detection are not settings: checker.thresholds.
+
 - ``CHECKER_DATA_DIR``: where the embedded default keeps its files (default ``./instance``).
 - ``CHECKER_DATABASE_URL``: SQLAlchemy URL (default: SQLite file ``checker.db`` in the data dir).
 - ``CHECKER_BROKER_URL``: Celery broker; unset means tasks run in-process.
@@ -30,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from checker.errors import CheckerError
 from checker.fingerprint import DEFAULT_SCHEME, FingerprintScheme
 from checker.thresholds import DEFAULT_MATCH_CONFIG, MatchConfig
 
@@ -40,8 +48,214 @@ DEFAULT_MAX_TEXT_CHARS = 2_000_000
 BRAVE_SEARCH_URL = "https://api.search.brave.com/res/v1/web/search"
 
 
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+ON = frozenset({"1", "true", "yes", "on"})
+OFF = frozenset({"0", "false", "no", "off"})
+LOG_FORMATS = ("text", "json")
+
+
+class SettingsError(CheckerError, ValueError):
+    """An environment variable holds a value it cannot take; the message names it."""
+
+
+def text(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
+    """``env[name]`` without surrounding spaces; ``default`` when unset or empty."""
+    return (env.get(name) or "").strip() or default
+
+
+def flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    """On (1, true, yes, on) or off (0, false, no, off), in any case; ``default`` when unset or empty."""
+    raw = (text(env, name) or "").lower()
+    if not raw:
+        return default
+    if raw in ON or raw in OFF:
+        return raw in ON
+    raise SettingsError(f"{name} must be on or off (1/0, true/false, yes/no, on/off), not {raw!r}")
+
+
+def number(
+    env: Mapping[str, str], name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    """A whole number within ``[minimum, maximum]``; ``default`` when unset or empty."""
+    raw = text(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    low = minimum if minimum is not None else -(10**18)
+    high = maximum if maximum is not None else 10**18
+    if value is None or not low <= value <= high:
+        bounds = (
+            f" from {minimum} to {maximum}"
+            if minimum is not None and maximum is not None
+            else f" of at least {minimum}"
+            if minimum is not None
+            else ""
+        )
+        raise SettingsError(f"{name} must be a whole number{bounds}, not {raw!r}")
+    return value
+
+
+def seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    """A positive number of seconds; ``default`` when unset or empty."""
+    raw = text(env, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not value > 0:
+        raise SettingsError(f"{name} must be a number of seconds above 0, not {raw!r}")
+    return value
+
+
+def log_format(env: Mapping[str, str] | None = None) -> str:
+    """``CHECKER_LOG_FORMAT``: ``text`` (the default) or ``json``."""
+    value = (text(os.environ if env is None else env, "CHECKER_LOG_FORMAT") or "text").lower()
+    if value not in LOG_FORMATS:
+        raise SettingsError(f"CHECKER_LOG_FORMAT must be 'text' or 'json', not {value!r}")
+    return value
+
+
+def base_url(env: Mapping[str, str]) -> str | None:
+    """``CHECKER_BASE_URL`` without its trailing slash (checked where it is used: web.create_app)."""
+    return (text(env, "CHECKER_BASE_URL") or "").rstrip("/") or None
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Where alerts go (worker.alerts): ``CHECKER_WEBHOOK_*``, ``CHECKER_SMTP_*``, ``CHECKER_ALERT_*``."""
+
+    webhook_url: str | None = None
+    webhook_secret: str = ""
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "reuse-checker@localhost"
+    mail_to: tuple[str, ...] = ()
+    base_url: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> AlertSettings:
+        env = os.environ if env is None else env
+        return cls(
+            webhook_url=text(env, "CHECKER_WEBHOOK_URL"),
+            webhook_secret=env.get("CHECKER_WEBHOOK_SECRET", ""),
+            smtp_host=text(env, "CHECKER_SMTP_HOST"),
+            smtp_port=number(env, "CHECKER_SMTP_PORT", 25, minimum=1, maximum=65535),
+            smtp_user=text(env, "CHECKER_SMTP_USER"),
+            smtp_password=env.get("CHECKER_SMTP_PASSWORD") or None,
+            smtp_starttls=flag(env, "CHECKER_SMTP_STARTTLS"),
+            mail_from=text(env, "CHECKER_ALERT_FROM") or "reuse-checker@localhost",
+            mail_to=tuple(a.strip() for a in (env.get("CHECKER_ALERT_TO") or "").split(",") if a.strip()),
+            base_url=base_url(env),
+        )
+
+    @property
+    def email_enabled(self) -> bool:
+        return bool(self.smtp_host and self.mail_to)
+
+    def link(self, path: str) -> str:
+        """A dashboard path as a link people can follow: in full when CHECKER_BASE_URL is set."""
+        return f"{self.base_url}{path}" if self.base_url else path
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """A worker process's: fair sharing, time limits, the broker's redelivery, its metrics port."""
+
+    per_org_inflight: int = 2  # scans of one organisation in flight at once (worker.fairness)
+    scan_soft_time_limit_s: int = 300  # 0: none
+    scan_time_limit_s: int = 330
+    # Redis transport: a message not acknowledged within this is delivered again. It must exceed the
+    # longest task and any countdown (a crawl's 30 min, retries' 10 min), or tasks run twice.
+    visibility_timeout_s: int = 2 * 60 * 60
+    metrics_port: int | None = None  # the worker's own /metrics (worker.metrics); None: off
+    metrics_addr: str = "127.0.0.1"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerSettings:
+        env = os.environ if env is None else env
+        port = text(env, "CHECKER_WORKER_METRICS_PORT")
+        return cls(
+            per_org_inflight=number(env, "CHECKER_PER_ORG_INFLIGHT", cls.per_org_inflight, minimum=1),
+            scan_soft_time_limit_s=number(
+                env, "CHECKER_SCAN_SOFT_TIME_LIMIT", cls.scan_soft_time_limit_s, minimum=0
+            ),
+            scan_time_limit_s=number(env, "CHECKER_SCAN_TIME_LIMIT", cls.scan_time_limit_s, minimum=1),
+            visibility_timeout_s=number(
+                env, "CHECKER_VISIBILITY_TIMEOUT", cls.visibility_timeout_s, minimum=1
+            ),
+            metrics_port=None
+            if port is None
+            else number(env, "CHECKER_WORKER_METRICS_PORT", 0, minimum=1, maximum=65535),
+            metrics_addr=text(env, "CHECKER_WORKER_METRICS_ADDR") or cls.metrics_addr,
+        )
+
+    @property
+    def scan_time_limits(self) -> tuple[int | None, int]:
+        """``(soft, hard)`` seconds for a scan task (soft None: none). A hard limit not above the soft
+        one is raised to soft + 30 s, so the soft limit always gets to record why the scan stopped."""
+        soft, hard = self.scan_soft_time_limit_s, self.scan_time_limit_s
+        if soft <= 0:
+            return None, hard
+        return soft, hard if hard > soft else soft + 30
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """The dashboard's, from the environment; None: not set (web.create_app's default holds). Names
+    are ``app.config`` keys in lower case (:meth:`flask_config`)."""
+
+    secret_key: str | None = None
+    base_url: str | None = None
+    trusted_proxies: int | None = None
+    login_rate_limit: str | None = None
+    login_backoff_after: int | None = None
+    login_backoff_max_s: int | None = None
+    login_backoff_window_s: int | None = None
+    ratelimit_storage_uri: str | None = None
+    session_cookie_secure: bool | None = None
+    metrics: bool | None = None
+    page_size: int | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> WebSettings:
+        env = os.environ if env is None else env
+
+        def optional_number(name: str, minimum: int) -> int | None:
+            return None if text(env, name) is None else number(env, name, 0, minimum=minimum)
+
+        def optional_flag(name: str) -> bool | None:
+            return None if text(env, name) is None else flag(env, name)
+
+        return cls(
+            secret_key=text(env, "CHECKER_SECRET_KEY"),
+            base_url=text(env, "CHECKER_BASE_URL"),
+            trusted_proxies=optional_number("CHECKER_TRUSTED_PROXIES", 0),
+            login_rate_limit=text(env, "CHECKER_LOGIN_RATE_LIMIT"),
+            login_backoff_after=optional_number("CHECKER_LOGIN_BACKOFF_AFTER", 1),
+            login_backoff_max_s=optional_number("CHECKER_LOGIN_BACKOFF_MAX_S", 1),
+            login_backoff_window_s=optional_number("CHECKER_LOGIN_BACKOFF_WINDOW_S", 1),
+            ratelimit_storage_uri=text(env, "CHECKER_RATELIMIT_STORAGE_URI"),
+            session_cookie_secure=optional_flag("CHECKER_SESSION_COOKIE_SECURE"),
+            metrics=optional_flag("CHECKER_METRICS"),
+            page_size=optional_number("CHECKER_PAGE_SIZE", 1),
+        )
+
+    def flask_config(self) -> dict[str, object]:
+        """The values set, as ``app.config`` keys (``SESSION_COOKIE_SECURE`` sets the remember-me
+        cookie's flag too)."""
+        config: dict[str, object] = {
+            name.upper(): value for name, value in vars(self).items() if value is not None
+        }
+        if self.session_cookie_secure is not None:
+            config["REMEMBER_COOKIE_SECURE"] = self.session_cookie_secure
+        return config
 
 
 @dataclass(frozen=True)
@@ -64,6 +278,10 @@ class Settings:
     discovery_phrases: int = 3
     rediscover_days: int = 30
     auto_migrate: bool = True
+    log_format: str = "text"
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    worker: WorkerSettings = field(default_factory=WorkerSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -85,17 +303,21 @@ class Settings:
             broker_url=broker_url,
             index_url=index_url,
             index_prefix=env.get("CHECKER_INDEX_PREFIX") or "checker:index",
-            allow_private_urls=_truthy(env.get("CHECKER_ALLOW_PRIVATE_URLS")),
-            max_text_chars=int(env.get("CHECKER_MAX_TEXT_CHARS") or DEFAULT_MAX_TEXT_CHARS),
-            scheduler_tick_s=float(env.get("CHECKER_SCHEDULER_TICK_S") or 60),
-            searxng_url=env.get("CHECKER_SEARXNG_URL") or None,
-            brave_api_key=env.get("CHECKER_BRAVE_API_KEY") or None,
-            brave_url=env.get("CHECKER_BRAVE_URL") or BRAVE_SEARCH_URL,
-            search_daily_budget=int(env.get("CHECKER_SEARCH_DAILY_BUDGET") or 100),
-            search_repeat_days=int(env.get("CHECKER_SEARCH_REPEAT_DAYS") or 30),
-            discovery_phrases=int(env.get("CHECKER_DISCOVERY_PHRASES") or 3),
-            rediscover_days=int(env.get("CHECKER_REDISCOVER_DAYS") or 30),
-            auto_migrate=_truthy(env.get("CHECKER_AUTO_MIGRATE", "1")),
+            allow_private_urls=flag(env, "CHECKER_ALLOW_PRIVATE_URLS"),
+            max_text_chars=number(env, "CHECKER_MAX_TEXT_CHARS", DEFAULT_MAX_TEXT_CHARS, minimum=1),
+            scheduler_tick_s=seconds(env, "CHECKER_SCHEDULER_TICK_S", 60.0),
+            searxng_url=text(env, "CHECKER_SEARXNG_URL"),
+            brave_api_key=text(env, "CHECKER_BRAVE_API_KEY"),
+            brave_url=text(env, "CHECKER_BRAVE_URL") or BRAVE_SEARCH_URL,
+            search_daily_budget=number(env, "CHECKER_SEARCH_DAILY_BUDGET", 100, minimum=0),
+            search_repeat_days=number(env, "CHECKER_SEARCH_REPEAT_DAYS", 30, minimum=0),
+            discovery_phrases=number(env, "CHECKER_DISCOVERY_PHRASES", 3, minimum=1),
+            rediscover_days=number(env, "CHECKER_REDISCOVER_DAYS", 30, minimum=0),
+            auto_migrate=flag(env, "CHECKER_AUTO_MIGRATE", True),
+            log_format=log_format(env),
+            alerts=AlertSettings.from_env(env),
+            worker=WorkerSettings.from_env(env),
+            web=WebSettings.from_env(env),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 

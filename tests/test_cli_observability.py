@@ -53,4 +53,7 @@ def test_json_log_lines_and_a_refused_format(tmp_path):
     assert not [line for line in verbose.stderr.splitlines() if line.startswith(("INFO ", "WARNING "))]
     wrong = run(tmp_path, "articles", "list", CHECKER_LOG_FORMAT="yaml")
     assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
-    assert "CHECKER_LOG_FORMAT must be 'text' or 'json' (got 'yaml')" in wrong.stderr
+    assert "CHECKER_LOG_FORMAT must be 'text' or 'json', not 'yaml'" in wrong.stderr
+    flag = run(tmp_path, "articles", "list", CHECKER_ALLOW_PRIVATE_URLS="perhaps")
+    assert flag.returncode == 2 and "Traceback" not in flag.stderr
+    assert "CHECKER_ALLOW_PRIVATE_URLS must be on or off" in flag.stderr

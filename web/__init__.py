@@ -1,9 +1,8 @@
 """The dashboard and REST API: a Flask application factory, in the style of Flask's tutorial app.
 
-Configuration is read once, in this order (later wins): the defaults below (and web.throttle's),
-``CHECKER_*`` environment variables (``from_prefixed_env``: ``CHECKER_DATA_DIR`` becomes ``DATA_DIR``,
-``CHECKER_SECRET_KEY`` becomes ``SECRET_KEY``, values are parsed as JSON when they can be), then
-``test_config``.
+Configuration is read once, in this order (later wins): the defaults below (and web.throttle's), the
+environment's (:class:`checker.settings.WebSettings`, which reads and checks every ``CHECKER_*``
+variable the app has, e.g. ``CHECKER_SECRET_KEY`` as ``SECRET_KEY``), then ``test_config``.
 """
 
 from __future__ import annotations
@@ -69,8 +68,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from web import throttle
 
     app = Flask(__name__)
+    from checker.settings import WebSettings
+
     app.config.from_mapping(DEFAULTS | throttle.DEFAULTS)
-    app.config.from_prefixed_env("CHECKER")
+    app.config.from_mapping(WebSettings.from_env().flask_config())
     if test_config:
         app.config.from_mapping(test_config)
     app.config["BASE_URL"] = _base_url(app.config["BASE_URL"])

@@ -39,7 +39,7 @@ def serve(c: Context, host: str, port: int, demo: bool) -> None:
 
     # Plain HTTP on this machine: a Secure cookie would never come back. Behind TLS, use gunicorn.
     config: dict[str, object] = {"SETTINGS": c.settings}
-    if "CHECKER_SESSION_COOKIE_SECURE" not in os.environ:
+    if c.settings.web.session_cookie_secure is None:
         config |= {"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False}
     app = create_app(config)
     if demo:

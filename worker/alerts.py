@@ -1,6 +1,6 @@
 """Alerts on new unattributed reuse: a signed JSON webhook and/or an e-mail digest.
 
-Settings (environment):
+Settings (environment, read by :class:`checker.settings.AlertSettings`):
 - ``CHECKER_WEBHOOK_URL``: where to POST events; ``CHECKER_WEBHOOK_SECRET``: HMAC-SHA256 key. The
   signature of the exact body bytes is sent as ``X-Checker-Signature: sha256=<hex>`` with the event id
   in ``X-Checker-Event``, so receivers can verify and de-duplicate.
@@ -21,60 +21,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import smtplib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from email.message import EmailMessage
 
 import urllib3
 
 from checker.errors import CheckerError
 from checker.numbers import share
+from checker.settings import AlertSettings
 
 WEBHOOK_TIMEOUT_S = 10.0
 
 
 class AlertDeliveryError(CheckerError):
     """A delivery failed; the task retries it with backoff."""
-
-
-@dataclass(frozen=True)
-class AlertSettings:
-    webhook_url: str | None = None
-    webhook_secret: str = ""
-    smtp_host: str | None = None
-    smtp_port: int = 25
-    smtp_user: str | None = None
-    smtp_password: str | None = None
-    smtp_starttls: bool = False
-    mail_from: str = "reuse-checker@localhost"
-    mail_to: tuple[str, ...] = ()
-    base_url: str | None = None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> AlertSettings:
-        env = os.environ if env is None else env
-        return cls(
-            webhook_url=env.get("CHECKER_WEBHOOK_URL") or None,
-            webhook_secret=env.get("CHECKER_WEBHOOK_SECRET", ""),
-            smtp_host=env.get("CHECKER_SMTP_HOST") or None,
-            smtp_port=int(env.get("CHECKER_SMTP_PORT") or 25),
-            smtp_user=env.get("CHECKER_SMTP_USER") or None,
-            smtp_password=env.get("CHECKER_SMTP_PASSWORD") or None,
-            smtp_starttls=(env.get("CHECKER_SMTP_STARTTLS") or "").lower() in {"1", "true", "yes"},
-            mail_from=env.get("CHECKER_ALERT_FROM") or "reuse-checker@localhost",
-            mail_to=tuple(a.strip() for a in (env.get("CHECKER_ALERT_TO") or "").split(",") if a.strip()),
-            base_url=(env.get("CHECKER_BASE_URL") or "").rstrip("/") or None,
-        )
-
-    @property
-    def email_enabled(self) -> bool:
-        return bool(self.smtp_host and self.mail_to)
-
-    def link(self, path: str) -> str:
-        """A dashboard path as a link people can follow: in full when CHECKER_BASE_URL is set."""
-        return f"{self.base_url}{path}" if self.base_url else path
 
 
 def sign(body: bytes, secret: str) -> str:

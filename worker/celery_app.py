@@ -23,7 +23,6 @@ Reliability settings and why:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from contextvars import Token
 
@@ -31,10 +30,9 @@ from celery import Celery, signals
 from kombu import Queue
 
 from checker import logcontext
-from checker.settings import Settings
+from checker.settings import Settings, WorkerSettings
 from checker.store import private_umask
 
-VISIBILITY_TIMEOUT_S = 2 * 60 * 60
 # Longest a crawl task may run (soft limit raises inside the task; hard limit kills it).
 CRAWL_SOFT_LIMIT_S = 30 * 60
 # Beat (and the embedded scheduler, worker.scheduler): due watches, articles due for discovery and
@@ -43,26 +41,6 @@ CRAWL_SOFT_LIMIT_S = 30 * 60
 SWEEP_EVERY_S = 5 * 60
 QUEUE = "checker"
 CRAWL_QUEUE = "checker-crawl"
-# A scan's soft time limit (the task stops and records why) and hard limit (the process is killed).
-SCAN_SOFT_TIME_LIMIT_S = 300
-SCAN_TIME_LIMIT_S = 330
-
-
-def scan_time_limits(env: Mapping[str, str] | None = None) -> tuple[int | None, int]:
-    """``(soft, hard)`` seconds for a scan task: ``CHECKER_SCAN_SOFT_TIME_LIMIT`` (0: none) and
-    ``CHECKER_SCAN_TIME_LIMIT``. A hard limit not above the soft one is raised to soft + 30 s."""
-    env = os.environ if env is None else env
-    raw_soft = (env.get("CHECKER_SCAN_SOFT_TIME_LIMIT") or "").strip()
-    soft = int(raw_soft) if raw_soft else SCAN_SOFT_TIME_LIMIT_S
-    hard = max(int(env.get("CHECKER_SCAN_TIME_LIMIT") or SCAN_TIME_LIMIT_S), 1)
-    if soft <= 0:
-        return None, hard
-    return soft, hard if hard > soft else soft + 30
-
-
-def visibility_timeout(settings: Settings) -> int:
-    """``CHECKER_VISIBILITY_TIMEOUT`` seconds (tests shorten it to see redelivery), else the default."""
-    return int(os.environ.get("CHECKER_VISIBILITY_TIMEOUT") or VISIBILITY_TIMEOUT_S)
 
 
 def transport_options(visibility: int) -> dict:
@@ -157,7 +135,7 @@ def create_celery(settings: Settings | None = None, *, set_as_current: bool = Tr
         # The settings this app was made from: worker.dispatch reads the database and the broker's
         # Redis through them when it sends scans fairly (docs/fairness.md).
         checker_settings=settings,
-        broker_transport_options=transport_options(visibility_timeout(settings)),
+        broker_transport_options=transport_options(settings.worker.visibility_timeout_s),
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         timezone="UTC",
@@ -186,6 +164,6 @@ def apply_scan_time_limits(sender=None, **_) -> None:
     """A worker enforces its own environment's scan time limits. They are set on the task in the
     worker's main process (whose pool enforces them), not at app creation: a sender embeds its task's
     limits in every message, and the web process's environment should not decide them."""
-    soft, hard = scan_time_limits()
+    soft, hard = WorkerSettings.from_env().scan_time_limits
     task = sender.app.tasks["worker.tasks.scan"]
     task.soft_time_limit, task.time_limit = soft, hard

@@ -20,32 +20,25 @@ organisation's scan runs right after the task running now. Crawls get a thread o
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable
 from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from checker.models import Scan
+from checker.settings import WorkerSettings
 
 LOGGER = logging.getLogger(__name__)
 
-DEFAULT_PER_ORG_INFLIGHT = 2
 # How long a slot is held for a scan sent and not yet started: it waits in the broker behind the
 # scans of the other organisations. After this a lost message no longer blocks its organisation.
 SEND_SLOT_S = 30 * 60
 # A started scan holds its slot for the task's hard time limit plus this margin.
 RUN_SLOT_MARGIN_S = 60
-
-
-def per_org_inflight(env: Mapping[str, str] | None = None) -> int:
-    """``CHECKER_PER_ORG_INFLIGHT``: scans of one organisation in flight at once (default 2, at least 1)."""
-    env = os.environ if env is None else env
-    return max(1, int(env.get("CHECKER_PER_ORG_INFLIGHT") or DEFAULT_PER_ORG_INFLIGHT))
 
 
 def org_key(org_id: int | None) -> str:
@@ -182,7 +175,7 @@ def dispatch_org(
 
     The candidates are twice the limit: at most ``limit`` of the oldest queued scans hold a slot
     already (sent, not yet started), so the rest includes every scan a free slot can take."""
-    limit = per_org_inflight() if limit is None else limit
+    limit = WorkerSettings.from_env().per_org_inflight if limit is None else limit
     sent = slots.acquire(org_id, queued_candidates(Session, org_id, 2 * limit), limit)
     for scan_id in sent:
         try:

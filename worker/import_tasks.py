@@ -27,8 +27,8 @@ import time
 from celery import current_app, shared_task
 
 from checker import imports
+from checker.settings import WorkerSettings
 from worker import context, dispatch
-from worker.celery_app import VISIBILITY_TIMEOUT_S
 
 IMPORT_TASK = "worker.import_tasks.run_import"
 # Seconds a run registers before it sends the rest of its job as a new task.
@@ -50,7 +50,7 @@ def import_task(job_id: str) -> str:
 def slice_s() -> float:
     """Seconds a run registers: SLICE_S, or a quarter of the broker's visibility timeout if shorter."""
     options = current_app.conf.broker_transport_options or {}
-    return min(SLICE_S, (options.get("visibility_timeout") or VISIBILITY_TIMEOUT_S) / 4)
+    return min(SLICE_S, (options.get("visibility_timeout") or WorkerSettings.visibility_timeout_s) / 4)
 
 
 def send(job_id: str) -> None:

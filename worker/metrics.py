@@ -13,10 +13,10 @@ port shows only the main process's (no scans), and the worker says so in its log
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 
 from checker.metrics import multiprocess_dir, start_server
+from checker.settings import SettingsError, WorkerSettings
 
 LOGGER = logging.getLogger(__name__)
 
@@ -28,20 +28,15 @@ def serve_from_env(env: Mapping[str, str] | None = None, *, forks: bool = False)
     when off or refused: a bad port or address is logged in words, the worker runs on without it).
     ``forks``: the worker's scans run in forked processes (the prefork pool)."""
     global _server
-    env = os.environ if env is None else env
-    raw = (env.get("CHECKER_WORKER_METRICS_PORT") or "").strip()
-    if not raw or _server is not None:
+    if _server is not None:
         return _server
-    addr = (env.get("CHECKER_WORKER_METRICS_ADDR") or "127.0.0.1").strip()
     try:
-        port = int(raw)
-        if not 0 < port < 65536:
-            raise ValueError
-    except ValueError:
-        LOGGER.error(
-            "CHECKER_WORKER_METRICS_PORT must be a port number from 1 to 65535 (got %r): no metrics served",
-            raw,
-        )
+        settings = WorkerSettings.from_env(env)
+    except SettingsError as exc:
+        LOGGER.error("%s: no metrics served", exc)
+        return None
+    port, addr = settings.metrics_port, settings.metrics_addr
+    if port is None:
         return None
     if forks and not multiprocess_dir():
         LOGGER.warning(

@@ -26,9 +26,10 @@ from checker import logcontext, metrics, monitoring, scans
 from checker.errors import CheckerError
 from checker.models import AlertEvent, Crawl, MatchRow, Organisation, Scan, Watch, same_org
 from checker.records import ScanResult
+from checker.settings import AlertSettings, WorkerSettings
 from worker import context, dispatch, fairness
-from worker.alerts import AlertDeliveryError, AlertSettings, post_webhook, send_digest
-from worker.celery_app import CRAWL_SOFT_LIMIT_S, scan_time_limits
+from worker.alerts import AlertDeliveryError, post_webhook, send_digest
+from worker.celery_app import CRAWL_SOFT_LIMIT_S
 from worker.extract import extract_fetched
 from worker.fetch import CRAWL_TYPES, HostRateLimiter, RobotsCache, TransientFetchError, fetch
 from worker.pages import fetch_options, load_suspect, suspect_text
@@ -68,7 +69,7 @@ class ScanTask(Task):
         sent alerts). The scan, if still unfinished, ends failed, and its organisation moves on."""
         if not args or not isinstance(exc, (SoftTimeLimitExceeded, TimeLimitExceeded)):
             return
-        soft, hard = scan_time_limits()
+        soft, hard = WorkerSettings.from_env().scan_time_limits
         is_hard = isinstance(exc, TimeLimitExceeded)
         reason = too_slow(hard if is_hard else soft, hard=is_hard)
         try:
@@ -170,7 +171,7 @@ def _scan(task, scan_id: int) -> str:
             _next_of_org(registry, org_id, scan_id)
         return "skipped"
     logcontext.bind(org_id=claimed.org_id)  # undone with the scan's fields when scan_task returns
-    soft, hard = scan_time_limits()
+    soft, hard = WorkerSettings.from_env().scan_time_limits
     _hold_slot(registry, claimed.org_id, scan_id, hard + fairness.RUN_SLOT_MARGIN_S)
     match_ids: list[int]
     if claimed.attempts > MAX_SCAN_ATTEMPTS:

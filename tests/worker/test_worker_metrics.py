@@ -68,7 +68,7 @@ def test_serves_this_process_metrics_on_loopback_once(stop_server):
 @pytest.mark.parametrize("raw", ["abc", "0", "70000"])
 def test_a_bad_port_is_refused_in_words(raw, caplog, stop_server):
     assert worker_metrics.serve_from_env({"CHECKER_WORKER_METRICS_PORT": raw}) is None
-    assert "CHECKER_WORKER_METRICS_PORT must be a port number from 1 to 65535" in caplog.text
+    assert "CHECKER_WORKER_METRICS_PORT must be a whole number from 1 to 65535" in caplog.text
 
 
 def test_a_port_in_use_is_logged_not_raised(caplog, stop_server):
