@@ -80,21 +80,15 @@ def number(
     if raw is None:
         return default
     try:
-        value = int(raw)
+        value: int | None = int(raw)
     except ValueError:
         value = None
-    low = minimum if minimum is not None else -(10**18)
-    high = maximum if maximum is not None else 10**18
-    if value is None or not low <= value <= high:
-        bounds = (
-            f" from {minimum} to {maximum}"
-            if minimum is not None and maximum is not None
-            else f" of at least {minimum}"
-            if minimum is not None
-            else ""
-        )
-        raise SettingsError(f"{name} must be a whole number{bounds}, not {raw!r}")
-    return value
+    if value is not None and (minimum is None or value >= minimum) and (maximum is None or value <= maximum):
+        return value
+    bounds = ""
+    if minimum is not None:
+        bounds = f" from {minimum} to {maximum}" if maximum is not None else f" of at least {minimum}"
+    raise SettingsError(f"{name} must be a whole number{bounds}, not {raw!r}")
 
 
 def seconds(env: Mapping[str, str], name: str, default: float) -> float:
