@@ -26,7 +26,7 @@ from checker.demo import demo_suspects
 from checker.errors import InputError
 from checker.models import Article, MatchRow, Organisation, Review, Scan
 from tests.web.conftest import PASSWORD, SEEDS, close_app, csrf_token_of, make_app_with_world
-from web.evidence import STYLESHEET_URL, RefusedFetch, StylesheetOnlyFetcher, render_pdf
+from web.evidence import STYLESHEET_URL, RefusedFetch, StylesheetOnlyFetcher, _pdf_of, render_pdf
 from web.exports import TAKEDOWN_MAX_CHARS, notice_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -247,7 +247,32 @@ def test_the_renderer_reaches_no_url(counting_server):
     assert hits == []
 
 
+def test_the_same_report_within_the_minute_is_rendered_once(client, world, monkeypatch):
+    import weasyprint
+
+    _pdf_of.cache_clear()
+    renders: list[str] = []
+    real = weasyprint.HTML
+    monkeypatch.setattr(
+        weasyprint, "HTML", lambda string, **kw: renders.append(string) or real(string=string, **kw)
+    )
+    login(client)
+    url = f"/matches/{world.alpha_match}/report.pdf"
+    first, again = client.get(url), client.get(url + "?x=1")
+    assert first.status_code == again.status_code == 200 and first.data == again.data
+    if len(renders) == 2:  # the minute turned between the two: its stamp changed, so it was rendered again
+        assert renders[0] != renders[1]
+    else:
+        assert len(renders) == 1
+    # Anything in the report that changes is another HTML: rendered again.
+    with client.application.extensions["checker.registry"].Session.begin() as session:
+        session.add(Review(match_id=world.alpha_match, action="confirmed", note="checked again"))
+    before = len(renders)
+    assert client.get(url).status_code == 200 and len(renders) == before + 1
+
+
 def test_the_report_asks_the_renderer_for_its_stylesheet_only(client, world, monkeypatch):
+    _pdf_of.cache_clear()  # an earlier test's PDF of this same report would be answered unrendered
     asked: list[str] = []
     original = StylesheetOnlyFetcher.fetch
     monkeypatch.setattr(
