@@ -35,7 +35,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from checker.errors import CheckerError
 from checker.fingerprint import DEFAULT_SCHEME, FingerprintScheme
@@ -51,6 +51,8 @@ BRAVE_SEARCH_URL = "https://api.search.brave.com/res/v1/web/search"
 ON = frozenset({"1", "true", "yes", "on"})
 OFF = frozenset({"0", "false", "no", "off"})
 LOG_FORMATS = ("text", "json")
+# A parser's default: a value (the setting always has one) or None (unset: someone else's default holds).
+D = TypeVar("D", bool, int, None)
 
 
 class SettingsError(CheckerError, ValueError):
@@ -62,7 +64,8 @@ def text(env: Mapping[str, str], name: str, default: str | None = None) -> str |
     return (env.get(name) or "").strip() or default
 
 
-def flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+# The ignore: mypy refuses a default for a TypeVar-typed parameter (python/mypy#3737).
+def flag(env: Mapping[str, str], name: str, default: D = False) -> bool | D:  # type: ignore[assignment]
     """On (1, true, yes, on) or off (0, false, no, off), in any case; ``default`` when unset or empty."""
     raw = (text(env, name) or "").lower()
     if not raw:
@@ -73,8 +76,8 @@ def flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
 
 
 def number(
-    env: Mapping[str, str], name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
-) -> int:
+    env: Mapping[str, str], name: str, default: D, *, minimum: int | None = None, maximum: int | None = None
+) -> int | D:
     """A whole number within ``[minimum, maximum]``; ``default`` when unset or empty."""
     raw = text(env, name)
     if raw is None:
@@ -174,7 +177,6 @@ class WorkerSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerSettings:
         env = os.environ if env is None else env
-        port = text(env, "CHECKER_WORKER_METRICS_PORT")
         return cls(
             per_org_inflight=number(env, "CHECKER_PER_ORG_INFLIGHT", cls.per_org_inflight, minimum=1),
             scan_soft_time_limit_s=number(
@@ -184,9 +186,7 @@ class WorkerSettings:
             visibility_timeout_s=number(
                 env, "CHECKER_VISIBILITY_TIMEOUT", cls.visibility_timeout_s, minimum=1
             ),
-            metrics_port=None
-            if port is None
-            else number(env, "CHECKER_WORKER_METRICS_PORT", 0, minimum=1, maximum=65535),
+            metrics_port=number(env, "CHECKER_WORKER_METRICS_PORT", None, minimum=1, maximum=65535),
             metrics_addr=text(env, "CHECKER_WORKER_METRICS_ADDR") or cls.metrics_addr,
         )
 
@@ -220,25 +220,18 @@ class WebSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WebSettings:
         env = os.environ if env is None else env
-
-        def optional_number(name: str, minimum: int) -> int | None:
-            return None if text(env, name) is None else number(env, name, 0, minimum=minimum)
-
-        def optional_flag(name: str) -> bool | None:
-            return None if text(env, name) is None else flag(env, name)
-
         return cls(
             secret_key=text(env, "CHECKER_SECRET_KEY"),
             base_url=text(env, "CHECKER_BASE_URL"),
-            trusted_proxies=optional_number("CHECKER_TRUSTED_PROXIES", 0),
+            trusted_proxies=number(env, "CHECKER_TRUSTED_PROXIES", None, minimum=0),
             login_rate_limit=text(env, "CHECKER_LOGIN_RATE_LIMIT"),
-            login_backoff_after=optional_number("CHECKER_LOGIN_BACKOFF_AFTER", 1),
-            login_backoff_max_s=optional_number("CHECKER_LOGIN_BACKOFF_MAX_S", 1),
-            login_backoff_window_s=optional_number("CHECKER_LOGIN_BACKOFF_WINDOW_S", 1),
+            login_backoff_after=number(env, "CHECKER_LOGIN_BACKOFF_AFTER", None, minimum=1),
+            login_backoff_max_s=number(env, "CHECKER_LOGIN_BACKOFF_MAX_S", None, minimum=1),
+            login_backoff_window_s=number(env, "CHECKER_LOGIN_BACKOFF_WINDOW_S", None, minimum=1),
             ratelimit_storage_uri=text(env, "CHECKER_RATELIMIT_STORAGE_URI"),
-            session_cookie_secure=optional_flag("CHECKER_SESSION_COOKIE_SECURE"),
-            metrics=optional_flag("CHECKER_METRICS"),
-            page_size=optional_number("CHECKER_PAGE_SIZE", 1),
+            session_cookie_secure=flag(env, "CHECKER_SESSION_COOKIE_SECURE", None),
+            metrics=flag(env, "CHECKER_METRICS", None),
+            page_size=number(env, "CHECKER_PAGE_SIZE", None, minimum=1),
         )
 
     def flask_config(self) -> dict[str, object]:
