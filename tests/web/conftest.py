@@ -112,9 +112,9 @@ def world_template(tmp_path_factory) -> tuple[Path, World]:
     return root / "data", world
 
 
-def copy_world(template: tuple[Path, World], tmp_path: Path) -> World:
-    """A copy of the session's world in ``tmp_path / "data"`` (where :func:`make_app` keeps its files)."""
-    shutil.copytree(template[0], tmp_path / "data")
+def copy_world(template: tuple[Path, World], data_dir: Path) -> World:
+    """A copy of the session's world in ``data_dir``, an app's data folder (SQLite file and index)."""
+    shutil.copytree(template[0], data_dir)
     return template[1]
 
 
@@ -136,8 +136,9 @@ def make_app_with_world(
     if populated is None:
         populated = "world" in request.fixturenames
     world = None
-    if populated and (settings is None or settings.database_url.startswith("sqlite")):
-        world = copy_world(request.getfixturevalue("world_template"), tmp_path)
+    data_dir = settings.data_dir if settings else tmp_path / "data"  # make_app's default
+    if populated and (settings is None or settings.database_url == f"sqlite:///{data_dir / 'checker.db'}"):
+        world = copy_world(request.getfixturevalue("world_template"), data_dir)
     app = make_app(tmp_path, **({"SETTINGS": settings} if settings else {}), **config)
     if populated and world is None:
         world = populate(app)
