@@ -100,6 +100,17 @@ def test_passwords_are_hashed_with_scrypt(app, world):
     assert user.password_hash.startswith("scrypt:") and PASSWORD not in user.password_hash
 
 
+def test_the_product_hashes_at_werkzeugs_full_scrypt_cost():
+    """The suite hashes cheaply (tests/conftest.py); the product's own method is scrypt at N=2**15."""
+    from werkzeug.security import generate_password_hash
+
+    from tests.conftest import PRODUCT_PASSWORD_HASH_METHOD
+
+    assert generate_password_hash("x" * 8, method=PRODUCT_PASSWORD_HASH_METHOD).startswith(
+        "scrypt:32768:8:1$"
+    )
+
+
 @pytest.mark.parametrize(
     "path",
     DASHBOARD_PAGES + ["/articles/1", "/scans/1", "/matches/1", "/matches/1/report", "/matches/1/takedown"],
