@@ -259,11 +259,11 @@ def test_the_same_report_within_the_minute_is_rendered_once(client, world, monke
     login(client)
     url = f"/matches/{world.alpha_match}/report.pdf"
     first, again = client.get(url), client.get(url + "?x=1")
-    assert first.status_code == again.status_code == 200 and first.data == again.data
+    assert first.status_code == again.status_code == 200
     if len(renders) == 2:  # the minute turned between the two: its stamp changed, so it was rendered again
         assert renders[0] != renders[1]
     else:
-        assert len(renders) == 1
+        assert len(renders) == 1 and first.data == again.data
     # Anything in the report that changes is another HTML: rendered again.
     with client.application.extensions["checker.registry"].Session.begin() as session:
         session.add(Review(match_id=world.alpha_match, action="confirmed", note="checked again"))
