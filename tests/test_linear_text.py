@@ -38,6 +38,7 @@ from bench.regex import (
     OLD_URL_RE,
 )
 from checker import attribution, boilerplate, quotes
+from checker.normalize import normalize
 from checker.records import ArticleRef
 from worker import discover, extract, fetch, pages
 
@@ -469,6 +470,17 @@ def test_suspect_text_looks_up_every_line_in_one_pass() -> None:
     with within():
         text = pages.suspect_text(page)
     assert text.count("\n\n") == len(lines)  # each line is missing from the main text, so it is added
+
+
+@MANY
+@given(
+    st.text(st.sampled_from(list("ab Σσé\u0301\n\r\x0b\x0c\x1c\x85\u2028\u2029\t.,'\"-«»中文ﬁ")), max_size=60)
+)
+def test_line_tokens_are_each_lines_own(text) -> None:
+    """One normalisation of the whole text, cut at the line breaks, gives what each line alone gives."""
+    assert pages.line_tokens(text) == [
+        (line, normalize(line, drop_boilerplate=False).tokens) for line in text.splitlines()
+    ]
 
 
 @MANY
