@@ -239,6 +239,15 @@ def make_orgs(registry, *names: str) -> list[int]:
         return [o.id for o in orgs]
 
 
+def _terminated_with_this_process() -> None:
+    """In the child, before exec: SIGTERM when the test process dies (Linux's PR_SET_PDEATHSIG), so a
+    killed or interrupted run leaves no worker behind to take a later run's tasks from its database."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+
+
 class CeleryProcess:
     """``celery -A worker.app <args>`` as a child process, started as from a shell (umask 022) and
     waited for until its log says ``ready``."""
@@ -259,6 +268,7 @@ class CeleryProcess:
             stdout=self._out,
             stderr=subprocess.STDOUT,
             umask=0o022,  # as from a shell (this process may have tightened its own)
+            preexec_fn=_terminated_with_this_process,
         )
         deadline = time.monotonic() + 60
         while ready not in log.read_text(errors="replace"):

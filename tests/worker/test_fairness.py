@@ -18,11 +18,9 @@ from checker import scans
 from checker.models import Scan
 from checker.registry import Registry
 from checker.settings import Settings
+from tests.conftest import REDIS_URL  # the shared test database; keys under a fresh prefix
 from tests.worker.conftest import make_orgs
 from worker import context, dispatch, fairness, tasks
-
-REDIS_URL = "redis://127.0.0.1:6379/12"  # this project's fairness tests; keys under a fresh prefix
-
 
 # --------------------------------------------------------------------------------------------------
 # the background thread's policy
