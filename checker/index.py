@@ -72,6 +72,11 @@ class PassageIndex(Protocol):
     def article_count(self) -> int:
         """How many articles are indexed (``len(article_ids())``, cheaply: the metrics ask often)."""
 
+    def id_figures(self) -> tuple[int, int, int]:
+        """``(count, top, sum)`` of the indexed ids, ``top`` at least the largest (0 when empty): what
+        :meth:`~checker.registry.Registry.sync_index` compares with the database on every open, so a
+        backend answers it without listing the ids where it can (Redis keeps them as it writes)."""
+
     def save(self) -> None:
         """Make the changes durable (a no-op for backends that write through)."""
 
@@ -81,6 +86,13 @@ class PassageIndex(Protocol):
 
     def clear(self) -> None:
         """Drop everything (before a rebuild)."""
+
+
+def figures_of(ids: np.ndarray) -> tuple[int, int, int]:
+    """:meth:`PassageIndex.id_figures` of the ids ``ids`` (top: the largest)."""
+    if not len(ids):
+        return 0, 0, 0
+    return len(ids), int(ids.max()), int(ids.sum())
 
 
 def checked_keys(article_id: int, keys: np.ndarray, max_id: int) -> np.ndarray:

@@ -45,7 +45,7 @@ import numpy as np
 
 from checker.arrays import distinct, expand_ranges, in_sorted
 from checker.fingerprint import FingerprintScheme
-from checker.index import MAX_POSTINGS_PER_KEY, Hits, SchemeMismatch, checked_keys
+from checker.index import MAX_POSTINGS_PER_KEY, Hits, SchemeMismatch, checked_keys, figures_of
 from checker.store import private_dir
 
 LOGGER = logging.getLogger(__name__)
@@ -451,6 +451,10 @@ class MemoryIndex:
         if self._count is None or self._count[0] != state:
             self._count = (state, len(self.article_ids()))
         return self._count[1]
+
+    def id_figures(self) -> tuple[int, int, int]:
+        """``(count, largest, sum)`` of the live ids (:meth:`article_ids`, about 50 ms at a million)."""
+        return figures_of(self.article_ids())
 
     def article_ids(self) -> np.ndarray:
         """The live article ids, sorted. By sorting (:func:`~checker.arrays.distinct`) and a

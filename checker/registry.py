@@ -22,7 +22,6 @@ from sqlalchemy import ColumnElement, Row, delete, event, func, insert, select, 
 from sqlalchemy.orm import Session
 
 from checker import migrate, validate
-from checker.arrays import distinct
 from checker.errors import InputError, NotFound
 from checker.fingerprint import fingerprint
 from checker.index import PassageIndex, SchemeMismatch, open_index
@@ -488,28 +487,28 @@ class Registry:
         """Make the index hold exactly the database's articles; returns ``(added, removed)``.
 
         Opening a registry calls this, so its cost must not grow with the registry: it compares one
-        aggregate row (count, largest id, sum of ids) with the same figures of the index's ids. Equal
-        figures mean nothing to do (the common case). Articles registered past the index's largest id
-        (by a process that stopped before indexing them) are read by id range; only when the figures
-        still differ (an article deleted or inserted out of order) are all ids compared. Two opposite
-        failures that leave count, largest id and sum all equal would go unnoticed; ``checker index
-        rebuild`` mends any disagreement.
+        aggregate row of the database (count, largest id and sum of the ids) with the index's
+        :meth:`~checker.index.PassageIndex.id_figures` (count, a high-water mark of the ids, sum: one
+        ``HMGET`` on Redis). Equal count and sum, with no id past the mark, mean nothing to do (the
+        common case). Articles registered past the mark (by a process that stopped before indexing
+        them) are read by id range; only when the figures still differ (an article deleted, or inserted
+        below the mark) are all ids compared. Opposite failures that leave both count and sum equal
+        would go unnoticed; ``checker index rebuild`` mends any disagreement.
         """
-        indexed = self.index.article_ids()
-        db = self._id_figures()
-        if db == _figures(indexed):
+        count, top, total = self.index.id_figures()
+        db_count, db_top, db_total = self._id_figures()
+        if (count, total) == (db_count, db_total) and (db_top or 0) <= top:
             return 0, 0
         added = 0
-        top = int(indexed.max()) if len(indexed) else 0
-        if db[1] is not None and db[1] > top:
+        if db_top is not None and db_top > top:
             with self.Session() as session:
                 newer = session.scalars(select(Article.id).where(Article.id > top).order_by(Article.id)).all()
             for chunk in _batches(newer, REGISTER_BATCH):
                 self._index_articles(chunk)
-            added = len(newer)
-            indexed = distinct(np.concatenate([indexed, np.asarray(newer, dtype=np.int64)]))
+            added, count, total = len(newer), count + len(newer), total + sum(newer)
         removed = 0
-        if db != _figures(indexed):
+        if (count, total) != (db_count, db_total):
+            indexed = self.index.article_ids()
             with self.Session() as session:
                 db_ids = np.asarray(session.scalars(select(Article.id)).all(), dtype=np.int64)
             missing = np.setdiff1d(db_ids, indexed, assume_unique=True)  # both distinct: no np.unique
@@ -679,11 +678,6 @@ class Registry:
             session.add_all(rows)
             session.flush()
             return [r.id for r in rows]
-
-
-def _figures(ids: np.ndarray) -> tuple[int, int | None, int]:
-    """What :meth:`Registry.sync_index` compares: count, largest id and sum of a set of article ids."""
-    return len(ids), (int(ids.max()) if len(ids) else None), int(ids.sum()) if len(ids) else 0
 
 
 T = TypeVar("T")

@@ -143,3 +143,27 @@ def test_every_backend_returns_the_same_hits(store) -> None:
     q[:3] = pool[:3]
     assert len(reference.query(q).article_ids) > 1_000
     assert pairs(idx.query(q)) == pairs(reference.query(q))
+
+
+def test_id_figures_follow_every_change(store) -> None:
+    """``id_figures`` (what opening a registry compares) stays the count and sum of ``article_ids``, its
+    top at least their largest, through adds, identical re-adds, re-adds with other keys, removals of
+    indexed and unknown ids, from another handle, and after a clear."""
+    rng = np.random.default_rng(5)
+    idx, other = store(), store()
+    assert idx.id_figures() == (0, 0, 0)
+    for step in range(40):
+        who = idx if step % 3 else other
+        ids = rng.choice(np.arange(1, 60), size=int(rng.integers(1, 8)), replace=False).tolist()
+        if rng.random() < 0.6:
+            who.add([(i, keys(i * 7 + int(rng.integers(0, 2)), 4)) for i in ids])
+        else:
+            who.remove([*ids, 10_000])
+        who.save()
+        idx.refresh()
+        live = idx.article_ids()
+        count, top, total = idx.id_figures()
+        assert (count, total) == (len(live), int(live.sum())), step
+        assert top >= (int(live.max()) if len(live) else 0), step
+    idx.clear()
+    assert idx.id_figures()[0::2] == (0, 0)

@@ -13,7 +13,7 @@ import redis
 
 from checker.fingerprint import DEFAULT_SCHEME, FingerprintScheme
 from checker.index import MAX_POSTINGS_PER_KEY, SchemeMismatch, open_index
-from checker.index_redis import RedisIndex, drop
+from checker.index_redis import RedisIndex, drop, figures_name
 from tests.conftest import REDIS_URL
 from tests.indexes import found, keys, pairs, prefix_keys
 
@@ -82,7 +82,9 @@ def test_remove_deletes_the_postings(make_redis, redis_client, redis_prefix) -> 
     assert {k.decode() for k in prefix_keys(redis_client, redis_prefix)} == {
         f"{redis_prefix}:scheme",
         f"{redis_prefix}:layout",
+        figures_name(redis_prefix),  # count 0, sum 0, and the mark of the largest id ever added
     }
+    assert idx.id_figures() == (0, 20, 0)
 
 
 def test_a_stop_key_revives_when_articles_are_removed(make_redis) -> None:
@@ -283,3 +285,43 @@ def test_bucket_names_built_in_bulk_equal_one_by_one(make_redis, redis_prefix, b
     finally:
         drop(idx.client, idx.prefix)
         idx.close()
+
+
+def test_an_index_without_figures_gets_them_counted_at_open(make_redis, redis_client, redis_prefix) -> None:
+    """An index written before the set's figures existed: the first open counts them inside Redis;
+    later changes keep them; drop deletes them with the rest."""
+    idx = make_redis()
+    idx.add([(i, keys(i)) for i in (3, 9, 40)])
+    redis_client.delete(figures_name(redis_prefix))
+    assert make_redis().id_figures() == (3, 40, 52)
+    idx.remove([40])
+    idx.add([(7, keys(7))])
+    assert make_redis().id_figures() == (3, 40, 19)  # top: the largest ever added
+    assert figures_name(redis_prefix).encode() in prefix_keys(redis_client, redis_prefix)
+    drop(REDIS_URL, redis_prefix)
+    assert prefix_keys(redis_client, redis_prefix) == set()
+
+
+def test_concurrent_writers_keep_the_figures_exact(make_redis) -> None:
+    """Threads adding and removing overlapping ids at once: the figures still equal the set's."""
+    import threading
+
+    handles = [make_redis() for _ in range(4)]
+
+    def work(idx, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        for _ in range(30):
+            ids = rng.choice(np.arange(1, 80), size=5, replace=False).tolist()
+            if rng.random() < 0.7:
+                idx.add([(i, keys(i, 3)) for i in ids])
+            else:
+                idx.remove(ids)
+
+    threads = [threading.Thread(target=work, args=(h, n)) for n, h in enumerate(handles)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    live = handles[0].article_ids()
+    count, top, total = handles[0].id_figures()
+    assert (count, total) == (len(live), int(live.sum())) and top >= int(live.max())

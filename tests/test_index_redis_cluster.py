@@ -184,6 +184,7 @@ def test_the_cluster_index_returns_what_the_memory_index_does(make, cluster_url)
     assert len(memory.query(q).article_ids) > 1_000
     assert pairs(idx.query(q)) == pairs(memory.query(q))
     assert idx.article_ids().tolist() == memory.article_ids().tolist()
+    assert idx.id_figures()[0::2] == memory.id_figures()[0::2]  # count and sum, kept in one slot
     # The buckets are spread over every node.
     grown = [after - b for after, b in zip(node_key_counts(ports), before)]
     assert min(grown) > 0.2 * sum(grown), grown

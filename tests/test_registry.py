@@ -296,3 +296,30 @@ def test_articles_deleted_behind_the_index_are_removed_on_opening(
         assert synced == (1, 1)
         assert len(statements.full_id_lists()) == 1  # the figures disagreed: every id compared once
         assert early in reg.index.article_ids() and ids[0] not in reg.index.article_ids()
+
+
+def test_opening_a_registry_on_redis_lists_no_ids(tmp_path, redis_prefix, seed_suspects, monkeypatch) -> None:
+    """On the shared Redis index the figures come from one HMGET (issue 12, point 4: SMEMBERS read a
+    million ids on every open), also after the newest article was deleted (the index's mark stays above
+    the database's largest id) and when an article was stored but never indexed."""
+    from checker.index_redis import RedisIndex
+    from tests.conftest import REDIS_URL
+
+    settings = Settings.from_env(
+        {"CHECKER_INDEX_URL": REDIS_URL, "CHECKER_INDEX_PREFIX": redis_prefix}, data_dir=tmp_path / "d"
+    )
+    with Registry(settings) as reg:
+        ids = register_demo_articles(reg, SEEDS)
+        reg.delete_article(max(ids))
+    listed: list[int] = []
+    real = RedisIndex.article_ids
+    monkeypatch.setattr(RedisIndex, "article_ids", lambda self: listed.append(1) or real(self))
+    reg, _statements, synced = _open_watched(settings, monkeypatch)
+    with reg:
+        assert synced == (0, 0) and listed == []
+        new_id = _insert_unindexed(reg, seed_suspects["unrelated"]["text"])
+    monkeypatch.setattr(RedisIndex, "article_ids", lambda self: listed.append(1) or real(self))
+    reg, _statements, synced = _open_watched(settings, monkeypatch)
+    with reg:
+        assert synced == (1, 0) and listed == []
+        assert [m.article.id for m in reg.scan(seed_suspects["unrelated"]["text"]).matches] == [new_id]
