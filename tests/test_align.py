@@ -35,11 +35,6 @@ def profile(text: str) -> Profile:
     return Profile.build(doc, DEFAULT_SCHEME.shingle_size_for(doc))
 
 
-# A parallel run (pytest-xdist, --dist loadgroup) keeps this module on one worker, so that its
-# module-scoped fixture below is built once, not once per worker.
-pytestmark = pytest.mark.xdist_group("test_align")
-
-
 @pytest.fixture(scope="module")
 def pair() -> tuple[Profile, Profile]:
     return profile(ENGLISH_REWORDED), profile(ENGLISH_SOURCE)

@@ -16,11 +16,6 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTICLES = 300
 
 
-# A parallel run (pytest-xdist, --dist loadgroup) keeps this module on one worker, so that its
-# module-scoped fixture below is built once, not once per worker.
-pytestmark = pytest.mark.xdist_group("test_bench_scale")
-
-
 @pytest.fixture(scope="module")
 def scale_run(tmp_path_factory) -> tuple[dict, str]:
     out = tmp_path_factory.mktemp("scale") / "results.json"

@@ -79,11 +79,6 @@ def covered(ranges: list[tuple[int, int]], start: int, end: int, text: str) -> b
     return all(inside[i] for i in range(start, end) if text[i].isalnum())
 
 
-# A parallel run (pytest-xdist, --dist loadgroup) keeps this module on one worker, so that its
-# module-scoped fixture below is built once, not once per worker.
-pytestmark = pytest.mark.xdist_group("test_detection")
-
-
 @pytest.fixture(scope="module")
 def library() -> Library:
     rng = np.random.default_rng(2026)

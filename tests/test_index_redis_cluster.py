@@ -26,11 +26,9 @@ from tests.indexes import keys, pairs
 NODES = 3
 # redis-py's RedisCluster drops the connection it discovered the cluster through without closing it
 # (its socket is reported unclosed when garbage-collected): not this module's to fix.
-# A parallel run (pytest-xdist, --dist loadgroup) keeps this module on one worker: one cluster is started.
-pytestmark = [
-    pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning"),
-    pytest.mark.xdist_group("test_index_redis_cluster"),
-]
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning"
+)
 STARTUP_S = 30.0
 
 

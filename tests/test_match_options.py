@@ -40,11 +40,6 @@ TWO_SOURCES = "\n\n".join(
 )
 
 
-# A parallel run (pytest-xdist, --dist loadgroup) keeps this module on one worker, so that its
-# module-scoped fixture below is built once, not once per worker.
-pytestmark = pytest.mark.xdist_group("test_match_options")
-
-
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):
     """The seed articles, registered once for the module (scans only read)."""

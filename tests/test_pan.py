@@ -16,11 +16,6 @@ from tests.conftest import PAN13_DEV, shared_corpus
 SAMPLE_EVERY = 8
 
 
-# A parallel run (pytest-xdist, --dist loadgroup) keeps this module on one worker, so that its
-# module-scoped fixture below is built once, not once per worker.
-pytestmark = pytest.mark.xdist_group("test_pan")
-
-
 @pytest.fixture(scope="module")
 def pan_run(tmp_path_factory):
     from checker.settings import Settings

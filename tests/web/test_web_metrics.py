@@ -15,8 +15,6 @@ from tests.web.conftest import SEEDS, close_app, make_app
 from web.metrics import directory_bytes, queue_depths
 
 BROKER_DB = 7  # this module's Redis database (no other test uses it): only its Celery queue lists are touched
-# Its tests share that database, so a parallel run (pytest-xdist) keeps them on one worker.
-pytestmark = pytest.mark.xdist_group("broker_db-test_web_metrics")
 
 
 def scrape(client) -> dict[tuple[str, tuple], float]:

@@ -22,8 +22,6 @@ from tests.worker.test_monitoring import publish_copier_site
 from worker import dispatch
 
 REDIS_DB = 10  # this module's broker/index database on the CI Redis; flushed before and after
-# Its tests share that database, so a parallel run (pytest-xdist) keeps them on one worker.
-pytestmark = pytest.mark.xdist_group("redis_db-test_celery_beat")
 
 
 @pytest.fixture

@@ -28,8 +28,6 @@ from worker.celery_app import create_celery
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
 REDIS_DB = 9  # this module's broker/index database on the CI Redis; flushed before each test
-# Its tests share that database, so a parallel run (pytest-xdist) keeps them on one worker.
-pytestmark = pytest.mark.xdist_group("redis_db-test_celery_e2e")
 
 
 def free_port() -> int:

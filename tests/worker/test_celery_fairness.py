@@ -22,8 +22,6 @@ from worker.celery_app import create_celery
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_DB = 12
-# Its tests share that database, so a parallel run (pytest-xdist) keeps them on one worker.
-pytestmark = pytest.mark.xdist_group("redis_db-test_celery_fairness")
 BROKER = f"redis://127.0.0.1:6379/{REDIS_DB}"
 PAGE = (
     "<html><body><article><p>"

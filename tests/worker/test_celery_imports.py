@@ -26,8 +26,6 @@ from tests.worker.test_celery_e2e import app_for
 from web import accounts
 
 REDIS_DB = 14  # this module's broker/index database on the CI Redis; flushed before and after each test
-# Its tests share that database, so a parallel run (pytest-xdist) keeps them on one worker.
-pytestmark = pytest.mark.xdist_group("redis_db-test_celery_imports")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

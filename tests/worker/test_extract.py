@@ -141,11 +141,6 @@ def _real_index() -> list[dict]:
     return json.loads((shared_corpus(REAL_PAGES, "index.json") / "index.json").read_text("utf-8"))
 
 
-# A parallel run (pytest-xdist, --dist loadgroup) keeps this module on one worker, so that its
-# module-scoped fixture below is built once, not once per worker.
-pytestmark = pytest.mark.xdist_group("test_extract")
-
-
 @pytest.fixture(scope="module")
 def real_extractions() -> list[tuple[dict, ExtractedPage]]:
     out = []

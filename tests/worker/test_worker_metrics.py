@@ -29,8 +29,6 @@ from worker.celery_app import create_celery
 REDIS_DB = (
     8  # this module's broker/index database on the CI Redis (no other test uses it); flushed before and after
 )
-# Its tests share that database, so a parallel run (pytest-xdist) keeps them on one worker.
-pytestmark = pytest.mark.xdist_group("redis_db-test_worker_metrics")
 
 
 def free_port() -> int:
