@@ -25,8 +25,11 @@ Layout (format 2; every key under ``{prefix}:``; the prefix may not contain ``{`
 - ``{prefix}:scheme``: the :class:`~checker.fingerprint.FingerprintScheme` as JSON, written at first
   use (``SET NX``); a process with another scheme gets :class:`~checker.index.SchemeMismatch` when it
   opens the index, before it can read or write a key.
-- ``{prefix}:layout``: format version and ``bucket_bits``. An index of another format (format 1 was one
-  hash per shard, ~25 KB an article, scanned by a Lua script) is refused with
+- ``{prefix}:layout``: format version, ``bucket_bits`` and a random generation (``made``), read in the same
+  ``MGET`` as every query's buckets and every addition's records: a process sees at once that another
+  rebuilt the index, takes its bucket count, and refuses (:class:`~checker.index.SchemeMismatch`) when it
+  was rebuilt with another scheme, instead of reading or writing the wrong buckets. An index of another
+  format (format 1 was one hash per shard, ~25 KB an article, scanned by a Lua script) is refused with
   :class:`~checker.index.SchemeMismatch` until ``checker index rebuild``.
 
 Memory (``python -m bench.redis_index``): 6 bytes a posting, ~90 bytes per non-empty bucket, and ~0.9 KB
@@ -65,14 +68,17 @@ Costs (round trips are what matter: a local one is ~0.1 ms, a networked one 0.3-
 Configuration: ``CHECKER_INDEX_URL`` (see :mod:`checker.settings`) is a ``redis://`` or ``rediss://``
 URL for one server, or ``redis+cluster://host:port/`` (``rediss+cluster://`` with TLS) naming any node
 of a Redis Cluster (the others are discovered). ``?bucket_bits=N`` (12-24) sets the bucket count of a
-new index; an existing index keeps its own.
+new index; an existing index keeps its own (a log line says so) until ``checker index rebuild`` (which
+calls :meth:`~RedisIndex.clear`) makes it again with the requested count.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
+import secrets
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -86,6 +92,7 @@ from checker.arrays import expand_ranges
 from checker.fingerprint import FingerprintScheme
 from checker.index import MAX_POSTINGS_PER_KEY, Hits, SchemeMismatch, checked_keys
 
+LOGGER = logging.getLogger(__name__)
 FORMAT_VERSION = 2
 DEFAULT_BUCKET_BITS = 20
 MIN_BUCKET_BITS, MAX_BUCKET_BITS = 12, 24
@@ -337,12 +344,21 @@ class RedisIndex:
             client, url_bits = connect(url)
         self.client = client
         self.cluster = is_cluster(client)
-        bits = bucket_bits or url_bits or DEFAULT_BUCKET_BITS
+        self._requested_bits = bucket_bits or url_bits
+        bits = self._requested_bits or DEFAULT_BUCKET_BITS
         self._pfx = prefix.encode()
         try:
             if not MIN_BUCKET_BITS <= bits <= MAX_BUCKET_BITS:
                 raise ValueError(f"bucket_bits must be {MIN_BUCKET_BITS}..{MAX_BUCKET_BITS}, got {bits}")
-            self.bucket_bits = self._open(bits)
+            self._open(bits)
+            if self._requested_bits and self._requested_bits != self.bucket_bits:
+                LOGGER.warning(
+                    "the Redis index %r has 2**%d buckets, not the 2**%d asked for: it keeps its own until "
+                    "`checker index rebuild` makes it again",
+                    prefix,
+                    self.bucket_bits,
+                    self._requested_bits,
+                )
         except BaseException:
             self.close()
             raise
@@ -358,27 +374,56 @@ class RedisIndex:
     def _open(self, bucket_bits: int) -> int:
         """Claim the prefix for our scheme (or check it holds our scheme): one round trip."""
         scheme_json = json.dumps(self.scheme.index_identity(), sort_keys=True)
-        layout_json = json.dumps({"format": FORMAT_VERSION, "bucket_bits": bucket_bits}, sort_keys=True)
+        # "made": this index's generation. Every query and addition reads the layout with its buckets,
+        # so a process sees at once when another rebuilt the index (other buckets, another scheme).
+        layout_json = json.dumps(
+            {"format": FORMAT_VERSION, "bucket_bits": bucket_bits, "made": secrets.token_hex(8)},
+            sort_keys=True,
+        )
         pipe = self.client.pipeline(transaction=False)
         pipe.set(self._key("scheme"), scheme_json, nx=True, get=True)
         pipe.set(self._key("layout"), layout_json, nx=True, get=True)
         pipe.execute_command("EVAL", _IDS_FIGURES_SCRIPT, 2, *self._id_keys())
         old_scheme, old_layout, _ = pipe.execute()
-        if old_scheme is not None and json.loads(old_scheme) != self.scheme.index_identity():
+        return self._adopt(old_scheme, old_layout if old_layout is not None else layout_json.encode())
+
+    def _adopt(self, scheme_json: bytes | None, layout_json: bytes) -> int:
+        """Take the stored layout (its bucket count) as this instance's, after checking the stored scheme
+        (None: unclaimed) and format; the bucket count."""
+        if scheme_json is not None and json.loads(scheme_json) != self.scheme.index_identity():
             raise SchemeMismatch(
-                f"the Redis index {self.prefix!r} was built with fingerprint scheme {json.loads(old_scheme)}, "
-                f"not {self.scheme.index_identity()}; rebuild it with `checker index rebuild`"
+                f"the Redis index {self.prefix!r} was built with fingerprint scheme {json.loads(scheme_json)}, "
+                f"not {self.scheme.index_identity()}; rebuild it with `checker index rebuild`, or restart "
+                "this process with the scheme it was rebuilt with"
             )
-        layout = json.loads(old_layout) if old_layout is not None else json.loads(layout_json)
+        layout = json.loads(layout_json)
         if layout.get("format") != FORMAT_VERSION:
             raise SchemeMismatch(
                 f"the Redis index {self.prefix!r} has storage format {layout.get('format')}, "
                 f"not {FORMAT_VERSION}; rebuild it with `checker index rebuild`"
             )
+        self._layout = layout_json
         self._shift = np.uint64(64 - layout["bucket_bits"])
         self._rest_bits = layout["bucket_bits"] - TAG_BITS
         self._rest_digits = (self._rest_bits + 3) // 4
-        return int(layout["bucket_bits"])
+        self.bucket_bits = int(layout["bucket_bits"])
+        return self.bucket_bits
+
+    def _still_current(self, layout_json: bytes | None, *, claim: bool) -> bool:
+        """Whether the layout read with an operation's first ``MGET`` is the one this instance works
+        with. When another process rebuilt the index, take the new one (its scheme checked) and answer
+        False, so the operation starts again. A dropped index (a rebuild in progress) is claimed by a
+        writer (``claim``), as a new index is; a reader finds nothing in it (also False)."""
+        if layout_json == self._layout:
+            return True
+        if layout_json is None:
+            if claim:
+                self._open(self._requested_bits or self.bucket_bits)
+            return False
+        scheme_json = self.client.get(self._key("scheme"))
+        assert not isinstance(scheme_json, str)  # the client does not decode responses
+        self._adopt(scheme_json, layout_json)
+        return False
 
     def close(self) -> None:
         """Release the connections if this index created the client."""
@@ -586,7 +631,10 @@ class RedisIndex:
     def _add_batch(self, batch: dict[int, np.ndarray]) -> None:
         ids = list(batch)
         records = dict(zip(ids, article_records([batch[i] for i in ids], self.bucket_bits)))
-        old = dict(zip(ids, self._mget([self._article_name(i) for i in ids])))
+        layout, *stored = self._mget([self._key("layout").encode(), *(self._article_name(i) for i in ids)])
+        if not self._still_current(layout, claim=True):
+            return self._add_batch(batch)  # records again, in the index's new buckets
+        old = dict(zip(ids, stored))
         fresh = [i for i in ids if old[i] != records[i]]
         if not fresh:
             return
@@ -618,7 +666,10 @@ class RedisIndex:
         ids = sorted({int(i) for i in article_ids})
         if not ids:
             return
-        found = {i: r for i, r in zip(ids, self._mget([self._article_name(i) for i in ids])) if r is not None}
+        layout, *stored = self._mget([self._key("layout").encode(), *(self._article_name(i) for i in ids)])
+        if not self._still_current(layout, claim=False) and layout is not None:
+            return self.remove(ids)
+        found = {i: r for i, r in zip(ids, stored) if r is not None}
         if found:
             self._purge(found)
         pipe = self.client.pipeline(transaction=False)
@@ -724,8 +775,9 @@ class RedisIndex:
         codes = ((distinct >> self._shift) << np.uint64(16)) | (distinct & FP_MASK)
         ucodes, code_of = np.unique(codes, return_inverse=True)
         buckets = np.unique(ucodes >> np.uint64(16))
+        layout_name = self._key("layout").encode()
         if self.cluster:
-            values = self._mget(self._bucket_names(buckets))
+            layout, *values = self._mget([layout_name, *self._bucket_names(buckets)])
         else:
             rows = self._bucket_name_rows(buckets.astype(np.int64))
             width = rows.shape[1]
@@ -733,7 +785,10 @@ class RedisIndex:
             args[:, : -width - 2] = np.frombuffer(b"$%d\r\n" % width, dtype=np.uint8)
             args[:, -width - 2 : -2] = rows
             args[:, -2:] = np.frombuffer(b"\r\n", dtype=np.uint8)
-            values = self._mget_raw(len(rows), args.tobytes())
+            head = b"$%d\r\n%s\r\n" % (len(layout_name), layout_name)
+            layout, *values = self._mget_raw(len(rows) + 1, head + args.tobytes())
+        if not self._still_current(layout, claim=False):
+            return self.query(keys) if layout is not None else Hits.empty()
         counts = np.fromiter(
             (len(v) // POSTING.itemsize if v else 0 for v in values), dtype=np.int64, count=len(values)
         )
@@ -791,9 +846,10 @@ class RedisIndex:
         """Nothing to do: every add and remove is already in Redis."""
 
     def clear(self) -> None:
-        """Drop every posting and article of this prefix; the scheme stays claimed by this instance."""
+        """Drop every posting and article of this prefix; the scheme stays claimed by this instance, and
+        the bucket count becomes the one asked for when this instance was opened (if any)."""
         drop(self.client, self.prefix)
-        self._open(self.bucket_bits)
+        self._open(self._requested_bits or self.bucket_bits)
 
 
 def _split(value: bytes, drop_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]:

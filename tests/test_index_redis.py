@@ -247,6 +247,48 @@ def test_bucket_bits_come_from_the_url_and_stay_with_the_index(redis_prefix) -> 
         idx.close(), again.close()
     with pytest.raises(ValueError, match="bucket_bits"):
         RedisIndex(DEFAULT_SCHEME, url=f"{REDIS_URL}?bucket_bits=40", prefix=redis_prefix)
+
+
+def test_a_rebuild_makes_the_index_again_with_the_bucket_count_asked_for(redis_prefix, caplog) -> None:
+    """An index outgrowing its buckets: reopened with a larger ``?bucket_bits`` it says it keeps its own,
+    and clearing it (what ``checker index rebuild`` starts with) makes it again with the new count,
+    which other processes then open with."""
+    first = RedisIndex(DEFAULT_SCHEME, url=f"{REDIS_URL}?bucket_bits=14", prefix=redis_prefix)
+    first.add([(1, keys(1))])
+    bigger = RedisIndex(DEFAULT_SCHEME, url=f"{REDIS_URL}?bucket_bits=16", prefix=redis_prefix)
+    try:
+        assert bigger.bucket_bits == 14 and "keeps its own until `checker index rebuild`" in caplog.text
+        bigger.clear()
+        bigger.add([(2, keys(2))])
+        assert bigger.bucket_bits == 16
+        later = RedisIndex(DEFAULT_SCHEME, url=REDIS_URL, prefix=redis_prefix)
+        assert later.bucket_bits == 16 and found(later.query(keys(2))) == [(2, 5)]
+        assert found(later.query(keys(1))) == []
+        later.close()
+        # A process opened before the rebuild sees it with its next query and works in the new buckets.
+        assert found(first.query(keys(2))) == [(2, 5)] and first.bucket_bits == 16
+        first.add([(3, keys(3))])
+        assert found(bigger.query(keys(3))) == [(3, 5)]
+    finally:
+        first.close(), bigger.close()
+
+
+def test_a_process_sees_a_rebuild_with_another_scheme_at_its_next_scan(make_redis, redis_client) -> None:
+    """Rebuilt by another process with another fingerprint scheme: this one's next query or addition
+    refuses (its keys mean nothing there) with the way out, instead of reading or writing wrong buckets;
+    while the index is dropped mid-rebuild, a query finds nothing."""
+    old = make_redis()
+    old.add([(1, keys(1))])
+    rebuilder = make_redis()
+    drop(redis_client, rebuilder.prefix)
+    assert found(old.query(keys(1))) == []  # dropped: nothing to find, nothing claimed by a reader
+    other = make_redis(FingerprintScheme(rows=4, bands=15))
+    other.add([(2, keys(2))])
+    with pytest.raises(SchemeMismatch, match="restart this process"):
+        old.query(keys(2))
+    with pytest.raises(SchemeMismatch, match="restart this process"):
+        old.add([(3, keys(3))])
+    assert found(other.query(keys(2))) == [(2, 5)]
     with pytest.raises(ValueError, match="braces"):
         RedisIndex(DEFAULT_SCHEME, url=REDIS_URL, prefix="a{b}")
 

@@ -45,9 +45,6 @@ def _dummy_hash(method: str) -> str:
     return generate_password_hash("not a real password", method=method)
 
 
-_dummy_hash(PASSWORD_HASH_METHOD)  # made now, so that the first unknown e-mail costs no more than later ones
-
-
 # The one answer to every failed login: wrong password, unknown e-mail, disabled account, backed off.
 LOGIN_REFUSED = (
     "Wrong e-mail or password, or too many failed attempts for this account: "
@@ -187,11 +184,14 @@ def authenticate(session: Session, email: str, password: str) -> User:
     """The active account for these credentials, or LoginRefused (one message for every reason, so a
     refusal never tells whether the account exists or is disabled). An unknown e-mail costs the same
     password hashing as a known one. Throttling is the caller's (web.auth)."""
+    # Made on the first login of any kind (not at import: a CLI command would pay 0.1 s for nothing),
+    # so that the first unknown e-mail costs no more than a known one.
+    dummy = _dummy_hash(PASSWORD_HASH_METHOD)
     address = login_text((email or "").strip().lower(), 320)
     secret = login_text(password, MAX_PASSWORD_CHARS)
     user = session.scalar(select(User).where(func.lower(User.email) == address)) if address else None
     if user is None or secret is None:
-        check_password_hash(_dummy_hash(PASSWORD_HASH_METHOD), secret or "")
+        check_password_hash(dummy, secret or "")
         raise LoginRefused(LOGIN_REFUSED)
     if not check_password_hash(user.password_hash, secret) or not user.active:
         raise LoginRefused(LOGIN_REFUSED)
