@@ -371,8 +371,9 @@ class RedisIndex:
         """The article set and its figures (same cluster slot)."""
         return self._key("articles"), figures_name(self.prefix)
 
-    def _open(self, bucket_bits: int) -> int:
-        """Claim the prefix for our scheme (or check it holds our scheme): one round trip."""
+    def _open(self, bucket_bits: int) -> None:
+        """Claim the prefix for our scheme (or check it holds our scheme) and take the stored layout
+        (:meth:`_adopt`): one round trip."""
         scheme_json = json.dumps(self.scheme.index_identity(), sort_keys=True)
         # "made": this index's generation. Every query and addition reads the layout with its buckets,
         # so a process sees at once when another rebuilt the index (other buckets, another scheme).
@@ -385,11 +386,11 @@ class RedisIndex:
         pipe.set(self._key("layout"), layout_json, nx=True, get=True)
         pipe.execute_command("EVAL", _IDS_FIGURES_SCRIPT, 2, *self._id_keys())
         old_scheme, old_layout, _ = pipe.execute()
-        return self._adopt(old_scheme, old_layout if old_layout is not None else layout_json.encode())
+        self._adopt(old_scheme, old_layout if old_layout is not None else layout_json.encode())
 
-    def _adopt(self, scheme_json: bytes | None, layout_json: bytes) -> int:
+    def _adopt(self, scheme_json: bytes | None, layout_json: bytes) -> None:
         """Take the stored layout (its bucket count) as this instance's, after checking the stored scheme
-        (None: unclaimed) and format; the bucket count."""
+        (None: unclaimed) and format."""
         if scheme_json is not None and json.loads(scheme_json) != self.scheme.index_identity():
             raise SchemeMismatch(
                 f"the Redis index {self.prefix!r} was built with fingerprint scheme {json.loads(scheme_json)}, "
@@ -407,7 +408,6 @@ class RedisIndex:
         self._rest_bits = layout["bucket_bits"] - TAG_BITS
         self._rest_digits = (self._rest_bits + 3) // 4
         self.bucket_bits = int(layout["bucket_bits"])
-        return self.bucket_bits
 
     def _still_current(self, layout_json: bytes | None, *, claim: bool) -> bool:
         """Whether the layout read with an operation's first ``MGET`` is the one this instance works
