@@ -125,12 +125,17 @@ def test_a_prefork_workers_scans_show_on_its_port(tmp_path, seed_suspects):
             assert time.monotonic() < deadline, scan.status
             time.sleep(0.2)
         assert scan.status == "done", scan.error
-        samples = scrape(port)
+        # The task stores the result, then counts it (checker.metrics.record_scan: the counter, then the
+        # histogram): wait until the histogram, the last of the two, has it, before reading both.
+        duration = ("checker_scan_duration_seconds_count", (("source", "text"),))
+        while (samples := scrape(port)).get(duration, 0) < 1:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
         labels = (("source", "text"), ("status", "done"), ("verdict", scan.verdict))
         assert (
             samples[("checker_scans_total", labels)] == 1
         )  # counted in the pool process, served by the main one
-        assert samples[("checker_scan_duration_seconds_count", (("source", "text"),))] == 1
+        assert samples[duration] == 1
         assert any(multiproc.iterdir())
         # The worker's log lines are JSON; the scan's name it (its task and organisation too).
         records = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
