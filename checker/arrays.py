@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -37,3 +39,18 @@ def in_sorted(held: np.ndarray, values: np.ndarray) -> NDArray[np.bool_]:
     at = np.minimum(np.searchsorted(held, values), len(held) - 1)
     found: NDArray[np.bool_] = held[at] == values
     return found
+
+
+def ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``starts[i] .. starts[i] + counts[i] - 1`` for every ``i``, in a row."""
+    if len(starts) == 1:
+        return np.arange(starts[0], starts[0] + counts[0])
+    return np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+
+
+def pieces(values: np.ndarray, counts: np.ndarray | list[int]) -> list[np.ndarray]:
+    """``values`` cut into consecutive pieces of ``counts`` rows (a lighter ``np.split``)."""
+    if len(counts) == 1:
+        return [values]
+    ends = list(itertools.accumulate(counts.tolist() if isinstance(counts, np.ndarray) else counts))
+    return [values[a:b] for a, b in zip([0, *ends[:-1]], ends)]

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from checker.arrays import ranges
+
 _P = 0x100000001B3  # the 64-bit FNV prime: odd
 _P_INV = pow(_P, -1, 1 << 64)
 _LENGTH_MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -100,15 +102,39 @@ def shingle_hashes(token_hash: np.ndarray, k: int) -> np.ndarray:
     A text shorter than ``k`` tokens (but not empty) yields one shingle over all its tokens, so short
     texts can still be fingerprinted.
     """
+    return shingles_many([token_hash], k)[0]
+
+
+def shingles_many(token_hashes: Sequence[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`shingle_hashes` of each document's token hashes, in a row, and the bounds of each
+    document's shingles in it: ``k`` whole-array operations over all the documents' tokens at once
+    (the shingles that would straddle two documents are computed and left out)."""
     if not 1 <= k <= MAX_SHINGLE_SIZE:
         raise ValueError(f"shingle size must be between 1 and {MAX_SHINGLE_SIZE}, got {k}")
-    n = len(token_hash)
-    if n == 0:
-        return np.empty(0, dtype=np.uint64)
-    width = min(k, n)
-    count = n - width + 1
+    if len(token_hashes) == 1:  # one document: nothing to leave out
+        one = np.asarray(token_hashes[0])
+        grams = _shingles(one, min(k, len(one))) if len(one) else np.empty(0, dtype=np.uint64)
+        return grams, np.array([0, len(grams)], dtype=np.int64)
+    sizes = np.array([len(h) for h in token_hashes], dtype=np.int64)
+    counts = np.where(sizes >= k, sizes - k + 1, np.minimum(sizes, 1))
+    bounds = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(counts, out=bounds[1:])
+    out = np.empty(int(bounds[-1]), dtype=np.uint64)
+    long = np.flatnonzero(sizes >= k)
+    if len(long):
+        every = np.concatenate(token_hashes)
+        starts = np.cumsum(sizes) - sizes
+        out[ranges(bounds[long], counts[long])] = _shingles(every, k)[ranges(starts[long], counts[long])]
+    for d in np.flatnonzero((sizes > 0) & (sizes < k)).tolist():
+        out[bounds[d]] = _shingles(np.asarray(token_hashes[d]), int(sizes[d]))[0]
+    return out, bounds
+
+
+def _shingles(token_hash: np.ndarray, width: int) -> np.ndarray:
+    """The hash of every run of ``width`` consecutive tokens (``width <= len(token_hash)``)."""
+    count = len(token_hash) - width + 1
     acc = np.zeros(count, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for j in range(width):  # k whole-array operations, not one per shingle
+        for j in range(width):  # ``width`` whole-array operations, not one per shingle
             acc += token_hash[j : j + count] * _POSITION_MULTIPLIERS[j]
     return fmix64(acc)

@@ -12,13 +12,15 @@ from checker.fingerprint import (
     band_keys,
     collision_probability,
     fingerprint,
+    fingerprints,
     sentence_signatures,
+    sliding_minima,
     sliding_minimum,
     to_hash32,
     winnow,
 )
 from checker.normalize import normalize
-from checker.shingles import shingle_hashes, token_hashes
+from checker.shingles import shingle_hashes, shingles_many, token_hashes
 
 TEXT = (
     "Menteri Luar Negeri Retno Marsudi mengatakan bahwa MoU tersebut akan menjadi landasan kerja sama "
@@ -164,3 +166,65 @@ def test_short_and_empty_texts() -> None:
     assert empty.keys.shape == (0,) and empty.sketches.shape == (0, DEFAULT_SCHEME.bands)
     short = fingerprint(normalize("dua kata"))
     assert len(short.exact) == 1 and len(short.sketches) == 0
+
+
+# -- batches: checker.prepare fingerprints registrations many at a time ------------------------------------
+
+# Words of two lemmatised languages (with their stopwords and inflections), other scripts, numbers and
+# punctuation, so that a drawn batch mixes languages, documents without a language, short and empty
+# documents, and texts without word spaces.
+_WORDS = (
+    "yang dan di menteri mengatakan vaksin sputnik kesehatan negara kerja sama menyampaikan sampaikan "
+    "the of and minister said studies study vaccines health countries agreement signed was were "
+    "東 京 都 は 日 本 の 首 都 です 1 2021 3,5 . , ! ? : ; \u201c \u201d ( ) - \n \n\n"
+).split(" ")
+_TEXTS = st.lists(st.sampled_from(_WORDS), max_size=120).map(" ".join) | st.sampled_from(
+    ["", "a", "dua kata", "東京都は日本の首都です。" * 20, "Kata dia.", TEXT]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_TEXTS, max_size=8))
+def test_a_batch_is_fingerprinted_as_each_document_alone(texts: list[str]) -> None:
+    """Nothing reaches across documents: a batch's k-grams, windows, sentences, languages and counts
+    are each document's own, so every document gets what it gets alone."""
+    together = [normalize(t) for t in texts]
+    fingerprinted = fingerprints(together)
+    for text, doc, fp in zip(texts, together, fingerprinted):
+        alone = normalize(text)
+        expected = fingerprint(alone)
+        assert doc.lexical()[0] == alone.lexical()[0]
+        assert np.array_equal(doc.lemmas, alone.lemmas) and np.array_equal(doc.stop, alone.stop)
+        for got, want in (
+            (fp.exact, expected.exact),
+            (fp.sentences, expected.sentences),
+            (fp.sketches, expected.sketches),
+        ):
+            assert got.dtype == want.dtype and got.shape == want.shape
+            assert np.array_equal(got, want)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 40), max_size=8), st.integers(1, 20), st.integers(0, 2**32))
+def test_sliding_minima_of_segments_match_brute_force(sizes: list[int], window: int, seed: int) -> None:
+    values = np.random.default_rng(seed).integers(0, 2**63, size=sum(sizes), dtype=np.uint64)
+    bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    minima, found = sliding_minima(values, bounds, window)
+    for d in range(len(sizes)):
+        segment = values[bounds[d] : bounds[d + 1]]
+        w = min(window, len(segment))
+        expected = [segment[s : s + w].min() for s in range(len(segment) - w + 1)] if len(segment) else []
+        assert minima[found[d] : found[d + 1]].tolist() == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 9), max_size=12), max_size=6), st.integers(1, 8))
+def test_shingles_of_many_documents_are_each_documents(docs: list[list[int]], k: int) -> None:
+    hashes = [token_hashes([f"w{t}" for t in doc]) for doc in docs]
+    grams, bounds = shingles_many(hashes, k)
+    for d, h in enumerate(hashes):
+        width = min(k, len(h))
+        expected = (
+            [shingle_hashes(h[s : s + width], width)[0] for s in range(len(h) - width + 1)] if len(h) else []
+        )
+        assert grams[bounds[d] : bounds[d + 1]].tolist() == [int(x) for x in expected]

@@ -7,6 +7,8 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.corpus import Corpus
 from checker import prepare
@@ -126,3 +128,22 @@ def test_a_bad_article_in_a_later_batch_fails_after_the_earlier_batches_are_regi
         else:
             raise AssertionError("an empty text was registered")
         assert len(registry.index.article_ids()) == REGISTER_BATCH
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 3 * prepare.CHUNK_CHARS // 2), max_size=4 * prepare.CHUNK))
+def test_chunks_keep_every_text_in_order_within_both_limits(lengths: list[int]):
+    texts = ["x" * n for n in lengths]
+    chunks = prepare.chunks(texts)
+    assert [t for chunk in chunks for t in chunk] == texts
+    for chunk in chunks:
+        assert 1 <= len(chunk) <= prepare.CHUNK
+        assert len(chunk) == 1 or sum(map(len, chunk)) <= prepare.CHUNK_CHARS
+
+
+def test_preparing_many_here_equals_one_at_a_time():
+    batch = texts(2 * prepare.CHUNK + 3) + ["", "dua kata"]
+    together = prepare.prepare_many(batch, DEFAULT_SCHEME)
+    alone = [prepare.prepare(t, DEFAULT_SCHEME) for t in batch]
+    assert [n for n, _ in together] == [n for n, _ in alone]
+    assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(together, alone))
