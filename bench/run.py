@@ -200,10 +200,11 @@ class Engine:
             partners=(),
         )
 
-    def register(self, articles_in: list) -> list[int]:
-        # Fingerprinting on every CPU, as `checker import` does (kept for the engine's life).
+    def register(self, articles_in: list, ahead: list | None = None) -> list[int]:
+        # Fingerprinting on every CPU, as `checker import` does (kept for the engine's life), the next
+        # batch (``ahead``) while this one is stored, as `checker import` does.
         self.reg.prepare_in_parallel()
-        out = self.reg.register_many(articles_in, org_id=self.org_id)
+        out = self.reg.register_many(articles_in, org_id=self.org_id, **({"ahead": ahead} if ahead else {}))
         return [int(getattr(r, "id", r)) for r in out]  # Registered(id, existing) or plain ids
 
     def scan(self, text: str) -> dict:
@@ -361,10 +362,12 @@ def register_range(
     """Register corpus articles ``[start, stop)``; returns the seconds spent inside the engine."""
     prog = Progress(f"register {start:,}..{stop:,}", stop - start, every)
     spent = 0.0
-    for arts in corpus.batches(start, stop, batch):
-        items = [Engine.article_in(a) for a in arts]
+    batches = (([Engine.article_in(a) for a in arts], arts) for arts in corpus.batches(start, stop, batch))
+    following = next(batches, None)
+    while following is not None:
+        (items, arts), following = following, next(batches, None)  # made outside engine time
         t0 = time.perf_counter()
-        ids = engine.register(items)
+        ids = engine.register(items, following[0] if following else None)
         spent += time.perf_counter() - t0
         for a, i in zip(arts, ids):
             id_to_index[int(i)] = a.index

@@ -264,13 +264,17 @@ def import_(c: Context, file: str) -> None:
 
     try:
         with stream, progress_bar(size, "importing") as advance:
-            pending: list[ArticleIn] = []  # parsed and validated lines, registered 500 at a time
+            # Parsed lines, registered 500 at a time; each chunk is read before the one before it is
+            # registered, so that it is fingerprinted while that one is stored.
+            pending: list[ArticleIn] = []
+            following: list[ArticleIn] = []
             for article in articles(advance):
-                pending.append(article)
-                if len(pending) >= 500:
-                    updated += _register_chunk(registry, pending, job)
-                    pending = []
-            updated += _register_chunk(registry, pending, job)
+                following.append(article)
+                if len(following) >= 500:
+                    updated += _register_chunk(registry, pending, job, ahead=following)
+                    pending, following = following, []
+            updated += _register_chunk(registry, pending, job, ahead=following)
+            updated += _register_chunk(registry, following, job)
     except BaseException as exc:  # the job ends with the command (an error, Ctrl-C): failed, saying where
         job.fail(
             "internal" if isinstance(exc, Exception) else "stopped",
@@ -307,13 +311,16 @@ def _count_lines(path: str) -> int:
     return n
 
 
-def _register_chunk(registry: Registry, articles: list[ArticleIn], job: ImportJob) -> int:
-    """Register ``articles`` and store the job's progress; how many already registered were updated."""
+def _register_chunk(
+    registry: Registry, articles: list[ArticleIn], job: ImportJob, ahead: list[ArticleIn] | None = None
+) -> int:
+    """Register ``articles`` (``ahead``: the chunk to register next) and store the job's progress; how
+    many already registered were updated."""
     from checker import imports
 
     if not articles:
         return 0
-    results = registry.register_many(articles, skip_existing=True, org_id=job.org_id)
+    results = registry.register_many(articles, skip_existing=True, org_id=job.org_id, ahead=ahead or ())
     new = sum(1 for r in results if not r.existing)
     job.registered += new
     job.skipped += len(results) - new

@@ -84,6 +84,8 @@ class Preparer:
         self.scheme = scheme
         self.workers = default_workers() if workers is None else workers
         self._pool: multiprocessing.pool.Pool | None = None
+        # Chunks handed to the pool ahead of the map() that will ask for them (see ahead)
+        self._ahead: list[tuple[Sequence[str], multiprocessing.pool.AsyncResult[list[Prepared]]]] = []
 
     def __enter__(self) -> Preparer:
         return self
@@ -100,16 +102,35 @@ class Preparer:
             )
         return self._pool is not None
 
-    def map(self, texts: Sequence[str]) -> list[Prepared]:
-        if self._pool is None and len(texts) >= MIN_PARALLEL:
+    def map(self, texts: Sequence[str], ahead: Sequence[str] = ()) -> list[Prepared]:
+        """``texts`` prepared. ``ahead``: the texts the next call will probably ask for. When the pool
+        runs, they are handed to it after these and prepared while this process goes on (a registration
+        inserts and indexes one batch while the children fingerprint the next); the next call takes the
+        results of those it asks for and drops the others."""
+        ready: dict[str, Prepared] = {}
+        for chunk, result in self._ahead:
+            ready.update(zip(chunk, result.get()))
+        self._ahead = []
+        todo = [t for t in texts if t not in ready]
+        if self._pool is None and len(todo) >= MIN_PARALLEL:
             self.start()
-        if self._pool is None or len(texts) < 2:
-            return prepare_many(texts, self.scheme)
-        return [
-            item for done in self._pool.map(_prepare_in_child, chunks(texts), chunksize=1) for item in done
-        ]
+        if self._pool is None:
+            done = prepare_many(todo, self.scheme)
+        else:
+            pending = (
+                self._pool.map_async(_prepare_in_child, chunks(todo), chunksize=1) if len(todo) > 1 else None
+            )
+            self._ahead = [
+                (chunk, self._pool.apply_async(_prepare_in_child, (chunk,))) for chunk in chunks(ahead)
+            ]
+            done = (
+                prepare_many(todo, self.scheme) if pending is None else [p for c in pending.get() for p in c]
+            )
+        ready.update(zip(todo, done))
+        return [ready[t] for t in texts]
 
     def close(self) -> None:
+        self._ahead = []
         if self._pool is not None:
             self._pool.close()
             self._pool.join()

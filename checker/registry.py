@@ -11,7 +11,7 @@ import hashlib
 import logging
 import shutil
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -183,6 +183,7 @@ class Registry:
         self.index = index if index is not None else self._open_index(drop_shared_index)
         self._cache: OrderedDict[int, IndexedArticle] = OrderedDict()
         self._preparer: Preparer | None = None  # see prepare_in_parallel
+        self._mostly_new = True  # the last registered batch was mostly new articles (see register_many)
         if sync:
             self.sync_index()
 
@@ -271,10 +272,15 @@ class Registry:
         progress: Callable[[int], None] | None = None,
         org_id: int | None = None,
         workers: int | None = None,
+        ahead: Sequence[ArticleIn] = (),
     ) -> list[Registered]:
         """Register articles in batches: one INSERT and one index segment per batch. The new texts of a
         batch are fingerprinted on ``workers`` processes (default: one per CPU) where this process may
-        fork (:mod:`checker.prepare`).
+        fork (:mod:`checker.prepare`), the next batch's while this one is inserted and indexed, as long
+        as the last batch was mostly new articles (a re-run of an import, whose articles are mostly
+        registered already, fingerprints only what it registers). ``ahead``: the articles the caller
+        will register next (an import registering a chunk at a time), fingerprinted in the same way
+        during this call's last batch.
 
         With ``skip_existing`` (what every interface passes), registering is idempotent within the
         organisation: an article whose canonical url (:func:`checker.validate.canonical_url`) or, failing
@@ -290,15 +296,36 @@ class Registry:
             if self._preparer and workers is None
             else Preparer(self.settings.scheme, workers)
         ) as preparer:
-            for batch in _batches(articles, REGISTER_BATCH):
+            batches = _batches(articles, REGISTER_BATCH)
+            batch = next(batches, None)
+            while batch is not None:
+                following = next(batches, None)
                 rows = [{**self._validate(a), "org_id": org_id} for a in batch]
-                out.extend(self._register_batch(rows, skip_existing, preparer))
+                # The next batch's texts, fingerprinted while this one is stored (the caller's next chunk
+                # only when the pool outlives this call).
+                upcoming = following or (ahead if preparer is self._preparer else ())
+                texts = (
+                    [t for t in map(self._text_to_index, upcoming) if t is not None]
+                    if self._mostly_new
+                    else []
+                )
+                out.extend(self._register_batch(rows, skip_existing, preparer, texts))
                 if progress:
                     progress(len(batch))
+                batch = following
         return out
 
+    def _text_to_index(self, article: ArticleIn) -> str | None:
+        """The text that registering ``article`` would fingerprint, or None when it would be refused."""
+        try:
+            return check_text(
+                article.text if isinstance(article.text, str) else "", self.settings.max_text_chars
+            )
+        except InputError:
+            return None
+
     def _register_batch(
-        self, rows: list[dict[str, Any]], skip_existing: bool, preparer: Preparer
+        self, rows: list[dict[str, Any]], skip_existing: bool, preparer: Preparer, upcoming: list[str]
     ) -> list[Registered]:
         now = datetime.now(UTC)
         with self.Session.begin() as session:
@@ -337,7 +364,7 @@ class Registry:
                 if "id" in rec and changed:
                     dirty.setdefault(rec["id"], (rec, set()))[1].update(changed)
                 steps.append((rec, True, changed))
-            prepared = preparer.map([r["text"] for r in new_rows])
+            prepared = preparer.map([r["text"] for r in new_rows], ahead=upcoming)
             for r, (word_count, _) in zip(new_rows, prepared):
                 r["word_count"] = word_count
                 r["created_at"] = r["updated_at"] = now
@@ -352,6 +379,7 @@ class Registry:
                 for id_, (rec, fields) in dirty.items()
             }
         self._index_changes(dirty, reindex, [(r["id"], keys) for r, (_, keys) in zip(new_rows, prepared)])
+        self._mostly_new = 2 * len(new_rows) >= len(rows)
         return [Registered(rec["id"], existing, changed) for rec, existing, changed in steps]
 
     def _write_changes(

@@ -147,3 +147,62 @@ def test_preparing_many_here_equals_one_at_a_time():
     alone = [prepare.prepare(t, DEFAULT_SCHEME) for t in batch]
     assert [n for n, _ in together] == [n for n, _ in alone]
     assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(together, alone))
+
+
+def test_texts_handed_ahead_are_prepared_while_the_caller_goes_on():
+    first, second, third = texts(60), texts(120)[60:], ["dua kata", *texts(150)[120:]]
+    with prepare.Preparer(DEFAULT_SCHEME, workers=2) as preparer:
+        assert preparer.start()
+        got_first = preparer.map(first, ahead=second)
+        assert [chunk for chunk, _ in preparer._ahead] == prepare.chunks(second)  # on the pool now
+        got_second = preparer.map(second, ahead=third[1:])
+        # Asked for other texts than were handed ahead: those are dropped, these prepared now.
+        got_third = preparer.map(third)
+        assert preparer._ahead == []
+    for batch, got in ((first, got_first), (second, got_second), (third, got_third)):
+        alone = [prepare.prepare(t, DEFAULT_SCHEME) for t in batch]
+        assert [n for n, _ in got] == [n for n, _ in alone]
+        assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(got, alone))
+
+
+def test_registering_batches_ahead_indexes_what_one_at_a_time_does(settings, tmp_path, monkeypatch):
+    """Three batches, each fingerprinted while the one before is stored, then a re-run that finds every
+    article registered (and hands nothing ahead), then a caller's next chunk handed ahead."""
+    from dataclasses import replace
+
+    from checker import registry as registry_module
+
+    monkeypatch.setattr(registry_module, "REGISTER_BATCH", 100)
+    handed: list[int] = []  # how many texts each map() hands ahead
+    real_map = prepare.Preparer.map
+
+    def recording_map(self, texts, ahead=()):
+        handed.append(len(ahead))
+        return real_map(self, texts, ahead)
+
+    monkeypatch.setattr(prepare.Preparer, "map", recording_map)
+    articles = [
+        ArticleIn(title=f"a{i}", text=t, url=f"https://x.example/{i}") for i, t in enumerate(texts(330))
+    ]
+    other = replace(settings, data_dir=tmp_path / "other", database_url=f"sqlite:///{tmp_path / 'other.db'}")
+    with Registry(settings) as one, Registry(other) as two:
+        assert two.prepare_in_parallel()
+        ids_one = [r.id for r in one.register_many(articles[:300], workers=1, skip_existing=True)]
+        handed.clear()
+        ids_two = [r.id for r in two.register_many(articles[:300], skip_existing=True, ahead=articles[300:])]
+        assert ids_one == ids_two and handed == [100, 100, 30]
+        # the caller's next chunk, on the pool
+        assert [t for chunk, _ in two._preparer._ahead for t in chunk] == [a.text for a in articles[300:]]
+        handed.clear()
+        again = two.register_many(articles[:300], skip_existing=True)
+        assert all(r.existing for r in again) and not two._mostly_new
+        assert handed == [100, 0, 0]  # after a batch of registered articles, nothing more ahead
+        ids_one += [r.id for r in one.register_many(articles[300:], workers=1, skip_existing=True)]
+        ids_two += [r.id for r in two.register_many(articles[300:], skip_existing=True)]
+        assert ids_one == ids_two and two._mostly_new
+        for i in (0, 150, 299, 329):
+            excerpt = articles[i].text[:400]
+            assert [m.article.id for m in one.scan(excerpt).matches] == [
+                m.article.id for m in two.scan(excerpt).matches
+            ]
+            assert ids_one[i] in [m.article.id for m in two.scan(excerpt).matches]
