@@ -54,3 +54,13 @@ def pieces(values: np.ndarray, counts: np.ndarray | list[int]) -> list[np.ndarra
         return [values]
     ends = list(itertools.accumulate(counts.tolist() if isinstance(counts, np.ndarray) else counts))
     return [values[a:b] for a, b in zip([0, *ends[:-1]], ends)]
+
+
+def windows(sizes: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """For segments of ``sizes`` values: how many windows of ``width`` each has (``size - width + 1``,
+    and one covering the whole of a shorter, non-empty segment), and the bounds of each segment's
+    windows in a row of all of them."""
+    counts = np.where(sizes >= width, sizes - width + 1, np.minimum(sizes, 1))
+    bounds = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=bounds[1:])
+    return counts, bounds

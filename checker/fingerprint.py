@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from checker.arrays import distinct, pieces, ranges
+from checker.arrays import distinct, pieces, ranges, windows
 from checker.normalize import Document, analyse_documents
 from checker.shingles import fmix64, shingles_many
 
@@ -170,9 +170,7 @@ def sliding_minima(values: np.ndarray, bounds: np.ndarray, window: int) -> tuple
         prefix, suffix = _block_minima(values, w)
         return np.minimum(suffix[: n - w + 1], prefix[w - 1 : n]), np.array([0, n - w + 1], dtype=np.int64)
     sizes = np.diff(bounds)
-    counts = np.where(sizes >= window, sizes - window + 1, np.minimum(sizes, 1))
-    out_bounds = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=out_bounds[1:])
+    counts, out_bounds = windows(sizes, window)
     out = np.empty(int(out_bounds[-1]), dtype=values.dtype)
     long = np.flatnonzero(sizes >= window)
     if len(long):

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from checker.arrays import ranges
+from checker.arrays import ranges, windows
 
 _P = 0x100000001B3  # the 64-bit FNV prime: odd
 _P_INV = pow(_P, -1, 1 << 64)
@@ -116,9 +116,7 @@ def shingles_many(token_hashes: Sequence[np.ndarray], k: int) -> tuple[np.ndarra
         grams = _shingles(one, min(k, len(one))) if len(one) else np.empty(0, dtype=np.uint64)
         return grams, np.array([0, len(grams)], dtype=np.int64)
     sizes = np.array([len(h) for h in token_hashes], dtype=np.int64)
-    counts = np.where(sizes >= k, sizes - k + 1, np.minimum(sizes, 1))
-    bounds = np.zeros(len(sizes) + 1, dtype=np.int64)
-    np.cumsum(counts, out=bounds[1:])
+    counts, bounds = windows(sizes, k)
     out = np.empty(int(bounds[-1]), dtype=np.uint64)
     long = np.flatnonzero(sizes >= k)
     if len(long):
