@@ -204,7 +204,7 @@ class Engine:
         # Fingerprinting on every CPU, as `checker import` does (kept for the engine's life), the next
         # batch (``ahead``) while this one is stored, as `checker import` does.
         self.reg.prepare_in_parallel()
-        out = self.reg.register_many(articles_in, org_id=self.org_id, **({"ahead": ahead} if ahead else {}))
+        out = self.reg.register_many(articles_in, org_id=self.org_id, ahead=ahead or ())
         return [int(getattr(r, "id", r)) for r in out]  # Registered(id, existing) or plain ids
 
     def scan(self, text: str) -> dict:

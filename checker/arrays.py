@@ -23,12 +23,9 @@ def distinct(values: np.ndarray) -> np.ndarray:
 def expand_ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For ranges ``[lo[i], hi[i])``: every position, and the index ``i`` it came from."""
     counts = hi - lo
-    total = int(counts.sum())
-    if not total:
+    if not counts.sum():
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    owner = np.repeat(np.arange(len(lo), dtype=np.int64), counts)
-    offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-    return lo[owner] + offsets, owner
+    return ranges(lo, counts), np.repeat(np.arange(len(lo), dtype=np.int64), counts)
 
 
 def in_sorted(held: np.ndarray, values: np.ndarray) -> NDArray[np.bool_]:

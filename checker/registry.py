@@ -318,9 +318,7 @@ class Registry:
     def _text_to_index(self, article: ArticleIn) -> str | None:
         """The text that registering ``article`` would fingerprint, or None when it would be refused."""
         try:
-            return check_text(
-                article.text if isinstance(article.text, str) else "", self.settings.max_text_chars
-            )
+            return validate.article_text(article, self.settings.max_text_chars)
         except InputError:
             return None
 

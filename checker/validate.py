@@ -329,13 +329,18 @@ def json_loads_bounded(raw: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> Any
 
 
 # -- whole records -----------------------------------------------------------------------------------
+def article_text(a: ArticleIn, max_text_chars: int) -> str:
+    """The text :func:`article` keeps of ``a`` (:func:`~checker.textio.check_text`), or InputError."""
+    return check_text(a.text if isinstance(a.text, str) else "", max_text_chars, "text")
+
+
 def article(a: ArticleIn, max_text_chars: int) -> ArticleIn:
     """``a`` with every field checked and cleaned (the registry stores exactly this): the text by
     :func:`~checker.textio.check_text`, the licence canonical, partners lower-cased and sorted,
     aliases with their whitespace collapsed, ``published_at`` aware. InputError names the field."""
     from checker.verdict import normalize_license
 
-    text = check_text(a.text if isinstance(a.text, str) else "", max_text_chars, "text")
+    text = article_text(a, max_text_chars)
     # A title is a label (an untitled text gets its first line, shortened): one longer than the column
     # is cut, as it always was. Every other field is refused when too long: a cut URL is another
     # address, a cut publisher or required credit changes what attribution looks for.
