@@ -34,6 +34,7 @@ import json
 import logging
 import mmap
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -60,6 +61,10 @@ SEGMENT_PARTS = (("keys", "keys"), ("ids", "ids"), ("articles", "articles"), ("d
 META_FILE = "index.json"
 MAX_ARTICLE_ID = np.iinfo(np.uint32).max
 MADV_SEQUENTIAL = getattr(mmap, "MADV_SEQUENTIAL", None)  # None where the platform has no madvise
+MADV_RANDOM = getattr(mmap, "MADV_RANDOM", None)
+WARM_CHUNK = 1 << 20  # bytes per read of read_through
+# A segment's parts as read_through warms them: those every lookup touches first (see Segment.lookup).
+WARM_PARTS = ("dir", "keys", "ids")
 # Postings a merge reads, sorts and writes at a time (see _merge): about 100 MB of working memory.
 MERGE_CHUNK_KEYS = 1 << 22
 # allocate(segment name, part, dtype, length) -> a writable array for that part of a new segment
@@ -145,17 +150,39 @@ def map_npy(path: Path) -> np.ndarray:
 def advise(array: np.ndarray, advice: int | None) -> None:
     """``madvise`` the map under ``array`` (from :func:`map_npy`; nothing for other arrays). A merge
     reads its inputs in order once, and asks for :data:`MADV_SEQUENTIAL` (read ahead, drop behind).
-
-    Lookups keep the kernel's default read-around. ``MADV_RANDOM`` (read only the page a lookup
-    touches) made a cold process's first query at 600k articles 1.6-2.8 times faster (0.56-0.92 s
-    against 1.45-2.6 s), but every later query stayed as slow until the index was read page by page:
-    at 1M articles 300 scans took 107 s (356 ms each), where read-around warms the index within tens of
-    scans (p50 34 ms). The index must be in the page cache either way (README, Sizing)."""
+    Lookups ask for :data:`MADV_RANDOM`: see :func:`read_through`."""
     base: object = array
     while isinstance(base, np.ndarray):
         base = base.base
     if advice is not None and isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap):
         base.obj.madvise(advice)
+
+
+def read_through(paths: Iterable[Path], chunk: int = WARM_CHUNK) -> int:
+    """Read ``paths`` start to end and drop the bytes, so that the page cache holds them; a file that
+    another process's merge deleted meanwhile is skipped. The bytes read.
+
+    Why (issue 12, cold start): a lookup touches a few pages of each segment, scattered over the index.
+    Under the kernel's default read-around, each page fault read the whole read-ahead window around it,
+    and this machine's disk has an 8 MB window (``/sys/block/vda/queue/read_ahead_kb``): a fresh
+    process's first scan read the whole index, 2.6 GB at 300k articles (1.96 s; 13.5 s at 1M). With
+    :data:`MADV_RANDOM` a fault reads its own page: the first scan read 30 MB (0.37 s). But then every
+    later scan faults its own few thousand pages (p50 64 ms instead of 9 ms) until the index is cached.
+    So after its first query a process reads the segment files through once, in a background thread
+    (:meth:`MemoryIndex.query`): at 300k articles 2.5 GB in 1.3-1.8 s, after which scans run at the
+    cached speed. The thread is not started before the first query because a scan that faults while the
+    disk streams the index waits for it (the first scan took as long as the whole read, 1.2-1.6 s).
+    Measured with the page cache of the index's files dropped (``POSIX_FADV_DONTNEED``)."""
+    buf = bytearray(chunk)
+    total = 0
+    for path in paths:
+        try:
+            with open(path, "rb", buffering=0) as fh:
+                while n := fh.readinto(buf):
+                    total += n
+        except FileNotFoundError:
+            continue
+    return total
 
 
 def _filtered(seg: Segment, drop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -249,6 +276,10 @@ class MemoryIndex:
         self.merged_postings = 0  # postings rewritten by merges (what registration's merges cost)
         # (state, article count): see article_count
         self._count: tuple[tuple[tuple[str, ...], int, int], int] | None = None
+        # Segments whose files this process has read or written (in the page cache), and the thread
+        # reading the others (see read_through).
+        self._warm: set[str] = set()
+        self._warming: threading.Thread | None = None
         if self.directory and (self.directory / META_FILE).exists():
             self._load()
 
@@ -282,7 +313,10 @@ class MemoryIndex:
         assert directory is not None
 
         def load(part: str) -> np.ndarray:
-            return map_npy(directory / f"seg-{name}-{part}.npy")
+            array = map_npy(directory / f"seg-{name}-{part}.npy")
+            if part in WARM_PARTS:  # looked up page by page; "articles" is read whole on open
+                advise(array, MADV_RANDOM)
+            return array
 
         return Segment(name, load("keys"), load("ids"), load("articles"), load("dir"))
 
@@ -319,6 +353,7 @@ class MemoryIndex:
         assert self.directory is not None
         for part, attr in SEGMENT_PARTS:
             np.save(self.directory / f"seg-{seg.name}-{part}.npy", np.ascontiguousarray(getattr(seg, attr)))
+        self._warm.add(seg.name)
 
     def _allocate_file(self, name: str, part: str, dtype: type, n: int) -> np.ndarray:
         """A new segment's part as a writable memory-mapped ``.npy`` file (see :func:`_merge`)."""
@@ -382,6 +417,7 @@ class MemoryIndex:
             self.merged_postings += sum(len(s) for s in group)
             if write:  # written in place by _merge; mapped again read-only
                 written.add(merged.name)
+                self._warm.add(merged.name)
                 merged = self._load_segment(merged.name)
             gone = {id(s) for s in group}
             self.segments = [s for s in self.segments if id(s) not in gone] + [merged]
@@ -468,6 +504,13 @@ class MemoryIndex:
         return ids[~in_sorted(np.asarray(self.tombstones, dtype=np.int64), ids)]
 
     def query(self, keys: np.ndarray) -> Hits:
+        """The postings of ``keys`` (see :class:`checker.index.Hits`); then the rest of the index is
+        read into the page cache in the background, once (:meth:`warm`)."""
+        hits = self._query(keys)
+        self.warm()
+        return hits
+
+    def _query(self, keys: np.ndarray) -> Hits:
         if not len(keys) or not self.segments:
             return Hits.empty()
         # Look up each distinct key once (a suspect may repeat keys).
@@ -498,3 +541,18 @@ class MemoryIndex:
         ends = np.searchsorted(sorted_inv, owner, side="right")
         flat_pos, which = expand_ranges(starts, ends)
         return Hits(ids[which], order[flat_pos])
+
+    def warm(self) -> threading.Thread | None:
+        """Read the files of the segments this process has not read or written yet into the page
+        cache, in a background thread (:func:`read_through`); the thread, None when nothing is left or
+        a thread is still reading. Queries call it, so a process warms after its first query."""
+        if self.directory is None or (self._warming is not None and self._warming.is_alive()):
+            return None
+        names = [s.name for s in self.segments if s.name not in self._warm]
+        if not names:
+            return None
+        self._warm.update(names)
+        paths = [self.directory / f"seg-{name}-{part}.npy" for part in WARM_PARTS for name in names]
+        self._warming = threading.Thread(target=read_through, args=(paths,), name="index-warm", daemon=True)
+        self._warming.start()
+        return self._warming

@@ -165,3 +165,67 @@ def test_merging_by_key_range_equals_merging_whole(tmp_path, monkeypatch, chunk,
             assert got.dtype == want.dtype and np.array_equal(got, want)
     again = on_disk._load_segment(merged.name)
     assert np.array_equal(again.keys, expected[0]) and np.array_equal(again.directory, expected[3])
+
+
+def test_read_through_reads_every_byte_and_skips_deleted_files(tmp_path) -> None:
+    sizes = {"a": 0, "b": 5, "c": index_memory.WARM_CHUNK * 2 + 7}
+    for name, size in sizes.items():
+        (tmp_path / name).write_bytes(b"x" * size)
+    paths = [tmp_path / name for name in sizes] + [tmp_path / "merged-away"]
+    assert index_memory.read_through(paths, chunk=4096) == sum(sizes.values())
+
+
+def warmed_files(monkeypatch) -> list[str]:
+    """The files warm-up threads read, recorded (each thread joined before the list is returned)."""
+    read: list[str] = []
+    real = index_memory.read_through
+
+    def recording(paths, chunk=index_memory.WARM_CHUNK):
+        paths = list(paths)
+        read.extend(p.name for p in paths)
+        return real(paths, chunk)
+
+    monkeypatch.setattr(index_memory, "read_through", recording)
+    return read
+
+
+def test_a_process_warms_the_segments_it_loaded_once_after_its_first_query(tmp_path, monkeypatch) -> None:
+    """Cold start (issue 12): a loaded index is looked up page by page (MADV_RANDOM) and read into the
+    page cache in the background after the first query; segments this process wrote are not read
+    again, nor is anything read for a second query."""
+    read = warmed_files(monkeypatch)
+    writer = MemoryIndex(DEFAULT_SCHEME, tmp_path)
+    writer.add([(1, keys(1)), (2, keys(2))])
+    writer.save()
+    assert writer.query(keys(1)) is not None and writer.warm() is None and read == []  # it wrote them
+
+    advised = []
+    monkeypatch.setattr(index_memory, "advise", lambda array, advice: advised.append((len(array), advice)))
+    reader = MemoryIndex(DEFAULT_SCHEME, tmp_path)
+    assert read == []  # opening reads nothing
+    (segment,) = reader.segments
+    random = [n for n, advice in advised if advice == index_memory.MADV_RANDOM]
+    assert sorted(random) == sorted(len(getattr(segment, part)) for part in ("directory", "keys", "ids"))
+    assert found(reader.query(keys(2)))[0] == (2, 5)
+    assert reader._warming is not None
+    reader._warming.join(10)
+    assert read == [f"seg-{segment.name}-{part}.npy" for part in index_memory.WARM_PARTS]
+    reader.query(keys(1))
+    assert reader.warm() is None and len(read) == 3
+
+    # Another process saves a new segment: the reader warms that one only, after its next query.
+    writer.add([(3, keys(3))])
+    writer.save()
+    assert reader.refresh()
+    assert found(reader.query(keys(3)))[0] == (3, 5)
+    reader._warming.join(10)
+    new = {s.name for s in reader.segments} - {segment.name}
+    assert {name.split("-")[1] for name in read[3:]} == new and len(read) == 6
+
+
+def test_an_index_in_memory_only_reads_no_file(monkeypatch) -> None:
+    read = warmed_files(monkeypatch)
+    index = MemoryIndex(DEFAULT_SCHEME)
+    index.add([(1, keys(1))])
+    index.save()
+    assert found(index.query(keys(1)))[0] == (1, 5) and index.warm() is None and read == []
