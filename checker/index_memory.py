@@ -556,3 +556,10 @@ class MemoryIndex:
         self._warming = threading.Thread(target=read_through, args=(paths,), name="index-warm", daemon=True)
         self._warming.start()
         return self._warming
+
+    def wait_warm(self, timeout: float | None = None) -> bool:
+        """Wait for the background read of :meth:`warm` to end (at most ``timeout`` seconds); True when
+        no read is running. For measuring scans once the index is cached (bench/scale.py)."""
+        if self._warming is not None:
+            self._warming.join(timeout)
+        return self._warming is None or not self._warming.is_alive()
