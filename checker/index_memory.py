@@ -25,6 +25,10 @@ scan) compares ``index.json``'s identity (inode, size, modification time: one ``
 this process last loaded or saved, and loads the new state when another process saved since. A
 running dashboard thus finds the articles that ``checker import`` added a moment ago, without a
 restart; segments it still maps stay readable after another process deletes their files.
+
+Page cache: lookups read only the pages they touch (``MADV_RANDOM``), and after its first query a process
+reads the segment files it has not read or written into the page cache in a background thread
+(:meth:`MemoryIndex.warm`; why, with measurements: :func:`read_through`).
 """
 
 from __future__ import annotations
