@@ -94,6 +94,17 @@ def build_directory(keys: np.ndarray) -> np.ndarray:
     return np.append(directory, np.uint32(len(keys)))
 
 
+def bucket_starts(keys: np.ndarray, bits: int, first: int, count: int) -> np.ndarray:
+    """:func:`build_directory`'s entries for buckets ``first .. first + count - 1`` of the sorted ``keys``,
+    all of whose keys lie in those buckets: a count per bucket and a running sum, where a binary search
+    per bucket was a third of a merge's time."""
+    bucket = ((keys >> np.uint64(64 - bits)) - np.uint64(first)).view(np.int64)
+    counts = np.bincount(bucket, minlength=count)
+    starts = np.zeros(count, dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    return starts
+
+
 _NO_IDS = np.empty(0, dtype=np.uint32)
 
 
@@ -248,8 +259,9 @@ def _merge(group: list[Segment], tombstones: np.ndarray, allocate: Allocate = _a
         part_keys = part_keys[order]
         end = written + len(part_keys)
         keys[written:end], ids[written:end] = part_keys, part_ids[order]
-        bounds = np.arange(r * buckets, (r + 1) * buckets, dtype=np.uint64) << np.uint64(64 - bits)
-        directory[r * buckets : (r + 1) * buckets] = np.searchsorted(part_keys, bounds) + written
+        directory[r * buckets : (r + 1) * buckets] = (
+            bucket_starts(part_keys, bits, r * buckets, buckets) + written
+        )
         written = end
     directory[-1] = total
     articles = allocate(name, "articles", np.uint32, len(held) - len(dead))
