@@ -89,15 +89,13 @@ def build_directory(keys: np.ndarray) -> np.ndarray:
     """``directory[b]`` = first position whose key's top ``bits`` bits are >= ``b`` (keys are uniform
     64-bit hashes, so buckets hold about KEYS_PER_BUCKET keys each)."""
     bits = directory_bits(len(keys))
-    bounds = np.arange(2**bits, dtype=np.uint64) << np.uint64(64 - bits)
-    directory = np.searchsorted(keys, bounds, side="left").astype(np.uint32)
-    return np.append(directory, np.uint32(len(keys)))
+    return np.append(bucket_starts(keys, bits, 0, 1 << bits), len(keys)).astype(np.uint32)
 
 
 def bucket_starts(keys: np.ndarray, bits: int, first: int, count: int) -> np.ndarray:
-    """:func:`build_directory`'s entries for buckets ``first .. first + count - 1`` of the sorted ``keys``,
-    all of whose keys lie in those buckets: a count per bucket and a running sum, where a binary search
-    per bucket was a third of a merge's time."""
+    """Directory entries (see :func:`build_directory`) for buckets ``first .. first + count - 1`` of the
+    sorted ``keys``, all of whose keys lie in those buckets: a count per bucket and a running sum, where a
+    binary search per bucket was a third of a merge's time."""
     bucket = ((keys >> np.uint64(64 - bits)) - np.uint64(first)).view(np.int64)
     counts = np.bincount(bucket, minlength=count)
     starts = np.zeros(count, dtype=np.int64)

@@ -127,6 +127,21 @@ def test_registration_merges_each_posting_once_per_tier(monkeypatch, batches) ->
         assert found(index.query(keys(i, per_batch)))[0] == (i, per_batch)
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_directory_entries_are_each_buckets_first_position(seed) -> None:
+    """Against a binary search for each bucket's lower bound, with keys at both ends of the range."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 300))
+    keys = np.sort(
+        np.concatenate([rng.integers(0, 2**64, size=n, dtype=np.uint64), np.array([0, 2**64 - 1], np.uint64)])
+    )
+    directory = index_memory.build_directory(keys)
+    bits = index_memory.directory_bits(len(keys))
+    bounds = np.arange(2**bits, dtype=np.uint64) << np.uint64(64 - bits)
+    expected = np.append(np.searchsorted(keys, bounds, side="left"), len(keys))
+    assert directory.dtype == np.uint32 and np.array_equal(directory, expected)
+
+
 def reference_merge(group, tombstones) -> tuple[np.ndarray, ...]:
     """A merge built whole: the group's postings concatenated, stably sorted, tombstones dropped."""
     everything = index_memory.Segment.build(
