@@ -62,9 +62,9 @@ def _filters() -> queries.Filters:
         return queries.Filters(per_page=current_app.config["PAGE_SIZE"])
 
 
-def _or_404(fn, *args):
+def _or_404(fn, *args, **kwargs):
     try:
-        return fn(get_session(), current_user.org_id, *args)
+        return fn(get_session(), current_user.org_id, *args, **kwargs)
     except NotFound:
         abort(404)
 
@@ -445,7 +445,7 @@ def scans_status():
 @bp.route("/scans/<int:scan_id>")
 def scan(scan_id: int):
     """A scan: its status, the suspect text with every copied passage in <mark>, and its matches."""
-    s = _or_404(queries.get_scan, scan_id)
+    s = _or_404(queries.get_scan, scan_id, with_matches=True)
     spans = [
         Span(p.suspect_start, p.suspect_end, f"m{m.id}-p{n}", None)
         for m in s.matches

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import overload
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from checker import validate
 from checker.attribution import host_of
@@ -182,10 +182,10 @@ def _check_id(record_id: int, what: str) -> None:
 
 
 # -- articles ------------------------------------------------------------------------------------------
-def _get_owned(session: Session, model, org_id: int, record_id: int, what: str):
+def _get_owned(session: Session, model, org_id: int, record_id: int, what: str, options=()):
     """A record of ``org_id``; another organisation's record is "not found", so ids do not leak."""
     _check_id(record_id, what)
-    record = session.get(model, record_id)
+    record = session.get(model, record_id, options=options)
     if record is None or record.org_id != org_id:
         raise NotFound(f"no {what} with id {record_id}")
     return record
@@ -203,8 +203,15 @@ def articles_query(org_id: int, f: Filters) -> Select:
 
 
 # -- scans ---------------------------------------------------------------------------------------------
-def get_scan(session: Session, org_id: int, scan_id: int) -> Scan:
-    return _get_owned(session, Scan, org_id, scan_id, "scan")
+def get_scan(session: Session, org_id: int, scan_id: int, *, with_matches: bool = False) -> Scan:
+    """A scan; ``with_matches`` loads its status, matches, their passages and articles in one SELECT.
+    One statement is one snapshot on both databases: loading the matches later, lazily, could see
+    matches that a worker committed after the status was read (a page saying "running" above them)."""
+    if not with_matches:
+        return _get_owned(session, Scan, org_id, scan_id, "scan")
+    matches = joinedload(Scan.matches)
+    options = (matches.joinedload(MatchRow.passages), matches.joinedload(MatchRow.article))
+    return _get_owned(session, Scan, org_id, scan_id, "scan", options)
 
 
 def scans_query(org_id: int, f: Filters) -> Select:

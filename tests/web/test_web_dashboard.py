@@ -306,6 +306,36 @@ def test_scan_page_shows_passages_in_mark(client, editor):
     assert html.count("<mark") >= 1 and "unattributed reuse" in html
 
 
+def test_scan_page_reads_its_status_and_matches_in_one_statement(app, client, editor):
+    """One SELECT is one snapshot: a worker finishing the scan between two statements would otherwise
+    give a page whose status says "running" above matches it found."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+    engine = app.extensions["checker.registry"].engine
+    record = lambda *a: seen.append(" ".join(a[2].split()))  # noqa: E731
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        html = client.get(f"/scans/{editor.alpha_scan}").get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert "Open match" in html and html.count("<mark") >= 1
+    reads = [
+        s
+        for s in seen
+        if s.startswith("SELECT")
+        and (
+            "FROM scans" in s
+            or "JOIN matches" in s
+            or "FROM matches" in s
+            or "FROM passages" in s
+            or "JOIN passages" in s
+        )
+    ]
+    assert len(reads) == 1, reads
+    assert "scans.status" in reads[0] and "JOIN matches" in reads[0] and "JOIN passages" in reads[0]
+
+
 def test_match_page_side_by_side_linked_passages(client, editor):
     html = client.get(f"/matches/{editor.alpha_match}").get_data(as_text=True)
     assert '<mark id="s1">' in html and '<mark id="o1">' in html
