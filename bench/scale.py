@@ -64,7 +64,17 @@ class Storage:
     PostgreSQL gets a fresh schema (dropped at the end) and Redis a fresh key prefix in DB 13, so a run
     never touches anything it did not create."""
 
-    def __init__(self, data_dir: Path, index: str, database: str) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        index: str,
+        database: str,
+        *,
+        redis_prefix: str | None = None,
+        bucket_bits: int | None = None,
+    ) -> None:
+        """``redis_prefix``: a kept run's index (``--remeasure``) instead of a new one; ``bucket_bits``:
+        the new Redis index's bucket count (``?bucket_bits=``), else the product's default."""
         self.data_dir, self.index, self.database = data_dir, index, database
         self.tag = f"bench_scale_{uuid.uuid4().hex[:10]}"
         self.env: dict[str, str] = {}
@@ -77,8 +87,8 @@ class Storage:
                 self._redis.ping()
             except redis.exceptions.RedisError as exc:
                 raise StorageUnavailable(f"Redis at {REDIS_URL}: {exc}") from exc
-            self.prefix = f"bench:{self.tag}"
-            self.env["CHECKER_INDEX_URL"] = REDIS_URL
+            self.prefix = redis_prefix or f"bench:{self.tag}"
+            self.env["CHECKER_INDEX_URL"] = REDIS_URL + (f"?bucket_bits={bucket_bits}" if bucket_bits else "")
             self.env["CHECKER_INDEX_PREFIX"] = self.prefix
         if database == "postgres":
             import sqlalchemy as sa
@@ -96,7 +106,20 @@ class Storage:
         return {
             "schema": self.tag if self.database == "postgres" else None,
             "redis_prefix": self.prefix if self._redis is not None else None,
+            "index_url": self.env.get("CHECKER_INDEX_URL"),
         }
+
+    def kept(self) -> str:
+        """What a ``--keep`` run leaves besides its data folder, and how to delete it."""
+        kept = []
+        if self.database == "postgres":
+            kept.append(f"PostgreSQL schema {self.tag} (DROP SCHEMA {self.tag} CASCADE)")
+        if self._redis is not None:
+            kept.append(
+                f'Redis index {self.prefix!r} in {REDIS_URL} (python -c "from checker.index_redis import '
+                f"drop; drop('{REDIS_URL}', '{self.prefix}')\")"
+            )
+        return "; ".join(kept) or "nothing else"
 
     def redis_used_memory(self) -> int | None:
         return int(self._redis.info("memory")["used_memory"]) if self._redis is not None else None
@@ -377,14 +400,32 @@ def _run_workers(storage: Storage, work: Path, parts: list[list[str]]) -> dict:
     }
 
 
-def phase_workers(storage: Storage, corpus: Corpus, n: int, scans: int, seed: int, work: Path) -> dict:
-    """Scan throughput of one process against two processes scanning disjoint halves at the same time."""
-    log(f"[workers] {scans} scans (half reuse, half unrelated): 1 process, then 2 processes")
+def phase_workers(
+    storage: Storage, corpus: Corpus, n: int, scans: int, seed: int, work: Path, rounds: int = 3
+) -> dict:
+    """Scan throughput of one process against two processes scanning disjoint halves at the same time,
+    alternated ``rounds`` times (one round takes a few seconds: a single one moved by +-5% between runs).
+    ``one`` and ``two`` are the rounds with the median throughput of each; ``ratio`` is theirs."""
+    log(f"[workers] {scans} scans (half reuse, half unrelated): 1 process, then 2 processes, {rounds} rounds")
     texts = [s.text for s in speed_suspects(corpus, n, scans, seed=seed)]
-    one = _run_workers(storage, work, [texts])
-    two = _run_workers(storage, work, [texts[0::2], texts[1::2]])
-    log(f"  1 process {one['scans_per_s']:,.0f} scans/s, 2 processes {two['scans_per_s']:,.0f} scans/s")
-    return {"scans": scans, "one": one, "two": two, "ratio": two["scans_per_s"] / one["scans_per_s"]}
+    runs = []
+    for _ in range(rounds):
+        one = _run_workers(storage, work, [texts])
+        two = _run_workers(storage, work, [texts[0::2], texts[1::2]])
+        log(f"  1 process {one['scans_per_s']:,.0f} scans/s, 2 processes {two['scans_per_s']:,.0f} scans/s")
+        runs.append((one, two))
+
+    def median(which: int) -> dict:
+        return sorted((r[which] for r in runs), key=lambda x: x["scans_per_s"])[(len(runs) - 1) // 2]
+
+    one, two = median(0), median(1)
+    return {
+        "scans": scans,
+        "one": one,
+        "two": two,
+        "ratio": two["scans_per_s"] / one["scans_per_s"],
+        "rounds": [{"one": a["scans_per_s"], "two": b["scans_per_s"]} for a, b in runs],
+    }
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -460,6 +501,7 @@ def report(r: dict) -> str:
     w(
         f"Workers ({wk['scans']} scans, open and warm-up excluded): 1 process {wk['one']['scans_per_s']:,.0f} scans/s, "
         f"2 processes {wk['two']['scans_per_s']:,.0f} scans/s: ratio {wk['ratio']:.2f}x"
+        + (f" (medians of {len(wk['rounds'])} rounds)" if wk.get("rounds") else "")
     )
     w("")
     return "\n".join(lines)
@@ -470,16 +512,20 @@ def report(r: dict) -> str:
 
 def remeasure(args, out: Path) -> int:
     """The phases after registration, again, on a kept registry (after a change to how it is read)."""
-    if args.index != "memory" or args.database != "sqlite" or not (args.remeasure / "checker.db").exists():
-        log("--remeasure takes the data folder of a --keep run on the memory index and SQLite")
+    if args.database != "sqlite" or not (args.remeasure / "checker.db").exists():
+        log("--remeasure takes the data folder of a --keep run on SQLite")
         return 2
     results = json.loads(out.read_text("utf-8")) if out.exists() else {"articles": args.articles}
-    if results.get("articles") != args.articles:
-        log(f"{out} is a run of {results.get('articles')} articles, not {args.articles}")
+    if results.get("articles") != args.articles or results.get("index", args.index) != args.index:
+        log(f"{out} is a run of {results.get('articles')} articles on the {results.get('index')} index")
+        return 2
+    prefix = (results.get("storage") or {}).get("redis_prefix")
+    if args.index == "redis" and not prefix:
+        log(f"{out} names no kept Redis index (storage.redis_prefix)")
         return 2
     t_start = time.perf_counter()
     data, work = args.remeasure, Path(tempfile.mkdtemp(prefix="checker-scale-"))
-    storage = Storage(data, "memory", "sqlite")
+    storage = Storage(data, args.index, "sqlite", redis_prefix=prefix)
     corpus, n = Corpus(seed=args.seed), args.articles
     results["remeasured"] = {"loadavg_start": os.getloadavg()[0], "at": time.strftime("%Y-%m-%d %H:%M")}
     try:
@@ -495,7 +541,9 @@ def remeasure(args, out: Path) -> int:
             results["scans"] = phase_scans(eng, corpus, n, args.suspects, args.seed + 100, id_to_index)
         finally:
             eng.close()
-        results["workers"] = phase_workers(storage, corpus, n, args.worker_scans, args.seed + 200, work)
+        results["workers"] = phase_workers(
+            storage, corpus, n, args.worker_scans, args.seed + 200, work, args.worker_rounds
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     results["remeasured"]["seconds"] = time.perf_counter() - t_start
@@ -516,6 +564,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     ap.add_argument("--suspects", type=int, default=300, help="suspects for latency and excerpt recall")
     ap.add_argument("--worker-scans", type=int, default=400, help="scans for the 1 vs 2 processes comparison")
+    ap.add_argument(
+        "--worker-rounds", type=int, default=3, help="1-then-2-process rounds; the medians are reported"
+    )
+    ap.add_argument(
+        "--redis-bucket-bits", type=int, help="bucket count of the new Redis index (default: the product's)"
+    )
     ap.add_argument("--batch", type=int, default=500, help="articles per register_many call")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, help="JSON results (default bench/results-scale-<N>.json)")
@@ -528,9 +582,16 @@ def main(argv: list[str] | None = None) -> int:
         "(memory index and SQLite), keeping that run's registration and disk figures from --out",
     )
     args = ap.parse_args(argv)
-    if args.articles < 10 or args.suspects < 2 or args.worker_scans < 2 or args.batch < 1:
+    if (
+        args.articles < 10
+        or args.suspects < 2
+        or args.worker_scans < 2
+        or args.batch < 1
+        or args.worker_rounds < 1
+    ):
         ap.error(
-            "--articles must be at least 10, --suspects and --worker-scans at least 2, --batch at least 1"
+            "--articles must be at least 10, --suspects and --worker-scans at least 2, --batch and "
+            "--worker-rounds at least 1"
         )
     out = args.out or HERE / f"results-scale-{args.articles}.json"
     if args.remeasure:
@@ -553,7 +614,7 @@ def main(argv: list[str] | None = None) -> int:
     data = work / "data"
     log(f"work dir {work}")
     try:
-        storage = Storage(data, args.index, args.database)
+        storage = Storage(data, args.index, args.database, bucket_bits=args.redis_bucket_bits)
     except StorageUnavailable as exc:  # a clear message, not a stack trace
         shutil.rmtree(work, ignore_errors=True)
         log(f"cannot reach {exc}")
@@ -591,12 +652,14 @@ def main(argv: list[str] | None = None) -> int:
             results["scans"] = phase_scans(eng, corpus, n, args.suspects, args.seed + 100, id_to_index)
         finally:
             eng.close()
-        results["workers"] = phase_workers(storage, corpus, n, args.worker_scans, args.seed + 200, work)
+        results["workers"] = phase_workers(
+            storage, corpus, n, args.worker_scans, args.seed + 200, work, args.worker_rounds
+        )
     finally:
-        storage.drop()
         if args.keep:
-            log(f"kept {work}")
+            log(f"kept {work}; {storage.kept()}")
         else:
+            storage.drop()
             shutil.rmtree(work, ignore_errors=True)
     results["total_seconds"] = time.perf_counter() - t_start
     results["machine"]["loadavg_end"] = os.getloadavg()[0]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +32,8 @@ def scale_run(tmp_path_factory) -> tuple[dict, str]:
             "40",
             "--worker-scans",
             "40",
+            "--worker-rounds",
+            "2",
             "--batch",
             "50",
             "--out",
@@ -76,7 +80,7 @@ def test_disk_is_measured_and_redis_is_not_used(scale_run) -> None:
     assert d["index_bytes_per_article"] == pytest.approx(d["index_bytes"] / ARTICLES)
     assert d["database_bytes_per_article"] == pytest.approx(d["database_bytes"] / ARTICLES)
     assert r["redis"] is None  # only with --index redis
-    assert r["storage"] == {"schema": None, "redis_prefix": None}
+    assert r["storage"] == {"schema": None, "redis_prefix": None, "index_url": None}
 
 
 def test_cold_start_adds_up(scale_run) -> None:
@@ -109,6 +113,10 @@ def test_two_workers_scan_disjoint_halves(scale_run) -> None:
     assert w["one"]["flagged"] == w["two"]["flagged"] and 10 <= w["one"]["flagged"] <= 30
     assert positive(w["one"]["scans_per_s"]) and positive(w["two"]["scans_per_s"])
     assert w["ratio"] == pytest.approx(w["two"]["scans_per_s"] / w["one"]["scans_per_s"])
+    # the reported figures are the median rounds' (with two rounds: the slower of each)
+    assert len(w["rounds"]) == 2
+    assert w["one"]["scans_per_s"] == min(r["one"] for r in w["rounds"])
+    assert w["two"]["scans_per_s"] == min(r["two"] for r in w["rounds"])
 
 
 def test_the_table_is_printed(scale_run) -> None:
@@ -174,3 +182,67 @@ def test_redis_and_postgres_runs_leave_nothing_behind(tmp_path) -> None:
     finally:
         engine.dispose()
     assert left == []
+
+
+def _scale(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bench.scale", *args],
+        check=False,
+        cwd=str(ROOT),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_a_kept_redis_run_is_measured_again_on_its_own_index(tmp_path) -> None:
+    """``--keep`` leaves the Redis index (with the bucket count asked for) and the data folder;
+    ``--remeasure`` scans that same index again, and says how to delete it."""
+    import redis
+
+    from bench.scale import REDIS_URL
+    from checker.index_redis import drop
+
+    out = tmp_path / "results.json"
+    small = ("--suspects", "10", "--worker-scans", "10", "--worker-rounds", "1")
+    proc = _scale(
+        "--articles",
+        "100",
+        "--index",
+        "redis",
+        "--redis-bucket-bits",
+        "14",
+        "--keep",
+        *small,
+        "--out",
+        str(out),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    first = json.loads(out.read_text(encoding="utf-8"))
+    prefix = first["storage"]["redis_prefix"]
+    client, kept = redis.Redis.from_url(REDIS_URL), None
+    try:
+        assert first["storage"]["index_url"].endswith("?bucket_bits=14")
+        assert json.loads(client.get(f"{prefix}:layout"))["bucket_bits"] == 14
+        kept = re.search(r"kept (\S+);", proc.stderr)
+        assert kept and prefix in proc.stderr and "drop(" in proc.stderr
+        data = Path(kept.group(1)) / "data"
+        again = _scale(
+            "--articles", "100", "--index", "redis", "--remeasure", str(data), *small, "--out", str(out)
+        )
+        assert again.returncode == 0, again.stderr[-3000:]
+        second = json.loads(out.read_text(encoding="utf-8"))
+        assert second["registration"] == first["registration"] and "remeasured" in second
+        assert second["scans"]["excerpt_recall"] >= 0.5  # found in the kept index, not an empty one
+        assert second["workers"]["one"]["flagged"] == first["workers"]["one"]["flagged"]
+        none = tmp_path / "none.json"
+        refused = _scale(
+            "--articles", "100", "--index", "redis", "--remeasure", str(data), "--out", str(none)
+        )
+        assert refused.returncode == 2 and "names no kept Redis index" in refused.stderr
+    finally:
+        drop(client, prefix)
+        if kept:
+            shutil.rmtree(kept.group(1), ignore_errors=True)
+    assert not list(client.scan_iter(match=f"{prefix}*", count=1000))
+    client.close()
