@@ -43,6 +43,7 @@ import numpy as np
 import redis
 
 from bench.corpus import Corpus
+from checker.index import DEFAULT_PREFIX
 
 HERE = Path(__file__).resolve().parent
 REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -228,7 +229,7 @@ def run_layout(
     layout: str, articles: list[np.ndarray], suspects: list[np.ndarray], texts: list[str], seconds: float
 ) -> dict:
     client = redis.Redis.from_url(REDIS_URL)
-    prefix = f"bench:{uuid.uuid4().hex[:7]}"  # as long as the default "checker:index"
+    prefix = f"bench:{uuid.uuid4().hex}"[: len(DEFAULT_PREFIX)]  # key names as long as a deployment's
     n = len(articles)
     idx = open_layout(layout, prefix)
     try:

@@ -17,7 +17,6 @@ measure the same thing the same way.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import platform
@@ -88,13 +87,12 @@ class Storage:
                 self._redis.ping()
             except redis.exceptions.RedisError as exc:
                 raise StorageUnavailable(f"Redis at {REDIS_URL}: {exc}") from exc
-            # As long as the product's default prefix (``checker:index``): every key name carries it, and
-            # the bytes per article should be what a deployment stores (the earlier 28-character prefix
-            # cost 16 B more per key name, in jemalloc's size classes).
-            from checker.settings import Settings
+            from checker.index import DEFAULT_PREFIX
 
-            default = next(f.default for f in dataclasses.fields(Settings) if f.name == "index_prefix")
-            self.prefix = redis_prefix or f"bench:{uuid.uuid4().hex}"[: len(str(default))]
+            # As long as the product's default prefix: every key name carries it, and the bytes per article
+            # should be what a deployment stores (the earlier 28-character prefix cost 16 B more per key
+            # name, in jemalloc's size classes).
+            self.prefix = redis_prefix or f"bench:{uuid.uuid4().hex}"[: len(DEFAULT_PREFIX)]
             self.env["CHECKER_INDEX_URL"] = REDIS_URL + (f"?bucket_bits={bucket_bits}" if bucket_bits else "")
             self.env["CHECKER_INDEX_PREFIX"] = self.prefix
         if database == "postgres":

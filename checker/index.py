@@ -32,6 +32,8 @@ from checker.fingerprint import FingerprintScheme
 # of a publisher repeats, a sentence sketch made of two very common words): it says nothing about which
 # article was copied, so queries skip it instead of verifying hundreds of candidates.
 MAX_POSTINGS_PER_KEY = 200
+# The key prefix of a shared (Redis) index when none is configured (CHECKER_INDEX_PREFIX).
+DEFAULT_PREFIX = "checker:index"
 
 
 class SchemeMismatch(CheckerError):
@@ -119,6 +121,6 @@ def open_index(config: dict[str, Any], scheme: FingerprintScheme) -> PassageInde
         return RedisIndex(
             scheme,
             url=config.get("url") or "redis://127.0.0.1:6379/0",
-            prefix=config.get("prefix") or "checker:index",
+            prefix=config.get("prefix") or DEFAULT_PREFIX,
         )
     raise ValueError(f"unknown index type {kind!r} (expected 'memory' or 'redis')")

@@ -90,7 +90,7 @@ from redis.crc import key_slot
 
 from checker.arrays import expand_ranges
 from checker.fingerprint import FingerprintScheme
-from checker.index import MAX_POSTINGS_PER_KEY, Hits, SchemeMismatch, checked_keys
+from checker.index import DEFAULT_PREFIX, MAX_POSTINGS_PER_KEY, Hits, SchemeMismatch, checked_keys
 
 LOGGER = logging.getLogger(__name__)
 FORMAT_VERSION = 2
@@ -325,7 +325,7 @@ class RedisIndex:
         self,
         scheme: FingerprintScheme,
         url: str = "redis://127.0.0.1:6379/0",
-        prefix: str = "checker:index",
+        prefix: str = DEFAULT_PREFIX,
         *,
         client: redis.Redis | redis.cluster.RedisCluster | None = None,
         bucket_bits: int | None = None,

@@ -39,6 +39,7 @@ from typing import Any, TypeVar
 
 from checker.errors import CheckerError
 from checker.fingerprint import DEFAULT_SCHEME, FingerprintScheme
+from checker.index import DEFAULT_PREFIX
 from checker.thresholds import DEFAULT_MATCH_CONFIG, MatchConfig
 
 # 2 million characters is ~300k words, a long book; news articles are 2-20 thousand characters.
@@ -251,7 +252,7 @@ class Settings:
     database_url: str
     broker_url: str | None = None
     index_url: str | None = None
-    index_prefix: str = "checker:index"
+    index_prefix: str = DEFAULT_PREFIX
     allow_private_urls: bool = False
     max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
     scheme: FingerprintScheme = field(default=DEFAULT_SCHEME)
@@ -289,7 +290,7 @@ class Settings:
             database_url=database_url,
             broker_url=broker_url,
             index_url=index_url,
-            index_prefix=env.get("CHECKER_INDEX_PREFIX") or "checker:index",
+            index_prefix=env.get("CHECKER_INDEX_PREFIX") or DEFAULT_PREFIX,
             allow_private_urls=flag(env, "CHECKER_ALLOW_PRIVATE_URLS"),
             max_text_chars=number(env, "CHECKER_MAX_TEXT_CHARS", DEFAULT_MAX_TEXT_CHARS, minimum=1),
             scheduler_tick_s=seconds(env, "CHECKER_SCHEDULER_TICK_S", 60.0),
