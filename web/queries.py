@@ -207,10 +207,10 @@ def get_scan(session: Session, org_id: int, scan_id: int, *, with_matches: bool 
     """A scan; ``with_matches`` loads its status, matches, their passages and articles in one SELECT.
     One statement is one snapshot on both databases: loading the matches later, lazily, could see
     matches that a worker committed after the status was read (a page saying "running" above them)."""
-    if not with_matches:
-        return _get_owned(session, Scan, org_id, scan_id, "scan")
     matches = joinedload(Scan.matches)
-    options = (matches.joinedload(MatchRow.passages), matches.joinedload(MatchRow.article))
+    options = (
+        (matches.joinedload(MatchRow.passages), matches.joinedload(MatchRow.article)) if with_matches else ()
+    )
     return _get_owned(session, Scan, org_id, scan_id, "scan", options)
 
 
