@@ -204,12 +204,16 @@ def articles_query(org_id: int, f: Filters) -> Select:
 
 # -- scans ---------------------------------------------------------------------------------------------
 def get_scan(session: Session, org_id: int, scan_id: int, *, with_matches: bool = False) -> Scan:
-    """A scan; ``with_matches`` loads its status, matches, their passages and articles in one SELECT.
-    One statement is one snapshot on both databases: loading the matches later, lazily, could see
-    matches that a worker committed after the status was read (a page saying "running" above them)."""
+    """A scan; ``with_matches`` loads its status, matches and their passages in one SELECT (and the
+    matched articles in a second). One statement is one snapshot on both databases: loading the matches
+    later, lazily, could see matches that a worker committed after the status was read (a page saying
+    "running" above them). The articles were registered before the scan: joined, each one's whole text
+    would come back once per passage row."""
     matches = joinedload(Scan.matches)
     options = (
-        (matches.joinedload(MatchRow.passages), matches.joinedload(MatchRow.article)) if with_matches else ()
+        (matches.joinedload(MatchRow.passages), matches.selectinload(MatchRow.article))
+        if with_matches
+        else ()
     )
     return _get_owned(session, Scan, org_id, scan_id, "scan", options)
 
