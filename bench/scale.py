@@ -584,7 +584,8 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         metavar="DATA_DIR",
         help="measure the cold start, scans and workers again on the data folder a --keep run left "
-        "(memory index and SQLite), keeping that run's registration and disk figures from --out",
+        "(SQLite; a Redis run's kept index is found through --out), keeping that run's registration and "
+        "disk figures from --out",
     )
     args = ap.parse_args(argv)
     if (
