@@ -55,6 +55,17 @@ def redis_connection(url: str = REDIS_URL):
     return conn
 
 
+@pytest.fixture(scope="session")
+def cli_zygote():
+    """The CLI fork server (tests/cli_zygote.py) of this test process, started on first use."""
+    from tests.cli_zygote import Zygote
+    from tests.test_cli import CLI_ENV
+
+    zygote = Zygote({**os.environ, **CLI_ENV})
+    yield zygote
+    zygote.close()
+
+
 @pytest.fixture
 def redis_client():
     conn = redis_connection()

@@ -1,4 +1,8 @@
-"""The console script `checker`, run as a user runs it: a subprocess, with real files."""
+"""The console script `checker`, run as a user runs it: a process of its own, with real files.
+
+The commands run in children of the CLI fork server (``tests/cli_zygote.py``: the imports paid once,
+each command still in its own process, streams, environment and working directory); the tests marked
+``console_script`` run the installed script itself, start-up and all."""
 
 from __future__ import annotations
 
@@ -13,23 +17,26 @@ import pytest
 from tests.conftest import SEEDS
 
 CHECKER = str(Path(sys.executable).with_name("checker"))  # the console script beside this Python, PATH or not
+CLI_ENV = {"NO_COLOR": "1", "COLUMNS": "200"}  # what the tests' commands see besides their data folder
 
 
 @pytest.fixture
-def run(tmp_path: Path):
-    env = {**os.environ, "CHECKER_DATA_DIR": str(tmp_path / "data"), "NO_COLOR": "1", "COLUMNS": "200"}
+def run(request, tmp_path: Path):
+    env = {**os.environ, **CLI_ENV, "CHECKER_DATA_DIR": str(tmp_path / "data")}
     env.pop("CHECKER_DATABASE_URL", None)
+    zygote = (
+        None if request.node.get_closest_marker("console_script") else request.getfixturevalue("cli_zygote")
+    )
 
     def run(*args: str, stdin: bytes | None = None, ok: bool = True, extra_env: dict | None = None):
         assert Path(CHECKER).exists(), "the console script is not installed (pip install -e .)"
-        proc = subprocess.run(
-            [CHECKER, *args],
-            input=stdin,
-            capture_output=True,
-            env={**env, **(extra_env or {})},
-            cwd=tmp_path,
-            timeout=120,
-        )
+        argv, full_env = [CHECKER, *args], {**env, **(extra_env or {})}
+        if zygote is not None:
+            proc = zygote.run(argv, full_env, str(tmp_path), stdin, timeout=120)
+        else:
+            proc = subprocess.run(
+                argv, input=stdin, capture_output=True, env=full_env, cwd=tmp_path, timeout=120
+            )
         out, err = proc.stdout.decode(), proc.stderr.decode()
         assert "Traceback" not in err, err
         if ok:
@@ -44,6 +51,7 @@ def write(path: Path, data: bytes | str) -> str:
     return str(path)
 
 
+@pytest.mark.console_script
 def test_register_scan_json_and_readable(run, tmp_path, seed_suspects) -> None:
     _, out, _ = run(
         "register",

@@ -13,10 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -24,6 +20,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from checker.models import Article, MatchRow, Review, Scan
+from tests.test_cli import run  # noqa: F401 - the fixture: `checker` as a user runs it
 
 BAD_URLS = [
     "javascript:alert(document.cookie)",
@@ -136,28 +133,11 @@ def test_a_stored_script_url_is_never_a_link(app, client, editor, world):
     assert '<a href="https://alpha.example/ok"' in html
 
 
-CHECKER = str(Path(sys.executable).with_name("checker"))  # the console script beside this Python, PATH or not
-
-
-@pytest.fixture
-def run_cli(tmp_path: Path):
-    env = {**os.environ, "CHECKER_DATA_DIR": str(tmp_path / "cli-data"), "NO_COLOR": "1", "COLUMNS": "200"}
-    env.pop("CHECKER_DATABASE_URL", None)
-
-    def run(*args: str):
-        assert Path(CHECKER).exists(), "the console script is not installed (pip install -e .)"
-        proc = subprocess.run([CHECKER, *args], capture_output=True, env=env, cwd=tmp_path, timeout=120)
-        assert "Traceback" not in proc.stderr.decode(), proc.stderr.decode()
-        return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
-
-    return run
-
-
 @pytest.mark.parametrize("url", ["JaVaScRiPt:alert(1)", "data:text/html,<script>alert(1)</script>"])
-def test_cli_register_and_import_refuse_script_urls(run_cli, tmp_path, url):
+def test_cli_register_and_import_refuse_script_urls(run, tmp_path, url):  # noqa: F811
     article = tmp_path / "a.txt"
     article.write_text(TEXT, "utf-8")
-    code, out, err = run_cli("register", str(article), "--url", url)
+    code, out, err = run("register", str(article), "--url", url, ok=False)
     assert code == 1 and "is not an http:// or https:// URL" in err and not out.strip()
     lines = tmp_path / "a.jsonl"
     lines.write_text(
@@ -167,9 +147,9 @@ def test_cli_register_and_import_refuse_script_urls(run_cli, tmp_path, url):
         + "\n",
         "utf-8",
     )
-    code, _, err = run_cli("import", str(lines))
+    code, _, err = run("import", str(lines), ok=False)
     assert code == 1 and "line 1: url:" in err and "imported 1," in err
-    code, out, _ = run_cli("articles", "list", "--json")
+    code, out, _ = run("articles", "list", "--json")
     assert code == 0 and [json.loads(line)["url"] for line in out.splitlines()] == ["https://ok.example/a"]
 
 
