@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import NoReturn
 
 from sqlalchemy import delete, func, select
@@ -27,6 +27,9 @@ ROLE_RANK = {"viewer": 0, "editor": 1, "admin": 2}
 MIN_PASSWORD_CHARS = 8
 MAX_PASSWORD_CHARS = 1024
 TOKEN_PREFIX = "chk_"
+# A token's "last used" is kept to this resolution (the admin page and `checker tokens list` show minutes):
+# an API client's burst of requests writes it once, not once a request.
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 # Shown in listings so a token can be recognised without being stored: "chk_" + 8 characters.
 TOKEN_VISIBLE_CHARS = 12
 # local@domain, neither holding "@" or whitespace, with a dot inside the domain (not first or last).
@@ -251,13 +254,16 @@ def create_token(session: Session, user: User, name: str = "") -> tuple[ApiToken
 
 
 def user_for_token(session: Session, token: str) -> User | None:
-    """The active account owning an unrevoked ``token`` (and note its use), else None."""
+    """The active account owning an unrevoked ``token`` (and note its use, to
+    :data:`TOKEN_USE_RESOLUTION`), else None."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == token_digest(token)))
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
-    row.last_used_at = now()
+    used = now()
+    if row.last_used_at is None or not used - TOKEN_USE_RESOLUTION < row.last_used_at <= used:
+        row.last_used_at = used
     return row.user
 
 

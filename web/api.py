@@ -61,7 +61,7 @@ def authenticate():
             401, "invalid or revoked API token", **{"WWW-Authenticate": 'Bearer error="invalid_token"'}
         )
     g.account = account_of(user)
-    session.commit()  # last_used_at
+    session.commit()  # last_used_at, when it changed
     return None
 
 

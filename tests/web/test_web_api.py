@@ -334,6 +334,49 @@ def test_revoked_and_disabled_tokens_stop_working(app, client, world):
     assert client.get("/api/articles", headers=bearer(world.tokens["viewer"])).status_code == 200
 
 
+def test_a_tokens_use_is_written_once_a_minute_not_once_a_request(app, client, world):
+    """The first request sets "last used"; more within a minute write nothing; an older mark (or one
+    in the future: a clock set back) is moved to now."""
+    from datetime import timedelta
+
+    from sqlalchemy import event
+
+    from web import accounts
+
+    registry = app.extensions["checker.registry"]
+    digest = accounts.token_digest(world.tokens["viewer"])
+
+    def last_used():
+        with registry.Session() as session:
+            return session.query(accounts.ApiToken).filter_by(token_sha256=digest).one().last_used_at
+
+    def set_last_used(when):
+        with registry.Session.begin() as session:
+            session.query(accounts.ApiToken).filter_by(token_sha256=digest).update({"last_used_at": when})
+
+    updates = []
+
+    def count_updates(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("UPDATE API_TOKENS"):
+            updates.append(statement)
+
+    set_last_used(None)
+    event.listen(registry.engine, "before_cursor_execute", count_updates)
+    try:
+        assert client.get("/api/articles", headers=bearer(world.tokens["viewer"])).status_code == 200
+        first = last_used()
+        assert first is not None and len(updates) == 1
+        for _ in range(3):
+            assert client.get("/api/articles", headers=bearer(world.tokens["viewer"])).status_code == 200
+        assert last_used() == first and len(updates) == 1
+        for stale in (first - 2 * accounts.TOKEN_USE_RESOLUTION, first + timedelta(hours=1)):
+            set_last_used(stale)
+            assert client.get("/api/articles", headers=bearer(world.tokens["viewer"])).status_code == 200
+            assert first <= last_used() < first + timedelta(hours=1)
+    finally:
+        event.remove(registry.engine, "before_cursor_execute", count_updates)
+
+
 def test_tokens_are_stored_as_sha256_only(app, world):
     from web import accounts
 
