@@ -67,15 +67,17 @@ def revision(url: str) -> str | None:
         engine.dispose()
 
 
-def run_checker(url: str, tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [CHECKER, "--data-dir", str(tmp_path / "data"), "--database-url", url, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, **env},
-    )
+@pytest.fixture
+def run_checker(cli_zygote):
+    """``run_checker(url, tmp_path, *args, **env)``: ``checker`` on that database, a process of its own
+    (a child of the CLI fork server, tests/cli_zygote.py)."""
+
+    def run(url: str, tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+        argv = [CHECKER, "--data-dir", str(tmp_path / "data"), "--database-url", url, *args]
+        proc = cli_zygote.run(argv, {**os.environ, **env}, str(tmp_path), None, timeout=120)
+        return subprocess.CompletedProcess(argv, proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+
+    return run
 
 
 def make_old_release_database(url: str) -> None:
@@ -119,7 +121,7 @@ def make_old_release_database(url: str) -> None:
         engine.dispose()
 
 
-def test_the_revisions_build_the_models_schema(database_url, tmp_path):
+def test_the_revisions_build_the_models_schema(database_url, tmp_path, run_checker):
     result = run_checker(database_url, tmp_path, "db", "upgrade")
     assert result.returncode == 0, result.stderr
     assert "upgraded (new) to revision" in result.stderr
@@ -129,7 +131,7 @@ def test_the_revisions_build_the_models_schema(database_url, tmp_path):
     assert again.returncode == 0 and "already at revision" in again.stderr
 
 
-def test_an_old_release_database_with_data_is_upgraded(database_url, tmp_path):
+def test_an_old_release_database_with_data_is_upgraded(database_url, tmp_path, run_checker):
     make_old_release_database(database_url)
     assert differences(database_url) != []  # the old schema really is older
     assert revision(database_url) is None
@@ -189,7 +191,7 @@ def test_processes_starting_together_migrate_a_new_database_once(database_url, t
     assert differences(database_url) == []
 
 
-def test_without_auto_migrate_an_old_database_asks_for_the_command(database_url, tmp_path):
+def test_without_auto_migrate_an_old_database_asks_for_the_command(database_url, tmp_path, run_checker):
     make_old_release_database(database_url)
     settings = Settings.from_env(
         {"CHECKER_AUTO_MIGRATE": "0"}, data_dir=tmp_path / "data", database_url=database_url
@@ -211,7 +213,7 @@ def test_without_auto_migrate_a_new_database_is_still_set_up(tmp_path):
     assert revision(url) == migrate.head()
 
 
-def test_a_database_from_a_newer_release_is_refused(database_url, tmp_path):
+def test_a_database_from_a_newer_release_is_refused(database_url, tmp_path, run_checker):
     assert run_checker(database_url, tmp_path, "db", "upgrade").returncode == 0
     engine = store.make_engine(database_url)
     with engine.begin() as conn:
