@@ -24,9 +24,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
+from queue import Empty, Queue
 
 from bench.corpus import Corpus, suspect_set
 from bench.run import (
@@ -203,9 +205,10 @@ def _read_line(proc: subprocess.Popen) -> dict:
 
 
 def child_main(role: str, config_path: str) -> int:
-    """A child process: ``cold`` opens the registry and scans one text; ``worker`` opens it, waits for
-    ``go`` on stdin (so that workers start together) and scans its texts. Reports JSON lines on stdout,
-    with wall-clock (``time.time``) stamps the parent can compare with its own."""
+    """A child process: ``cold`` opens the registry and scans one text; ``worker`` opens it, warms up,
+    says it is ready, then scans the texts whose indices the parent sends on stdin, one at a time, until
+    ``stop`` (the parent's shared queue: see :func:`_run_workers`). Reports JSON lines on stdout, with
+    wall-clock (``time.time``) stamps the parent can compare with its own."""
     started = time.time()
     cfg = json.loads(Path(config_path).read_text(encoding="utf-8"))
     import checker.registry  # noqa: F401  (timed apart from opening)
@@ -225,12 +228,15 @@ def child_main(role: str, config_path: str) -> int:
     texts = [json.loads(x)["text"] for x in Path(cfg["texts"]).read_text(encoding="utf-8").splitlines() if x]
     eng.warm_up(texts[0])  # lazy loads, caches and the page cache are start-up, not throughput
     print(json.dumps({"ready": True}), flush=True)
-    sys.stdin.readline()
+    scans = flagged = 0
     t0 = time.time()
-    flagged = sum(eng.scan(t).get("verdict") != "no_reuse" for t in texts)
+    while (line := sys.stdin.readline().strip()) not in ("", "stop"):
+        flagged += eng.scan(texts[int(line)]).get("verdict") != "no_reuse"
+        scans += 1
+        print(json.dumps({"done": int(line)}), flush=True)
     t1 = time.time()
     eng.close()
-    print(json.dumps({"start": t0, "end": t1, "scans": len(texts), "flagged": flagged}), flush=True)
+    print(json.dumps({"start": t0, "end": t1, "scans": scans, "flagged": flagged}), flush=True)
     return 0
 
 
@@ -374,33 +380,62 @@ def phase_scans(eng: Engine, corpus: Corpus, n: int, suspects: int, seed: int, i
     }
 
 
-def _run_workers(storage: Storage, work: Path, parts: list[list[str]]) -> dict:
-    """Start one worker per part, wait until all are open and warm, let them go together."""
-    procs = []
-    for k, texts in enumerate(parts):
-        path = work / f"texts{len(parts)}_{k}.jsonl"
-        path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
-        procs.append(
-            _spawn("worker", _write_config(work, f"worker{len(parts)}_{k}", storage, texts=str(path)))
-        )
+def _run_workers(storage: Storage, work: Path, texts: list[str], processes: int) -> dict:
+    """``processes`` workers scan ``texts`` from one queue, as Celery workers do (each takes the next
+    text when it has finished one, so none idles while another still has work). They open the registry
+    and warm up first; the clock starts when all are ready and stops when the queue is empty and every
+    worker has finished its last scan."""
+    path = work / "worker_texts.jsonl"
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+    config = _write_config(work, "worker", storage, texts=str(path))
+    procs = [_spawn("worker", config) for _ in range(processes)]
+    queue: Queue[int] = Queue()
+    for i in range(len(texts)):
+        queue.put(i)
+    done: list[dict] = []
+    failed: list[BaseException] = []
+
+    def feed(proc: subprocess.Popen) -> None:
+        """Hand ``proc`` the next index whenever it reports the last one done; then ``stop``."""
+        try:
+            while True:
+                try:
+                    i = queue.get_nowait()
+                except Empty:
+                    break
+                proc.stdin.write(f"{i}\n")
+                proc.stdin.flush()
+                assert _read_line(proc)["done"] == i
+            proc.stdin.write("stop\n")
+            proc.stdin.flush()
+            done.append(_read_line(proc))
+        except BaseException as exc:  # reported by the caller's thread
+            failed.append(exc)
+
     try:
         for p in procs:
             _read_line(p)  # ready
-        for p in procs:
-            p.stdin.write("go\n")
-            p.stdin.flush()
-        done = [_read_line(p) for p in procs]
+        t0 = time.time()
+        feeders = [threading.Thread(target=feed, args=(p,)) for p in procs]
+        for f in feeders:
+            f.start()
+        for f in feeders:
+            f.join()
+        t1 = time.time()
     finally:
         for p in procs:
             p.stdin.close()
             p.wait()
+    if failed:
+        raise failed[0]
     scans = sum(d["scans"] for d in done)
-    seconds = max(d["end"] for d in done) - min(d["start"] for d in done)
+    seconds = t1 - t0
     return {
-        "processes": len(parts),
+        "processes": processes,
         "scans": scans,
         "seconds": seconds,
         "scans_per_s": scans / seconds,
+        "per_process": sorted(d["scans"] for d in done),
         "flagged": sum(d["flagged"] for d in done),
     }
 
@@ -408,15 +443,15 @@ def _run_workers(storage: Storage, work: Path, parts: list[list[str]]) -> dict:
 def phase_workers(
     storage: Storage, corpus: Corpus, n: int, scans: int, seed: int, work: Path, rounds: int = 3
 ) -> dict:
-    """Scan throughput of one process against two processes scanning disjoint halves at the same time,
+    """Scan throughput of one process against two processes taking the texts from one queue,
     alternated ``rounds`` times (one round takes a few seconds: a single one moved by +-5% between runs).
     ``one`` and ``two`` are the rounds with the median throughput of each; ``ratio`` is theirs."""
     log(f"[workers] {scans} scans (half reuse, half unrelated): 1 process, then 2 processes, {rounds} rounds")
     texts = [s.text for s in speed_suspects(corpus, n, scans, seed=seed)]
     runs = []
     for _ in range(rounds):
-        one = _run_workers(storage, work, [texts])
-        two = _run_workers(storage, work, [texts[0::2], texts[1::2]])
+        one = _run_workers(storage, work, texts, 1)
+        two = _run_workers(storage, work, texts, 2)
         log(f"  1 process {one['scans_per_s']:,.0f} scans/s, 2 processes {two['scans_per_s']:,.0f} scans/s")
         runs.append((one, two))
 

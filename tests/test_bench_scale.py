@@ -106,11 +106,14 @@ def test_scans_have_ordered_percentiles_and_find_excerpts(scale_run) -> None:
     assert 0 <= s["excerpt_wrong_article"] <= s["excerpts"] and 0 <= s["unrelated_flagged"] <= s["unrelated"]
 
 
-def test_two_workers_scan_disjoint_halves(scale_run) -> None:
+def test_two_workers_share_one_queue(scale_run) -> None:
     w = scale_run[0]["workers"]
     assert w["scans"] == 40
     assert (w["one"]["processes"], w["two"]["processes"]) == (1, 2)
     assert w["one"]["scans"] == w["two"]["scans"] == 40
+    # every text scanned once; with two, each process took texts from the queue
+    assert w["one"]["per_process"] == [40]
+    assert sum(w["two"]["per_process"]) == 40 and min(w["two"]["per_process"]) >= 1
     # the same texts either way, so the same verdicts: about half of them reuse
     assert w["one"]["flagged"] == w["two"]["flagged"] and 10 <= w["one"]["flagged"] <= 30
     assert positive(w["one"]["scans_per_s"]) and positive(w["two"]["scans_per_s"])
