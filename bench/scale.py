@@ -208,8 +208,9 @@ def _read_line(proc: subprocess.Popen) -> dict:
 def child_main(role: str, config_path: str) -> int:
     """A child process: ``cold`` opens the registry and scans one text; ``worker`` opens it, warms up,
     says it is ready, then scans the texts whose indices the parent sends on stdin, one at a time, until
-    ``stop`` (the parent's shared queue: see :func:`_run_workers`). Reports JSON lines on stdout, with
-    wall-clock (``time.time``) stamps the parent can compare with its own."""
+    ``stop`` (the parent's shared queue, which keeps the clock: see :func:`_run_workers`). Reports JSON
+    lines on stdout; a cold start's carries wall-clock (``time.time``) stamps the parent compares with its
+    own."""
     started = time.time()
     cfg = json.loads(Path(config_path).read_text(encoding="utf-8"))
     import checker.registry  # noqa: F401  (timed apart from opening)
@@ -230,14 +231,12 @@ def child_main(role: str, config_path: str) -> int:
     eng.warm_up(texts[0])  # lazy loads, caches and the page cache are start-up, not throughput
     print(json.dumps({"ready": True}), flush=True)
     scans = flagged = 0
-    t0 = time.time()
     while (line := sys.stdin.readline().strip()) not in ("", "stop"):
         flagged += eng.scan(texts[int(line)]).get("verdict") != "no_reuse"
         scans += 1
         print(json.dumps({"done": int(line)}), flush=True)
-    t1 = time.time()
     eng.close()
-    print(json.dumps({"start": t0, "end": t1, "scans": scans, "flagged": flagged}), flush=True)
+    print(json.dumps({"scans": scans, "flagged": flagged}), flush=True)
     return 0
 
 
@@ -394,6 +393,7 @@ def _run_workers(storage: Storage, work: Path, texts: list[str], processes: int)
     for i in range(len(texts)):
         queue.put(i)
     done: list[dict] = []
+    finished: list[float] = []  # when each worker reported its last scan (before it closes the registry)
     failed: list[BaseException] = []
 
     def feed(proc: subprocess.Popen) -> None:
@@ -407,6 +407,7 @@ def _run_workers(storage: Storage, work: Path, texts: list[str], processes: int)
                 proc.stdin.write(f"{i}\n")
                 proc.stdin.flush()
                 assert _read_line(proc)["done"] == i
+            finished.append(time.time())
             proc.stdin.write("stop\n")
             proc.stdin.flush()
             done.append(_read_line(proc))
@@ -422,7 +423,6 @@ def _run_workers(storage: Storage, work: Path, texts: list[str], processes: int)
             f.start()
         for f in feeders:
             f.join()
-        t1 = time.time()
     finally:
         for p in procs:
             p.stdin.close()
@@ -430,7 +430,7 @@ def _run_workers(storage: Storage, work: Path, texts: list[str], processes: int)
     if failed:
         raise failed[0]
     scans = sum(d["scans"] for d in done)
-    seconds = t1 - t0
+    seconds = max(finished) - t0
     return {
         "processes": processes,
         "scans": scans,
@@ -442,7 +442,7 @@ def _run_workers(storage: Storage, work: Path, texts: list[str], processes: int)
 
 
 def phase_workers(
-    storage: Storage, corpus: Corpus, n: int, scans: int, seed: int, work: Path, rounds: int = 3
+    storage: Storage, corpus: Corpus, n: int, scans: int, seed: int, work: Path, rounds: int = 7
 ) -> dict:
     """Scan throughput of one process against two processes taking the texts from one queue, measured
     in ``rounds`` pairs, one right after the other (the order alternates, one process first in odd
@@ -469,7 +469,7 @@ def phase_workers(
     def median(which: int) -> dict:
         return sorted((r[which] for r in runs), key=lambda x: x["scans_per_s"])[(len(runs) - 1) // 2]
 
-    ratios = sorted(b["scans_per_s"] / a["scans_per_s"] for a, b in runs)
+    ratios = [b["scans_per_s"] / a["scans_per_s"] for a, b in runs]
     return {
         "scans": scans,
         "one": median(0),
